@@ -1,0 +1,1396 @@
+//! The append-only, hash-chained audit log.
+//!
+//! Every time the launcher hands a secret to an MCP server (or refuses to), and every
+//! time a person changes what Keybroker stores, one [`Event`] is appended here. The log
+//! exists so a person can answer "which process got which credential, when, and why"
+//! after the fact, and so that casual after-the-fact editing of that answer is visible.
+//!
+//! # Format
+//!
+//! JSON lines: one object per `\n`-terminated line, keys in [`Event`] field order,
+//! `None` fields omitted, `hash` always last.
+//!
+//! # Hashing scheme
+//!
+//! * `prev` is the `hash` of the previous *valid event* line (64 zeros for the first).
+//!   Lines that are not events (an acknowledged torn fragment) are not links.
+//! * `hash` = lowercase hex SHA-256 of the **body**: the exact bytes of the line as
+//!   serialized without the `hash` key (`{"time":...,"prev":"..."}`). The line on disk is
+//!   the body with its closing `}` replaced by `,"hash":"<hex>"}`. A verifier therefore
+//!   strips the fixed-length 75-byte suffix `,"hash":"<64 hex>"}`, puts the `}` back and
+//!   hashes those bytes: any byte edit, including whitespace or key order, is detected,
+//!   and no JSON re-serialization has to round-trip.
+//! * A writer killed mid-line leaves a fragment without `\n`. The next append terminates
+//!   it with `\n` and sets the new first event's `torn` to the SHA-256 hex of the
+//!   fragment's bytes (without the `\n`), so [`AuditLog::verify`] accepts exactly that
+//!   fragment and flags anything later written in its place.
+//! * `<log>.head` (`{"lines":N,"hash":"..."}`) records the physical line count and last
+//!   event hash after every append, so removing lines from the *end* (which leaves a
+//!   perfectly valid chain) is still detected. If an append finds the head disagreeing
+//!   with the log in a way a crash cannot explain (lines removed, log replaced, head
+//!   deleted), it first appends an `audit-head-mismatch` event describing what it found,
+//!   so the evidence survives the head being rewritten; `verify` reports that event.
+//!
+//! # Concurrency
+//!
+//! Appends take an exclusive `flock`-style lock on `<log>.lock` (separate from the log,
+//! so the log handle itself is never locked), write all lines of one call with a single
+//! `write_all` on an `O_APPEND` handle, `sync_data`, then replace the head file via
+//! write-to-temp + rename. Readers take a shared lock on the same file.
+//!
+//! # What this deliberately does not do
+//!
+//! * It never holds secrets. Events carry names, targets, process ids and fingerprints;
+//!   `detail` is a human sentence that callers must never fill with secret material.
+//!   Nothing here inspects or redacts values: keeping secrets out is the caller's job.
+//! * It is not a general-purpose log: no levels, no rotation, no free-form fields.
+//! * It is tamper-*evident* against casual edits, not tamper-*proof*: the chain is not
+//!   keyed, so someone who can write the user's files can rewrite the whole log and the
+//!   head consistently.
+//! * It never reads the clock, except in [`now_rfc3339`], which callers may use.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::{Error, Result};
+
+/// `prev` of the first event in a log.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// `event` of the entry an append writes when the head file disagrees with the log.
+pub const HEAD_MISMATCH_EVENT: &str = "audit-head-mismatch";
+
+/// Length of `,"hash":"` + 64 hex digits + `"}`.
+const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
+const HASH_KEY: &[u8] = b",\"hash\":\"";
+
+/// First tail read size; doubled until a valid event line is found.
+const TAIL_CHUNK: u64 = 16 * 1024;
+
+/// One audit event, one line of the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// RFC 3339 UTC time, set by the caller (see [`now_rfc3339`]).
+    pub time: String,
+    /// What happened: released, denied, imported, rewritten, approved, rotated, ...
+    pub event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+    /// Where the secret went, e.g. `env:GITHUB_TOKEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
+    /// Parent process name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// `ok`, `denied` or `error`.
+    pub outcome: String,
+    /// A human sentence. Never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// SHA-256 hex of the torn fragment this append terminated (set by `append`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torn: Option<String>,
+    /// `hash` of the previous event line (set by `append`).
+    pub prev: String,
+    /// SHA-256 hex of this line without the `hash` key (set by `append`).
+    /// Omitted from serialization while empty, which is how the hashed body is produced.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub hash: String,
+}
+
+/// Which events [`AuditLog::query`] returns; `None` matches everything.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub server: Option<String>,
+    pub credential: Option<String>,
+    pub host: Option<String>,
+    pub event: Option<String>,
+    /// RFC 3339, inclusive. Compared as parsed instants, not strings.
+    pub since: Option<String>,
+    /// RFC 3339, inclusive.
+    pub until: Option<String>,
+}
+
+/// The result of [`AuditLog::verify`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Complete (`\n`-terminated) lines in the log, torn fragments included.
+    pub lines: usize,
+    /// `true` iff `problems` is empty.
+    pub ok: bool,
+    pub problems: Vec<Problem>,
+    /// 1-based line numbers of torn fragments acknowledged by the next event.
+    pub torn: Vec<usize>,
+    /// Things worth knowing that are not integrity failures (e.g. head file behind).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line number the problem was found at.
+    pub line: usize,
+    pub kind: ProblemKind,
+    /// Names the line and what to do.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    /// The line's bytes do not hash to its `hash`: it was edited.
+    HashMismatch,
+    /// The line's `prev` is not the previous event's `hash`: a line was removed,
+    /// inserted or reordered before it.
+    BrokenChain,
+    /// Not a valid event and not an acknowledged torn fragment.
+    Malformed,
+    /// The log ends in a fragment without `\n` (a writer was killed mid-line) that no
+    /// append has acknowledged yet.
+    TornUnacknowledged,
+    /// The log has fewer lines than, or a different last hash from, the head file.
+    TailTruncated,
+    /// The last hash matches the head file but the line count does not.
+    LineCountMismatch,
+    /// The log has lines but the head file is missing.
+    HeadMissing,
+    /// The head file exists but cannot be parsed.
+    HeadUnreadable,
+    /// An `audit-head-mismatch` event: an earlier append found the head disagreeing.
+    HeadMismatchRecorded,
+}
+
+/// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-03-21T10:00:00.123Z`.
+pub fn now_rfc3339() -> String {
+    let t = OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// The audit log at one path. Cheap to create; nothing is touched until first use.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Head {
+    lines: usize,
+    hash: String,
+}
+
+/// What `append` needs from the end of the log.
+#[derive(Debug, Default)]
+struct Tail {
+    /// Bytes after the last `\n`, if the log does not end with one.
+    fragment: Option<Vec<u8>>,
+    /// `hash` of the last valid event line (the fragment included, if it is one).
+    last_hash: Option<String>,
+    /// Complete lines after that event (not counting the fragment).
+    lines_after: usize,
+}
+
+impl AuditLog {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        AuditLog { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut s = self.path.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.sibling(".lock")
+    }
+
+    fn head_path(&self) -> PathBuf {
+        self.sibling(".head")
+    }
+
+    /// Append events atomically; returns them with `prev`, `hash` (and `torn`) filled.
+    ///
+    /// Under an exclusive lock on `<log>.lock`: creates parent directories (0700) and the
+    /// log (0600) if missing; reads only the tail of the log to find `prev`; terminates
+    /// a torn fragment and acknowledges it in the first event's `torn`; writes all lines
+    /// with one `write_all`, `sync_data`s, then replaces `<log>.head`.
+    ///
+    /// Callers fill every field but `prev`/`hash`/`torn`, which are overwritten.
+    /// If the head cannot be updated after the events were written, the error is
+    /// returned although the events are durably in the log (the next append repairs
+    /// the head).
+    pub fn append(&self, events: Vec<Event>) -> Result<Vec<Event>> {
+        if events.is_empty() {
+            return Ok(events);
+        }
+        for e in &events {
+            validate(e)?;
+        }
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_dir_all_private(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let lock = open_lock(&self.lock_path())?;
+        fs4::FileExt::lock(&lock).map_err(|e| Error::io(self.lock_path(), e))?;
+        // The lock is released when `lock` is dropped (closed), including on error.
+        let result = self.append_locked(events);
+        drop(lock);
+        result
+    }
+
+    fn append_locked(&self, events: Vec<Event>) -> Result<Vec<Event>> {
+        let path = &self.path;
+        let mut file = open_log_for_append(path)?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let tail = read_tail(&mut file, len).map_err(|e| Error::io(path, e))?;
+
+        let fragment_lines = usize::from(tail.fragment.is_some());
+        let head = read_head(&self.head_path());
+        let last_hash = tail.last_hash.clone();
+        // Physical lines the log will have once a fragment is terminated.
+        let (lines_before, mismatch) = match (&head, &last_hash) {
+            (HeadState::Valid(h), Some(last)) if &h.hash == last => {
+                // Fast path: the head is current; no need to read the whole log.
+                (h.lines + tail.lines_after + fragment_lines, None)
+            }
+            (HeadState::Missing, _) if len == 0 => (0, None),
+            _ => {
+                let scan = scan_counts(path, head.valid())?;
+                let lines = scan.complete_lines + fragment_lines;
+                let mismatch = match &head {
+                    HeadState::Valid(h) if h.lines == 0 && len == 0 => None,
+                    HeadState::Valid(_) if scan.head_found => None, // crash before head update
+                    HeadState::Valid(h) => Some(format!(
+                        "when this event was appended, {} recorded {} lines ending in hash {}, \
+                         but the log had {} lines ending in hash {}: lines were removed from \
+                         the end of the log or the log was replaced",
+                        self.head_path().display(),
+                        h.lines,
+                        h.hash,
+                        lines,
+                        last_hash.as_deref().unwrap_or("(none)")
+                    )),
+                    HeadState::Missing => Some(format!(
+                        "when this event was appended, {} was missing although the log had {} \
+                         lines: the head file was deleted, so earlier truncation cannot be ruled out",
+                        self.head_path().display(),
+                        lines
+                    )),
+                    HeadState::Unreadable(why) => Some(format!(
+                        "when this event was appended, {} could not be read ({why}) although the \
+                         log had {} lines",
+                        self.head_path().display(),
+                        lines
+                    )),
+                };
+                (lines, mismatch)
+            }
+        };
+
+        let mut all = Vec::with_capacity(events.len() + 1);
+        if let Some(detail) = mismatch {
+            all.push(Event {
+                time: events[0].time.clone(),
+                event: HEAD_MISMATCH_EVENT.to_owned(),
+                outcome: "error".to_owned(),
+                detail: Some(detail),
+                ..Event::default()
+            });
+        }
+        all.extend(events);
+
+        let mut buf = Vec::new();
+        let mut torn = None;
+        if let Some(fragment) = &tail.fragment {
+            buf.push(b'\n');
+            torn = Some(sha256_hex(fragment));
+        }
+        let mut prev = last_hash.unwrap_or_else(|| GENESIS.to_owned());
+        for (i, e) in all.iter_mut().enumerate() {
+            e.torn = if i == 0 { torn.clone() } else { None };
+            e.prev = std::mem::take(&mut prev);
+            e.hash = String::new();
+            let line = serialize_line(e)?;
+            buf.extend_from_slice(&line);
+            prev = e.hash.clone();
+        }
+
+        file.write_all(&buf).map_err(|e| Error::io(path, e))?;
+        file.sync_data().map_err(|e| Error::io(path, e))?;
+        drop(file);
+
+        let head = Head {
+            lines: lines_before + all.len(),
+            hash: prev,
+        };
+        self.write_head(&head)?;
+        Ok(all)
+    }
+
+    fn write_head(&self, head: &Head) -> Result<()> {
+        let head_path = self.head_path();
+        let tmp = self.sibling(".head.tmp");
+        let mut bytes = serde_json::to_vec(head).map_err(|e| {
+            Error::other(
+                format!("cannot serialize the audit head: {e}"),
+                "report this as a Keybroker bug",
+            )
+        })?;
+        bytes.push(b'\n');
+        {
+            let mut f = create_private(&tmp, true).map_err(|e| Error::io(&tmp, e))?;
+            f.write_all(&bytes).map_err(|e| Error::io(&tmp, e))?;
+            f.sync_data().map_err(|e| Error::io(&tmp, e))?;
+        }
+        fs::rename(&tmp, &head_path).map_err(|e| Error::io(&head_path, e))?;
+        sync_parent_dir(&head_path);
+        Ok(())
+    }
+
+    /// Take a shared lock for reading if the log's directory exists; readers that cannot
+    /// create the lock file (read-only copies of a log) read without it.
+    fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
+        if !self.path.exists() {
+            return Ok(None);
+        }
+        let lock = open_lock(&self.lock_path()).ok();
+        if let Some(l) = &lock {
+            fs4::FileExt::lock_shared(l).map_err(|e| Error::io(self.lock_path(), e))?;
+        }
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        drop(lock);
+        Ok(bytes)
+    }
+
+    /// All well-formed events in order; torn fragments, garbage and an unterminated
+    /// tail are skipped. Events are returned even if their hash does not verify: use
+    /// [`AuditLog::verify`] for integrity.
+    pub fn read_all(&self) -> Result<Vec<Event>> {
+        let Some(bytes) = self.read_bytes()? else {
+            return Ok(Vec::new());
+        };
+        Ok(complete_lines(&bytes)
+            .filter_map(|l| parse_line(l).map(|(e, _)| e))
+            .collect())
+    }
+
+    /// Events matching every set field of `filter`, in log order.
+    pub fn query(&self, filter: &Filter) -> Result<Vec<Event>> {
+        let since = filter.since.as_deref().map(parse_filter_time).transpose()?;
+        let until = filter.until.as_deref().map(parse_filter_time).transpose()?;
+        let eq = |want: &Option<String>, have: &Option<String>| match want {
+            None => true,
+            Some(w) => have.as_deref() == Some(w.as_str()),
+        };
+        Ok(self
+            .read_all()?
+            .into_iter()
+            .filter(|e| {
+                eq(&filter.server, &e.server)
+                    && eq(&filter.credential, &e.credential)
+                    && eq(&filter.host, &e.host)
+                    && filter.event.as_deref().is_none_or(|w| w == e.event)
+            })
+            .filter(|e| {
+                if since.is_none() && until.is_none() {
+                    return true;
+                }
+                let Ok(t) = OffsetDateTime::parse(&e.time, &Rfc3339) else {
+                    return false;
+                };
+                since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
+            })
+            .collect())
+    }
+
+    /// Check every line's hash, the `prev` links, torn fragments, and the head file.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let bytes = self.read_bytes()?.unwrap_or_default();
+        let head = read_head(&self.head_path());
+        let log = self.path.display().to_string();
+        let mut report = VerifyReport::default();
+
+        let (complete, unterminated) = split_lines(&bytes);
+        report.lines = complete.len();
+        let parsed: Vec<Option<(Event, bool)>> = complete.iter().map(|l| parse_line(l)).collect();
+
+        let mut prev = GENESIS.to_owned();
+        let mut last_event_line = 0usize;
+        // (line, hash) of every event, to judge whether a lagging head is benign.
+        let mut line_of_hash: Vec<(usize, String)> = Vec::new();
+        for (i, line) in complete.iter().enumerate() {
+            let n = i + 1;
+            match &parsed[i] {
+                None => {
+                    let acknowledged = matches!(
+                        parsed.get(i + 1),
+                        Some(Some((next, _))) if next.torn.as_deref() == Some(sha256_hex(line).as_str())
+                    );
+                    if acknowledged {
+                        report.torn.push(n);
+                    } else {
+                        report.problems.push(Problem {
+                            line: n,
+                            kind: ProblemKind::Malformed,
+                            message: format!(
+                                "{log}: line {n} is not a valid audit event and is not a torn write \
+                                 acknowledged by line {}: it was added or altered by hand. Compare \
+                                 the log with a backup; do not trust events around it",
+                                n + 1
+                            ),
+                        });
+                    }
+                }
+                Some((e, hash_ok)) => {
+                    if !hash_ok {
+                        report.problems.push(Problem {
+                            line: n,
+                            kind: ProblemKind::HashMismatch,
+                            message: format!(
+                                "{log}: line {n} ({} at {}) does not match its hash: it was edited \
+                                 after it was written. Compare it with a backup; treat its fields \
+                                 as untrustworthy",
+                                e.event, e.time
+                            ),
+                        });
+                    }
+                    if e.prev != prev {
+                        let what = if last_event_line == 0 {
+                            "the start of the log".to_owned()
+                        } else {
+                            format!("line {last_event_line}")
+                        };
+                        report.problems.push(Problem {
+                            line: n,
+                            kind: ProblemKind::BrokenChain,
+                            message: format!(
+                                "{log}: line {n} ({} at {}) does not follow {what}: lines were \
+                                 removed, inserted or reordered just before line {n}. Compare the \
+                                 log with a backup",
+                                e.event, e.time
+                            ),
+                        });
+                    }
+                    if e.event == HEAD_MISMATCH_EVENT {
+                        report.problems.push(Problem {
+                            line: n,
+                            kind: ProblemKind::HeadMismatchRecorded,
+                            message: format!(
+                                "{log}: line {n} records that {}. Events before line {n} may be \
+                                 incomplete; compare with a backup. To start a clean log, move this \
+                                 file and its .head aside",
+                                e.detail.as_deref().unwrap_or("the head file disagreed with the log")
+                            ),
+                        });
+                    }
+                    prev = e.hash.clone();
+                    last_event_line = n;
+                    line_of_hash.push((n, e.hash.clone()));
+                }
+            }
+        }
+
+        if unterminated.is_some() {
+            let n = complete.len() + 1;
+            report.problems.push(Problem {
+                line: n,
+                kind: ProblemKind::TornUnacknowledged,
+                message: format!(
+                    "{log}: line {n} is an unterminated fragment: a writer was killed while \
+                     appending. The next append will acknowledge it; if no Keybroker process \
+                     crashed, someone appended to the log by hand"
+                ),
+            });
+        }
+
+        let last_hash = (last_event_line > 0).then_some(prev);
+        let head_name = self.head_path().display().to_string();
+        match head {
+            HeadState::Missing => {
+                if report.lines > 0 {
+                    report.problems.push(Problem {
+                        line: report.lines,
+                        kind: ProblemKind::HeadMissing,
+                        message: format!(
+                            "{head_name} is missing although the log has {} lines: it was \
+                             deleted, so lines removed from the end cannot be detected. The next \
+                             append records this in the log and recreates the head",
+                            report.lines
+                        ),
+                    });
+                }
+            }
+            HeadState::Unreadable(why) => report.problems.push(Problem {
+                line: report.lines,
+                kind: ProblemKind::HeadUnreadable,
+                message: format!(
+                    "{head_name} cannot be read ({why}): it was damaged or edited. The next \
+                     append records this in the log and rewrites the head"
+                ),
+            }),
+            HeadState::Valid(h) => {
+                if last_hash.as_deref() == Some(h.hash.as_str()) {
+                    if h.lines != report.lines {
+                        report.problems.push(Problem {
+                            line: report.lines,
+                            kind: ProblemKind::LineCountMismatch,
+                            message: format!(
+                                "{log} has {} lines but {head_name} records {}, with the same last \
+                                 hash: lines were removed or added in the middle. Compare the log \
+                                 with a backup",
+                                report.lines, h.lines
+                            ),
+                        });
+                    }
+                } else if h.lines == 0 && last_hash.is_none() {
+                    // An empty head for an empty log.
+                } else {
+                    let found = line_of_hash
+                        .iter()
+                        .find(|(_, hash)| *hash == h.hash)
+                        .map(|(n, _)| *n);
+                    // A torn tail after the head's line is the same crash, not tampering.
+                    let later_problems = report
+                        .problems
+                        .iter()
+                        .any(|p| Some(p.line) > found && p.kind != ProblemKind::TornUnacknowledged);
+                    match found {
+                        Some(n) if n == h.lines && n < report.lines && !later_problems => {
+                            report.notes.push(format!(
+                                "{head_name} is behind: it records {} lines and the log has {} \
+                                 valid lines; a writer stopped between writing and updating the \
+                                 head. The next append brings it up to date",
+                                h.lines, report.lines
+                            ));
+                        }
+                        _ => report.problems.push(Problem {
+                            line: report.lines.max(1),
+                            kind: ProblemKind::TailTruncated,
+                            message: format!(
+                                "{log} has {} lines ending in hash {} but {head_name} records {} \
+                                 lines ending in hash {}: lines were removed from the end of the \
+                                 log or it was replaced. Restore it from a backup if you have one",
+                                report.lines,
+                                last_hash.as_deref().unwrap_or("(none)"),
+                                h.lines,
+                                h.hash
+                            ),
+                        }),
+                    }
+                }
+            }
+        }
+
+        report.problems.sort_by_key(|p| p.line);
+        report.ok = report.problems.is_empty();
+        Ok(report)
+    }
+}
+
+fn validate(e: &Event) -> Result<()> {
+    if OffsetDateTime::parse(&e.time, &Rfc3339).is_err() {
+        return Err(Error::other(
+            format!(
+                "audit event `{}` has time `{}`, which is not RFC 3339",
+                e.event, e.time
+            ),
+            "report this as a Keybroker bug (audit times come from audit::now_rfc3339)",
+        ));
+    }
+    if e.event.is_empty() {
+        return Err(Error::other(
+            "audit event has an empty `event` name",
+            "report this as a Keybroker bug",
+        ));
+    }
+    if !matches!(e.outcome.as_str(), "ok" | "denied" | "error") {
+        return Err(Error::other(
+            format!(
+                "audit event `{}` has outcome `{}`; expected ok, denied or error",
+                e.event, e.outcome
+            ),
+            "report this as a Keybroker bug",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_filter_time(s: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
+        Error::other(
+            format!("`{s}` is not an RFC 3339 time: {e}"),
+            "use a time like 2026-03-21T10:00:00Z",
+        )
+    })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Serialize `e` (whose `hash` must be empty) into a `\n`-terminated line and set `e.hash`.
+fn serialize_line(e: &mut Event) -> Result<Vec<u8>> {
+    debug_assert!(e.hash.is_empty());
+    let body = serde_json::to_vec(&*e).map_err(|err| {
+        Error::other(
+            format!("cannot serialize audit event `{}`: {err}", e.event),
+            "report this as a Keybroker bug",
+        )
+    })?;
+    let hash = sha256_hex(&body);
+    let mut line = body;
+    // The body of a struct always ends with `}`.
+    line.pop();
+    line.extend_from_slice(HASH_KEY);
+    line.extend_from_slice(hash.as_bytes());
+    line.extend_from_slice(b"\"}\n");
+    e.hash = hash;
+    Ok(line)
+}
+
+/// Parse one line (without `\n`). `None` if it is not an event; otherwise the event and
+/// whether its bytes hash to its `hash`.
+fn parse_line(line: &[u8]) -> Option<(Event, bool)> {
+    if line.len() < HASH_SUFFIX_LEN + 2 || !line.ends_with(b"\"}") {
+        return None;
+    }
+    let cut = line.len() - HASH_SUFFIX_LEN;
+    if &line[cut..cut + HASH_KEY.len()] != HASH_KEY {
+        return None;
+    }
+    let declared = &line[cut + HASH_KEY.len()..line.len() - 2];
+    if !declared
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    {
+        return None;
+    }
+    let event: Event = serde_json::from_slice(line).ok()?;
+    if event.hash.as_bytes() != declared {
+        return None;
+    }
+    let mut body = Vec::with_capacity(cut + 1);
+    body.extend_from_slice(&line[..cut]);
+    body.push(b'}');
+    let ok = sha256_hex(&body) == event.hash;
+    Some((event, ok))
+}
+
+/// Complete lines (without `\n`) and the unterminated remainder, if any.
+fn split_lines(bytes: &[u8]) -> (Vec<&[u8]>, Option<&[u8]>) {
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    // `split` yields a final empty piece after a trailing `\n` (or for empty input).
+    let rest = lines.pop().filter(|r| !r.is_empty());
+    (lines, rest)
+}
+
+fn complete_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    split_lines(bytes).0.into_iter()
+}
+
+/// Read backwards from the end until the last valid event line is found (or the start
+/// of the file is reached), so appends do not read the whole log.
+fn read_tail(file: &mut File, len: u64) -> std::io::Result<Tail> {
+    let mut chunk = TAIL_CHUNK;
+    loop {
+        let start = len.saturating_sub(chunk);
+        file.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity(usize::try_from(len - start).unwrap_or(0));
+        Read::by_ref(file).take(len - start).read_to_end(&mut buf)?;
+        if let Some(tail) = analyze_tail(&buf, start == 0) {
+            return Ok(tail);
+        }
+        chunk = chunk.saturating_mul(2);
+    }
+}
+
+/// `None` if `buf` (the last bytes of the log) is not enough to decide.
+fn analyze_tail(buf: &[u8], at_start: bool) -> Option<Tail> {
+    let mut tail = Tail::default();
+    // Where the complete lines end (just past the last `\n`).
+    let complete_end = match buf.iter().rposition(|b| *b == b'\n') {
+        Some(p) => p + 1,
+        None if at_start => 0,
+        None => return None, // the fragment may start before `buf`
+    };
+    if complete_end < buf.len() {
+        let fragment = &buf[complete_end..];
+        if let Some((e, _)) = parse_line(fragment) {
+            tail.fragment = Some(fragment.to_vec());
+            tail.last_hash = Some(e.hash);
+            return Some(tail);
+        }
+        tail.fragment = Some(fragment.to_vec());
+    }
+    let region = &buf[..complete_end];
+    // Unless we are at the start of the file, the text before the first `\n` may be
+    // the end of a longer line; skip it.
+    let region = if at_start {
+        region
+    } else {
+        match region.iter().position(|b| *b == b'\n') {
+            Some(p) => &region[p + 1..],
+            None => return None,
+        }
+    };
+    for line in split_lines(region).0.into_iter().rev() {
+        if let Some((e, _)) = parse_line(line) {
+            tail.last_hash = Some(e.hash);
+            return Some(tail);
+        }
+        tail.lines_after += 1;
+    }
+    if at_start { Some(tail) } else { None }
+}
+
+struct Scan {
+    complete_lines: usize,
+    /// Line `head.lines` is a valid event whose hash equals `head.hash`.
+    head_found: bool,
+}
+
+/// Slow path: count complete lines of the whole log and look for the head's line.
+fn scan_counts(path: &Path, head: Option<&Head>) -> Result<Scan> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = BufReader::new(file);
+    let mut scan = Scan {
+        complete_lines: 0,
+        head_found: false,
+    };
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        scan.complete_lines += 1;
+        if let Some(h) = head
+            && h.lines == scan.complete_lines
+            && let Some((e, _)) = parse_line(&line[..line.len() - 1])
+        {
+            scan.head_found = e.hash == h.hash;
+        }
+    }
+    Ok(scan)
+}
+
+enum HeadState {
+    Missing,
+    Unreadable(String),
+    Valid(Head),
+}
+
+impl HeadState {
+    fn valid(&self) -> Option<&Head> {
+        match self {
+            HeadState::Valid(h) => Some(h),
+            _ => None,
+        }
+    }
+}
+
+fn read_head(path: &Path) -> HeadState {
+    match fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HeadState::Missing,
+        Err(e) => HeadState::Unreadable(e.to_string()),
+        Ok(bytes) => match serde_json::from_slice::<Head>(&bytes) {
+            Ok(h) => HeadState::Valid(h),
+            Err(e) => HeadState::Unreadable(e.to_string()),
+        },
+    }
+}
+
+fn open_lock(path: &Path) -> Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    private_mode(&mut opts);
+    opts.open(path).map_err(|e| Error::io(path, e))
+}
+
+fn open_log_for_append(path: &Path) -> Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.read(true).append(true).create(true);
+    private_mode(&mut opts);
+    opts.open(path).map_err(|e| Error::io(path, e))
+}
+
+fn create_private(path: &Path, truncate: bool) -> std::io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(truncate);
+    private_mode(&mut opts);
+    opts.open(path)
+}
+
+#[cfg(unix)]
+fn private_mode(opts: &mut OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt;
+    opts.mode(0o600);
+}
+
+#[cfg(not(unix))]
+fn private_mode(_opts: &mut OpenOptions) {}
+
+fn create_dir_all_private(dir: &Path) -> std::io::Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// Best effort: make a rename durable. Failure only weakens crash durability of the head.
+fn sync_parent_dir(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::process::Command;
+
+    const CHILD_ENV: &str = "KB_AUDIT_TEST_CHILD_LOG";
+    const CHILD_ID_ENV: &str = "KB_AUDIT_TEST_CHILD_ID";
+
+    fn ev(event: &str, server: &str, time: &str) -> Event {
+        Event {
+            time: time.to_owned(),
+            event: event.to_owned(),
+            server: Some(server.to_owned()),
+            host: Some("claude-desktop".to_owned()),
+            credential: Some("github".to_owned()),
+            target: Some("env:GITHUB_TOKEN".to_owned()),
+            pid: Some(4242),
+            ppid: Some(1),
+            parent: Some("claude".to_owned()),
+            fingerprint: Some("sha256:abcd".to_owned()),
+            outcome: "ok".to_owned(),
+            detail: Some("released to the server".to_owned()),
+            ..Event::default()
+        }
+    }
+
+    fn setup(n: usize) -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit").join("audit.jsonl"));
+        for i in 0..n {
+            log.append(vec![ev(
+                "released",
+                &format!("s{i}"),
+                &format!("2026-01-0{}T00:00:00Z", i + 1),
+            )])
+            .unwrap();
+        }
+        (dir, log)
+    }
+
+    fn lines(log: &AuditLog) -> Vec<String> {
+        fs::read_to_string(log.path())
+            .unwrap()
+            .split_terminator('\n')
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn write_lines(log: &AuditLog, lines: &[String]) {
+        let mut s = lines.join("\n");
+        s.push('\n');
+        fs::write(log.path(), s).unwrap();
+    }
+
+    fn kinds_at(report: &VerifyReport, line: usize) -> Vec<ProblemKind> {
+        report
+            .problems
+            .iter()
+            .filter(|p| p.line == line)
+            .map(|p| p.kind)
+            .collect()
+    }
+
+    #[test]
+    fn a_chain_of_three_appends_verifies() {
+        let (_d, log) = setup(3);
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.lines, 3);
+        let events = log.read_all().unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[0].prev, GENESIS);
+        assert_eq!(events[1].prev, events[0].hash);
+        assert_eq!(events[2].prev, events[1].hash);
+    }
+
+    #[test]
+    fn append_returns_events_with_prev_and_hash_and_batches_chain() {
+        let (_d, log) = setup(1);
+        let out = log
+            .append(vec![
+                ev("released", "a", "2026-02-01T00:00:00Z"),
+                ev("denied", "b", "2026-02-01T00:00:01Z"),
+            ])
+            .unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].prev, out[0].hash);
+        assert_eq!(log.read_all().unwrap()[1..], out[..]);
+        assert!(log.verify().unwrap().ok);
+        let head: Head = serde_json::from_slice(&fs::read(log.head_path()).unwrap()).unwrap();
+        assert_eq!(
+            head,
+            Head {
+                lines: 3,
+                hash: out[1].hash.clone()
+            }
+        );
+    }
+
+    #[test]
+    fn an_empty_or_missing_log_verifies_ok_with_zero_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("nope").join("audit.jsonl"));
+        let report = log.verify().unwrap();
+        assert!(report.ok);
+        assert_eq!(report.lines, 0);
+        assert!(log.read_all().unwrap().is_empty());
+        assert!(!dir.path().join("nope").exists(), "nothing touched");
+    }
+
+    #[test]
+    fn editing_a_field_in_line_2_is_a_hash_mismatch_at_line_2() {
+        let (_d, log) = setup(3);
+        let mut l = lines(&log);
+        l[1] = l[1].replace("\"server\":\"s1\"", "\"server\":\"sX\"");
+        write_lines(&log, &l);
+        let report = log.verify().unwrap();
+        assert!(!report.ok);
+        assert_eq!(kinds_at(&report, 2), vec![ProblemKind::HashMismatch]);
+        assert_eq!(report.problems.len(), 1, "{report:#?}");
+        assert!(report.problems[0].message.contains("line 2"));
+    }
+
+    #[test]
+    fn removing_line_2_is_a_broken_chain_at_the_next_line() {
+        let (_d, log) = setup(3);
+        let mut l = lines(&log);
+        l.remove(1);
+        write_lines(&log, &l);
+        let report = log.verify().unwrap();
+        assert!(!report.ok);
+        assert!(kinds_at(&report, 2).contains(&ProblemKind::BrokenChain));
+        assert!(
+            !report
+                .problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::HashMismatch)
+        );
+    }
+
+    #[test]
+    fn swapping_lines_2_and_3_is_reported() {
+        let (_d, log) = setup(3);
+        let mut l = lines(&log);
+        l.swap(1, 2);
+        write_lines(&log, &l);
+        let report = log.verify().unwrap();
+        assert!(!report.ok);
+        assert!(kinds_at(&report, 2).contains(&ProblemKind::BrokenChain));
+        assert!(kinds_at(&report, 3).contains(&ProblemKind::BrokenChain));
+    }
+
+    #[test]
+    fn removing_the_last_line_entirely_is_tail_truncated() {
+        let (_d, log) = setup(3);
+        let mut l = lines(&log);
+        l.pop();
+        write_lines(&log, &l);
+        let report = log.verify().unwrap();
+        assert!(!report.ok);
+        assert_eq!(report.problems.len(), 1, "{report:#?}");
+        assert_eq!(report.problems[0].kind, ProblemKind::TailTruncated);
+    }
+
+    #[test]
+    fn truncation_followed_by_an_append_stays_reported() {
+        let (_d, log) = setup(3);
+        let mut l = lines(&log);
+        l.pop();
+        write_lines(&log, &l);
+        log.append(vec![ev("released", "z", "2026-03-01T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(!report.ok);
+        assert_eq!(
+            kinds_at(&report, 3),
+            vec![ProblemKind::HeadMismatchRecorded],
+            "{report:#?}"
+        );
+        assert_eq!(report.problems.len(), 1);
+        let events = log.read_all().unwrap();
+        assert_eq!(events.len(), 4);
+        assert_eq!(events[2].event, HEAD_MISMATCH_EVENT);
+        assert_eq!(events[3].server.as_deref(), Some("z"));
+    }
+
+    #[test]
+    fn a_missing_head_with_a_non_empty_log_is_a_problem() {
+        let (_d, log) = setup(2);
+        fs::remove_file(log.head_path()).unwrap();
+        let report = log.verify().unwrap();
+        assert_eq!(report.problems.len(), 1);
+        assert_eq!(report.problems[0].kind, ProblemKind::HeadMissing);
+    }
+
+    #[test]
+    fn a_head_behind_by_valid_lines_is_a_note_not_a_failure() {
+        let (_d, log) = setup(2);
+        let old_head = fs::read(log.head_path()).unwrap();
+        log.append(vec![ev("released", "x", "2026-03-01T00:00:00Z")])
+            .unwrap();
+        fs::write(log.head_path(), &old_head).unwrap(); // crash before head update
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.notes.len(), 1);
+        // The next append repairs the head without recording a mismatch.
+        log.append(vec![ev("released", "y", "2026-03-02T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok && report.notes.is_empty(), "{report:#?}");
+        assert_eq!(report.lines, 4);
+    }
+
+    #[test]
+    fn a_crash_mid_batch_leaves_only_a_torn_tail_problem_and_the_next_append_recovers() {
+        let (_d, log) = setup(2);
+        let old_head = fs::read(log.head_path()).unwrap();
+        log.append(vec![ev("released", "x", "2026-03-01T00:00:00Z")])
+            .unwrap();
+        fs::write(log.head_path(), &old_head).unwrap();
+        tear(&log);
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::TornUnacknowledged], "{report:#?}");
+        log.append(vec![ev("released", "y", "2026-03-02T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok && report.notes.is_empty(), "{report:#?}");
+        assert_eq!(report.torn, vec![4]);
+    }
+
+    fn tear(log: &AuditLog) -> Vec<u8> {
+        let mut probe = ev("released", "torn", "2026-02-01T00:00:00Z");
+        probe.prev = GENESIS.to_owned();
+        let full = serialize_line(&mut probe).unwrap();
+        let half = full[..full.len() / 2].to_vec();
+        let mut f = OpenOptions::new().append(true).open(log.path()).unwrap();
+        f.write_all(&half).unwrap();
+        half
+    }
+
+    #[test]
+    fn a_torn_last_line_then_an_append_verifies_with_the_fragment_acknowledged() {
+        let (_d, log) = setup(3);
+        let half = tear(&log);
+        let before = log.verify().unwrap();
+        assert_eq!(kinds_at(&before, 4), vec![ProblemKind::TornUnacknowledged]);
+
+        let out = log
+            .append(vec![ev("released", "after", "2026-02-02T00:00:00Z")])
+            .unwrap();
+        assert_eq!(out[0].torn.as_deref(), Some(sha256_hex(&half).as_str()));
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.torn, vec![4]);
+        assert_eq!(report.lines, 5);
+        let events = log.read_all().unwrap();
+        assert_eq!(events.len(), 4);
+        assert_eq!(events[3].prev, events[2].hash, "the chain continues");
+
+        log.append(vec![ev("released", "more", "2026-02-03T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.lines, 6);
+    }
+
+    #[test]
+    fn editing_a_torn_fragment_afterwards_is_reported() {
+        let (_d, log) = setup(3);
+        tear(&log);
+        log.append(vec![ev("released", "after", "2026-02-02T00:00:00Z")])
+            .unwrap();
+        let mut l = lines(&log);
+        l[3].push_str("tampered");
+        write_lines(&log, &l);
+        let report = log.verify().unwrap();
+        assert!(!report.ok);
+        assert_eq!(kinds_at(&report, 4), vec![ProblemKind::Malformed]);
+        assert!(report.torn.is_empty());
+    }
+
+    #[test]
+    fn inserted_garbage_is_malformed() {
+        let (_d, log) = setup(2);
+        let mut l = lines(&log);
+        l.insert(1, "not json".to_owned());
+        write_lines(&log, &l);
+        let report = log.verify().unwrap();
+        assert_eq!(kinds_at(&report, 2), vec![ProblemKind::Malformed]);
+        assert_eq!(log.read_all().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_tail_reader_finds_prev_beyond_its_first_chunk() {
+        let (_d, log) = setup(1);
+        let mut big = ev("released", "big", "2026-02-01T00:00:00Z");
+        big.detail = Some("x".repeat(3 * TAIL_CHUNK as usize));
+        log.append(vec![big]).unwrap();
+        tear(&log);
+        let out = log
+            .append(vec![ev("released", "after", "2026-02-02T00:00:00Z")])
+            .unwrap();
+        let events = log.read_all().unwrap();
+        assert_eq!(out[0].prev, events[1].hash);
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.torn, vec![3]);
+    }
+
+    fn assert_no_interleaving(log: &AuditLog, expected: usize) {
+        let raw = fs::read_to_string(log.path()).unwrap();
+        assert!(raw.ends_with('\n'));
+        let l: Vec<&str> = raw.split_terminator('\n').collect();
+        assert_eq!(l.len(), expected);
+        for line in &l {
+            let (_, ok) = parse_line(line.as_bytes()).expect("well-formed line");
+            assert!(ok);
+        }
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.lines, expected);
+        let servers: HashSet<String> = log
+            .read_all()
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| e.server)
+            .collect();
+        assert_eq!(servers.len(), expected, "every append landed exactly once");
+    }
+
+    #[test]
+    fn sixteen_threads_appending_ten_times_each_produce_160_well_formed_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        std::thread::scope(|s| {
+            for t in 0..16 {
+                let path = path.clone();
+                s.spawn(move || {
+                    let log = AuditLog::new(path);
+                    for i in 0..10 {
+                        log.append(vec![ev("released", &format!("t{t}-{i}"), &now_rfc3339())])
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        assert_no_interleaving(&AuditLog::new(&path), 160);
+    }
+
+    /// Does nothing in a normal run; the multi-process test runs this binary with
+    /// `CHILD_ENV` set so this test acts as one appending process.
+    #[test]
+    fn child_process_appends_ten_events_when_asked_by_the_multi_process_test() {
+        let Ok(path) = std::env::var(CHILD_ENV) else {
+            return;
+        };
+        let id = std::env::var(CHILD_ID_ENV).unwrap();
+        let log = AuditLog::new(path);
+        for i in 0..10 {
+            log.append(vec![ev("released", &format!("p{id}-{i}"), &now_rfc3339())])
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn eight_processes_appending_ten_times_each_produce_80_well_formed_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let exe = std::env::current_exe().unwrap();
+        // The harness names tests by module path without the crate name.
+        let module = module_path!().split_once("::").map_or("", |(_, rest)| rest);
+        let name = format!(
+            "{module}::child_process_appends_ten_events_when_asked_by_the_multi_process_test"
+        );
+        let children: Vec<_> = (0..8)
+            .map(|p| {
+                Command::new(&exe)
+                    .args([name.as_str(), "--exact", "--quiet", "--test-threads=1"])
+                    .env(CHILD_ENV, &path)
+                    .env(CHILD_ID_ENV, p.to_string())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{stdout}");
+            assert!(stdout.contains("1 passed"), "child ran the test: {stdout}");
+        }
+        assert_no_interleaving(&AuditLog::new(&path), 80);
+    }
+
+    #[test]
+    fn query_filters_by_server_event_and_since() {
+        let (_d, log) = setup(3); // s0..s2 on Jan 1..3
+        log.append(vec![ev("denied", "s1", "2026-01-04T00:00:00+02:00")])
+            .unwrap();
+        let by_server = log
+            .query(&Filter {
+                server: Some("s1".into()),
+                ..Filter::default()
+            })
+            .unwrap();
+        assert_eq!(by_server.len(), 2);
+        let by_event = log
+            .query(&Filter {
+                event: Some("denied".into()),
+                ..Filter::default()
+            })
+            .unwrap();
+        assert_eq!(by_event.len(), 1);
+        let since = log
+            .query(&Filter {
+                since: Some("2026-01-02T00:00:00Z".into()),
+                ..Filter::default()
+            })
+            .unwrap();
+        let servers: Vec<_> = since.iter().map(|e| e.server.clone().unwrap()).collect();
+        assert_eq!(servers, ["s1", "s2", "s1"]);
+        // Compared as instants: 2026-01-04T00:00+02:00 is 2026-01-03T22:00Z.
+        let until = log
+            .query(&Filter {
+                since: Some("2026-01-03T00:00:00Z".into()),
+                until: Some("2026-01-03T23:00:00Z".into()),
+                ..Filter::default()
+            })
+            .unwrap();
+        assert_eq!(until.len(), 2);
+        assert!(
+            log.query(&Filter {
+                since: Some("yesterday".into()),
+                ..Filter::default()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn event_serialization_omits_none_fields_and_has_only_known_fields_in_order() {
+        let (_d, log) = setup(0);
+        let sparse = Event {
+            time: "2026-01-01T00:00:00Z".into(),
+            event: "denied".into(),
+            server: Some("s".into()),
+            outcome: "denied".into(),
+            ..Event::default()
+        };
+        log.append(vec![sparse, ev("released", "full", "2026-01-01T00:00:01Z")])
+            .unwrap();
+        let l = lines(&log);
+        let sparse: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&l[0]).unwrap();
+        let keys: Vec<&str> = sparse.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["time", "event", "server", "outcome", "prev", "hash"]);
+        assert!(!l[0].contains("null"));
+        let full: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&l[1]).unwrap();
+        let keys: Vec<&str> = full.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "time",
+                "event",
+                "server",
+                "host",
+                "credential",
+                "target",
+                "pid",
+                "ppid",
+                "parent",
+                "fingerprint",
+                "outcome",
+                "detail",
+                "prev",
+                "hash"
+            ]
+        );
+    }
+
+    #[test]
+    fn append_rejects_a_bad_time_or_outcome_and_writes_nothing() {
+        let (_d, log) = setup(1);
+        let before = fs::read(log.path()).unwrap();
+        assert!(log.append(vec![ev("released", "s", "now")]).is_err());
+        let mut bad = ev("released", "s", "2026-01-01T00:00:00Z");
+        bad.outcome = "maybe".into();
+        assert!(log.append(vec![bad]).is_err());
+        assert_eq!(fs::read(log.path()).unwrap(), before);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_log_is_created_with_mode_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_d, log) = setup(1);
+        let mode = fs::metadata(log.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn now_rfc3339_parses_as_rfc3339() {
+        assert!(OffsetDateTime::parse(&now_rfc3339(), &Rfc3339).is_ok());
+    }
+}

@@ -1,0 +1,156 @@
+//! Command-line definitions and the context every subcommand shares.
+
+mod approve;
+mod audit;
+mod import;
+mod restore;
+mod run;
+mod secret;
+mod servers;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use keybroker::audit::AuditLog;
+use keybroker::paths::Paths;
+use keybroker::vault::Vault;
+use keybroker::{Error, Result, Secret};
+
+const ABOUT: &str = "Keep MCP servers' secrets in the OS keychain and hand them to each server only when its host starts it.";
+
+const LONG_ABOUT: &str = "\
+Keep MCP servers' secrets in the OS keychain and hand them to each server only when its host starts it.
+
+Typical use:
+  keybroker import claude-desktop --dry-run   # see which plaintext secrets would move, values masked
+  keybroker import claude-desktop             # move them to the keychain and rewrite the config
+  keybroker servers                           # every server and its status
+  keybroker audit                             # which server received which credential, and when
+
+Hosts then start each server as `keybroker run <server-id> -- <original command>`; the
+launcher checks the command is the one you approved, adds the server's secrets to its
+environment, records a `released` audit event and starts it.
+
+Files: state and audit live in the platform's config/data dirs (or under $KEYBROKER_HOME).
+Exit codes: 0 ok, 1 other error, 64 usage/unknown server, 65 bad config file,
+69 keychain unavailable, 74 I/O error, 75 config changed during the edit (re-run),
+77 denied (changed command, no approval).";
+
+#[derive(Debug, Parser)]
+#[command(name = "keybroker", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Move plaintext secrets from a host's config into the keychain and rewrite its entries.
+    Import(import::Args),
+    /// Start a server with its secrets (hosts run this; you rarely do).
+    Run(run::Args),
+    /// List every server in the known host configs, with its status.
+    Servers(servers::Args),
+    /// Set (or rotate) and remove a server's secrets.
+    #[command(subcommand)]
+    Secret(secret::Command),
+    /// Approve a server's changed command so it gets its secrets again.
+    Approve(approve::Args),
+    /// Show the audit log, or verify its hash chain.
+    Audit(audit::Args),
+    /// Give a host its original entries back (undo import).
+    Restore(restore::Args),
+}
+
+pub fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Import(a) => import::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Servers(a) => servers::run(a),
+        Command::Secret(c) => secret::run(c),
+        Command::Approve(a) => approve::run(a),
+        Command::Audit(a) => audit::run(a),
+        Command::Restore(a) => restore::run(a),
+    }
+}
+
+/// What every subcommand needs: where files live and the audit log.
+pub struct Ctx {
+    pub paths: Paths,
+    pub audit: AuditLog,
+}
+
+impl Ctx {
+    pub fn new() -> Result<Ctx> {
+        let paths = Paths::discover()?;
+        let audit = AuditLog::new(paths.audit_file());
+        Ok(Ctx { paths, audit })
+    }
+
+    pub fn vault(&self) -> Result<Vault> {
+        Vault::open(&self.paths.keychain_service())
+    }
+}
+
+/// The current time, RFC 3339 UTC: read once per command and passed down.
+pub fn now() -> String {
+    keybroker::audit::now_rfc3339()
+}
+
+/// The absolute path of this binary, as written into rewritten entries.
+pub fn launcher_path() -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| {
+        Error::other(
+            format!("cannot find the keybroker binary's path: {e}"),
+            "run keybroker by its full path",
+        )
+    })?;
+    Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
+}
+
+/// Ask before changing things: `--yes` skips it; without a terminal it is an error.
+pub fn confirm(question: &str, yes: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::other(
+            "not applied: there is no terminal to confirm on",
+            "review the plan above, then run the same command with --yes",
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("stdin", e))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+/// A secret from a hidden prompt (terminal) or from stdin (pipes, scripts).
+pub fn read_secret(prompt: &str) -> Result<Secret> {
+    let value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).map_err(|e| Error::io("terminal", e))?
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::io("stdin", e))?;
+        let trimmed = s
+            .strip_suffix('\n')
+            .map(|t| t.strip_suffix('\r').unwrap_or(t));
+        let v = trimmed.unwrap_or(&s).to_string();
+        zeroize::Zeroize::zeroize(&mut s);
+        v
+    };
+    let secret = Secret::new(value);
+    if secret.is_empty() {
+        return Err(Error::other(
+            "no value given",
+            "type or pipe the secret's value (it is read from stdin when stdin is not a terminal)",
+        ));
+    }
+    Ok(secret)
+}

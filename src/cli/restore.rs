@@ -1,0 +1,62 @@
+//! `keybroker restore <host>`: put the original entries back, so a user can always leave.
+
+use std::path::PathBuf;
+
+use keybroker::Result;
+use keybroker::hosts::Host;
+use keybroker::rewrite;
+use keybroker::state::State;
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The host: `claude-desktop`.
+    host: String,
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Write the secret values back into the file in plaintext (default: left empty; the
+    /// values stay in the keychain).
+    #[arg(long)]
+    reveal: bool,
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let ctx = Ctx::new()?;
+    let host = Host::parse(&a.host)?;
+    let config = host.locate(a.config.as_deref())?;
+    let state = State::load(&ctx.paths)?;
+    let vault = ctx.vault()?;
+    let plan = rewrite::plan_restore(host, &config, &state, &vault, a.reveal)?;
+    if plan.servers.is_empty() {
+        println!(
+            "No brokered entries in {}; nothing to restore.",
+            config.display()
+        );
+        return Ok(());
+    }
+    println!("Restore in {}:", config.display());
+    for (id, name, notes) in &plan.servers {
+        println!("  {name} ({id}): original command back");
+        for n in notes {
+            println!("    {n}");
+        }
+    }
+    if a.reveal {
+        println!("Warning: --reveal writes secret values into the file in plaintext.");
+    }
+    if !super::confirm("Restore these entries?", a.yes)? {
+        println!("Not restored.");
+        return Ok(());
+    }
+    rewrite::apply_restore(&plan, &ctx.paths, &ctx.audit, &super::now())?;
+    println!(
+        "Restored {} entr{}. Restart the host to use them.",
+        plan.servers.len(),
+        if plan.servers.len() == 1 { "y" } else { "ies" }
+    );
+    Ok(())
+}

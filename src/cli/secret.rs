@@ -1,0 +1,243 @@
+//! `keybroker secret set|rm`: a server's secrets by hand (the CLI's Connect, Rotate and
+//! Disconnect).
+
+use std::path::PathBuf;
+
+use keybroker::audit::Event;
+use keybroker::hosts::Host;
+use keybroker::rewrite::{self, ImportRequest};
+use keybroker::state::{Binding, Credential, State};
+use keybroker::{Error, Result};
+
+use super::Ctx;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Store a secret for a server's env var; setting it again rotates it. The value is
+    /// read from a hidden prompt, or from stdin when stdin is not a terminal. A server that
+    /// does not go through Keybroker yet is rewritten to do so.
+    Set {
+        /// `<host>/<name>`, e.g. `claude-desktop/github`.
+        server_id: String,
+        /// The environment variable the server reads, e.g. `GITHUB_PERSONAL_ACCESS_TOKEN`.
+        env: String,
+        /// The host config holding the server (default: the host's usual location).
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
+    /// Remove a secret from a server; the keychain item goes when no server uses it.
+    Rm {
+        server_id: String,
+        /// `NAME` (an env var) or `arg:N`.
+        target: String,
+    },
+}
+
+pub fn run(c: Command) -> Result<()> {
+    match c {
+        Command::Set {
+            server_id,
+            env,
+            config,
+        } => set(&server_id, &env, config),
+        Command::Rm { server_id, target } => rm(&server_id, &target),
+    }
+}
+
+fn set(server_id: &str, env: &str, config: Option<PathBuf>) -> Result<()> {
+    if env.is_empty() || env.contains('=') || env.contains('\0') {
+        return Err(Error::other(
+            format!("`{env}` is not an environment variable name"),
+            "pass a name like GITHUB_TOKEN",
+        ));
+    }
+    let ctx = Ctx::new()?;
+    let state = State::load(&ctx.paths)?;
+    let now = super::now();
+    if !state.servers.contains_key(server_id) {
+        return connect(&ctx, &state, server_id, env, config, &now);
+    }
+    let value = super::read_secret(&format!("Value for {env} of {server_id} (input hidden): "))?;
+    let vault = ctx.vault()?;
+    let target = format!("env:{env}");
+    let (cred, rotated, shared) = State::update(&ctx.paths, |st| {
+        let server = st.server(server_id)?.clone();
+        if let Some(b) = server.bindings.iter().find(|b| b.target == target) {
+            let cred = b.credential.clone();
+            vault.set(&cred, &value)?;
+            if let Some(c) = st.credentials.get_mut(&cred) {
+                c.rotated = Some(now.clone());
+            }
+            let shared: Vec<String> = st
+                .users_of(&cred)
+                .into_iter()
+                .filter(|s| *s != server_id)
+                .map(String::from)
+                .collect();
+            return Ok((cred, true, shared));
+        }
+        let cred = st.fresh_credential_id(env);
+        vault.set(&cred, &value)?;
+        st.credentials.insert(
+            cred.clone(),
+            Credential {
+                id: cred.clone(),
+                kind: "secret".into(),
+                label: format!("{env} ({server_id})"),
+                created: now.clone(),
+                rotated: None,
+            },
+        );
+        if let Some(s) = st.servers.get_mut(server_id) {
+            s.bindings.push(Binding {
+                target: target.clone(),
+                credential: cred.clone(),
+            });
+        }
+        Ok((cred, false, Vec::new()))
+    })?;
+    let host = server_id.split_once('/').map(|(h, _)| h.to_string());
+    ctx.audit.append(vec![Event {
+        time: now,
+        event: if rotated { "rotated" } else { "stored" }.into(),
+        server: Some(server_id.to_string()),
+        host,
+        credential: Some(cred.clone()),
+        target: Some(target),
+        pid: Some(std::process::id()),
+        outcome: "ok".into(),
+        detail: (!shared.is_empty()).then(|| format!("also used by {}", shared.join(", "))),
+        ..Event::default()
+    }])?;
+    if rotated {
+        println!("Rotated `{cred}` in the keychain.");
+        if !shared.is_empty() {
+            println!(
+                "It is shared: {} get(s) the new value too.",
+                shared.join(", ")
+            );
+        }
+    } else {
+        println!("Stored `{cred}` in the keychain for {server_id} as ${env}.");
+    }
+    println!("Restart the host's server (or the host) for it to take effect.");
+    Ok(())
+}
+
+/// The server is in a host config but not brokered yet: rewrite its entry with this secret.
+fn connect(
+    ctx: &Ctx,
+    state: &State,
+    server_id: &str,
+    env: &str,
+    config: Option<PathBuf>,
+    now: &str,
+) -> Result<()> {
+    let (host, name) = server_id
+        .split_once('/')
+        .ok_or_else(|| Error::UnknownServer {
+            id: server_id.to_string(),
+        })?;
+    let host = Host::parse(host)?;
+    let config = host.locate(config.as_deref())?;
+    let launcher = super::launcher_path()?;
+    let vault = ctx.vault()?;
+    // Check the entry exists before asking for a value nobody can use.
+    let probe = ImportRequest {
+        host,
+        config_path: &config,
+        exclude: &[],
+        launcher: &launcher,
+        only: Some(name),
+        set_env: None,
+    };
+    let probe_plan = rewrite::plan_import(&probe, state, &vault)?;
+    if probe_plan.servers.is_empty() {
+        return Err(Error::UnknownServer {
+            id: server_id.to_string(),
+        });
+    }
+    if probe_plan
+        .servers
+        .iter()
+        .any(|s| s.action == rewrite::Action::Remote)
+    {
+        return Err(Error::other(
+            format!("`{server_id}` is a remote (HTTP) server"),
+            format!("sign in with `keybroker connect {server_id}`"),
+        ));
+    }
+    let value = super::read_secret(&format!("Value for {env} of {server_id} (input hidden): "))?;
+    let req = ImportRequest {
+        set_env: Some((env, &value)),
+        ..probe
+    };
+    let plan = rewrite::plan_import(&req, state, &vault)?;
+    super::import::print_plan(&plan);
+    rewrite::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
+    println!(
+        "{server_id} now gets ${env} from the keychain. Restart the host for it to take effect."
+    );
+    Ok(())
+}
+
+fn rm(server_id: &str, target: &str) -> Result<()> {
+    let ctx = Ctx::new()?;
+    let target = if target.starts_with("env:") || target.starts_with("arg:") {
+        target.to_string()
+    } else {
+        format!("env:{target}")
+    };
+    let vault = ctx.vault()?;
+    let now = super::now();
+    let (cred, deleted) = State::update(&ctx.paths, |st| {
+        let server = st
+            .servers
+            .get_mut(server_id)
+            .ok_or_else(|| Error::UnknownServer {
+                id: server_id.to_string(),
+            })?;
+        let pos = server
+            .bindings
+            .iter()
+            .position(|b| b.target == target)
+            .ok_or_else(|| {
+                Error::other(
+                    format!("`{server_id}` has no secret bound to {target}"),
+                    "run `keybroker servers` to see its bindings",
+                )
+            })?;
+        let cred = server.bindings.remove(pos).credential;
+        let deleted = st.users_of(&cred).is_empty();
+        if deleted {
+            vault.delete(&cred)?;
+            st.credentials.remove(&cred);
+        }
+        Ok((cred, deleted))
+    })?;
+    ctx.audit.append(vec![Event {
+        time: now,
+        event: "deleted".into(),
+        server: Some(server_id.to_string()),
+        host: server_id.split_once('/').map(|(h, _)| h.to_string()),
+        credential: Some(cred.clone()),
+        target: Some(target.clone()),
+        pid: Some(std::process::id()),
+        outcome: "ok".into(),
+        detail: Some(if deleted {
+            "binding removed; keychain item deleted".into()
+        } else {
+            "binding removed; credential kept for its other servers".into()
+        }),
+        ..Event::default()
+    }])?;
+    println!(
+        "Removed {target} from {server_id}{}.",
+        if deleted {
+            format!("; deleted `{cred}` from the keychain")
+        } else {
+            format!("; `{cred}` stays for its other servers")
+        }
+    );
+    Ok(())
+}

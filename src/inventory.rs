@@ -1,0 +1,223 @@
+//! What `keybroker servers` (and the app's Servers view) shows: every server in the
+//! known host configs and in Keybroker's state, with one status each.
+//!
+//! It reads configs, the state and (to find missing secrets) the keychain; it changes
+//! nothing and reports no value, only credential ids.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::fsutil;
+use crate::hosts::{self, Entry, Host};
+use crate::jsonfile::JsonFile;
+use crate::scan;
+use crate::state::{self, State};
+use crate::vault::Vault;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Starts through `keybroker run`, approved, every secret in the keychain.
+    Brokered,
+    /// A plaintext secret sits in the config file.
+    PlaintextInConfig,
+    /// A bound credential has no value in the keychain.
+    MissingSecret,
+    /// The command in the config differs from the approved one.
+    CommandChanged,
+    /// No secrets and not brokered: nothing to do.
+    NoSecrets,
+    /// Remote (HTTP) server, not brokered.
+    Remote,
+    /// Keybroker brokers it, but the host config no longer has the entry.
+    MissingFromConfig,
+    /// A brokered-looking entry whose id Keybroker does not know.
+    Unknown,
+    /// An entry Keybroker cannot read.
+    Unsupported,
+}
+
+impl Status {
+    pub fn text(self) -> &'static str {
+        match self {
+            Status::Brokered => "brokered",
+            Status::PlaintextInConfig => "plaintext in config",
+            Status::MissingSecret => "missing secret",
+            Status::CommandChanged => "command changed",
+            Status::NoSecrets => "no secrets",
+            Status::Remote => "remote (not brokered)",
+            Status::MissingFromConfig => "missing from config",
+            Status::Unknown => "unknown to keybroker",
+            Status::Unsupported => "unsupported entry",
+        }
+    }
+
+    pub fn needs_attention(self) -> bool {
+        !matches!(self, Status::Brokered | Status::NoSecrets | Status::Remote)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerStatus {
+    pub id: String,
+    pub host: String,
+    pub name: String,
+    pub config: PathBuf,
+    pub transport: &'static str,
+    pub status: Status,
+    /// Bound credential ids with their targets, e.g. `github-token -> env:GITHUB_TOKEN`.
+    pub credentials: Vec<String>,
+    /// What to do next, when anything.
+    pub detail: Option<String>,
+}
+
+/// Every server in `configs` plus every server the state knows.
+pub fn list(
+    state: &State,
+    vault: Option<&Vault>,
+    configs: &[(Host, PathBuf)],
+) -> Result<Vec<ServerStatus>> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut files: Vec<(Host, PathBuf)> = configs.to_vec();
+    for s in state.servers.values() {
+        if let Ok(h) = Host::parse(&s.host)
+            && !files
+                .iter()
+                .any(|(fh, p)| *fh == h && same_file(p, &s.config_path))
+        {
+            files.push((h, s.config_path.clone()));
+        }
+    }
+    for (host, path) in &files {
+        let Some(bytes) = fsutil::read_optional(path)? else {
+            continue;
+        };
+        let file = JsonFile::parse(path, &bytes)?;
+        for (name, value) in file.entries(host.servers_key())? {
+            let st = entry_status(state, vault, *host, path, &name, &value)?;
+            seen.insert(st.id.clone());
+            out.push(st);
+        }
+    }
+    for s in state.servers.values() {
+        if !seen.contains(&s.id) {
+            out.push(ServerStatus {
+                id: s.id.clone(),
+                host: s.host.clone(),
+                name: s.name.clone(),
+                config: s.config_path.clone(),
+                transport: "stdio",
+                status: Status::MissingFromConfig,
+                credentials: bound(s),
+                detail: Some(format!(
+                    "the host dropped this entry from {}; re-add it with `keybroker restore {}` then import again",
+                    s.config_path.display(),
+                    s.host
+                )),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn entry_status(
+    state: &State,
+    vault: Option<&Vault>,
+    host: Host,
+    path: &Path,
+    name: &str,
+    value: &serde_json::Value,
+) -> Result<ServerStatus> {
+    let mut st = ServerStatus {
+        id: format!("{}/{}", host.id(), name),
+        host: host.id().to_string(),
+        name: name.to_string(),
+        config: path.to_path_buf(),
+        transport: "stdio",
+        status: Status::NoSecrets,
+        credentials: Vec::new(),
+        detail: None,
+    };
+    let (command, args, env) = match Entry::from_value(value) {
+        Entry::Stdio { command, args, env } => (command, args, env),
+        Entry::Remote { .. } => {
+            st.transport = "http";
+            st.status = Status::Remote;
+            return Ok(st);
+        }
+        Entry::Unsupported(why) => {
+            st.status = Status::Unsupported;
+            st.detail = Some(why);
+            return Ok(st);
+        }
+    };
+    let import_fix = format!(
+        "run `keybroker import {} --config {}`",
+        host.id(),
+        path.display()
+    );
+    let Some(b) = hosts::as_brokered(&command, &args) else {
+        if !scan::scan_server(&env, &args).is_empty() {
+            st.status = Status::PlaintextInConfig;
+            st.detail = Some(import_fix);
+        }
+        return Ok(st);
+    };
+    st.id = b.server_id.clone();
+    let Some(server) = state.servers.get(&b.server_id) else {
+        st.status = Status::Unknown;
+        st.detail = Some(import_fix);
+        return Ok(st);
+    };
+    st.credentials = bound(server);
+    let env_keys: Vec<String> = env.iter().map(|(k, _)| k.clone()).collect();
+    if state::fingerprint(&b.inner, &env_keys) != server.fingerprint {
+        st.status = Status::CommandChanged;
+        st.detail = Some(format!(
+            "review it, then run `keybroker approve {}`",
+            server.id
+        ));
+        return Ok(st);
+    }
+    if let Some(v) = vault {
+        for binding in &server.bindings {
+            if v.get(&binding.credential)?.is_none() {
+                st.status = Status::MissingSecret;
+                st.detail = Some(format!(
+                    "run `keybroker secret set {} {}`",
+                    server.id,
+                    binding
+                        .target
+                        .strip_prefix("env:")
+                        .unwrap_or(&binding.target)
+                ));
+                return Ok(st);
+            }
+        }
+    }
+    if !scan::scan_server(&env, &b.inner[1..]).is_empty() {
+        st.status = Status::PlaintextInConfig;
+        st.detail = Some(import_fix);
+        return Ok(st);
+    }
+    st.status = Status::Brokered;
+    Ok(st)
+}
+
+fn bound(s: &state::Server) -> Vec<String> {
+    s.bindings
+        .iter()
+        .map(|b| format!("{} -> {}", b.credential, b.target))
+        .collect()
+}
+
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}

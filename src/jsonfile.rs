@@ -1,0 +1,1030 @@
+//! Surgical edits of AI hosts' JSON/JSONC config files.
+//!
+//! Keybroker rewrites single server entries (e.g. `mcpServers.github`) inside files
+//! that belong to someone else: Claude Desktop's `claude_desktop_config.json`, and
+//! JSONC files of VS Code or Zed. Those files also hold the host's own settings and
+//! whatever the person typed by hand, so an edit must not reformat, reorder or drop
+//! anything it was not asked to touch. A parse-to-`serde_json`-and-write-back round
+//! trip would lose comments, key order of unknown keys, the indentation style, the
+//! UTF-8 BOM and CRLF line endings; this module keeps all of them.
+//!
+//! How: the file text is kept exactly as read (minus a leading BOM, which is
+//! remembered and put back). Edits parse it with `jsonc_parser::parse_to_ast` only to
+//! learn byte ranges, then splice new text into those ranges. Every byte outside the
+//! edited entry's value (or, for an insertion, outside the inserted property and its
+//! separating comma) stays identical. New values are pretty-printed in the file's own
+//! indent unit (2 or 4 spaces, a tab, ...) at the depth of the entry, with the file's
+//! newline kind; a container written on one line gets a compact value instead.
+//!
+//! Deliberately not done here:
+//! - no normalization of anything (newlines, indentation, key order, trailing commas);
+//! - no removal of entries and no edits deeper than `key.name` (a whole entry value is
+//!   replaced; callers build that value);
+//! - no reading or writing of files: callers own I/O, locking and the
+//!   changed-on-disk check (`Error::ConfigChanged`);
+//! - no JSON5 beyond what JSONC hosts write: comments and trailing commas are accepted,
+//!   single quotes, unquoted keys, hex numbers and missing commas are syntax errors;
+//! - comments inside a replaced value are not carried over (the value is new).
+
+use std::path::{Path, PathBuf};
+
+use jsonc_parser::ast;
+use jsonc_parser::common::Ranged;
+use jsonc_parser::{CollectOptions, ParseOptions};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+const BOM: &str = "\u{feff}";
+
+/// A host config file held as its original text, edited in place.
+#[derive(Debug, Clone)]
+pub struct JsonFile {
+    /// Only for error messages.
+    path: PathBuf,
+    /// The file started with a UTF-8 byte order mark (not part of `text`).
+    bom: bool,
+    /// `"\n"` or `"\r\n"`: the first line break in the file decides.
+    newline: &'static str,
+    /// One level of indentation as the file writes it (e.g. `"  "`, `"    "`, `"\t"`).
+    indent: String,
+    /// The file's text after the BOM, byte-for-byte as read plus our edits.
+    text: String,
+}
+
+/// One text replacement: bytes `start..end` of the text become `with`.
+struct Edit {
+    start: usize,
+    end: usize,
+    with: String,
+}
+
+impl JsonFile {
+    /// Parse bytes read from `path` (path is used only in error messages).
+    ///
+    /// Errors: invalid UTF-8 or invalid JSON/JSONC -> [`Error::ConfigSyntax`] (line and
+    /// column 1-based, column counted in characters, BOM not counted); a root that is
+    /// not an object (or an empty file) -> [`Error::ConfigShape`] with field `(root)`.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<JsonFile> {
+        let (bom, body) = match bytes.strip_prefix(BOM.as_bytes()) {
+            Some(rest) => (true, rest),
+            None => (false, bytes),
+        };
+        let text = std::str::from_utf8(body).map_err(|e| {
+            // The prefix up to the bad byte is valid UTF-8 by definition.
+            let valid = std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default();
+            let (line, column) = line_column(valid, valid.len());
+            let bad = body.get(e.valid_up_to()).copied().unwrap_or_default();
+            Error::ConfigSyntax {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: format!("invalid UTF-8 (byte 0x{bad:02x}); the file must be UTF-8"),
+            }
+        })?;
+        root_object(path, text)?;
+        Ok(JsonFile {
+            path: path.to_path_buf(),
+            bom,
+            newline: detect_newline(text),
+            indent: detect_indent(text),
+            text: text.to_owned(),
+        })
+    }
+
+    /// The entries of the object at `key` (e.g. `"mcpServers"`) in file order.
+    ///
+    /// A missing `key` gives an empty list. A name written twice appears once, at its
+    /// first position with its last value (what `JSON.parse` in the hosts does).
+    /// `key` present but not an object -> [`Error::ConfigShape`] naming `key`.
+    pub fn entries(&self, key: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        let root = root_object(&self.path, &self.text)?;
+        let Some(prop) = last_prop(&root, key) else {
+            return Ok(Vec::new());
+        };
+        let object = self.expect_object(key, &prop.value)?;
+        let mut map = serde_json::Map::new();
+        for entry in &object.properties {
+            let value = self.to_serde(&entry.value)?;
+            map.insert(prop_name(entry).to_owned(), value);
+        }
+        Ok(map.into_iter().collect())
+    }
+
+    /// Replace the value of `key.name` with `value`, inserting `name` at the end of
+    /// `key` if absent, and `key` at the end of the root object if absent.
+    ///
+    /// The new value is pretty-printed in the file's indentation style at the entry's
+    /// depth, with the file's newline kind (compact if the surrounding object is on
+    /// one line). Everything outside the entry's value stays byte-identical; an
+    /// insertion adds only the new property and the comma before it. Setting a value
+    /// equal to the current one leaves the text untouched.
+    pub fn set_entry(&mut self, key: &str, name: &str, value: &serde_json::Value) -> Result<()> {
+        let root = root_object(&self.path, &self.text)?;
+        let root_on_one_line = !has_line_break(&self.text[root.range.start..root.range.end]);
+        let edits = match last_prop(&root, key) {
+            None => {
+                let mut servers = serde_json::Map::new();
+                servers.insert(name.to_owned(), value.clone());
+                let servers = serde_json::Value::Object(servers);
+                self.insert_prop(&root, key, &servers, root_on_one_line, true)?
+            }
+            Some(prop) => {
+                let object = self.expect_object(key, &prop.value)?;
+                match last_prop(object, name) {
+                    None => self.insert_prop(object, name, value, root_on_one_line, false)?,
+                    Some(entry) => {
+                        if self.to_serde(&entry.value)? == *value {
+                            return Ok(());
+                        }
+                        let object_text = &self.text[object.range.start..object.range.end];
+                        let with = if has_line_break(object_text) {
+                            let base = leading_ws(&self.text, entry.range.start);
+                            self.render_pretty(value, base)?
+                        } else {
+                            render_compact(value)?
+                        };
+                        vec![Edit {
+                            start: entry.value.start(),
+                            end: entry.value.end(),
+                            with,
+                        }]
+                    }
+                }
+            }
+        };
+
+        let mut text = self.text.clone();
+        let mut edits = edits;
+        edits.sort_by_key(|e| std::cmp::Reverse(e.start));
+        for edit in edits {
+            text.replace_range(edit.start..edit.end, &edit.with);
+        }
+        // Our own output must parse; if it does not, that is a bug here, and the
+        // file must not be written.
+        if let Err(e) = root_object(&self.path, &text) {
+            return Err(Error::other(
+                format!("internal error: editing {key}.{name} produced invalid JSON ({e})"),
+                "nothing was written; please report this bug with the (redacted) config file",
+            ));
+        }
+        self.text = text;
+        Ok(())
+    }
+
+    /// Serialize: the BOM is restored if the file had one; line endings are the
+    /// file's own (nothing was normalized).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.text.len() + BOM.len());
+        if self.bom {
+            out.extend_from_slice(BOM.as_bytes());
+        }
+        out.extend_from_slice(self.text.as_bytes());
+        out
+    }
+
+    /// Edits that add `"name": value` as the last property of `object`.
+    fn insert_prop(
+        &self,
+        object: &ast::Object<'_>,
+        name: &str,
+        value: &serde_json::Value,
+        root_on_one_line: bool,
+        object_is_root: bool,
+    ) -> Result<Vec<Edit>> {
+        let text = self.text.as_str();
+        let quoted = to_json_string(name)?;
+        let Some(last) = object.properties.last() else {
+            // Empty object: write between `{` and `}`, replacing only the whitespace
+            // before `}` (comments inside stay).
+            let close = object.range.end - 1;
+            let open_end = object.range.start + 1;
+            let at = text[open_end..close].trim_end().len() + open_end;
+            let compact = root_on_one_line && !object_is_root;
+            let with = if compact {
+                format!("{quoted}:{}", render_compact(value)?)
+            } else {
+                let base = leading_ws(text, object.range.start);
+                let inner = format!("{base}{}", self.indent);
+                let nl = self.newline;
+                let rendered = self.render_pretty(value, &inner)?;
+                format!("{nl}{inner}{quoted}: {rendered}{nl}{base}")
+            };
+            return Ok(vec![Edit {
+                start: at,
+                end: close,
+                with,
+            }]);
+        };
+
+        let value_end = last.value.end();
+        let next = skip_trivia(text, value_end);
+        let trailing_comma = text[next..].starts_with(',');
+        let after_last = if trailing_comma { next + 1 } else { value_end };
+
+        if !has_line_break(&text[object.range.start..object.range.end]) {
+            let prop = format!("{quoted}:{}", render_compact(value)?);
+            let with = if trailing_comma {
+                format!("{prop},")
+            } else {
+                format!(",{prop}")
+            };
+            return Ok(vec![Edit {
+                start: after_last,
+                end: after_last,
+                with,
+            }]);
+        }
+
+        let indent = if starts_line(text, last.range.start) {
+            leading_ws(text, last.range.start).to_owned()
+        } else {
+            format!("{}{}", leading_ws(text, object.range.start), self.indent)
+        };
+        let rendered = self.render_pretty(value, &indent)?;
+        let comma = if trailing_comma { "," } else { "" };
+        let prop = format!("{}{indent}{quoted}: {rendered}{comma}", self.newline);
+        // After a comment that ends the last property's line, so the comment stays
+        // with the property it was written for.
+        let at = end_of_line_comments(text, after_last);
+        let mut edits = Vec::new();
+        if trailing_comma {
+            edits.push(Edit {
+                start: at,
+                end: at,
+                with: prop,
+            });
+        } else if at == value_end {
+            edits.push(Edit {
+                start: at,
+                end: at,
+                with: format!(",{prop}"),
+            });
+        } else {
+            edits.push(Edit {
+                start: value_end,
+                end: value_end,
+                with: ",".to_owned(),
+            });
+            edits.push(Edit {
+                start: at,
+                end: at,
+                with: prop,
+            });
+        }
+        Ok(edits)
+    }
+
+    /// `value` pretty-printed with the file's indent unit; continuation lines start
+    /// with `base` (the indentation of the line the value starts on).
+    fn render_pretty(&self, value: &serde_json::Value, base: &str) -> Result<String> {
+        let mut out = Vec::new();
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(self.indent.as_bytes());
+        let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+        value.serialize(&mut serializer).map_err(render_error)?;
+        let pretty = String::from_utf8(out).map_err(render_error)?;
+        // serde_json escapes line breaks inside strings, so every '\n' here is layout.
+        Ok(pretty.replace('\n', &format!("{}{base}", self.newline)))
+    }
+
+    fn expect_object<'b, 'a>(
+        &self,
+        key: &str,
+        value: &'b ast::Value<'a>,
+    ) -> Result<&'b ast::Object<'a>> {
+        match value {
+            ast::Value::Object(object) => Ok(object),
+            other => Err(Error::ConfigShape {
+                path: self.path.clone(),
+                field: key.to_owned(),
+                message: format!(
+                    "must be an object mapping server names to their settings, but is {}",
+                    kind_name(other)
+                ),
+                fix: format!(
+                    "change `{key}` to the form \"{key}\": {{ \"server-name\": {{ \"command\": ... }} }} \
+                     (Keybroker left the file untouched), then run the command again"
+                ),
+            }),
+        }
+    }
+
+    fn to_serde(&self, value: &ast::Value<'_>) -> Result<serde_json::Value> {
+        Ok(match value {
+            ast::Value::StringLit(s) => serde_json::Value::String(s.value.clone().into_owned()),
+            ast::Value::BooleanLit(b) => serde_json::Value::Bool(b.value),
+            ast::Value::NullKeyword(_) => serde_json::Value::Null,
+            ast::Value::NumberLit(n) => match serde_json::from_str::<serde_json::Value>(n.value) {
+                Ok(number @ serde_json::Value::Number(_)) => number,
+                _ => {
+                    let (line, column) = line_column(&self.text, n.range.start);
+                    return Err(Error::ConfigSyntax {
+                        path: self.path.clone(),
+                        line,
+                        column,
+                        message: format!("number {} is out of range", n.value),
+                    });
+                }
+            },
+            ast::Value::Array(array) => serde_json::Value::Array(
+                array
+                    .elements
+                    .iter()
+                    .map(|e| self.to_serde(e))
+                    .collect::<Result<_>>()?,
+            ),
+            ast::Value::Object(object) => {
+                let mut map = serde_json::Map::new();
+                for prop in &object.properties {
+                    map.insert(prop_name(prop).to_owned(), self.to_serde(&prop.value)?);
+                }
+                serde_json::Value::Object(map)
+            }
+        })
+    }
+}
+
+fn parse_options() -> ParseOptions {
+    // What JSONC hosts (VS Code, Zed) accept: comments and trailing commas, nothing
+    // else beyond plain JSON.
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
+}
+
+/// Parse `text` and return its root object, or the error a person should see.
+fn root_object<'a>(path: &Path, text: &'a str) -> Result<ast::Object<'a>> {
+    let parsed = jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &parse_options())
+        .map_err(|e| Error::ConfigSyntax {
+            path: path.to_path_buf(),
+            line: e.line_display(),
+            column: e.column_display(),
+            message: e.kind().to_string(),
+        })?;
+    let shape = |message: String| Error::ConfigShape {
+        path: path.to_path_buf(),
+        field: "(root)".to_owned(),
+        message,
+        fix: "the file must hold one JSON object, like { \"mcpServers\": { ... } }; \
+              correct it by hand (Keybroker left it untouched), then run the command again"
+            .to_owned(),
+    };
+    match parsed.value {
+        Some(ast::Value::Object(object)) => Ok(object),
+        Some(other) => Err(shape(format!(
+            "must be a JSON object, but is {}",
+            kind_name(&other)
+        ))),
+        None => Err(shape(
+            "the file holds no JSON value; it must be a JSON object".to_owned(),
+        )),
+    }
+}
+
+fn kind_name(value: &ast::Value<'_>) -> &'static str {
+    match value {
+        ast::Value::StringLit(_) => "a string",
+        ast::Value::NumberLit(_) => "a number",
+        ast::Value::BooleanLit(_) => "a boolean",
+        ast::Value::Object(_) => "an object",
+        ast::Value::Array(_) => "an array",
+        ast::Value::NullKeyword(_) => "null",
+    }
+}
+
+fn prop_name<'b>(prop: &'b ast::ObjectProp<'_>) -> &'b str {
+    match &prop.name {
+        ast::ObjectPropName::String(lit) => lit.value.as_ref(),
+        ast::ObjectPropName::Word(lit) => lit.value,
+    }
+}
+
+/// The property hosts actually use when a name repeats: the last one.
+fn last_prop<'b, 'a>(object: &'b ast::Object<'a>, name: &str) -> Option<&'b ast::ObjectProp<'a>> {
+    object
+        .properties
+        .iter()
+        .rev()
+        .find(|p| prop_name(p) == name)
+}
+
+fn render_compact(value: &serde_json::Value) -> Result<String> {
+    serde_json::to_string(value).map_err(render_error)
+}
+
+fn to_json_string(s: &str) -> Result<String> {
+    serde_json::to_string(s).map_err(render_error)
+}
+
+fn render_error(e: impl std::fmt::Display) -> Error {
+    Error::other(
+        format!("internal error: could not render a JSON value ({e})"),
+        "nothing was written; please report this bug",
+    )
+}
+
+fn has_line_break(s: &str) -> bool {
+    s.contains(['\n', '\r'])
+}
+
+fn detect_newline(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
+/// One indentation level: a tab if the first indented line uses tabs, otherwise the
+/// smallest indentation (in spaces) of any line holding a key, element or bracket.
+/// Two spaces when nothing is indented (e.g. a one-line file).
+fn detect_indent(text: &str) -> String {
+    let mut smallest: Option<usize> = None;
+    for line in text.split(['\n', '\r']) {
+        let rest = line.trim_start_matches([' ', '\t']);
+        let ws = &line[..line.len() - rest.len()];
+        if ws.is_empty() || !rest.starts_with(['"', '{', '[', '}', ']']) {
+            continue;
+        }
+        if ws.starts_with('\t') {
+            if smallest.is_none() {
+                return "\t".to_owned();
+            }
+            continue;
+        }
+        let spaces = ws.len() - ws.trim_start_matches(' ').len();
+        if spaces > 0 {
+            smallest = Some(smallest.map_or(spaces, |s| s.min(spaces)));
+        }
+    }
+    " ".repeat(smallest.unwrap_or(2).min(8))
+}
+
+fn line_start(text: &str, pos: usize) -> usize {
+    text[..pos].rfind(['\n', '\r']).map_or(0, |i| i + 1)
+}
+
+/// The spaces and tabs that begin the line holding byte `pos`.
+fn leading_ws(text: &str, pos: usize) -> &str {
+    let line = &text[line_start(text, pos)..];
+    let rest = line.trim_start_matches([' ', '\t']);
+    &line[..line.len() - rest.len()]
+}
+
+/// Only spaces and tabs precede byte `pos` on its line.
+fn starts_line(text: &str, pos: usize) -> bool {
+    text[line_start(text, pos)..pos]
+        .chars()
+        .all(|c| c == ' ' || c == '\t')
+}
+
+/// The position of the first byte at or after `pos` that is not whitespace or a
+/// comment (the text is known to parse, so comments are closed).
+fn skip_trivia(text: &str, mut pos: usize) -> usize {
+    loop {
+        let rest = &text[pos..];
+        let trimmed = rest.trim_start();
+        pos += rest.len() - trimmed.len();
+        if trimmed.starts_with("//") {
+            pos += trimmed.find(['\n', '\r']).unwrap_or(trimmed.len());
+        } else if let Some(body) = trimmed.strip_prefix("/*") {
+            pos += body.find("*/").map_or(trimmed.len(), |i| i + 4);
+        } else {
+            return pos;
+        }
+    }
+}
+
+/// Past the comments that follow `pos` on the same line; `pos` itself if none.
+fn end_of_line_comments(text: &str, pos: usize) -> usize {
+    let mut at = pos;
+    let mut cursor = pos;
+    loop {
+        let rest = &text[cursor..];
+        let trimmed = rest.trim_start_matches([' ', '\t']);
+        cursor += rest.len() - trimmed.len();
+        if trimmed.starts_with("//") {
+            return cursor + trimmed.find(['\n', '\r']).unwrap_or(trimmed.len());
+        } else if let Some(body) = trimmed.strip_prefix("/*") {
+            cursor += body.find("*/").map_or(trimmed.len(), |i| i + 4);
+            at = cursor;
+        } else {
+            return at;
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `pos`, counting lines the way
+/// jsonc-parser does (`\n`, `\r\n` and a lone `\r` each end a line).
+fn line_column(text: &str, pos: usize) -> (usize, usize) {
+    let mut line = 1;
+    let mut column = 1;
+    let bytes = text.as_bytes();
+    for (i, c) in text[..pos].char_indices() {
+        if c == '\n' || (c == '\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            line += 1;
+            column = 1;
+        } else if c != '\r' {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn path() -> &'static Path {
+        Path::new("/home/me/.config/Claude/claude_desktop_config.json")
+    }
+
+    fn parse(text: &str) -> JsonFile {
+        JsonFile::parse(path(), text.as_bytes()).unwrap()
+    }
+
+    fn out(file: &JsonFile) -> String {
+        String::from_utf8(file.to_bytes()).unwrap()
+    }
+
+    /// Parse output back as plain JSON (no comments), keeping key order.
+    fn value_of(text: &str) -> serde_json::Value {
+        serde_json::from_str(text.trim_start_matches(BOM)).unwrap()
+    }
+
+    const CLAUDE: &str = r#"{
+  "preferences": {
+    "quickEntryShortcut": "double-tap-option",
+    "menuBarEnabled": false
+  },
+  "globalShortcut": "Alt+Space",
+  "someFutureKey": { "nested": [1, 2.5, null, true] },
+  "mcpServers": {
+    "filesystem": {
+      "command": "npx",
+      "args": ["-y", "@modelcontextprotocol/server-filesystem", "/Users/me/Desktop"]
+    },
+    "github": {
+      "command": "npx",
+      "args": [
+        "-y",
+        "@modelcontextprotocol/server-github"
+      ],
+      "env": {
+        "GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_example"
+      }
+    },
+    "brave-search": {
+      "command": "npx",
+      "args": ["-y", "@modelcontextprotocol/server-brave-search"],
+      "env": { "BRAVE_API_KEY": "BSA_example" }
+    }
+  },
+  "zzzLast": 1
+}
+"#;
+
+    fn brokered_github() -> serde_json::Value {
+        json!({
+            "command": "/usr/local/bin/keybroker",
+            "args": ["run", "github", "--", "npx", "-y", "@modelcontextprotocol/server-github"],
+            "env": {}
+        })
+    }
+
+    #[test]
+    fn unchanged_files_round_trip_byte_identical() {
+        let cases: &[&[u8]] = &[
+            b"{\n  \"mcpServers\": {\n    \"a\": { \"command\": \"x\" }\n  }\n}\n",
+            b"{\n    \"mcpServers\": {\n        \"a\": {\n            \"command\": \"x\"\n        }\n    }\n}\n",
+            b"{\n\t\"mcpServers\": {\n\t\t\"a\": {\n\t\t\t\"command\": \"x\"\n\t\t}\n\t}\n}\n",
+            b"\xef\xbb\xbf{\r\n  \"mcpServers\": {\r\n    \"a\": { \"command\": \"x\" }\r\n  }\r\n}\r\n",
+            b"// servers for Zed\n{\n  /* block\n     comment */\n  \"mcpServers\": {\n    \"a\": { \"command\": \"x\", }, // trailing\n  },\n}\n",
+            b"{\"mcpServers\":{\"a\":{\"command\":\"x\",\"args\":[]}},\"globalShortcut\":\"\"}",
+            b"{\n  \"mcpServers\": {}\n}",
+            b"  \n{ }  \n\n",
+            CLAUDE.as_bytes(),
+        ];
+        for &bytes in cases {
+            let file = JsonFile::parse(path(), bytes).unwrap();
+            assert_eq!(file.to_bytes(), bytes, "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn entries_come_back_in_file_order_as_serde_values() {
+        let file = parse(CLAUDE);
+        let entries = file.entries("mcpServers").unwrap();
+        let names: Vec<_> = entries.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["filesystem", "github", "brave-search"]);
+        assert_eq!(
+            entries[1].1,
+            json!({
+                "command": "npx",
+                "args": ["-y", "@modelcontextprotocol/server-github"],
+                "env": { "GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_example" }
+            })
+        );
+        let keys: Vec<_> = entries[1].1.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["command", "args", "env"]);
+    }
+
+    #[test]
+    fn entries_of_a_missing_key_are_empty() {
+        assert!(parse("{}").entries("mcpServers").unwrap().is_empty());
+        assert!(
+            parse("{\"mcpServers\": {}}")
+                .entries("mcpServers")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn entries_with_a_repeated_name_use_the_last_value_at_the_first_position() {
+        let file = parse(r#"{"mcpServers": {"a": 1, "b": 2, "a": 3}}"#);
+        assert_eq!(
+            file.entries("mcpServers").unwrap(),
+            vec![("a".to_owned(), json!(3)), ("b".to_owned(), json!(2))]
+        );
+    }
+
+    #[test]
+    fn set_entry_changes_only_that_entrys_bytes() {
+        let mut file = parse(CLAUDE);
+        file.set_entry("mcpServers", "github", &brokered_github())
+            .unwrap();
+        let after = out(&file);
+
+        let head = CLAUDE.find("\"github\": ").unwrap() + "\"github\": ".len();
+        let tail = CLAUDE.find(",\n    \"brave-search\"").unwrap();
+        assert_eq!(after[..head], CLAUDE[..head]);
+        assert!(after.ends_with(&CLAUDE[tail..]));
+        assert_eq!(
+            &after[head..after.len() - (CLAUDE.len() - tail)],
+            "{\n      \"command\": \"/usr/local/bin/keybroker\",\n      \"args\": [\n        \"run\",\n        \"github\",\n        \"--\",\n        \"npx\",\n        \"-y\",\n        \"@modelcontextprotocol/server-github\"\n      ],\n      \"env\": {}\n    }"
+        );
+
+        let mut expected = value_of(CLAUDE);
+        expected["mcpServers"]["github"] = brokered_github();
+        let got = value_of(&after);
+        assert_eq!(got, expected);
+        let top: Vec<_> = got.as_object().unwrap().keys().collect();
+        assert_eq!(
+            top,
+            [
+                "preferences",
+                "globalShortcut",
+                "someFutureKey",
+                "mcpServers",
+                "zzzLast"
+            ]
+        );
+        let servers: Vec<_> = got["mcpServers"].as_object().unwrap().keys().collect();
+        assert_eq!(servers, ["filesystem", "github", "brave-search"]);
+        assert_eq!(file.entries("mcpServers").unwrap()[1].1, brokered_github());
+    }
+
+    #[test]
+    fn set_entry_uses_the_files_indent_unit_at_the_entrys_depth() {
+        let four = "{\n    \"mcpServers\": {\n        \"a\": 1\n    }\n}\n";
+        let mut file = parse(four);
+        file.set_entry("mcpServers", "a", &json!({"k": [1]}))
+            .unwrap();
+        assert_eq!(
+            out(&file),
+            "{\n    \"mcpServers\": {\n        \"a\": {\n            \"k\": [\n                1\n            ]\n        }\n    }\n}\n"
+        );
+
+        let tabs = "{\n\t\"mcpServers\": {\n\t\t\"a\": 1\n\t}\n}";
+        let mut file = parse(tabs);
+        file.set_entry("mcpServers", "a", &json!({"k": "v"}))
+            .unwrap();
+        assert_eq!(
+            out(&file),
+            "{\n\t\"mcpServers\": {\n\t\t\"a\": {\n\t\t\t\"k\": \"v\"\n\t\t}\n\t}\n}"
+        );
+    }
+
+    #[test]
+    fn set_entry_with_an_equal_value_keeps_the_file_valid_and_unchanged() {
+        let mut file = parse(CLAUDE);
+        let current = file.entries("mcpServers").unwrap()[0].1.clone();
+        file.set_entry("mcpServers", "filesystem", &current)
+            .unwrap();
+        assert_eq!(out(&file), CLAUDE);
+        assert_eq!(value_of(&out(&file)), value_of(CLAUDE));
+    }
+
+    #[test]
+    fn bom_and_crlf_survive_an_edit() {
+        let original = format!("{BOM}{}", CLAUDE.replace('\n', "\r\n"));
+        let mut file = JsonFile::parse(path(), original.as_bytes()).unwrap();
+        file.set_entry("mcpServers", "github", &brokered_github())
+            .unwrap();
+        file.set_entry(
+            "mcpServers",
+            "new-one",
+            &json!({"command": "x", "args": ["a"]}),
+        )
+        .unwrap();
+        file.set_entry("otherHostKey", "s", &json!({"command": "y"}))
+            .unwrap();
+        let bytes = file.to_bytes();
+        assert!(bytes.starts_with(BOM.as_bytes()));
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                assert_eq!(bytes[i - 1], b'\r', "bare \\n at byte {i}");
+            }
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(value_of(&text)["mcpServers"]["github"], brokered_github());
+        assert_eq!(
+            value_of(&text)["otherHostKey"]["s"],
+            json!({"command": "y"})
+        );
+    }
+
+    #[test]
+    fn inserting_into_an_absent_mcp_servers_appends_it_to_the_root() {
+        let original = "{\n  \"preferences\": {\n    \"menuBarEnabled\": false\n  }\n}\n";
+        let mut file = parse(original);
+        file.set_entry("mcpServers", "a", &json!({"command": "x"}))
+            .unwrap();
+        assert_eq!(
+            out(&file),
+            "{\n  \"preferences\": {\n    \"menuBarEnabled\": false\n  },\n  \"mcpServers\": {\n    \"a\": {\n      \"command\": \"x\"\n    }\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn inserting_into_an_empty_root_object() {
+        let mut file = parse("{}\n");
+        file.set_entry("mcpServers", "a", &json!({"command": "x"}))
+            .unwrap();
+        assert_eq!(
+            out(&file),
+            "{\n  \"mcpServers\": {\n    \"a\": {\n      \"command\": \"x\"\n    }\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn inserting_into_an_empty_mcp_servers_object() {
+        for original in [
+            "{\n    \"x\": 1,\n    \"mcpServers\": {}\n}\n",
+            "{\n    \"x\": 1,\n    \"mcpServers\": {\n    }\n}\n",
+        ] {
+            let mut file = parse(original);
+            file.set_entry("mcpServers", "a", &json!({"command": "x"}))
+                .unwrap();
+            assert_eq!(
+                out(&file),
+                "{\n    \"x\": 1,\n    \"mcpServers\": {\n        \"a\": {\n            \"command\": \"x\"\n        }\n    }\n}\n"
+            );
+        }
+    }
+
+    #[test]
+    fn inserting_a_new_server_after_the_last_one() {
+        let mut file = parse(CLAUDE);
+        file.set_entry("mcpServers", "new", &json!({"command": "x"}))
+            .unwrap();
+        let after = out(&file);
+        let brave_end = CLAUDE.find("\n  },\n  \"zzzLast\"").unwrap();
+        assert_eq!(after[..brave_end], CLAUDE[..brave_end]);
+        assert!(after.ends_with(&CLAUDE[brave_end..]));
+        assert_eq!(
+            &after[brave_end..after.len() - (CLAUDE.len() - brave_end)],
+            ",\n    \"new\": {\n      \"command\": \"x\"\n    }"
+        );
+        let servers: Vec<_> = file
+            .entries("mcpServers")
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(servers, ["filesystem", "github", "brave-search", "new"]);
+    }
+
+    #[test]
+    fn inserting_keeps_trailing_commas_and_line_comments_in_place() {
+        let original = "{\n  \"mcpServers\": {\n    \"a\": 1, // first\n  },\n}\n";
+        let mut file = parse(original);
+        file.set_entry("mcpServers", "b", &json!(2)).unwrap();
+        assert_eq!(
+            out(&file),
+            "{\n  \"mcpServers\": {\n    \"a\": 1, // first\n    \"b\": 2,\n  },\n}\n"
+        );
+
+        let original = "{\n  \"mcpServers\": {\n    \"a\": 1 // first\n  }\n}\n";
+        let mut file = parse(original);
+        file.set_entry("mcpServers", "b", &json!(2)).unwrap();
+        assert_eq!(
+            out(&file),
+            "{\n  \"mcpServers\": {\n    \"a\": 1, // first\n    \"b\": 2\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn inserting_after_a_crlf_line_comment_keeps_crlf() {
+        let original = "{\r\n  \"mcpServers\": {\r\n    \"a\": 1 /* x */ // first\r\n  }\r\n}\r\n";
+        let mut file = parse(original);
+        file.set_entry("mcpServers", "b", &json!({"c": [true]}))
+            .unwrap();
+        assert_eq!(
+            out(&file),
+            "{\r\n  \"mcpServers\": {\r\n    \"a\": 1, /* x */ // first\r\n    \"b\": {\r\n      \"c\": [\r\n        true\r\n      ]\r\n    }\r\n  }\r\n}\r\n"
+        );
+    }
+
+    #[test]
+    fn comments_elsewhere_survive_an_edit() {
+        let original = "// my servers\n{\n  /* keep */\n  \"mcpServers\": {\n    // the first\n    \"a\": { \"command\": \"x\" }, /* why */\n    \"b\": 2,\n  },\n}\n";
+        let mut file = parse(original);
+        file.set_entry("mcpServers", "a", &json!({"command": "y"}))
+            .unwrap();
+        assert_eq!(
+            out(&file),
+            "// my servers\n{\n  /* keep */\n  \"mcpServers\": {\n    // the first\n    \"a\": {\n      \"command\": \"y\"\n    }, /* why */\n    \"b\": 2,\n  },\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_minified_file_stays_on_one_line() {
+        let original = r#"{"mcpServers":{"a":{"command":"x"}},"globalShortcut":""}"#;
+        let mut file = parse(original);
+        file.set_entry("mcpServers", "a", &json!({"command": "y"}))
+            .unwrap();
+        file.set_entry("mcpServers", "b", &json!({"args": [1, 2]}))
+            .unwrap();
+        assert_eq!(
+            out(&file),
+            r#"{"mcpServers":{"a":{"command":"y"},"b":{"args":[1,2]}},"globalShortcut":""}"#
+        );
+
+        let mut file = parse(r#"{"mcpServers":{}}"#);
+        file.set_entry("mcpServers", "a", &json!(1)).unwrap();
+        assert_eq!(out(&file), r#"{"mcpServers":{"a":1}}"#);
+    }
+
+    #[test]
+    fn a_file_without_trailing_newline_gets_none_after_an_edit() {
+        let mut file = parse("{\n  \"mcpServers\": {\n    \"a\": 1\n  }\n}");
+        file.set_entry("mcpServers", "a", &json!(2)).unwrap();
+        assert_eq!(out(&file), "{\n  \"mcpServers\": {\n    \"a\": 2\n  }\n}");
+    }
+
+    #[test]
+    fn tricky_strings_survive_set_entry_and_parse() {
+        let value = json!({
+            "command": "C:\\Program Files\\node\\npx.cmd",
+            "args": ["say \"hi\"", "line1\nline2\r\n", "tab\there", "\u{1}\u{1f}", "emoji 🔑 ünïcödé", "/* not a comment */", "// nor this"],
+            "env": { "KEY \"quoted\"": "back\\slash" }
+        });
+        let mut file = parse(CLAUDE);
+        file.set_entry("mcpServers", "weird \"name\" 🔑", &value)
+            .unwrap();
+        let text = out(&file);
+        assert!(text.contains("emoji 🔑 ünïcödé"), "non-ASCII kept as UTF-8");
+        let reparsed = JsonFile::parse(path(), text.as_bytes()).unwrap();
+        let entries = reparsed.entries("mcpServers").unwrap();
+        let (name, got) = entries.last().unwrap();
+        assert_eq!(name, "weird \"name\" 🔑");
+        assert_eq!(got, &value);
+        // And once more, over the value just written.
+        let mut again = reparsed;
+        again
+            .set_entry("mcpServers", "weird \"name\" 🔑", &json!({"ok": "✓"}))
+            .unwrap();
+        assert_eq!(
+            again.entries("mcpServers").unwrap().last().unwrap().1,
+            json!({"ok": "✓"})
+        );
+    }
+
+    #[test]
+    fn a_missing_comma_is_a_syntax_error_with_line_and_column() {
+        let text = "{\n  \"a\": 1,\n  \"b\": 2\n  \"c\": 3\n}\n";
+        match JsonFile::parse(path(), text.as_bytes()) {
+            Err(Error::ConfigSyntax {
+                path: p,
+                line,
+                column,
+                message,
+            }) => {
+                assert_eq!(p, path());
+                // Reported where the comma belongs: right after `2` on line 3.
+                assert_eq!((line, column), (3, 9), "{message}");
+                assert!(message.contains("comma"), "{message}");
+            }
+            other => panic!("expected ConfigSyntax, got {other:?}"),
+        }
+
+        let text = "{\n  \"mcpServers\": {\n    \"a\": 1\n    \"b\": 2\n  }\n}\n";
+        match JsonFile::parse(path(), text.as_bytes()) {
+            Err(Error::ConfigSyntax { line, column, .. }) => {
+                assert_eq!((line, column), (3, 11));
+            }
+            other => panic!("expected ConfigSyntax, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_error_columns_count_characters_and_ignore_the_bom() {
+        // The comma belongs after `1`: the 9th character, the 13th byte after the BOM.
+        let text = format!("{BOM}{{\"é🔑\": 1 \"x\": 2}}");
+        match JsonFile::parse(path(), text.as_bytes()) {
+            Err(Error::ConfigSyntax { line, column, .. }) => assert_eq!((line, column), (1, 9)),
+            other => panic!("expected ConfigSyntax, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_syntax_error_at_the_bad_byte() {
+        let bytes = b"{\n  \"a\": \"caf\xe9\"\n}\n";
+        match JsonFile::parse(path(), bytes) {
+            Err(Error::ConfigSyntax { line, column, .. }) => assert_eq!((line, column), (2, 12)),
+            other => panic!("expected ConfigSyntax, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_jsonc_extensions_are_rejected() {
+        for text in [
+            "{'a': 1}",
+            "{a: 1}",
+            "{\"a\": 0x10}",
+            "{\"a\": 1} {}",
+            "{\"a\": 1",
+            "{\"a\": \"\\x41\"}",
+        ] {
+            assert!(
+                matches!(
+                    JsonFile::parse(path(), text.as_bytes()),
+                    Err(Error::ConfigSyntax { .. })
+                ),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_root_that_is_not_an_object_is_a_shape_error() {
+        for text in ["[]", "\"x\"", "null", "", "  // nothing\n"] {
+            match JsonFile::parse(path(), text.as_bytes()) {
+                Err(Error::ConfigShape { field, .. }) => assert_eq!(field, "(root)"),
+                other => panic!("expected ConfigShape for {text:?}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn mcp_servers_that_is_not_an_object_is_a_shape_error_naming_it() {
+        let original = "{\"mcpServers\": []}";
+        let mut file = parse(original);
+        match file.entries("mcpServers") {
+            Err(Error::ConfigShape { field, message, .. }) => {
+                assert_eq!(field, "mcpServers");
+                assert!(message.contains("must be an object"), "{message}");
+            }
+            other => panic!("expected ConfigShape, got {other:?}"),
+        }
+        match file.set_entry("mcpServers", "a", &json!(1)) {
+            Err(Error::ConfigShape { field, .. }) => assert_eq!(field, "mcpServers"),
+            other => panic!("expected ConfigShape, got {other:?}"),
+        }
+        assert_eq!(out(&file), original);
+    }
+
+    #[test]
+    fn a_repeated_name_is_edited_where_hosts_read_it() {
+        let mut file = parse("{\"mcpServers\": {\"a\": 1, \"a\": 2}}");
+        file.set_entry("mcpServers", "a", &json!(3)).unwrap();
+        assert_eq!(out(&file), "{\"mcpServers\": {\"a\": 1, \"a\": 3}}");
+        assert_eq!(
+            file.entries("mcpServers").unwrap(),
+            vec![("a".to_owned(), json!(3))]
+        );
+    }
+
+    #[test]
+    fn indent_detection_recognizes_common_styles() {
+        assert_eq!(detect_indent("{\n  \"a\": 1\n}"), "  ");
+        assert_eq!(
+            detect_indent("{\n    \"a\": {\n        \"b\": 1\n    }\n}"),
+            "    "
+        );
+        assert_eq!(detect_indent("{\n\t\"a\": 1\n}"), "\t");
+        assert_eq!(detect_indent("{\"a\":1}"), "  ");
+        assert_eq!(detect_indent("/*\n * doc\n */\n{\n    \"a\": 1\n}"), "    ");
+    }
+}

@@ -1,0 +1,65 @@
+//! Where Keybroker keeps its own files.
+//!
+//! `KEYBROKER_HOME` puts everything under one root (tests, portable use); otherwise the
+//! platform's config/data dirs from `directories`. No file here ever holds a secret value.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub log_dir: PathBuf,
+    /// Set when `KEYBROKER_HOME` chose the root; keychain items are then namespaced by it.
+    pub home: Option<PathBuf>,
+}
+
+impl Paths {
+    pub fn discover() -> Result<Paths> {
+        if let Some(home) = std::env::var_os("KEYBROKER_HOME").filter(|h| !h.is_empty()) {
+            return Ok(Paths::under(Path::new(&home)));
+        }
+        let dirs =
+            directories::ProjectDirs::from("dev", "keybroker", "keybroker").ok_or_else(|| {
+                Error::other(
+                    "cannot find a home directory for Keybroker's state",
+                    "set HOME, or set KEYBROKER_HOME to a directory Keybroker may use",
+                )
+            })?;
+        Ok(Paths {
+            config_dir: dirs.config_dir().to_path_buf(),
+            data_dir: dirs.data_dir().to_path_buf(),
+            log_dir: dirs.data_local_dir().join("logs"),
+            home: None,
+        })
+    }
+
+    pub fn under(root: &Path) -> Paths {
+        let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+        Paths {
+            config_dir: root.join("config"),
+            data_dir: root.join("data"),
+            log_dir: root.join("logs"),
+            home: Some(root),
+        }
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.config_dir.join("state.json")
+    }
+
+    pub fn audit_file(&self) -> PathBuf {
+        self.data_dir.join("audit.jsonl")
+    }
+
+    /// The keychain service name: `keybroker`, or `keybroker@<root>` under `KEYBROKER_HOME`
+    /// so a portable or test install never touches the main install's items.
+    pub fn keychain_service(&self) -> String {
+        match &self.home {
+            None => "keybroker".to_string(),
+            Some(root) => format!("keybroker@{}", root.display()),
+        }
+    }
+}

@@ -1,0 +1,751 @@
+//! Import and restore: plan a reviewable change to a host config, then apply it.
+//!
+//! A plan is computed from the file's bytes and shows, with every value masked, what
+//! moves where and what each new entry looks like. Applying it puts the secrets in the
+//! keychain, records servers and bindings in the state, and replaces the file atomically
+//! only if it still has the bytes the plan was made from. No plaintext is copied
+//! anywhere on the way: the "backup" of each original entry is kept in the state with
+//! its secrets already replaced by placeholders. This module does not spawn anything.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::audit::{AuditLog, Event};
+use crate::error::{Error, Result};
+use crate::fsutil::{self, Digest32};
+use crate::hosts::{self, Entry, Host};
+use crate::jsonfile::JsonFile;
+use crate::scan::{self, Location};
+use crate::secret::Secret;
+use crate::state::{self, Binding, Credential, Server, State, Transport};
+use crate::vault::Vault;
+
+/// What an import does to one server entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Secrets move to the keychain and the entry goes through `keybroker run`.
+    Broker,
+    /// Already brokered; only the launcher's path changes (Keybroker moved).
+    UpdateLauncher,
+    /// Already brokered and clean.
+    AlreadyBrokered,
+    /// No secrets found: left as is.
+    NothingToDo,
+    /// Every finding was excluded by the user: left as is.
+    Excluded,
+    /// Remote (HTTP) entry: left as is.
+    Remote,
+    /// Not an entry Keybroker understands: left as is.
+    Unsupported(String),
+}
+
+/// One secret found in an entry, and where it goes.
+#[derive(Debug, Clone)]
+pub struct Move {
+    /// `env:NAME` or `arg:N`.
+    pub target: String,
+    /// `<server>:<target>`, what `--exclude` takes.
+    pub selector: String,
+    pub rule: &'static str,
+    pub rule_text: &'static str,
+    /// The value, masked for display.
+    pub masked: String,
+    pub credential: String,
+    /// The credential already exists (same value bound elsewhere); nothing new is stored.
+    pub reused: bool,
+    pub excluded: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerPlan {
+    pub name: String,
+    pub id: String,
+    pub action: Action,
+    pub moves: Vec<Move>,
+    pub notes: Vec<String>,
+    /// The entry after the change (no secret in it), when it changes.
+    pub new_entry: Option<Value>,
+    record: Option<Server>,
+}
+
+impl ServerPlan {
+    pub fn changes(&self) -> bool {
+        self.new_entry.is_some()
+    }
+}
+
+pub struct Plan {
+    pub host: Host,
+    pub config_path: PathBuf,
+    pub servers: Vec<ServerPlan>,
+    read_hash: Digest32,
+    new_bytes: Vec<u8>,
+    /// Values to store: credential id -> (label, value). Only in memory.
+    new_secrets: BTreeMap<String, (String, Secret)>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("host", &self.host)
+            .field("config_path", &self.config_path)
+            .field("servers", &self.servers)
+            .field("new_secrets", &self.new_secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Plan {
+    pub fn changes(&self) -> bool {
+        self.servers.iter().any(ServerPlan::changes)
+    }
+}
+
+pub struct ImportRequest<'a> {
+    pub host: Host,
+    pub config_path: &'a Path,
+    /// `server` or `server:env:NAME` / `server:arg:N`.
+    pub exclude: &'a [String],
+    /// Absolute path of the `keybroker` binary to write into entries.
+    pub launcher: &'a Path,
+    /// Plan only this entry (by name); the others stay as they are.
+    pub only: Option<&'a str>,
+    /// With `only`: a value the user entered for this env var of that server (Connect).
+    pub set_env: Option<(&'a str, &'a Secret)>,
+}
+
+/// Read the config and plan the import. Reads the keychain (to reuse credentials with
+/// the same value) but changes nothing.
+pub fn plan_import(req: &ImportRequest<'_>, state: &State, vault: &Vault) -> Result<Plan> {
+    let bytes = fsutil::read_optional(req.config_path)?.ok_or_else(|| {
+        Error::other(
+            format!("{} does not exist", req.config_path.display()),
+            "check the path, or pass the host's config file with --config PATH",
+        )
+    })?;
+    let mut file = JsonFile::parse(req.config_path, &bytes)?;
+    let key = req.host.servers_key();
+    let launcher = req.launcher.to_string_lossy().into_owned();
+    let mut planner = Planner {
+        state,
+        vault,
+        known_values: None,
+        allocated: BTreeMap::new(),
+        new_secrets: BTreeMap::new(),
+    };
+    let mut servers = Vec::new();
+    for (name, value) in file.entries(key)? {
+        if req.only.is_some_and(|only| only != name) {
+            continue;
+        }
+        let id = format!("{}/{}", req.host.id(), name);
+        let mut sp = planner.plan_entry(req, &launcher, &id, &name, &value)?;
+        if let Some(new_entry) = &sp.new_entry {
+            file.set_entry(key, &name, new_entry)?;
+        }
+        if let Some(rec) = sp.record.as_mut() {
+            rec.config_path = req.config_path.to_path_buf();
+        }
+        servers.push(sp);
+    }
+    let new_bytes = file.to_bytes();
+    Ok(Plan {
+        host: req.host,
+        config_path: req.config_path.to_path_buf(),
+        servers,
+        read_hash: fsutil::sha256(&bytes),
+        new_bytes,
+        new_secrets: planner.new_secrets,
+    })
+}
+
+struct Planner<'a> {
+    state: &'a State,
+    vault: &'a Vault,
+    /// Existing credentials' values, read lazily once: for reuse of identical values.
+    known_values: Option<Vec<(String, Secret)>>,
+    /// Credential ids allocated by this plan -> value.
+    allocated: BTreeMap<String, Secret>,
+    new_secrets: BTreeMap<String, (String, Secret)>,
+}
+
+impl Planner<'_> {
+    fn plan_entry(
+        &mut self,
+        req: &ImportRequest<'_>,
+        launcher: &str,
+        id: &str,
+        name: &str,
+        value: &Value,
+    ) -> Result<ServerPlan> {
+        let mut sp = ServerPlan {
+            name: name.to_string(),
+            id: id.to_string(),
+            action: Action::NothingToDo,
+            moves: Vec::new(),
+            notes: Vec::new(),
+            new_entry: None,
+            record: None,
+        };
+        let (command, args, env) = match hosts::Entry::from_value(value) {
+            Entry::Stdio { command, args, env } => (command, args, env),
+            Entry::Remote { url } => {
+                sp.action = Action::Remote;
+                sp.notes.push(format!(
+                    "remote server ({}): left as is; remote servers are signed in with `keybroker connect` and bridged with `keybroker bridge`",
+                    redact_url(&url)
+                ));
+                if !scan::scan_args(std::slice::from_ref(&url)).is_empty() {
+                    sp.notes
+                        .push("warning: its URL carries a secret that stays in the file".into());
+                }
+                return Ok(sp);
+            }
+            Entry::Unsupported(why) => {
+                sp.action = Action::Unsupported(why.clone());
+                sp.notes.push(format!("left as is: {why}"));
+                return Ok(sp);
+            }
+        };
+        if req.exclude.iter().any(|e| e == name) {
+            sp.action = Action::Excluded;
+            sp.notes.push("excluded with --exclude: left as is".into());
+            return Ok(sp);
+        }
+
+        // A brokered entry is judged by the server's own command line inside it.
+        let brokered = hosts::as_brokered(&command, &args);
+        let (server_id, inner) = match &brokered {
+            Some(b) => (b.server_id.clone(), b.inner.clone()),
+            None => {
+                let mut v = vec![command.clone()];
+                v.extend(args.iter().cloned());
+                (id.to_string(), v)
+            }
+        };
+        sp.id = server_id.clone();
+        let Some((inner_cmd, inner_args)) = inner.split_first() else {
+            sp.action = Action::Unsupported("empty command after `--`".into());
+            return Ok(sp);
+        };
+        let previous = self.state.servers.get(&server_id);
+
+        let mut new_args = inner_args.to_vec();
+        let mut remaining_env: Vec<(String, String)> = Vec::new();
+        let mut bindings: Vec<Binding> = match (&brokered, previous) {
+            (Some(_), Some(prev)) => prev.bindings.clone(),
+            _ => Vec::new(),
+        };
+        let injected = req.set_env.filter(|_| req.only == Some(name));
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| injected.is_none_or(|(n, _)| n != k))
+            .collect();
+        let findings = scan::scan_server(&env, inner_args);
+        let mut env_moved: BTreeMap<String, String> = BTreeMap::new();
+        if let Some((env_name, value)) = injected {
+            let target = format!("env:{env_name}");
+            let (cred, reused) =
+                self.credential_for(value, env_name, &format!("{env_name} ({id})"))?;
+            sp.moves.push(Move {
+                target: target.clone(),
+                selector: format!("{name}:{target}"),
+                rule: "entered-by-user",
+                rule_text: "value you entered",
+                masked: scan::mask(value.expose()),
+                credential: cred.clone(),
+                reused,
+                excluded: false,
+            });
+            bindings.retain(|b| b.target != target);
+            bindings.push(Binding {
+                target,
+                credential: cred.clone(),
+            });
+            env_moved.insert(env_name.to_string(), cred);
+        }
+
+        for (k, v) in &env {
+            let finding = findings
+                .iter()
+                .find(|f| f.location == Location::Env(k.clone()));
+            let Some(f) = finding else {
+                remaining_env.push((k.clone(), v.clone()));
+                continue;
+            };
+            let target = format!("env:{k}");
+            let selector = format!("{name}:{target}");
+            let excluded = req.exclude.contains(&selector);
+            let value = Secret::new(v.clone());
+            let (cred, reused) = if excluded {
+                (String::new(), false)
+            } else {
+                self.credential_for(&value, k, &format!("{k} ({id})"))?
+            };
+            sp.moves.push(Move {
+                target: target.clone(),
+                selector,
+                rule: f.rule.id(),
+                rule_text: f.rule.describe(),
+                masked: scan::mask(v),
+                credential: cred.clone(),
+                reused,
+                excluded,
+            });
+            if excluded {
+                remaining_env.push((k.clone(), v.clone()));
+            } else {
+                bindings.retain(|b| b.target != target);
+                bindings.push(Binding {
+                    target,
+                    credential: cred.clone(),
+                });
+                env_moved.insert(k.clone(), cred);
+            }
+        }
+
+        // Arg findings, last span first so earlier spans keep their offsets.
+        let mut arg_findings: Vec<_> = findings
+            .iter()
+            .filter_map(|f| match f.location {
+                Location::Arg(i) => Some((i, f)),
+                Location::Env(_) => None,
+            })
+            .collect();
+        arg_findings.sort_by_key(|(i, f)| std::cmp::Reverse((*i, f.span.start)));
+        let mut arg_moves = Vec::new();
+        for (i, f) in arg_findings {
+            let Some(arg) = new_args.get(i).cloned() else {
+                continue;
+            };
+            let Some(secret_str) = arg.get(f.span.clone()) else {
+                continue;
+            };
+            let target = format!("arg:{i}");
+            let selector = format!("{name}:{target}");
+            let excluded = req.exclude.contains(&selector);
+            let value = Secret::new(secret_str);
+            let base = format!("{name}-{}", f.rule.id());
+            let (cred, reused) = if excluded {
+                (String::new(), false)
+            } else {
+                self.credential_for(&value, &base, &format!("argument {i} of {id}"))?
+            };
+            arg_moves.push(Move {
+                target: target.clone(),
+                selector,
+                rule: f.rule.id(),
+                rule_text: f.rule.describe(),
+                masked: scan::mask(secret_str),
+                credential: cred.clone(),
+                reused,
+                excluded,
+            });
+            if !excluded {
+                let mut replaced = arg.clone();
+                replaced.replace_range(f.span.clone(), &state::placeholder(&cred));
+                new_args[i] = replaced;
+                if !bindings
+                    .iter()
+                    .any(|b| b.target == target && b.credential == cred)
+                {
+                    bindings.push(Binding {
+                        target,
+                        credential: cred,
+                    });
+                }
+            }
+        }
+        arg_moves.reverse();
+        sp.moves.extend(arg_moves);
+        if sp
+            .moves
+            .iter()
+            .any(|m| !m.excluded && m.target.starts_with("arg:"))
+        {
+            sp.notes.push(
+                "warning: this server takes a secret in its command line; local processes can read a command line (ps), so prefer an env var if the server supports one".into(),
+            );
+        }
+
+        let active_moves = sp.moves.iter().filter(|m| !m.excluded).count();
+        if active_moves == 0 {
+            if !sp.moves.is_empty() {
+                sp.action = Action::Excluded;
+                sp.notes
+                    .push("every secret found was excluded: left as is".into());
+                return Ok(sp);
+            }
+            match &brokered {
+                Some(b) if b.launcher != launcher => {
+                    sp.action = Action::UpdateLauncher;
+                    sp.notes.push(format!(
+                        "launcher path changes from {} to {launcher}",
+                        b.launcher
+                    ));
+                    let mut obj = value.as_object().cloned().unwrap_or_default();
+                    obj.insert("command".into(), Value::String(launcher.to_string()));
+                    sp.new_entry = Some(Value::Object(obj));
+                }
+                Some(_) => sp.action = Action::AlreadyBrokered,
+                None => sp.action = Action::NothingToDo,
+            }
+            return Ok(sp);
+        }
+
+        // The rewritten entry: same object, same other keys; command through the launcher.
+        sp.action = Action::Broker;
+        let mut obj = value.as_object().cloned().unwrap_or_default();
+        let mut launcher_args = vec![
+            Value::String("run".into()),
+            Value::String(server_id.clone()),
+            Value::String("--".into()),
+            Value::String(inner_cmd.clone()),
+        ];
+        launcher_args.extend(new_args.iter().cloned().map(Value::String));
+        obj.insert("command".into(), Value::String(launcher.to_string()));
+        obj.insert("args".into(), Value::Array(launcher_args));
+        let env_obj: Map<String, Value> = remaining_env
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        obj.insert("env".into(), Value::Object(env_obj));
+        sp.new_entry = Some(Value::Object(obj.clone()));
+
+        // The original entry with secrets as placeholders, for `restore`.
+        let mut original = obj;
+        original.insert("command".into(), Value::String(inner_cmd.clone()));
+        original.insert(
+            "args".into(),
+            Value::Array(new_args.iter().cloned().map(Value::String).collect()),
+        );
+        let mut orig_env = Map::new();
+        for (k, v) in &env {
+            if let Some(cred) = env_moved.get(k) {
+                orig_env.insert(k.clone(), Value::String(state::placeholder(cred)));
+            } else {
+                orig_env.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+        for b in &bindings {
+            if let Some(name) = b.target.strip_prefix("env:") {
+                orig_env
+                    .entry(name.to_string())
+                    .or_insert_with(|| Value::String(state::placeholder(&b.credential)));
+            }
+        }
+        original.insert("env".into(), Value::Object(orig_env));
+
+        let mut command_line = vec![inner_cmd.clone()];
+        command_line.extend(new_args.iter().cloned());
+        let env_keys: Vec<String> = remaining_env.iter().map(|(k, _)| k.clone()).collect();
+        let (host_id, server_name) = match server_id.split_once('/') {
+            Some((h, n)) => (h.to_string(), n.to_string()),
+            None => (req.host.id().to_string(), name.to_string()),
+        };
+        sp.record = Some(Server {
+            id: server_id.clone(),
+            host: host_id,
+            name: server_name,
+            config_path: PathBuf::new(),
+            transport: Transport::Stdio,
+            fingerprint: state::fingerprint(&command_line, &env_keys),
+            command: command_line,
+            env_keys,
+            bindings,
+            original: Value::Object(original),
+        });
+        Ok(sp)
+    }
+
+    /// The credential id for `value`: an existing one with the same value, or a new one.
+    fn credential_for(
+        &mut self,
+        value: &Secret,
+        base: &str,
+        label: &str,
+    ) -> Result<(String, bool)> {
+        if let Some((id, _)) = self.allocated.iter().find(|(_, v)| *v == value) {
+            let reused = !self.new_secrets.contains_key(id);
+            return Ok((id.clone(), reused));
+        }
+        if self.known_values.is_none() {
+            let mut known = Vec::new();
+            for id in self.state.credentials.keys() {
+                if let Some(v) = self.vault.get(id)? {
+                    known.push((id.clone(), v));
+                }
+            }
+            self.known_values = Some(known);
+        }
+        if let Some((id, _)) = self.known_values.iter().flatten().find(|(_, v)| v == value) {
+            self.allocated.insert(id.clone(), value.clone());
+            return Ok((id.clone(), true));
+        }
+        let mut id = self.state.fresh_credential_id(base);
+        let mut n = 2;
+        while self.allocated.contains_key(&id) {
+            id = format!("{}-{n}", state::slug(base));
+            n += 1;
+        }
+        self.allocated.insert(id.clone(), value.clone());
+        self.new_secrets
+            .insert(id.clone(), (label.to_string(), value.clone()));
+        Ok((id, false))
+    }
+}
+
+/// What `apply_import` did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub servers: Vec<String>,
+    pub credentials_stored: usize,
+}
+
+/// Apply a plan: keychain first, then state, then the config (conflict-checked).
+pub fn apply_import(
+    plan: &Plan,
+    vault: &Vault,
+    paths: &crate::paths::Paths,
+    audit: &AuditLog,
+    now: &str,
+) -> Result<Applied> {
+    if !plan.changes() {
+        return Ok(Applied::default());
+    }
+    // Cheap early conflict check before anything is stored.
+    let current = fsutil::read_optional(&plan.config_path)?.unwrap_or_default();
+    if fsutil::sha256(&current) != plan.read_hash {
+        return Err(Error::ConfigChanged {
+            path: plan.config_path.clone(),
+        });
+    }
+    for (id, (_, value)) in &plan.new_secrets {
+        vault.set(id, value)?;
+    }
+    State::update(paths, |st| {
+        for (id, (label, _)) in &plan.new_secrets {
+            st.credentials.insert(
+                id.clone(),
+                Credential {
+                    id: id.clone(),
+                    kind: "secret".into(),
+                    label: label.clone(),
+                    created: now.to_string(),
+                    rotated: None,
+                },
+            );
+        }
+        for sp in &plan.servers {
+            if let Some(rec) = &sp.record {
+                st.servers.insert(rec.id.clone(), rec.clone());
+            } else if sp.action == Action::UpdateLauncher {
+                // Nothing in the state depends on the launcher's path.
+            }
+        }
+        Ok(())
+    })?;
+    fsutil::replace_file(
+        &plan.config_path,
+        &plan.new_bytes,
+        fsutil::Expect::Hash(plan.read_hash),
+    )?;
+
+    let mut events = Vec::new();
+    let mut applied = Applied {
+        credentials_stored: plan.new_secrets.len(),
+        ..Applied::default()
+    };
+    for sp in plan.servers.iter().filter(|s| s.changes()) {
+        applied.servers.push(sp.id.clone());
+        for m in sp.moves.iter().filter(|m| !m.excluded) {
+            events.push(event(now, "imported", &sp.id, plan.host, |e| {
+                e.credential = Some(m.credential.clone());
+                e.target = Some(m.target.clone());
+                e.detail = Some(format!(
+                    "moved from {} into the keychain{}",
+                    plan.config_path.display(),
+                    if m.reused {
+                        " (same value as an existing credential)"
+                    } else {
+                        ""
+                    }
+                ));
+            }));
+        }
+        events.push(event(now, "rewritten", &sp.id, plan.host, |e| {
+            e.fingerprint = sp.record.as_ref().map(|r| r.fingerprint.clone());
+            e.detail = Some(format!(
+                "entry `{}` in {} now starts through keybroker run",
+                sp.name,
+                plan.config_path.display()
+            ));
+        }));
+    }
+    audit.append(events)?;
+    Ok(applied)
+}
+
+pub(crate) fn event(
+    now: &str,
+    kind: &str,
+    server: &str,
+    host: Host,
+    f: impl FnOnce(&mut Event),
+) -> Event {
+    let mut e = Event {
+        time: now.to_string(),
+        event: kind.to_string(),
+        server: Some(server.to_string()),
+        host: Some(host.id().to_string()),
+        pid: Some(std::process::id()),
+        outcome: "ok".into(),
+        ..Event::default()
+    };
+    f(&mut e);
+    e
+}
+
+/// A URL for display: userinfo and query values masked.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    for f in scan::scan_args(std::slice::from_ref(&url.to_string()))
+        .iter()
+        .rev()
+    {
+        if let Some(s) = out.get(f.span.clone()) {
+            let masked = scan::mask(s);
+            out.replace_range(f.span.clone(), &masked);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Restore
+
+pub struct RestorePlan {
+    pub host: Host,
+    pub config_path: PathBuf,
+    /// (server id, entry name, notes)
+    pub servers: Vec<(String, String, Vec<String>)>,
+    read_hash: Digest32,
+    new_bytes: Vec<u8>,
+}
+
+/// Plan giving the original entries back. With `reveal`, secret values are read from the
+/// keychain and written into the file; without it they are left empty.
+pub fn plan_restore(
+    host: Host,
+    config_path: &Path,
+    state: &State,
+    vault: &Vault,
+    reveal: bool,
+) -> Result<RestorePlan> {
+    let bytes = fsutil::read_optional(config_path)?.ok_or_else(|| {
+        Error::other(
+            format!("{} does not exist", config_path.display()),
+            "pass the host's config file with --config PATH",
+        )
+    })?;
+    let mut file = JsonFile::parse(config_path, &bytes)?;
+    let key = host.servers_key();
+    let mut servers = Vec::new();
+    for (name, value) in file.entries(key)? {
+        let Entry::Stdio { command, args, .. } = Entry::from_value(&value) else {
+            continue;
+        };
+        let Some(b) = hosts::as_brokered(&command, &args) else {
+            continue;
+        };
+        let Some(server) = state.servers.get(&b.server_id) else {
+            continue;
+        };
+        let mut notes = Vec::new();
+        let mut restored = server.original.clone();
+        for binding in &server.bindings {
+            let ph = state::placeholder(&binding.credential);
+            let replacement = if reveal {
+                match vault.get(&binding.credential)? {
+                    Some(v) => v,
+                    None => {
+                        notes.push(format!(
+                            "{}: no value in the keychain, left empty",
+                            binding.target
+                        ));
+                        Secret::new("")
+                    }
+                }
+            } else {
+                notes.push(format!(
+                    "{}: left empty (the value stays in the keychain as `{}`; --reveal writes it back)",
+                    binding.target, binding.credential
+                ));
+                Secret::new("")
+            };
+            substitute(&mut restored, &ph, &replacement);
+        }
+        file.set_entry(key, &name, &restored)?;
+        servers.push((server.id.clone(), name, notes));
+    }
+    Ok(RestorePlan {
+        host,
+        config_path: config_path.to_path_buf(),
+        servers,
+        read_hash: fsutil::sha256(&bytes),
+        new_bytes: file.to_bytes(),
+    })
+}
+
+fn substitute(v: &mut Value, placeholder: &str, secret: &Secret) {
+    match v {
+        Value::String(s) if s.contains(placeholder) => {
+            *s = s.replace(placeholder, secret.expose());
+        }
+        Value::Array(a) => a
+            .iter_mut()
+            .for_each(|x| substitute(x, placeholder, secret)),
+        Value::Object(o) => o
+            .values_mut()
+            .for_each(|x| substitute(x, placeholder, secret)),
+        _ => {}
+    }
+}
+
+pub fn apply_restore(
+    plan: &RestorePlan,
+    paths: &crate::paths::Paths,
+    audit: &AuditLog,
+    now: &str,
+) -> Result<()> {
+    if plan.servers.is_empty() {
+        return Ok(());
+    }
+    fsutil::replace_file(
+        &plan.config_path,
+        &plan.new_bytes,
+        fsutil::Expect::Hash(plan.read_hash),
+    )?;
+    State::update(paths, |st| {
+        for (id, _, _) in &plan.servers {
+            st.servers.remove(id);
+        }
+        Ok(())
+    })?;
+    let events = plan
+        .servers
+        .iter()
+        .map(|(id, name, _)| {
+            event(now, "restored", id, plan.host, |e| {
+                e.detail = Some(format!(
+                    "entry `{name}` in {} restored",
+                    plan.config_path.display()
+                ));
+            })
+        })
+        .collect();
+    audit.append(events)?;
+    Ok(())
+}

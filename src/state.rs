@@ -1,0 +1,241 @@
+//! Keybroker's own state: which servers it brokers, what each was approved to run, and
+//! which credential goes where. Metadata only; values live in the keychain.
+//!
+//! One JSON file, replaced atomically, and changed only under a cross-process lock so
+//! the CLI, the launcher and the app can all write it. It deliberately keeps no hash,
+//! length or prefix of any secret: nothing here helps guess a value.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::paths::Paths;
+
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub version: u32,
+    #[serde(default)]
+    pub servers: BTreeMap<String, Server>,
+    #[serde(default)]
+    pub credentials: BTreeMap<String, Credential>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Server {
+    /// `<host>/<name>`, e.g. `claude-desktop/github`.
+    pub id: String,
+    pub host: String,
+    pub name: String,
+    /// The host config file the entry lives in.
+    pub config_path: PathBuf,
+    pub transport: Transport,
+    /// The approved command and arguments (secret parts as `${keybroker:<credential>}`).
+    pub command: Vec<String>,
+    /// The approved set of env var names the config itself sets for this server.
+    pub env_keys: Vec<String>,
+    /// `fingerprint(command, env_keys)`; the launcher releases nothing on a mismatch.
+    pub fingerprint: String,
+    pub bindings: Vec<Binding>,
+    /// The entry as it was before Keybroker rewrote it, with every secret replaced by its
+    /// placeholder: what `restore` writes back.
+    pub original: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Stdio,
+    Http,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Binding {
+    /// `env:NAME` or `arg:N` (N counts the server's own args from 0).
+    pub target: String,
+    pub credential: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Credential {
+    pub id: String,
+    pub kind: String,
+    pub label: String,
+    pub created: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated: Option<String>,
+}
+
+/// `${keybroker:<credential-id>}`: how a secret inside an argument is written in a config.
+pub fn placeholder(credential: &str) -> String {
+    format!("${{keybroker:{credential}}}")
+}
+
+/// Approval fingerprint: the command line and the set of env names the config sets.
+pub fn fingerprint(command: &[String], env_keys: &[String]) -> String {
+    let mut keys: Vec<&String> = env_keys.iter().collect();
+    keys.sort();
+    keys.dedup();
+    let canonical = serde_json::json!({ "command": command, "env_keys": keys });
+    let mut h = Sha256::new();
+    h.update(canonical.to_string().as_bytes());
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+impl State {
+    /// Read the state; a missing file is an empty state.
+    pub fn load(paths: &Paths) -> Result<State> {
+        let file = paths.state_file();
+        match fsutil::read_optional(&file)? {
+            None => Ok(State {
+                version: STATE_VERSION,
+                ..State::default()
+            }),
+            Some(bytes) => parse(&file, &bytes),
+        }
+    }
+
+    /// Load, change and save under the state lock; returns what `f` returned.
+    pub fn update<T>(paths: &Paths, f: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
+        let _lock = fsutil::lock_exclusive(&paths.config_dir.join("state.lock"))?;
+        let mut state = State::load(paths)?;
+        let out = f(&mut state)?;
+        state.version = STATE_VERSION;
+        let mut bytes = serde_json::to_vec_pretty(&state)
+            .map_err(|e| Error::other(format!("cannot encode state: {e}"), "report this bug"))?;
+        bytes.push(b'\n');
+        fsutil::replace_file(&paths.state_file(), &bytes, fsutil::Expect::Anything)?;
+        Ok(out)
+    }
+
+    pub fn server(&self, id: &str) -> Result<&Server> {
+        self.servers
+            .get(id)
+            .ok_or_else(|| Error::UnknownServer { id: id.to_string() })
+    }
+
+    /// The servers bound to `credential`.
+    pub fn users_of(&self, credential: &str) -> Vec<&str> {
+        self.servers
+            .values()
+            .filter(|s| s.bindings.iter().any(|b| b.credential == credential))
+            .map(|s| s.id.as_str())
+            .collect()
+    }
+
+    /// A new credential id from a readable base, unique in this state.
+    pub fn fresh_credential_id(&self, base: &str) -> String {
+        let base = slug(base);
+        if !self.credentials.contains_key(&base) {
+            return base;
+        }
+        (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|c| !self.credentials.contains_key(c))
+            .unwrap_or(base)
+    }
+}
+
+fn parse(file: &Path, bytes: &[u8]) -> Result<State> {
+    let state: State = serde_json::from_slice(bytes).map_err(|e| Error::ConfigSyntax {
+        path: file.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if state.version > STATE_VERSION {
+        return Err(Error::other(
+            format!(
+                "{} was written by a newer Keybroker (state version {})",
+                file.display(),
+                state.version
+            ),
+            "update Keybroker to the newest version",
+        ));
+    }
+    Ok(state)
+}
+
+/// Lowercase ASCII letters, digits and single dashes.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() { "secret".into() } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_ignores_env_key_order_but_not_command_changes() {
+        let cmd = vec!["npx".to_string(), "-y".into(), "server-github".into()];
+        let a = fingerprint(&cmd, &["B".into(), "A".into()]);
+        assert_eq!(a, fingerprint(&cmd, &["A".into(), "B".into()]));
+        let evil = vec!["npx".to_string(), "-y".into(), "evil".into()];
+        assert_ne!(a, fingerprint(&evil, &["A".into(), "B".into()]));
+        assert_ne!(
+            a,
+            fingerprint(&cmd, &["A".into(), "B".into(), "NODE_OPTIONS".into()])
+        );
+    }
+
+    #[test]
+    fn fresh_credential_ids_are_slugs_and_unique() {
+        let mut s = State::default();
+        assert_eq!(
+            s.fresh_credential_id("GITHUB_PERSONAL_ACCESS_TOKEN"),
+            "github-personal-access-token"
+        );
+        s.credentials.insert(
+            "github-personal-access-token".into(),
+            Credential {
+                id: "x".into(),
+                kind: "secret".into(),
+                label: "l".into(),
+                created: "t".into(),
+                rotated: None,
+            },
+        );
+        assert_eq!(
+            s.fresh_credential_id("GITHUB_PERSONAL_ACCESS_TOKEN"),
+            "github-personal-access-token-2"
+        );
+        assert_eq!(slug("--"), "secret");
+    }
+
+    #[test]
+    fn update_persists_and_a_newer_version_is_refused() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        let paths = Paths::under(dir.path());
+        State::update(&paths, |s| {
+            s.credentials.insert(
+                "c".into(),
+                Credential {
+                    id: "c".into(),
+                    kind: "secret".into(),
+                    label: "C".into(),
+                    created: "t".into(),
+                    rotated: None,
+                },
+            );
+            Ok(())
+        })?;
+        assert!(State::load(&paths)?.credentials.contains_key("c"));
+        std::fs::write(paths.state_file(), br#"{"version": 99}"#).map_err(|e| Error::io("s", e))?;
+        assert!(State::load(&paths).is_err());
+        Ok(())
+    }
+}
