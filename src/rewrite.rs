@@ -398,6 +398,7 @@ impl Planner<'_> {
         // The rewritten entry: same object, same other keys; command through the launcher.
         sp.action = Action::Broker;
         let mut obj = value.as_object().cloned().unwrap_or_default();
+        let had_env = obj.contains_key("env");
         let mut launcher_args = vec![
             Value::String("run".into()),
             Value::String(server_id.clone()),
@@ -411,7 +412,9 @@ impl Planner<'_> {
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
-        obj.insert("env".into(), Value::Object(env_obj));
+        if had_env || !env_obj.is_empty() {
+            obj.insert("env".into(), Value::Object(env_obj));
+        }
         sp.new_entry = Some(Value::Object(obj.clone()));
 
         // The original entry with secrets as placeholders, for `restore`.
@@ -436,7 +439,11 @@ impl Planner<'_> {
                     .or_insert_with(|| Value::String(state::placeholder(&b.credential)));
             }
         }
-        original.insert("env".into(), Value::Object(orig_env));
+        if had_env || !orig_env.is_empty() {
+            original.insert("env".into(), Value::Object(orig_env));
+        } else {
+            original.remove("env");
+        }
 
         let mut command_line = vec![inner_cmd.clone()];
         command_line.extend(new_args.iter().cloned());
@@ -468,8 +475,7 @@ impl Planner<'_> {
         label: &str,
     ) -> Result<(String, bool)> {
         if let Some((id, _)) = self.allocated.iter().find(|(_, v)| *v == value) {
-            let reused = !self.new_secrets.contains_key(id);
-            return Ok((id.clone(), reused));
+            return Ok((id.clone(), true));
         }
         if self.known_values.is_none() {
             let mut known = Vec::new();
