@@ -12,7 +12,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// A host config file is not valid JSON/JSONC. The file was not changed.
     #[error(
-        "{path}: invalid JSON at line {line}, column {column}: {message}\n  \
+        "{path}: syntax error at line {line}, column {column}: {message}\n  \
          fix: correct the file by hand (Keybroker left it untouched), then run the command again"
     )]
     ConfigSyntax {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::fsutil;
 use crate::hosts::{self, Entry, Host};
-use crate::jsonfile::JsonFile;
+use crate::configdoc::{ConfigDoc, Found};
 use crate::scan;
 use crate::state::{self, State};
 use crate::vault::Vault;
@@ -70,6 +70,8 @@ pub struct ServerStatus {
     pub status: Status,
     /// Bound credential ids with their targets, e.g. `github-token -> env:GITHUB_TOKEN`.
     pub credentials: Vec<String>,
+    /// How many plaintext secrets the entry holds.
+    pub plaintext: usize,
     /// What to do next, when anything.
     pub detail: Option<String>,
 }
@@ -96,32 +98,65 @@ pub fn list(
         let Some(bytes) = fsutil::read_optional(path)? else {
             continue;
         };
-        let file = JsonFile::parse(path, &bytes)?;
-        for (name, value) in file.entries(host.servers_key())? {
-            let st = entry_status(state, vault, *host, path, &name, &value)?;
+        let file = ConfigDoc::parse(*host, path, &bytes)?;
+        for found in file.servers(*host, path)? {
+            let st = entry_status(state, vault, *host, path, &found)?;
             seen.insert(st.id.clone());
             out.push(st);
         }
     }
     for s in state.servers.values() {
         if !seen.contains(&s.id) {
-            out.push(ServerStatus {
-                id: s.id.clone(),
-                host: s.host.clone(),
-                name: s.name.clone(),
-                config: s.config_path.clone(),
-                transport: "stdio",
-                status: Status::MissingFromConfig,
-                credentials: bound(s),
-                detail: Some(format!(
-                    "the host dropped this entry from {}; re-add it with `keybroker restore {}` then import again",
-                    s.config_path.display(),
-                    s.host
-                )),
-            });
+            out.push(missing_from_config(s));
         }
     }
     Ok(out)
+}
+
+/// The servers of one config file: its entries, plus the servers the state places in
+/// it that the file no longer has. A file that does not exist gives `None`.
+pub fn list_file(
+    state: &State,
+    vault: Option<&Vault>,
+    host: Host,
+    path: &Path,
+) -> Result<Option<Vec<ServerStatus>>> {
+    let Some(bytes) = fsutil::read_optional(path)? else {
+        return Ok(None);
+    };
+    let file = ConfigDoc::parse(host, path, &bytes)?;
+    let mut out = Vec::new();
+    for found in file.servers(host, path)? {
+        out.push(entry_status(state, vault, host, path, &found)?);
+    }
+    for s in state.servers.values() {
+        if s.host == host.id()
+            && same_file(&s.config_path, path)
+            && !out.iter().any(|st| st.id == s.id)
+        {
+            out.push(missing_from_config(s));
+        }
+    }
+    Ok(Some(out))
+}
+
+fn missing_from_config(s: &state::Server) -> ServerStatus {
+    ServerStatus {
+        id: s.id.clone(),
+        host: s.host.clone(),
+        name: s.name.clone(),
+        config: s.config_path.clone(),
+        transport: "stdio",
+        status: Status::MissingFromConfig,
+        credentials: bound(s),
+        plaintext: 0,
+        detail: Some(format!(
+            "the host dropped this entry from {}; run `keybroker import {} --config {}` to put it back",
+            s.config_path.display(),
+            s.host,
+            s.config_path.display()
+        )),
+    }
 }
 
 fn entry_status(
@@ -129,17 +164,18 @@ fn entry_status(
     vault: Option<&Vault>,
     host: Host,
     path: &Path,
-    name: &str,
-    value: &serde_json::Value,
+    found: &Found,
 ) -> Result<ServerStatus> {
+    let value = &found.value;
     let mut st = ServerStatus {
-        id: format!("{}/{}", host.id(), name),
+        id: found.id.clone(),
         host: host.id().to_string(),
-        name: name.to_string(),
+        name: found.name.clone(),
         config: path.to_path_buf(),
         transport: "stdio",
         status: Status::NoSecrets,
         credentials: Vec::new(),
+        plaintext: 0,
         detail: None,
     };
     let (command, args, env) = match Entry::from_value(value) {
@@ -161,7 +197,8 @@ fn entry_status(
         path.display()
     );
     let Some(b) = hosts::as_brokered(&command, &args) else {
-        if !scan::scan_server(&env, &args).is_empty() {
+        st.plaintext = scan::scan_server(&env, &args).len();
+        if st.plaintext > 0 {
             st.status = Status::PlaintextInConfig;
             st.detail = Some(import_fix);
         }
@@ -199,7 +236,8 @@ fn entry_status(
             }
         }
     }
-    if !scan::scan_server(&env, &b.inner[1..]).is_empty() {
+    st.plaintext = scan::scan_server(&env, &b.inner[1..]).len();
+    if st.plaintext > 0 {
         st.status = Status::PlaintextInConfig;
         st.detail = Some(import_fix);
         return Ok(st);

@@ -98,17 +98,55 @@ impl JsonFile {
     /// first position with its last value (what `JSON.parse` in the hosts does).
     /// `key` present but not an object -> [`Error::ConfigShape`] naming `key`.
     pub fn entries(&self, key: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        self.entries_at(&[key])
+    }
+
+    /// [`JsonFile::entries`] of the object at a key path, e.g.
+    /// `["projects", "/home/me/app", "mcpServers"]`. A missing step gives an empty list.
+    pub fn entries_at(&self, path: &[&str]) -> Result<Vec<(String, serde_json::Value)>> {
         let root = root_object(&self.path, &self.text)?;
-        let Some(prop) = last_prop(&root, key) else {
+        let Some(object) = self.walk(&root, path)? else {
             return Ok(Vec::new());
         };
-        let object = self.expect_object(key, &prop.value)?;
         let mut map = serde_json::Map::new();
         for entry in &object.properties {
             let value = self.to_serde(&entry.value)?;
             map.insert(prop_name(entry).to_owned(), value);
         }
         Ok(map.into_iter().collect())
+    }
+
+    /// The property names of the object at a key path (empty when absent), in file order.
+    pub fn keys_at(&self, path: &[&str]) -> Result<Vec<String>> {
+        let root = root_object(&self.path, &self.text)?;
+        let Some(object) = self.walk(&root, path)? else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<String> = Vec::new();
+        for p in &object.properties {
+            let name = prop_name(p).to_owned();
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The object at `path` (`None` when a step is missing); a step that is present but
+    /// not an object is a shape error naming the dotted path so far.
+    fn walk<'b, 'a>(
+        &self,
+        root: &'b ast::Object<'a>,
+        path: &[&str],
+    ) -> Result<Option<&'b ast::Object<'a>>> {
+        let mut object = root;
+        for (i, key) in path.iter().enumerate() {
+            let Some(prop) = last_prop(object, key) else {
+                return Ok(None);
+            };
+            object = self.expect_object(&path[..=i].join("."), &prop.value)?;
+        }
+        Ok(Some(object))
     }
 
     /// Replace the value of `key.name` with `value`, inserting `name` at the end of
@@ -120,14 +158,41 @@ impl JsonFile {
     /// insertion adds only the new property and the comma before it. Setting a value
     /// equal to the current one leaves the text untouched.
     pub fn set_entry(&mut self, key: &str, name: &str, value: &serde_json::Value) -> Result<()> {
-        let root = root_object(&self.path, &self.text)?;
-        let root_on_one_line = !has_line_break(&self.text[root.range.start..root.range.end]);
-        let edits = match last_prop(&root, key) {
+        self.set_entry_at(&[key], name, value)
+    }
+
+    /// [`JsonFile::set_entry`] under a key path. Only the last step of `path` may be
+    /// missing (it is then inserted); a missing earlier step is an error.
+    pub fn set_entry_at(
+        &mut self,
+        path: &[&str],
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<()> {
+        let Some((key, parents)) = path.split_last() else {
+            return Err(Error::other(
+                "internal error: empty key path",
+                "nothing was written; please report this bug",
+            ));
+        };
+        let key = *key;
+        let root_ast = root_object(&self.path, &self.text)?;
+        let root_on_one_line =
+            !has_line_break(&self.text[root_ast.range.start..root_ast.range.end]);
+        let Some(root) = self.walk(&root_ast, parents)? else {
+            return Err(Error::ConfigShape {
+                path: self.path.clone(),
+                field: parents.join("."),
+                message: "is missing".into(),
+                fix: "the host no longer lists this section; re-run the command to re-plan".into(),
+            });
+        };
+        let edits = match last_prop(root, key) {
             None => {
                 let mut servers = serde_json::Map::new();
                 servers.insert(name.to_owned(), value.clone());
                 let servers = serde_json::Value::Object(servers);
-                self.insert_prop(&root, key, &servers, root_on_one_line, true)?
+                self.insert_prop(root, key, &servers, root_on_one_line, parents.is_empty())?
             }
             Some(prop) => {
                 let object = self.expect_object(key, &prop.value)?;

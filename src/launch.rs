@@ -14,7 +14,7 @@ use std::path::Path;
 use crate::audit::{AuditLog, Event};
 use crate::error::{Error, Result};
 use crate::hosts::{self, Entry, Host};
-use crate::jsonfile::JsonFile;
+use crate::configdoc::ConfigDoc;
 use crate::secret::Secret;
 use crate::state::{self, Binding, Server, State};
 use crate::vault::Vault;
@@ -186,10 +186,10 @@ pub fn current_entry(server: &Server) -> Result<(Vec<String>, Vec<String>)> {
         ),
         fix: "make the host config readable, or re-import it".into(),
     })?;
-    let file = JsonFile::parse(path, &bytes)?;
     let host = Host::parse(&server.host)?;
-    for (_, value) in file.entries(host.servers_key())? {
-        if let Entry::Stdio { command, args, env } = Entry::from_value(&value)
+    let file = ConfigDoc::parse(host, path, &bytes)?;
+    for found in file.servers(host, path)? {
+        if let Entry::Stdio { command, args, env } = Entry::from_value(&found.value)
             && let Some(b) =
                 hosts::as_brokered(&command, &args).filter(|b| b.server_id == server.id)
         {

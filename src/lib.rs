@@ -4,6 +4,7 @@
 //! spawn and must stay small and fast.
 
 pub mod audit;
+pub mod configdoc;
 pub mod error;
 pub mod fsutil;
 pub mod hosts;
@@ -15,7 +16,9 @@ pub mod rewrite;
 pub mod scan;
 pub mod secret;
 pub mod state;
+pub mod tomlfile;
 pub mod vault;
+pub mod watch;
 
 pub use error::{Error, Result};
 pub use secret::Secret;

@@ -16,7 +16,7 @@ use crate::audit::{AuditLog, Event};
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Digest32};
 use crate::hosts::{self, Entry, Host};
-use crate::jsonfile::JsonFile;
+use crate::configdoc::ConfigDoc;
 use crate::scan::{self, Location};
 use crate::secret::Secret;
 use crate::state::{self, Binding, Credential, Server, State, Transport};
@@ -119,31 +119,40 @@ pub struct ImportRequest<'a> {
 /// Read the config and plan the import. Reads the keychain (to reuse credentials with
 /// the same value) but changes nothing.
 pub fn plan_import(req: &ImportRequest<'_>, state: &State, vault: &Vault) -> Result<Plan> {
+    let mut planner = Planner::new(state, vault);
+    plan_with(&mut planner, req)
+}
+
+/// Plan several files at once (`keybroker import --all`): one value found in two files
+/// becomes one credential, stored by the first plan that has it. Apply the plans in
+/// order, and stop at the first that fails.
+pub fn plan_import_all(
+    reqs: &[ImportRequest<'_>],
+    state: &State,
+    vault: &Vault,
+) -> Result<Vec<Plan>> {
+    let mut planner = Planner::new(state, vault);
+    reqs.iter().map(|r| plan_with(&mut planner, r)).collect()
+}
+
+fn plan_with(planner: &mut Planner<'_>, req: &ImportRequest<'_>) -> Result<Plan> {
     let bytes = fsutil::read_optional(req.config_path)?.ok_or_else(|| {
         Error::other(
             format!("{} does not exist", req.config_path.display()),
             "check the path, or pass the host's config file with --config PATH",
         )
     })?;
-    let mut file = JsonFile::parse(req.config_path, &bytes)?;
-    let key = req.host.servers_key();
+    let mut file = ConfigDoc::parse(req.host, req.config_path, &bytes)?;
     let launcher = req.launcher.to_string_lossy().into_owned();
-    let mut planner = Planner {
-        state,
-        vault,
-        known_values: None,
-        allocated: BTreeMap::new(),
-        new_secrets: BTreeMap::new(),
-    };
     let mut servers = Vec::new();
-    for (name, value) in file.entries(key)? {
-        if req.only.is_some_and(|only| only != name) {
+    for found in file.servers(req.host, req.config_path)? {
+        let name = found.name;
+        if req.only.is_some_and(|only| only != name && only != found.id) {
             continue;
         }
-        let id = format!("{}/{}", req.host.id(), name);
-        let mut sp = planner.plan_entry(req, &launcher, &id, &name, &value)?;
+        let mut sp = planner.plan_entry(req, &launcher, &found.id, &name, &found.value)?;
         if let Some(new_entry) = &sp.new_entry {
-            file.set_entry(key, &name, new_entry)?;
+            file.set_entry_at(&found.key_path, &name, new_entry)?;
         }
         if let Some(rec) = sp.record.as_mut() {
             rec.config_path = req.config_path.to_path_buf();
@@ -157,7 +166,7 @@ pub fn plan_import(req: &ImportRequest<'_>, state: &State, vault: &Vault) -> Res
         servers,
         read_hash: fsutil::sha256(&bytes),
         new_bytes,
-        new_secrets: planner.new_secrets,
+        new_secrets: std::mem::take(&mut planner.new_secrets),
     })
 }
 
@@ -171,7 +180,17 @@ struct Planner<'a> {
     new_secrets: BTreeMap<String, (String, Secret)>,
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
+    fn new(state: &'a State, vault: &'a Vault) -> Planner<'a> {
+        Planner {
+            state,
+            vault,
+            known_values: None,
+            allocated: BTreeMap::new(),
+            new_secrets: BTreeMap::new(),
+        }
+    }
+
     fn plan_entry(
         &mut self,
         req: &ImportRequest<'_>,
@@ -656,10 +675,10 @@ pub fn plan_restore(
             "pass the host's config file with --config PATH",
         )
     })?;
-    let mut file = JsonFile::parse(config_path, &bytes)?;
-    let key = host.servers_key();
+    let mut file = ConfigDoc::parse(host, config_path, &bytes)?;
     let mut servers = Vec::new();
-    for (name, value) in file.entries(key)? {
+    for found in file.servers(host, config_path)? {
+        let (name, value, key_path) = (found.name, found.value, found.key_path);
         let Entry::Stdio { command, args, .. } = Entry::from_value(&value) else {
             continue;
         };
@@ -693,7 +712,7 @@ pub fn plan_restore(
             };
             substitute(&mut restored, &ph, &replacement);
         }
-        file.set_entry(key, &name, &restored)?;
+        file.set_entry_at(&key_path, &name, &restored)?;
         servers.push((server.id.clone(), name, notes));
     }
     Ok(RestorePlan {

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use keybroker::Result;
-use keybroker::hosts::Host;
+use keybroker::hosts::{self, Host};
+use keybroker::{Error, Result};
 use keybroker::rewrite::{self, Action, ImportRequest, Plan};
 use keybroker::state::State;
 
@@ -11,11 +11,19 @@ use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The host whose config to import: `claude-desktop`.
-    host: String,
-    /// The config file (default: the host's usual location on this OS).
-    #[arg(long, value_name = "PATH")]
+    /// The host whose config to import: claude-desktop, claude-code, cursor, vscode,
+    /// windsurf, gemini-cli, codex, zed, cline. Omit it with --all.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    host: Option<String>,
+    /// Every detected host's files, in one plan (with --project DIR, that project's too).
+    #[arg(long)]
+    all: bool,
+    /// The config file (default: the host's user file on this OS).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["all", "project"])]
     config: Option<PathBuf>,
+    /// Import the host's project file in DIR (e.g. DIR/.cursor/mcp.json) instead.
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
     /// Show the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -30,58 +38,91 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
-    let host = Host::parse(&a.host)?;
-    let config = host.locate(a.config.as_deref())?;
+    let files: Vec<(Host, PathBuf)> = match (&a.host, a.all) {
+        (_, true) => hosts::discover(a.project.as_deref())
+            .into_iter()
+            .map(|f| (f.host, f.path))
+            .collect(),
+        (Some(id), false) => {
+            let host = Host::parse(id)?;
+            let path = match &a.project {
+                Some(dir) => host.project_path(dir).ok_or_else(|| {
+                    Error::other(
+                        format!("{} has no project-scope config file", host.name()),
+                        format!("run `keybroker import {}` without --project", host.id()),
+                    )
+                })?,
+                None => host.locate(a.config.as_deref())?,
+            };
+            vec![(host, path)]
+        }
+        (None, false) => {
+            return Err(Error::other(
+                "no host given",
+                "name a host (`keybroker import cursor`) or use --all",
+            ));
+        }
+    };
+    if files.is_empty() {
+        println!("No host config files found (`keybroker hosts` lists where each host keeps its file).");
+        return Ok(());
+    }
     let launcher = super::launcher_path()?;
     let vault = ctx.vault()?;
     let state = State::load(&ctx.paths)?;
-    let req = ImportRequest {
-        host,
-        config_path: &config,
-        exclude: &a.exclude,
-        launcher: &launcher,
-        only: None,
-        set_env: None,
-    };
-    let plan = rewrite::plan_import(&req, &state, &vault)?;
-    print_plan(&plan);
-    if !plan.changes() {
+    let reqs: Vec<ImportRequest<'_>> = files
+        .iter()
+        .map(|(host, path)| ImportRequest {
+            host: *host,
+            config_path: path,
+            exclude: &a.exclude,
+            launcher: &launcher,
+            only: None,
+            set_env: None,
+        })
+        .collect();
+    let plans = rewrite::plan_import_all(&reqs, &state, &vault)?;
+    for (i, plan) in plans.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        print_plan(plan);
+    }
+    if !plans.iter().any(Plan::changes) {
         println!("Nothing to change.");
         return Ok(());
     }
     if a.dry_run {
-        println!(
-            "Dry run: nothing was changed. Apply with: keybroker import {} --config {}",
-            host.id(),
-            config.display()
-        );
+        println!("Dry run: nothing was changed. Run the same command without --dry-run to apply.");
         return Ok(());
     }
     if !super::confirm("Apply these changes?", a.yes)? {
         println!("Not applied.");
         return Ok(());
     }
-    let applied = rewrite::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, &super::now())?;
+    let now = super::now();
+    let (mut servers, mut stored) = (0, 0);
+    let mut restart = Vec::new();
+    for plan in plans.iter().filter(|p| p.changes()) {
+        let applied = rewrite::apply_import(plan, &vault, &ctx.paths, &ctx.audit, &now)?;
+        servers += applied.servers.len();
+        stored += applied.credentials_stored;
+        if !restart.contains(&plan.host.name()) {
+            restart.push(plan.host.name());
+        }
+    }
     println!(
-        "Done: {} server(s) rewritten, {} secret(s) stored in the keychain. Restart {} to use the new entries.",
-        applied.servers.len(),
-        applied.credentials_stored,
-        host_name(host)
+        "Done: {servers} server(s) rewritten, {stored} secret(s) stored in the keychain. Restart {} to use the new entries.",
+        restart.join(", ")
     );
     Ok(())
-}
-
-fn host_name(h: Host) -> &'static str {
-    match h {
-        Host::ClaudeDesktop => "Claude Desktop",
-    }
 }
 
 /// The plan, values masked: what moves where, and each new entry.
 pub fn print_plan(plan: &Plan) {
     println!(
         "{} config: {}",
-        host_name(plan.host),
+        plan.host.name(),
         plan.config_path.display()
     );
     println!();

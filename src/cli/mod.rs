@@ -2,11 +2,13 @@
 
 mod approve;
 mod audit;
+mod hosts;
 mod import;
 mod restore;
 mod run;
 mod secret;
 mod servers;
+mod watch;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -25,6 +27,9 @@ Keep MCP servers' secrets in the OS keychain and hand them to each server only w
 Typical use:
   keybroker import claude-desktop --dry-run   # see which plaintext secrets would move, values masked
   keybroker import claude-desktop             # move them to the keychain and rewrite the config
+  keybroker hosts                             # every host config found, with plaintext counts
+  keybroker import --all                      # every host's files in one plan
+  keybroker watch                             # report when a host drops or changes an entry
   keybroker servers                           # every server and its status
   keybroker audit                             # which server received which credential, and when
 
@@ -61,6 +66,10 @@ enum Command {
     Audit(audit::Args),
     /// Give a host its original entries back (undo import).
     Restore(restore::Args),
+    /// Every detected host config file, with servers, brokered, plaintext and drift counts.
+    Hosts(hosts::Args),
+    /// Watch every host config file and report drift as it happens.
+    Watch(watch::Args),
 }
 
 pub fn dispatch(cli: Cli) -> Result<()> {
@@ -72,6 +81,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Approve(a) => approve::run(a),
         Command::Audit(a) => audit::run(a),
         Command::Restore(a) => restore::run(a),
+        Command::Hosts(a) => hosts::run(a),
+        Command::Watch(a) => watch::run(a),
     }
 }
 

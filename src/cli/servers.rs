@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use keybroker::hosts::Host;
+use keybroker::hosts::{self, Host};
 use keybroker::inventory;
 use keybroker::state::State;
 use keybroker::{Error, Result};
@@ -14,6 +14,9 @@ pub struct Args {
     /// Also read this Claude Desktop config (default: its usual location).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Also read the project files in DIR (`.mcp.json`, `.cursor/mcp.json`, ...).
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -35,7 +38,16 @@ pub fn run(a: Args) -> Result<()> {
             None
         }
     };
-    let list = inventory::list(&state, vault.as_ref(), &[(host, config.clone())])?;
+    let mut files = vec![(host, config.clone())];
+    for f in hosts::discover(a.project.as_deref()) {
+        if !files
+            .iter()
+            .any(|(h, p)| *h == f.host && inventory::same_file(p, &f.path))
+        {
+            files.push((f.host, f.path));
+        }
+    }
+    let list = inventory::list(&state, vault.as_ref(), &files)?;
     if a.json {
         let out = serde_json::to_string_pretty(&list)
             .map_err(|e| Error::other(format!("cannot encode: {e}"), "report this bug"))?;

@@ -4,41 +4,128 @@
 //! every host goes through the same conflict-checked, atomic path.
 
 pub mod claude_desktop;
+pub mod locations;
 
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 
 /// The hosts Keybroker can import from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Host {
     ClaudeDesktop,
+    ClaudeCode,
+    Cursor,
+    #[serde(rename = "vscode")]
+    VsCode,
+    Windsurf,
+    GeminiCli,
+    Codex,
+    Zed,
+    Cline,
+}
+
+/// How a host's config file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON; comments and trailing commas are accepted and kept (JSONC).
+    Json,
+    Toml,
 }
 
 impl Host {
+    pub const ALL: [Host; 9] = [
+        Host::ClaudeDesktop,
+        Host::ClaudeCode,
+        Host::Cursor,
+        Host::VsCode,
+        Host::Windsurf,
+        Host::GeminiCli,
+        Host::Codex,
+        Host::Zed,
+        Host::Cline,
+    ];
+
     pub fn parse(id: &str) -> Result<Host> {
-        match id {
-            "claude-desktop" | "claude" => Ok(Host::ClaudeDesktop),
-            other => Err(Error::other(
-                format!("unknown host `{other}`"),
-                "supported hosts: claude-desktop",
-            )),
-        }
+        let alias = match id {
+            "claude" => Some(Host::ClaudeDesktop),
+            "code" | "vs-code" => Some(Host::VsCode),
+            "gemini" => Some(Host::GeminiCli),
+            "codex-cli" => Some(Host::Codex),
+            _ => None,
+        };
+        alias
+            .or_else(|| Host::ALL.into_iter().find(|h| h.id() == id))
+            .ok_or_else(|| {
+                Error::other(
+                    format!("unknown host `{id}`"),
+                    format!(
+                        "supported hosts: {}",
+                        Host::ALL.map(Host::id).join(", ")
+                    ),
+                )
+            })
     }
 
     pub fn id(self) -> &'static str {
         match self {
             Host::ClaudeDesktop => "claude-desktop",
+            Host::ClaudeCode => "claude-code",
+            Host::Cursor => "cursor",
+            Host::VsCode => "vscode",
+            Host::Windsurf => "windsurf",
+            Host::GeminiCli => "gemini-cli",
+            Host::Codex => "codex",
+            Host::Zed => "zed",
+            Host::Cline => "cline",
         }
     }
 
-    /// The key that holds the server map in this host's config.
+    /// The name people know the host by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Host::ClaudeDesktop => "Claude Desktop",
+            Host::ClaudeCode => "Claude Code",
+            Host::Cursor => "Cursor",
+            Host::VsCode => "VS Code",
+            Host::Windsurf => "Windsurf",
+            Host::GeminiCli => "Gemini CLI",
+            Host::Codex => "Codex CLI",
+            Host::Zed => "Zed",
+            Host::Cline => "Cline",
+        }
+    }
+
+    pub fn format(self) -> Format {
+        match self {
+            Host::Codex => Format::Toml,
+            _ => Format::Json,
+        }
+    }
+
+    /// The key that holds the server map in this host's config (at the root; Claude
+    /// Code also keeps per-project maps under `projects.<dir>.mcpServers`).
     pub fn servers_key(self) -> &'static str {
         match self {
-            Host::ClaudeDesktop => "mcpServers",
+            Host::VsCode => "servers",
+            Host::Zed => "context_servers",
+            Host::Codex => "mcp_servers",
+            _ => "mcpServers",
         }
+    }
+
+    /// User-scope config files, most likely first (they may not exist).
+    pub fn user_paths(self) -> Vec<PathBuf> {
+        locations::user_paths(self)
+    }
+
+    /// The project-scope file inside project dir `dir`, if this host has one.
+    pub fn project_path(self, dir: &Path) -> Option<PathBuf> {
+        locations::project_file(self).map(|rel| dir.join(rel))
     }
 
     /// The config file to use: `explicit` if given, else the first default that exists,
@@ -47,9 +134,7 @@ impl Host {
         if let Some(p) = explicit {
             return Ok(p.to_path_buf());
         }
-        let candidates = match self {
-            Host::ClaudeDesktop => claude_desktop::default_paths(),
-        };
+        let candidates = self.user_paths();
         candidates
             .iter()
             .find(|p| p.exists())
@@ -57,11 +142,65 @@ impl Host {
             .cloned()
             .ok_or_else(|| {
                 Error::other(
-                    "cannot work out where Claude Desktop keeps its config on this system",
+                    format!(
+                        "cannot work out where {} keeps its config on this system",
+                        self.name()
+                    ),
                     "pass the file with --config PATH",
                 )
             })
     }
+
+    /// For a project-scope file (e.g. `<dir>/.cursor/mcp.json`, not the user's own
+    /// `~/.cursor/mcp.json`), the project dir's name: it goes into server ids so the same
+    /// server name in two projects gives two ids.
+    pub fn project_of(self, file: &Path) -> Option<String> {
+        if self.user_paths().iter().any(|u| u == file) {
+            return None;
+        }
+        let rel = locations::project_file(self)?;
+        if !file.ends_with(rel) {
+            return None;
+        }
+        let mut dir = file;
+        for _ in Path::new(rel).components() {
+            dir = dir.parent()?;
+        }
+        let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        abs.file_name().map(|n| n.to_string_lossy().into_owned())
+    }
+}
+
+/// One config file of one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigFile {
+    pub host: Host,
+    pub path: PathBuf,
+    /// `user` or `project`.
+    pub scope: &'static str,
+}
+
+/// Every existing config file of every host: user scope, plus the project files in
+/// `project` when given.
+pub fn discover(project: Option<&Path>) -> Vec<ConfigFile> {
+    let mut out = Vec::new();
+    for host in Host::ALL {
+        if let Some(p) = host.user_paths().into_iter().find(|p| p.exists()) {
+            out.push(ConfigFile {
+                host,
+                path: p,
+                scope: "user",
+            });
+        }
+        if let Some(p) = project.and_then(|d| host.project_path(d)).filter(|p| p.exists()) {
+            out.push(ConfigFile {
+                host,
+                path: p,
+                scope: "project",
+            });
+        }
+    }
+    out
 }
 
 /// One server entry, as far as Keybroker needs to understand it.
@@ -84,6 +223,11 @@ impl Entry {
         let Some(obj) = v.as_object() else {
             return Entry::Unsupported("entry is not an object".into());
         };
+        if obj.get("command").is_some_and(Value::is_object) {
+            return Entry::Unsupported(
+                "Zed's older `command: { path, args, env }` form; write it as `command`, `args`, `env` to import it".into(),
+            );
+        }
         let transport = obj.get("type").and_then(Value::as_str).unwrap_or("stdio");
         for key in ["url", "serverUrl", "httpUrl"] {
             if let Some(url) = obj.get(key).and_then(Value::as_str) {
