@@ -3,7 +3,11 @@
 #
 #   scripts/install-deps.sh            system packages + Node.js check + tests/peers npm ci
 #   scripts/install-deps.sh --bench    the above + benchmark tools (hyperfine)
-#   scripts/install-deps.sh --peers    only the tests/peers npm part (`make peers`)
+#   scripts/install-deps.sh --peers    only the npm parts: tests/peers and tests/hosts
+#
+# tests/hosts holds real AI hosts from npm (Claude Code, Gemini CLI, Codex CLI: a few
+# hundred MB); it is a separate npm dir so the MCP peers install stays small, and it is
+# installed only when missing or when its lock file changed.
 #
 # Idempotent and quiet when everything is present: it checks with dpkg-query/command -v,
 # runs `apt-get update` at most once and only when something has to be installed, and
@@ -12,6 +16,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEERS_DIR="$REPO_ROOT/tests/peers"
+HOSTS_DIR="$REPO_ROOT/tests/hosts"
 NODE_MIN_MAJOR=20
 # Fallback Node.js (only if the system one is missing or too old after apt): a registry
 # package that ships the binary. The Makefile puts its bin/ first on PATH when present.
@@ -118,6 +123,18 @@ ensure_peers() {
   fi
 }
 
+ensure_hosts() {
+  ensure_node
+  [ -f "$HOSTS_DIR/package-lock.json" ] || die "missing $HOSTS_DIR/package-lock.json"
+  local marker="$HOSTS_DIR/node_modules/.package-lock.json"
+  if [ ! -d "$HOSTS_DIR/node_modules" ] || [ ! -f "$marker" ] \
+     || [ "$HOSTS_DIR/package-lock.json" -nt "$marker" ] \
+     || [ "$HOSTS_DIR/package.json" -nt "$marker" ]; then
+    log "npm ci in tests/hosts (real hosts: Claude Code, Gemini CLI, Codex CLI)"
+    (cd "$HOSTS_DIR" && npm ci --no-audit --no-fund </dev/null >&2)
+  fi
+}
+
 ensure_machine_id() {
   # dbus-daemon (dbus-run-session) refuses to start without a machine id.
   if [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ]; then
@@ -143,4 +160,5 @@ if [ "$MODE" != peers ]; then
   command -v cargo >/dev/null 2>&1 || die "cargo not found (the Rust toolchain comes with the machine via rustup; put ~/.cargo/bin on PATH)"
 fi
 ensure_peers
+ensure_hosts
 log "ok"
