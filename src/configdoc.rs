@@ -70,7 +70,10 @@ impl ConfigDoc {
 
     /// Every server map of `host` in this file (`file` is its path, for project scope).
     pub fn server_maps(&self, host: Host, file: &Path) -> Result<Vec<(Vec<String>, String)>> {
-        let base = host.project_of(file).map(|p| format!("@{p}")).unwrap_or_default();
+        let base = host
+            .project_of(file)
+            .map(|p| format!("@{p}"))
+            .unwrap_or_default();
         let mut maps = vec![(vec![host.servers_key().to_string()], base)];
         if host == Host::ClaudeCode
             && let ConfigDoc::Json(f) = self

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::configdoc::{ConfigDoc, Found};
 use crate::error::Result;
 use crate::fsutil;
 use crate::hosts::{self, Entry, Host};
-use crate::configdoc::{ConfigDoc, Found};
 use crate::scan;
 use crate::state::{self, State};
 use crate::vault::Vault;

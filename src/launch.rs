@@ -12,9 +12,9 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use crate::audit::{AuditLog, Event};
+use crate::configdoc::ConfigDoc;
 use crate::error::{Error, Result};
 use crate::hosts::{self, Entry, Host};
-use crate::configdoc::ConfigDoc;
 use crate::secret::Secret;
 use crate::state::{self, Binding, Server, State};
 use crate::vault::Vault;

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::audit::{AuditLog, Event};
+use crate::configdoc::ConfigDoc;
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Digest32};
 use crate::hosts::{self, Entry, Host};
-use crate::configdoc::ConfigDoc;
 use crate::scan::{self, Location};
 use crate::secret::Secret;
 use crate::state::{self, Binding, Credential, Server, State, Transport};
@@ -147,7 +147,10 @@ fn plan_with(planner: &mut Planner<'_>, req: &ImportRequest<'_>) -> Result<Plan>
     let mut servers = Vec::new();
     for found in file.servers(req.host, req.config_path)? {
         let name = found.name;
-        if req.only.is_some_and(|only| only != name && only != found.id) {
+        if req
+            .only
+            .is_some_and(|only| only != name && only != found.id)
+        {
             continue;
         }
         let mut sp = planner.plan_entry(req, &launcher, &found.id, &name, &found.value)?;

@@ -320,13 +320,18 @@ model = "gpt-5"
     #[test]
     fn set_entry_rewrites_only_the_changed_keys() {
         let mut f = file(CODEX);
-        let mut v = f.entries_at(&["mcp_servers"]).expect("entries")[0].1.clone();
+        let mut v = f.entries_at(&["mcp_servers"]).expect("entries")[0]
+            .1
+            .clone();
         v["command"] = Json::from("/bin/keybroker");
         v["args"] = serde_json::json!(["run", "codex/github", "--", "npx", "-y", "s"]);
         v["env"] = serde_json::json!({"LOG": "debug"});
         f.set_entry_at(&["mcp_servers"], "github", &v).expect("set");
         let out = String::from_utf8(f.to_bytes()).expect("utf8");
-        assert!(out.contains("startup_timeout_sec = 20 # slow start"), "{out}");
+        assert!(
+            out.contains("startup_timeout_sec = 20 # slow start"),
+            "{out}"
+        );
         assert!(out.contains("model = \"o4-mini\"   # keep"), "{out}");
         assert!(out.contains("# the server"), "{out}");
         assert!(!out.contains("ghp_"), "{out}");
@@ -340,8 +345,8 @@ model = "gpt-5"
 
     #[test]
     fn invalid_toml_is_a_syntax_error_with_its_line() {
-        let err = TomlFile::parse(Path::new("/x/config.toml"), b"a = 1\nb = = 2\n")
-            .expect_err("invalid");
+        let err =
+            TomlFile::parse(Path::new("/x/config.toml"), b"a = 1\nb = = 2\n").expect_err("invalid");
         match err {
             Error::ConfigSyntax { line, .. } => assert_eq!(line, 2),
             other => panic!("unexpected {other:?}"),

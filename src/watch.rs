@@ -154,12 +154,18 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<Drift> {
 fn drift(kind: DriftKind, st: &ServerStatus) -> Drift {
     let detail = match kind {
         DriftKind::Dropped => "the host dropped Keybroker's entry".to_string(),
-        DriftKind::Changed => "the brokered entry's command changed; it gets no secrets until approved".into(),
+        DriftKind::Changed => {
+            "the brokered entry's command changed; it gets no secrets until approved".into()
+        }
         DriftKind::Plaintext => format!("{} plaintext secret(s) in the file", st.plaintext),
         DriftKind::NewServer => format!("new server ({})", st.status.text()),
         DriftKind::Unreadable => String::new(),
     };
-    let fix = st.detail.as_deref().map(|d| format!("; {d}")).unwrap_or_default();
+    let fix = st
+        .detail
+        .as_deref()
+        .map(|d| format!("; {d}"))
+        .unwrap_or_default();
     Drift {
         kind,
         server: st.id.clone(),

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use keybroker::hosts::{self, Host};
-use keybroker::{Error, Result};
 use keybroker::rewrite::{self, Action, ImportRequest, Plan};
 use keybroker::state::State;
+use keybroker::{Error, Result};
 
 use super::Ctx;
 
@@ -64,7 +64,9 @@ pub fn run(a: Args) -> Result<()> {
         }
     };
     if files.is_empty() {
-        println!("No host config files found (`keybroker hosts` lists where each host keeps its file).");
+        println!(
+            "No host config files found (`keybroker hosts` lists where each host keeps its file)."
+        );
         return Ok(());
     }
     let launcher = super::launcher_path()?;

@@ -28,7 +28,11 @@ pub fn user_paths(host: Host) -> Vec<PathBuf> {
         }
         Host::Cursor => vec![home.join(".cursor").join("mcp.json")],
         Host::VsCode => vec![code_user.join("mcp.json")],
-        Host::Windsurf => vec![home.join(".codeium").join("windsurf").join("mcp_config.json")],
+        Host::Windsurf => vec![
+            home.join(".codeium")
+                .join("windsurf")
+                .join("mcp_config.json"),
+        ],
         Host::GeminiCli => vec![home.join(".gemini").join("settings.json")],
         Host::Codex => {
             let dir = std::env::var_os("CODEX_HOME")

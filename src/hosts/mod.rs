@@ -63,10 +63,7 @@ impl Host {
             .ok_or_else(|| {
                 Error::other(
                     format!("unknown host `{id}`"),
-                    format!(
-                        "supported hosts: {}",
-                        Host::ALL.map(Host::id).join(", ")
-                    ),
+                    format!("supported hosts: {}", Host::ALL.map(Host::id).join(", ")),
                 )
             })
     }
@@ -192,7 +189,10 @@ pub fn discover(project: Option<&Path>) -> Vec<ConfigFile> {
                 scope: "user",
             });
         }
-        if let Some(p) = project.and_then(|d| host.project_path(d)).filter(|p| p.exists()) {
+        if let Some(p) = project
+            .and_then(|d| host.project_path(d))
+            .filter(|p| p.exists())
+        {
             out.push(ConfigFile {
                 host,
                 path: p,

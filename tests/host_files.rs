@@ -1,0 +1,327 @@
+//! Every host's config file, end to end through the CLI on the real keychain: found in
+//! its usual place under a temporary HOME, counted by `keybroker hosts`, imported by
+//! `keybroker import <host>` with only the secret-bearing entries' bytes changed, and
+//! left byte-identical when there is nothing to change.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::World;
+use keybroker::configdoc::ConfigDoc;
+use keybroker::hosts::Host;
+
+/// host id, fixture, path under HOME, [(start, end)] markers around each entry that
+/// holds a secret, servers, brokered after import.
+struct Case {
+    host: &'static str,
+    fixture: &'static str,
+    under_home: &'static str,
+    edited: &'static [(&'static str, &'static str)],
+    servers: u64,
+    brokered: u64,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        host: "claude-code",
+        fixture: "claude-code.json",
+        under_home: ".claude.json",
+        edited: &[
+            ("\"github\"", "\"fetch\""),
+            ("\"db\"", "\"hasTrustDialogAccepted\""),
+        ],
+        servers: 4,
+        brokered: 2,
+    },
+    Case {
+        host: "cursor",
+        fixture: "cursor.json",
+        under_home: ".cursor/mcp.json",
+        edited: &[("\"github\"", "\"fetch\"")],
+        servers: 3,
+        brokered: 1,
+    },
+    Case {
+        host: "vscode",
+        fixture: "vscode.jsonc",
+        under_home: ".config/Code/User/mcp.json",
+        edited: &[("\"github\"", "/* uses")],
+        servers: 3,
+        brokered: 1,
+    },
+    Case {
+        host: "windsurf",
+        fixture: "windsurf.json",
+        under_home: ".codeium/windsurf/mcp_config.json",
+        edited: &[("\"github\"", "\"fetch\"")],
+        servers: 3,
+        brokered: 1,
+    },
+    Case {
+        host: "gemini-cli",
+        fixture: "gemini-cli.json",
+        under_home: ".gemini/settings.json",
+        edited: &[("\"github\"", "\"fetch\"")],
+        servers: 3,
+        brokered: 1,
+    },
+    Case {
+        host: "codex",
+        fixture: "codex.toml",
+        under_home: ".codex/config.toml",
+        edited: &[("[mcp_servers.github]", "[mcp_servers.fetch]")],
+        servers: 3,
+        brokered: 1,
+    },
+    Case {
+        host: "zed",
+        fixture: "zed.jsonc",
+        under_home: ".config/zed/settings.json",
+        edited: &[("\"github\"", "// no secrets")],
+        servers: 2,
+        brokered: 1,
+    },
+    Case {
+        host: "cline",
+        fixture: "cline.json",
+        under_home: ".config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+        edited: &[("\"github\"", "\"fetch\"")],
+        servers: 2,
+        brokered: 1,
+    },
+];
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(common::repo().join("tests/fixtures/hosts").join(name)).expect("fixture")
+}
+
+/// `keybroker` with a temporary HOME and nothing else that moves host files.
+fn kb(w: &World, home: &Path) -> assert_cmd::Command {
+    let mut c = w.kb();
+    c.env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("CODEX_HOME")
+        .env_remove("CLAUDE_CONFIG_DIR");
+    c
+}
+
+fn hosts_row(w: &World, home: &Path, host: &str) -> serde_json::Value {
+    let out = kb(w, home)
+        .args(["hosts", "--json"])
+        .output()
+        .expect("hosts");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    rows.into_iter()
+        .find(|r| r["host"] == host)
+        .unwrap_or_else(|| panic!("{host} not detected"))
+}
+
+/// `after` equals `before` outside the `spans` of `before` (in order).
+fn unchanged_outside(before: &str, after: &str, spans: &[(usize, usize)]) -> Result<(), String> {
+    let mut pos_before = 0;
+    let mut pos_after = 0;
+    for (i, &(start, end)) in spans.iter().enumerate() {
+        let keep = &before[pos_before..start];
+        if i == 0 {
+            if !after.starts_with(keep) {
+                return Err(format!(
+                    "text before the first edited entry changed:\n{after}"
+                ));
+            }
+            pos_after = keep.len();
+        } else {
+            let Some(found) = after[pos_after..].find(keep) else {
+                return Err(format!(
+                    "text between edited entries changed: {keep:?}\n{after}"
+                ));
+            };
+            pos_after += found + keep.len();
+        }
+        pos_before = end;
+    }
+    let tail = &before[pos_before..];
+    if !after.ends_with(tail) || after.len() - tail.len() < pos_after {
+        return Err(format!(
+            "text after the last edited entry changed:\n{after}"
+        ));
+    }
+    Ok(())
+}
+
+fn spans(text: &str, markers: &[(&str, &str)]) -> Vec<(usize, usize)> {
+    markers
+        .iter()
+        .map(|(a, b)| {
+            let start = text.find(a).expect("start marker");
+            let end = start + text[start..].find(b).expect("end marker");
+            (start, end)
+        })
+        .collect()
+}
+
+#[test]
+fn every_fixture_round_trips_byte_identical_through_its_document() {
+    for case in CASES {
+        let bytes = fixture(case.fixture);
+        let host = Host::parse(case.host).expect("host");
+        let path = PathBuf::from("/nowhere").join(case.fixture);
+        let doc = ConfigDoc::parse(host, &path, &bytes).expect("parses");
+        assert_eq!(doc.to_bytes(), bytes, "{}", case.host);
+        let found = doc.servers(host, &path).expect("servers");
+        assert_eq!(found.len() as u64, case.servers, "{}", case.host);
+    }
+}
+
+#[test]
+fn import_of_each_host_edits_only_the_entries_that_held_a_secret() {
+    for case in CASES {
+        let w = World::new();
+        let home = w.dir.path().join("home");
+        let file = home.join(case.under_home);
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+        let before = fixture(case.fixture);
+        std::fs::write(&file, &before).expect("write");
+
+        let row = hosts_row(&w, &home, case.host);
+        assert_eq!(row["servers"], case.servers, "{}: {row}", case.host);
+        assert!(
+            row["plaintext_secrets"].as_u64() >= Some(1),
+            "{}: {row}",
+            case.host
+        );
+        assert_eq!(row["brokered"], 0, "{}", case.host);
+
+        kb(&w, &home)
+            .args(["import", case.host, "--dry-run"])
+            .assert()
+            .success();
+        assert_eq!(
+            std::fs::read(&file).expect("read"),
+            before,
+            "{}: dry run wrote",
+            case.host
+        );
+
+        let out = kb(&w, &home)
+            .args(["import", case.host, "--yes"])
+            .output()
+            .expect("import");
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            case.host,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let after = std::fs::read(&file).expect("read");
+        let before_text = String::from_utf8(before.clone()).expect("utf8");
+        let after_text = String::from_utf8(after.clone()).expect("utf8");
+        assert!(
+            !after_text.contains(common::CANARY_MARKER),
+            "{}: {after_text}",
+            case.host
+        );
+        assert!(after_text.contains("\"run\"") || after_text.contains("args = [\"run\""));
+        if let Err(e) =
+            unchanged_outside(&before_text, &after_text, &spans(&before_text, case.edited))
+        {
+            panic!("{}: {e}", case.host);
+        }
+        // The host's own format still parses, with the same servers.
+        let host = Host::parse(case.host).expect("host");
+        let doc = ConfigDoc::parse(host, &file, &after).expect("rewritten file parses");
+        assert_eq!(
+            doc.servers(host, &file).expect("servers").len() as u64,
+            case.servers
+        );
+
+        let row = hosts_row(&w, &home, case.host);
+        assert_eq!(row["brokered"], case.brokered, "{}: {row}", case.host);
+        assert_eq!(row["plaintext_secrets"], 0, "{}: {row}", case.host);
+        assert_eq!(row["drifted"], 0, "{}: {row}", case.host);
+
+        // Nothing left to do: a second import leaves every byte as it is.
+        let again = kb(&w, &home)
+            .args(["import", case.host, "--yes"])
+            .output()
+            .expect("import again");
+        assert!(again.status.success());
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("Nothing to change."),
+            "{}",
+            case.host
+        );
+        assert_eq!(std::fs::read(&file).expect("read"), after, "{}", case.host);
+    }
+}
+
+#[test]
+fn claude_code_project_servers_get_ids_naming_their_project() {
+    let w = World::new();
+    let home = w.dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::write(home.join(".claude.json"), fixture("claude-code.json")).expect("write");
+    kb(&w, &home)
+        .args(["import", "claude-code", "--yes"])
+        .assert()
+        .success();
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.join(".claude.json")).expect("read"))
+            .expect("json");
+    assert_eq!(
+        cfg["projects"]["/home/me/app"]["mcpServers"]["db"]["args"][1],
+        "claude-code/db@app"
+    );
+    assert_eq!(cfg["mcpServers"]["github"]["args"][1], "claude-code/github");
+}
+
+#[test]
+fn import_all_plans_every_detected_file_and_shares_one_credential_for_one_value() {
+    let w = World::new();
+    let home = w.dir.path().join("home");
+    let project = w.dir.path().join("proj");
+    for (under, name) in [
+        (".cursor/mcp.json", "cursor.json"),
+        (".gemini/settings.json", "gemini-cli.json"),
+        (".codex/config.toml", "codex.toml"),
+    ] {
+        let f = home.join(under);
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("dirs");
+        std::fs::write(&f, fixture(name)).expect("write");
+    }
+    let vs = project.join(".vscode/mcp.json");
+    std::fs::create_dir_all(vs.parent().expect("parent")).expect("dirs");
+    std::fs::write(&vs, fixture("vscode.jsonc")).expect("write");
+
+    let out = kb(&w, &home)
+        .args(["import", "--all", "--yes", "--project"])
+        .arg(&project)
+        .output()
+        .expect("import --all");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("vscode/github@proj"), "{stdout}");
+    assert!(
+        stdout.contains("Done: 4 server(s) rewritten, 1 secret(s) stored"),
+        "{stdout}"
+    );
+    for f in [
+        home.join(".cursor/mcp.json"),
+        home.join(".gemini/settings.json"),
+        home.join(".codex/config.toml"),
+        vs,
+    ] {
+        let text = std::fs::read_to_string(&f).expect("read");
+        assert!(!text.contains(common::CANARY_MARKER), "{}", f.display());
+    }
+}
