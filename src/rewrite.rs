@@ -162,6 +162,9 @@ fn plan_with(planner: &mut Planner<'_>, req: &ImportRequest<'_>) -> Result<Plan>
         }
         servers.push(sp);
     }
+    if req.only.is_none() {
+        readd_dropped(req, &launcher, planner.state, &mut file, &mut servers)?;
+    }
     let new_bytes = file.to_bytes();
     Ok(Plan {
         host: req.host,
@@ -171,6 +174,92 @@ fn plan_with(planner: &mut Planner<'_>, req: &ImportRequest<'_>) -> Result<Plan>
         new_bytes,
         new_secrets: std::mem::take(&mut planner.new_secrets),
     })
+}
+
+/// Put back brokered entries the host dropped from this file (the state still has them):
+/// the same `keybroker run` entry as before, built from the state's record.
+fn readd_dropped(
+    req: &ImportRequest<'_>,
+    launcher: &str,
+    state: &State,
+    file: &mut ConfigDoc,
+    servers: &mut Vec<ServerPlan>,
+) -> Result<()> {
+    let present: Vec<String> = file
+        .servers(req.host, req.config_path)?
+        .into_iter()
+        .filter_map(|f| match Entry::from_value(&f.value) {
+            Entry::Stdio { command, args, .. } => {
+                hosts::as_brokered(&command, &args).map(|b| b.server_id)
+            }
+            _ => None,
+        })
+        .collect();
+    let maps = file.server_maps(req.host, req.config_path)?;
+    for s in state.servers.values() {
+        if s.host != req.host.id()
+            || !crate::inventory::same_file(&s.config_path, req.config_path)
+            || present.contains(&s.id)
+            || servers.iter().any(|sp| sp.id == s.id)
+        {
+            continue;
+        }
+        let Some((inner_cmd, _)) = s.command.split_first() else {
+            continue;
+        };
+        // The map whose id suffix (`@project`) the server's name carries, else the root.
+        let Some((key_path, name)) = maps
+            .iter()
+            .rev()
+            .find_map(|(path, suffix)| {
+                s.name
+                    .strip_suffix(suffix.as_str())
+                    .filter(|n| !suffix.is_empty() && !n.is_empty())
+                    .map(|n| (path.clone(), n.to_string()))
+            })
+            .or_else(|| maps.first().map(|(p, _)| (p.clone(), s.name.clone())))
+        else {
+            continue;
+        };
+        let mut obj = s.original.as_object().cloned().unwrap_or_default();
+        let mut args = vec![
+            Value::String("run".into()),
+            Value::String(s.id.clone()),
+            Value::String("--".into()),
+        ];
+        args.extend(s.command.iter().cloned().map(Value::String));
+        obj.insert("command".into(), Value::String(launcher.to_string()));
+        obj.insert("args".into(), Value::Array(args));
+        let original_env = s.original.get("env").and_then(Value::as_object);
+        let env: Map<String, Value> = s
+            .env_keys
+            .iter()
+            .map(|k| {
+                let v = original_env
+                    .and_then(|e| e.get(k))
+                    .cloned()
+                    .unwrap_or_else(|| Value::String(String::new()));
+                (k.clone(), v)
+            })
+            .collect();
+        if original_env.is_some() || !env.is_empty() {
+            obj.insert("env".into(), Value::Object(env));
+        }
+        let entry = Value::Object(obj);
+        file.set_entry_at(&key_path, &name, &entry)?;
+        servers.push(ServerPlan {
+            name,
+            id: s.id.clone(),
+            action: Action::Broker,
+            moves: Vec::new(),
+            notes: vec![format!(
+                "the host dropped this entry; it goes back in, starting `{inner_cmd}` through keybroker run as before"
+            )],
+            new_entry: Some(entry),
+            record: None,
+        });
+    }
+    Ok(())
 }
 
 struct Planner<'a> {
