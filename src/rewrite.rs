@@ -110,7 +110,8 @@ pub struct ImportRequest<'a> {
     pub exclude: &'a [String],
     /// Absolute path of the `keybroker` binary to write into entries.
     pub launcher: &'a Path,
-    /// Plan only this entry (by name); the others stay as they are.
+    /// Plan only this entry (by name, or by id: `github`, `github@app`,
+    /// `claude-code/github@app`); the others stay as they are.
     pub only: Option<&'a str>,
     /// With `only`: a value the user entered for this env var of that server (Connect).
     pub set_env: Option<(&'a str, &'a Secret)>,
@@ -147,9 +148,14 @@ fn plan_with(planner: &mut Planner<'_>, req: &ImportRequest<'_>) -> Result<Plan>
     let mut servers = Vec::new();
     for found in file.servers(req.host, req.config_path)? {
         let name = found.name;
+        // `only` is the entry's id with or without the host (`github`, `github@app`).
+        let id_name = found
+            .id
+            .split_once('/')
+            .map_or(found.id.as_str(), |(_, n)| n);
         if req
             .only
-            .is_some_and(|only| only != name && only != found.id)
+            .is_some_and(|only| only != id_name && only != found.id)
         {
             continue;
         }
@@ -349,7 +355,8 @@ impl<'a> Planner<'a> {
             (Some(_), Some(prev)) => prev.bindings.clone(),
             _ => Vec::new(),
         };
-        let injected = req.set_env.filter(|_| req.only == Some(name));
+        // `plan_with` passes only the entry `only` names.
+        let injected = req.set_env.filter(|_| req.only.is_some());
         let env: Vec<(String, String)> = env
             .into_iter()
             .filter(|(k, _)| injected.is_none_or(|(n, _)| n != k))
