@@ -183,6 +183,12 @@ fn entry_status(
         Entry::Remote { .. } => {
             st.transport = "http";
             st.status = Status::Remote;
+            st.plaintext = hosts::remote_plaintext(value);
+            if st.plaintext > 0 {
+                st.detail = Some(
+                    "a secret sits in this remote entry's URL or headers; remote servers are not imported yet".into(),
+                );
+            }
             return Ok(st);
         }
         Entry::Unsupported(why) => {

@@ -1092,4 +1092,66 @@ mod tests {
         assert_eq!(detect_indent("{\"a\":1}"), "  ");
         assert_eq!(detect_indent("/*\n * doc\n */\n{\n    \"a\": 1\n}"), "    ");
     }
+
+    const CLAUDE_CODE: &str = "{\n  \"projects\": {\n    \"/home/me/app\": {\n      \"allowedTools\": [], // kept\n      \"mcpServers\": {\n        \"db\": {\"command\": \"pg\"}\n      }\n    }\n  },\n  \"mcpServers\": {}\n}\n";
+
+    #[test]
+    fn entries_at_a_key_path_reach_nested_server_maps() {
+        let f = parse(CLAUDE_CODE);
+        let e = f
+            .entries_at(&["projects", "/home/me/app", "mcpServers"])
+            .expect("entries");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].0, "db");
+        assert!(
+            f.entries_at(&["projects", "/nope", "mcpServers"])
+                .expect("e")
+                .is_empty()
+        );
+        assert_eq!(
+            f.keys_at(&["projects"]).expect("keys"),
+            vec!["/home/me/app"]
+        );
+    }
+
+    #[test]
+    fn set_entry_at_a_key_path_changes_only_that_entry() {
+        let mut f = parse(CLAUDE_CODE);
+        let v = serde_json::json!({"command": "/bin/keybroker", "args": ["run"]});
+        f.set_entry_at(&["projects", "/home/me/app", "mcpServers"], "db", &v)
+            .expect("set");
+        let text = out(&f);
+        assert!(text.contains("\"allowedTools\": [], // kept"), "{text}");
+        assert!(text.ends_with("  \"mcpServers\": {}\n}\n"), "{text}");
+        assert_eq!(
+            parse(&text)
+                .entries_at(&["projects", "/home/me/app", "mcpServers"])
+                .expect("entries")[0]
+                .1,
+            v
+        );
+    }
+
+    #[test]
+    fn set_entry_under_a_missing_parent_is_refused() {
+        let mut f = parse(CLAUDE_CODE);
+        let err = f
+            .set_entry_at(
+                &["projects", "/nope", "mcpServers"],
+                "db",
+                &serde_json::json!({}),
+            )
+            .expect_err("missing parent");
+        assert!(matches!(err, Error::ConfigShape { .. }), "{err}");
+        assert_eq!(out(&f), CLAUDE_CODE);
+    }
+
+    #[test]
+    fn a_step_that_is_not_an_object_is_a_shape_error_naming_the_path() {
+        let f = parse("{\"projects\": {\"/a\": 3}}");
+        match f.entries_at(&["projects", "/a", "mcpServers"]) {
+            Err(Error::ConfigShape { field, .. }) => assert_eq!(field, "projects./a"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

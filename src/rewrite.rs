@@ -317,6 +317,9 @@ impl<'a> Planner<'a> {
                 if !scan::scan_args(std::slice::from_ref(&url)).is_empty() {
                     sp.notes
                         .push("warning: its URL carries a secret that stays in the file".into());
+                } else if hosts::remote_plaintext(value) > 0 {
+                    sp.notes
+                        .push("warning: its headers carry a secret that stays in the file".into());
                 }
                 return Ok(sp);
             }

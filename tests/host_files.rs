@@ -325,3 +325,89 @@ fn import_all_plans_every_detected_file_and_shares_one_credential_for_one_value(
         assert!(!text.contains(common::CANARY_MARKER), "{}", f.display());
     }
 }
+
+#[test]
+fn invalid_toml_and_jsonc_are_refused_with_line_and_column_and_left_untouched() {
+    for (host, under, bad, line) in [
+        (
+            "codex",
+            ".codex/config.toml",
+            "model = \"x\"\n[mcp_servers.a\ncommand = \"npx\"\n",
+            2,
+        ),
+        (
+            "vscode",
+            ".config/Code/User/mcp.json",
+            "// c\n{\n  \"servers\": { \"a\": { \"command\": 'npx' } }\n}\n",
+            3,
+        ),
+    ] {
+        let w = World::new();
+        let home = w.dir.path().join("home");
+        let file = home.join(under);
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+        std::fs::write(&file, bad).expect("write");
+        let out = kb(&w, &home)
+            .args(["import", host, "--yes"])
+            .output()
+            .expect("import");
+        assert_eq!(out.status.code(), Some(65), "{host}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("line {line}")), "{host}: {err}");
+        assert_eq!(
+            std::fs::read(&file).expect("read"),
+            bad.as_bytes(),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn after_importing_every_host_no_file_anywhere_holds_a_canary() {
+    let w = World::new();
+    let home = w.dir.path().join("home");
+    for case in CASES {
+        let file = home.join(case.under_home);
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+        std::fs::write(&file, fixture(case.fixture)).expect("write");
+    }
+    let out = kb(&w, &home)
+        .args(["import", "--all", "--yes"])
+        .output()
+        .expect("import --all");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        w.files_containing(common::CANARY_MARKER.as_bytes()),
+        Vec::<PathBuf>::new()
+    );
+    // Seven files share one GitHub token, Claude Code adds a DSN password: two values.
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("2 secret(s) stored in the keychain"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn a_secret_in_a_remote_entrys_headers_is_counted_and_left_with_a_warning() {
+    let w = World::new();
+    let home = w.dir.path().join("home");
+    let file = home.join(".gemini/settings.json");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+    let text = "{\n  \"mcpServers\": {\n    \"api\": { \"httpUrl\": \"https://api.example.com/mcp\", \"headers\": { \"Authorization\": \"Bearer ghp_KBCANARYghEbNXbnFJZlruZPOSZfkleGN4jF\" } }\n  }\n}\n";
+    std::fs::write(&file, text).expect("write");
+    let row = hosts_row(&w, &home, "gemini-cli");
+    assert_eq!(row["plaintext_secrets"], 1, "{row}");
+    let out = kb(&w, &home)
+        .args(["import", "gemini-cli", "--dry-run"])
+        .output()
+        .expect("import");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("headers carry a secret"), "{stdout}");
+    assert!(!stdout.contains("KBCANARY"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), text);
+}

@@ -274,6 +274,30 @@ impl Entry {
     }
 }
 
+/// Plaintext secrets in a remote entry: in its URL (`url`, `serverUrl`, `httpUrl`) and
+/// in its headers (`headers`, Codex's `http_headers`). Import leaves remote entries as
+/// they are, so these are reported, not moved.
+pub fn remote_plaintext(v: &Value) -> usize {
+    let Some(obj) = v.as_object() else {
+        return 0;
+    };
+    let urls: Vec<String> = ["url", "serverUrl", "httpUrl"]
+        .iter()
+        .filter_map(|k| obj.get(*k).and_then(Value::as_str).map(String::from))
+        .collect();
+    let mut n = crate::scan::scan_args(&urls).len();
+    for key in ["headers", "http_headers"] {
+        if let Some(h) = obj.get(key).and_then(Value::as_object) {
+            n += h
+                .iter()
+                .filter_map(|(name, value)| Some((name, value.as_str()?)))
+                .filter(|(name, value)| crate::scan::scan_env(name, value).is_some())
+                .count();
+        }
+    }
+    n
+}
+
 /// A stdio entry that already goes through `keybroker run <id> -- ...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Brokered {
