@@ -11,10 +11,15 @@ use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The host: `claude-desktop`.
+    /// The host: claude-desktop, claude-code, cursor, vscode, windsurf, gemini-cli,
+    /// codex, zed, cline.
     host: String,
-    #[arg(long, value_name = "PATH")]
+    /// The config file (default: the host's user file on this OS).
+    #[arg(long, value_name = "PATH", conflicts_with = "project")]
     config: Option<PathBuf>,
+    /// Restore the host's project file in DIR instead.
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
     /// Write the secret values back into the file in plaintext (default: left empty; the
     /// values stay in the keychain).
     #[arg(long)]
@@ -27,7 +32,15 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let host = Host::parse(&a.host)?;
-    let config = host.locate(a.config.as_deref())?;
+    let config = match &a.project {
+        Some(dir) => host.project_path(dir).ok_or_else(|| {
+            keybroker::Error::other(
+                format!("{} has no project-scope config file", host.name()),
+                format!("run `keybroker restore {}` without --project", host.id()),
+            )
+        })?,
+        None => host.locate(a.config.as_deref())?,
+    };
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;
     let plan = rewrite::plan_restore(host, &config, &state, &vault, a.reveal)?;

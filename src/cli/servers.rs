@@ -54,7 +54,7 @@ pub fn run(a: Args) -> Result<()> {
         println!("{out}");
         return Ok(());
     }
-    if !config_exists {
+    if !config_exists && files.len() == 1 {
         println!(
             "No Claude Desktop config at {} (pass another with --config PATH).",
             config.display()
