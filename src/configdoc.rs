@@ -108,3 +108,42 @@ impl ConfigDoc {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claude_codes_project_servers_are_found_with_project_ids() {
+        let text = br#"{"mcpServers": {"a": {"command": "x"}},
+            "projects": {"/home/me/app": {"mcpServers": {"b": {"command": "y"}}},
+                         "/home/me/empty": {"mcpServers": {}}}}"#;
+        let path = Path::new("/nowhere/.claude.json");
+        let doc = ConfigDoc::parse(Host::ClaudeCode, path, text).expect("parses");
+        let found = doc.servers(Host::ClaudeCode, path).expect("servers");
+        let ids: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, vec!["claude-code/a", "claude-code/b@app"]);
+        assert_eq!(
+            found[1].key_path,
+            vec!["projects", "/home/me/app", "mcpServers"]
+        );
+    }
+
+    #[test]
+    fn other_hosts_ignore_a_projects_key() {
+        let text = br#"{"mcpServers": {}, "projects": {"/p": {"mcpServers": {"b": {}}}}}"#;
+        let path = Path::new("/nowhere/mcp.json");
+        let doc = ConfigDoc::parse(Host::Cursor, path, text).expect("parses");
+        assert!(doc.servers(Host::Cursor, path).expect("servers").is_empty());
+    }
+
+    #[test]
+    fn codex_entries_come_from_toml_tables() {
+        let text = b"[mcp_servers.gh]\ncommand = \"npx\"\nargs = [\"-y\"]\n";
+        let path = Path::new("/nowhere/config.toml");
+        let doc = ConfigDoc::parse(Host::Codex, path, text).expect("parses");
+        let found = doc.servers(Host::Codex, path).expect("servers");
+        assert_eq!(found[0].id, "codex/gh");
+        assert_eq!(found[0].value["args"][0], "-y");
+    }
+}

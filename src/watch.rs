@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -257,14 +258,16 @@ fn notify_error(e: notify::Error) -> Error {
     )
 }
 
-/// Watch until `on` returns false: report [`Drift`]s after every change. State is read
-/// again each round (an import may have changed it). `grace` is how long a file that
-/// vanished may take to come back before its absence counts.
+/// Watch until `stop` is set or `on` returns false: report [`Drift`]s after every
+/// change. State is read again each round (an import may have changed it). `grace` is
+/// how long a file that vanished may take to come back before its absence counts.
+/// `stop` is checked at least twice a second (the app sets it from another thread).
 pub fn run(
     paths: &Paths,
     files: &[(Host, PathBuf)],
     debounce: Duration,
     grace: Duration,
+    stop: &AtomicBool,
     mut on: impl FnMut(Event<'_>) -> bool,
 ) -> Result<()> {
     let watch = Watch::new(files)?;
@@ -277,7 +280,10 @@ pub fn run(
         return Ok(());
     }
     loop {
-        if !watch.wait(debounce, Duration::from_secs(3600)) {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if !watch.wait(debounce, Duration::from_millis(500)) {
             continue;
         }
         // A host's atomic save may leave the file missing for a moment.

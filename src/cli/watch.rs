@@ -1,6 +1,7 @@
 //! `keybroker watch`: report drift in every host config file as it happens.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use keybroker::hosts::{self, Host};
@@ -51,11 +52,14 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     let json = a.json;
+    // Runs until the process is interrupted.
+    let never = AtomicBool::new(false);
     watch::run(
         &ctx.paths,
         &files,
         Duration::from_millis(a.debounce_ms),
         Duration::from_millis(1000),
+        &never,
         |ev| {
             match ev {
                 Event::Started { files, problems } => {

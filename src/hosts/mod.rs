@@ -319,3 +319,56 @@ pub fn as_brokered(command: &str, args: &[String]) -> Option<Brokered> {
         inner: args[3..].to_vec(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_host_id_parses_back_to_its_host() {
+        for h in Host::ALL {
+            assert_eq!(Host::parse(h.id()).expect("parses"), h);
+        }
+        assert_eq!(Host::parse("gemini").expect("alias"), Host::GeminiCli);
+        let err = Host::parse("notepad").expect_err("unknown");
+        assert!(err.to_string().contains("codex"), "{err}");
+    }
+
+    #[test]
+    fn a_project_file_names_its_project_and_a_foreign_path_does_not() {
+        let p = Path::new("/work/my-app/.cursor/mcp.json");
+        assert_eq!(Host::Cursor.project_of(p).as_deref(), Some("my-app"));
+        assert_eq!(
+            Host::ClaudeCode
+                .project_of(Path::new("/work/my-app/.mcp.json"))
+                .as_deref(),
+            Some("my-app")
+        );
+        assert_eq!(Host::Cursor.project_of(Path::new("/tmp/x/mcp.json")), None);
+        assert_eq!(Host::Windsurf.project_of(p), None);
+    }
+
+    #[test]
+    fn only_codex_is_toml_and_each_host_names_its_server_key() {
+        for h in Host::ALL {
+            assert_eq!(h.format() == Format::Toml, h == Host::Codex);
+        }
+        assert_eq!(Host::VsCode.servers_key(), "servers");
+        assert_eq!(Host::Zed.servers_key(), "context_servers");
+        assert_eq!(Host::Codex.servers_key(), "mcp_servers");
+    }
+
+    #[test]
+    fn zeds_older_nested_command_form_is_listed_but_not_rewritten() {
+        let v = serde_json::json!({"command": {"path": "npx", "args": []}, "settings": {}});
+        assert!(matches!(Entry::from_value(&v), Entry::Unsupported(_)));
+    }
+
+    #[test]
+    fn a_secret_in_remote_headers_or_url_is_counted() {
+        let v = serde_json::json!({"serverUrl": "https://x.example/mcp", "headers": {"Authorization": "Bearer ghp_KBCANARYghEbNXbnFJZlruZPOSZfkleGN4jF", "Accept": "text/plain"}});
+        assert_eq!(remote_plaintext(&v), 1);
+        let clean = serde_json::json!({"httpUrl": "https://x.example/mcp"});
+        assert_eq!(remote_plaintext(&clean), 0);
+    }
+}
