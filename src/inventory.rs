@@ -174,6 +174,12 @@ fn entry_status(
         return Ok(st);
     };
     st.credentials = bound(server);
+    // Plaintext first: importing moves it and records the new fingerprint in one step.
+    if !scan::scan_server(&env, &b.inner[1..]).is_empty() {
+        st.status = Status::PlaintextInConfig;
+        st.detail = Some(import_fix);
+        return Ok(st);
+    }
     let env_keys: Vec<String> = env.iter().map(|(k, _)| k.clone()).collect();
     if state::fingerprint(&b.inner, &env_keys) != server.fingerprint {
         st.status = Status::CommandChanged;
@@ -198,11 +204,6 @@ fn entry_status(
                 return Ok(st);
             }
         }
-    }
-    if !scan::scan_server(&env, &b.inner[1..]).is_empty() {
-        st.status = Status::PlaintextInConfig;
-        st.detail = Some(import_fix);
-        return Ok(st);
     }
     st.status = Status::Brokered;
     Ok(st)
