@@ -217,6 +217,13 @@ fn entry_status(
         return Ok(st);
     };
     st.credentials = bound(server);
+    // Plaintext first: importing moves it and records the new fingerprint in one step.
+    st.plaintext = scan::scan_server(&env, &b.inner[1..]).len();
+    if st.plaintext > 0 {
+        st.status = Status::PlaintextInConfig;
+        st.detail = Some(import_fix);
+        return Ok(st);
+    }
     let env_keys: Vec<String> = env.iter().map(|(k, _)| k.clone()).collect();
     if state::fingerprint(&b.inner, &env_keys) != server.fingerprint {
         st.status = Status::CommandChanged;
@@ -241,12 +248,6 @@ fn entry_status(
                 return Ok(st);
             }
         }
-    }
-    st.plaintext = scan::scan_server(&env, &b.inner[1..]).len();
-    if st.plaintext > 0 {
-        st.status = Status::PlaintextInConfig;
-        st.detail = Some(import_fix);
-        return Ok(st);
     }
     st.status = Status::Brokered;
     Ok(st)

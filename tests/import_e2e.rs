@@ -310,3 +310,47 @@ fn restore_gives_back_the_original_entries_and_reveal_the_values() {
         .collect();
     assert!(events.iter().any(|e| e == "restored"));
 }
+
+#[test]
+fn a_plaintext_key_added_to_a_brokered_entry_is_moved_by_the_next_import() {
+    let w = World::with_fixture("claude_desktop_config.json");
+    w.import().success();
+    let added = "sk-KBCANARYadded00000000000000000000000001";
+    let mut cfg = w.config_json();
+    cfg["mcpServers"]["echo-local"]["env"]["EXTRA_API_KEY"] = json!(added);
+    w.write_config(&serde_json::to_vec_pretty(&cfg).expect("json"));
+    let servers = w
+        .kb()
+        .args(["servers", "--json", "--config"])
+        .arg(&w.config)
+        .assert()
+        .success();
+    let list: serde_json::Value =
+        serde_json::from_slice(&servers.get_output().stdout).expect("json");
+    let echo = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|s| s["name"] == "echo-local")
+        .expect("echo-local");
+    assert_eq!(
+        echo["status"], "plaintext-in-config",
+        "the fix is an import, not an approval"
+    );
+
+    w.import().success();
+    assert!(w.files_containing(CANARY_MARKER.as_bytes()).is_empty());
+    let report = w
+        .spawn(
+            "echo-local",
+            &[
+                ("env_sha256", json!({"name": "EXTRA_API_KEY"})),
+                ("env_sha256", json!({"name": "ECHO_API_TOKEN"})),
+            ],
+        )
+        .expect("starts with both secrets");
+    assert_eq!(
+        report["results"]["env_sha256"],
+        json!([sha256_hex(added), sha256_hex(ECHO_TOKEN)])
+    );
+}

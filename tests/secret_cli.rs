@@ -142,3 +142,17 @@ fn unknown_server_gets_a_usage_error() {
         .assert()
         .code(64);
 }
+
+#[test]
+fn long_and_non_ascii_values_arrive_exactly_as_stored() {
+    let w = world_with_plain_echo();
+    let value = format!("ünïcødé-🔑-{}-{}", "x".repeat(10_000), CANARY_MARKER);
+    set(&w, &value).success();
+    assert_eq!(
+        w.keychain_lookup("echo-api-token").as_deref(),
+        Some(value.as_str()),
+        "never truncated"
+    );
+    assert_eq!(token_sha(&w), sha256_hex(&value));
+    assert!(w.files_containing(CANARY_MARKER.as_bytes()).is_empty());
+}
