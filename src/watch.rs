@@ -380,6 +380,24 @@ mod tests {
     }
 
     #[test]
+    fn diff_reports_a_changed_brokered_command_but_not_an_improvement() {
+        let old = snap(vec![
+            st("cursor/a", Status::Brokered, 0),
+            st("cursor/b", Status::PlaintextInConfig, 1),
+        ]);
+        let new = snap(vec![
+            st("cursor/a", Status::CommandChanged, 0),
+            st("cursor/b", Status::Brokered, 0),
+        ]);
+        let d = diff(&old, &new);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(
+            (d[0].server.as_str(), d[0].kind),
+            ("cursor/a", DriftKind::Changed)
+        );
+    }
+
+    #[test]
     fn diff_of_an_unchanged_inventory_is_empty() {
         let a = snap(vec![st("cursor/a", Status::Brokered, 0)]);
         assert!(diff(&a, &a.clone()).is_empty());
