@@ -411,3 +411,34 @@ fn a_secret_in_a_remote_entrys_headers_is_counted_and_left_with_a_warning() {
     assert!(!stdout.contains("KBCANARY"), "{stdout}");
     assert_eq!(std::fs::read_to_string(&file).expect("read"), text);
 }
+
+#[test]
+fn import_all_skips_a_file_it_cannot_parse_and_imports_the_others() {
+    let w = World::new();
+    let home = w.dir.path().join("home");
+    let zed = home.join(".config/zed/settings.json");
+    let cursor = home.join(".cursor/mcp.json");
+    for f in [&zed, &cursor] {
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("dirs");
+    }
+    let broken = "{ \"context_servers\": { \"a\": { \"command\": \"x\" } \n";
+    std::fs::write(&zed, broken).expect("write");
+    std::fs::write(&cursor, fixture("cursor.json")).expect("write");
+    let out = kb(&w, &home)
+        .args(["import", "--all", "--yes"])
+        .output()
+        .expect("import --all");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("skipped") && stderr.contains("settings.json"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("1 file(s) skipped"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&zed).expect("read"), broken);
+    let text = std::fs::read_to_string(&cursor).expect("read");
+    assert!(text.contains("cursor/github") && !text.contains(common::CANARY_MARKER));
+}

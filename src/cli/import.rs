@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use keybroker::configdoc::ConfigDoc;
 use keybroker::hosts::{self, Host};
 use keybroker::rewrite::{self, Action, ImportRequest, Plan};
 use keybroker::state::State;
@@ -63,6 +64,29 @@ pub fn run(a: Args) -> Result<()> {
             ));
         }
     };
+    // With --all, a file Keybroker cannot parse is left untouched and reported; the
+    // others are still imported.
+    let mut skipped = 0;
+    let files: Vec<(Host, PathBuf)> = if a.all {
+        files
+            .into_iter()
+            .filter(|(host, path)| {
+                let readable = std::fs::read(path)
+                    .map_err(|e| Error::io(path.clone(), e))
+                    .and_then(|b| ConfigDoc::parse(*host, path, &b).map(|_| ()));
+                match readable {
+                    Ok(()) => true,
+                    Err(e) => {
+                        eprintln!("keybroker: skipped: {e}");
+                        skipped += 1;
+                        false
+                    }
+                }
+            })
+            .collect()
+    } else {
+        files
+    };
     if files.is_empty() {
         println!(
             "No host config files found (`keybroker hosts` lists where each host keeps its file)."
@@ -117,6 +141,9 @@ pub fn run(a: Args) -> Result<()> {
         "Done: {servers} server(s) rewritten, {stored} secret(s) stored in the keychain. Restart {} to use the new entries.",
         restart.join(", ")
     );
+    if skipped > 0 {
+        println!("{skipped} file(s) skipped (see above): fix them, then run the import again.");
+    }
     Ok(())
 }
 
