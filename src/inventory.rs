@@ -114,20 +114,19 @@ pub fn list(
 }
 
 /// The servers of one config file: its entries, plus the servers the state places in
-/// it that the file no longer has. A file that does not exist gives `None`.
+/// it that the file no longer has (all of them when the file does not exist).
 pub fn list_file(
     state: &State,
     vault: Option<&Vault>,
     host: Host,
     path: &Path,
-) -> Result<Option<Vec<ServerStatus>>> {
-    let Some(bytes) = fsutil::read_optional(path)? else {
-        return Ok(None);
-    };
-    let file = ConfigDoc::parse(host, path, &bytes)?;
+) -> Result<Vec<ServerStatus>> {
     let mut out = Vec::new();
-    for found in file.servers(host, path)? {
-        out.push(entry_status(state, vault, host, path, &found)?);
+    if let Some(bytes) = fsutil::read_optional(path)? {
+        let file = ConfigDoc::parse(host, path, &bytes)?;
+        for found in file.servers(host, path)? {
+            out.push(entry_status(state, vault, host, path, &found)?);
+        }
     }
     for s in state.servers.values() {
         if s.host == host.id()
@@ -137,7 +136,7 @@ pub fn list_file(
             out.push(missing_from_config(s));
         }
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 fn missing_from_config(s: &state::Server) -> ServerStatus {
@@ -151,8 +150,7 @@ fn missing_from_config(s: &state::Server) -> ServerStatus {
         credentials: bound(s),
         plaintext: 0,
         detail: Some(format!(
-            "the host dropped this entry from {}; run `keybroker import {} --config {}` to put it back",
-            s.config_path.display(),
+            "run `keybroker import {} --config {}` to put it back",
             s.host,
             s.config_path.display()
         )),

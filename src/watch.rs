@@ -101,14 +101,11 @@ pub fn snapshot(state: &State, files: &[(Host, PathBuf)]) -> (Snapshot, Vec<Drif
     let mut errors = Vec::new();
     for (host, path) in files {
         match inventory::list_file(state, None, *host, path) {
-            Ok(Some(list)) => {
+            Ok(list) => {
                 snap.files.insert(
                     path.clone(),
                     list.into_iter().map(|s| (s.id.clone(), s)).collect(),
                 );
-            }
-            Ok(None) => {
-                snap.files.insert(path.clone(), BTreeMap::new());
             }
             Err(e) => errors.push(Drift {
                 kind: DriftKind::Unreadable,
@@ -154,7 +151,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<Drift> {
 
 fn drift(kind: DriftKind, st: &ServerStatus) -> Drift {
     let detail = match kind {
-        DriftKind::Dropped => "the host dropped Keybroker's entry".to_string(),
+        DriftKind::Dropped => "Keybroker's entry is gone".to_string(),
         DriftKind::Changed => {
             "the brokered entry's command changed; it gets no secrets until approved".into()
         }
@@ -301,11 +298,22 @@ pub fn run(
         let (now, errors) = snapshot(&state, watch.files());
         let mut drifts = diff(&last, &now);
         drifts.extend(errors.iter().cloned());
-        // Keep the last good inventory of files that could not be read.
+        // Keep the last good inventory of files that could not be read. A file still
+        // missing after the grace period keeps its other servers too: when it comes
+        // back they are not new; only its brokered entries count as dropped.
         let mut merged = now;
         for e in &errors {
             if let Some(old) = last.files.get(&e.config) {
                 merged.files.insert(e.config.clone(), old.clone());
+            }
+        }
+        for (_, path) in watch.files() {
+            if !path.exists()
+                && let (Some(old), Some(new)) = (last.files.get(path), merged.files.get_mut(path))
+            {
+                for (id, st) in old {
+                    new.entry(id.clone()).or_insert_with(|| st.clone());
+                }
             }
         }
         last = merged;

@@ -188,3 +188,25 @@ fn a_file_missing_for_a_moment_during_a_save_is_not_reported_as_dropped() {
         "reported: {before:#?}"
     );
 }
+
+#[test]
+fn a_deleted_file_reports_its_brokered_entries_dropped_and_its_return_adds_nothing_new() {
+    let (w, home, file) = setup();
+    let original = std::fs::read_to_string(&file).expect("read");
+    let mut watcher = Watcher::start(&w, &home);
+
+    std::fs::remove_file(&file).expect("remove");
+    let (_, _, took) = watcher.expect_line(|l| l.starts_with("drift: dropped cursor/github"));
+    eprintln!("deletion reported after {took:?} (1 s grace)");
+
+    atomic_save(&file, &original);
+    std::thread::sleep(Duration::from_millis(600));
+    let with_new = original.replacen(
+        "\"mcpServers\": {",
+        "\"mcpServers\": {\n\t\t\"notes\": { \"command\": \"notes-mcp\" },",
+        1,
+    );
+    atomic_save(&file, &with_new);
+    let (_, before, _) = watcher.expect_line(|l| l.starts_with("drift: new server cursor/notes"));
+    assert!(before.is_empty(), "the file's return reported: {before:#?}");
+}

@@ -52,7 +52,7 @@ pub fn run(a: Args) -> Result<()> {
         };
         match inventory::list_file(&state, None, f.host, &f.path) {
             Ok(list) => {
-                for s in list.iter().flatten() {
+                for s in &list {
                     if s.status != Status::MissingFromConfig {
                         row.servers += 1;
                     }
