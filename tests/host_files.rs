@@ -442,3 +442,65 @@ fn import_all_skips_a_file_it_cannot_parse_and_imports_the_others() {
     let text = std::fs::read_to_string(&cursor).expect("read");
     assert!(text.contains("cursor/github") && !text.contains(common::CANARY_MARKER));
 }
+
+#[test]
+fn a_codex_save_between_plan_and_apply_is_kept_and_a_symlinked_toml_stays_a_link() {
+    use keybroker::audit::AuditLog;
+    use keybroker::paths::Paths;
+    use keybroker::rewrite::{self, ImportRequest};
+    use keybroker::state::State;
+    use keybroker::vault::Vault;
+
+    let w = World::new();
+    let dotfiles = w.dir.path().join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).expect("dotfiles");
+    let target = dotfiles.join("codex.toml");
+    std::fs::write(&target, fixture("codex.toml")).expect("write");
+    let link = w.dir.path().join("config.toml");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+
+    let paths = Paths::under(&w.home);
+    let vault = Vault::open(&paths.keychain_service()).expect("real keychain");
+    let audit = AuditLog::new(paths.audit_file());
+    let launcher = PathBuf::from("/opt/keybroker/keybroker");
+    let req = ImportRequest {
+        host: Host::Codex,
+        config_path: &link,
+        exclude: &[],
+        launcher: &launcher,
+        only: None,
+        set_env: None,
+    };
+    let plan =
+        rewrite::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");
+    // Codex (or the user) saves the file in the meantime.
+    let saved = format!(
+        "{}\n# saved by codex\n",
+        String::from_utf8(fixture("codex.toml")).expect("utf8")
+    );
+    std::fs::write(&target, &saved).expect("save");
+    let err = rewrite::apply_import(&plan, &vault, &paths, &audit, "2026-11-26T00:00:00Z")
+        .expect_err("must refuse");
+    assert!(
+        matches!(err, keybroker::Error::ConfigChanged { .. }),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&target).expect("read"), saved);
+
+    // Re-planned, it applies through the link.
+    let plan =
+        rewrite::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");
+    rewrite::apply_import(&plan, &vault, &paths, &audit, "2026-11-26T00:00:00Z").expect("apply");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    let text = std::fs::read_to_string(&target).expect("read");
+    assert!(
+        text.ends_with("# saved by codex\n") && text.contains("codex/github"),
+        "{text}"
+    );
+    assert!(!text.contains(common::CANARY_MARKER));
+}
