@@ -463,6 +463,7 @@ impl Planner<'_> {
             env_keys,
             bindings,
             original: Value::Object(original),
+            remote: None,
         });
         Ok(sp)
     }

@@ -1,7 +1,10 @@
 //! Command-line definitions and the context every subcommand shares.
 
+mod add;
 mod approve;
 mod audit;
+mod bridge;
+mod connect;
 mod import;
 mod restore;
 mod run;
@@ -61,6 +64,12 @@ enum Command {
     Audit(audit::Args),
     /// Give a host its original entries back (undo import).
     Restore(restore::Args),
+    /// Add a remote (HTTP) server to a host, reached through `keybroker bridge`.
+    Add(add::Args),
+    /// Sign in to a remote server (OAuth in the browser); tokens go to the keychain.
+    Connect(connect::Args),
+    /// Carry MCP between a host (stdio) and a remote server (hosts run this).
+    Bridge(bridge::Args),
 }
 
 pub fn dispatch(cli: Cli) -> Result<()> {
@@ -72,6 +81,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Approve(a) => approve::run(a),
         Command::Audit(a) => audit::run(a),
         Command::Restore(a) => restore::run(a),
+        Command::Add(a) => add::run(a),
+        Command::Connect(a) => connect::run(a),
+        Command::Bridge(a) => bridge::run(a),
     }
 }
 

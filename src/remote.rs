@@ -1,0 +1,256 @@
+//! Remote (HTTP) servers: adding one by URL and writing the host entry that reaches it
+//! through `keybroker bridge <server-id>`.
+//!
+//! The host config gets a plain stdio entry (`command` = this binary, `args` =
+//! `["bridge", "<id>"]`), so hosts that only spawn stdio servers reach remote servers
+//! too, and no URL token or header value is ever left in the file. The entry is written
+//! through the same conflict-checked atomic path as imports. Sign-in itself is
+//! `oauth`'s job; carrying traffic is `bridge`'s.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::audit::{AuditLog, Event};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::hosts::Host;
+use crate::jsonfile::JsonFile;
+use crate::oauth::net::{Policy, is_loopback_host, redact};
+use crate::oauth::{ClientReg, Store, TokenSet};
+use crate::paths::Paths;
+use crate::secret::Secret;
+use crate::state::{self, Binding, Credential, Server, State, Transport};
+use crate::vault::Vault;
+
+/// What the state keeps about a remote server (no secret).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Remote {
+    /// The MCP endpoint (Streamable HTTP).
+    pub url: String,
+    /// The user allowed plain http:// for this non-loopback server.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// The OAuth credential (keychain item holding registration and tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_credential: Option<String>,
+    /// A client ID metadata document URL to use where the server supports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_metadata_url: Option<String>,
+}
+
+/// A static header credential (API key, static bearer token).
+pub struct HeaderSecret {
+    pub name: String,
+    pub value: Secret,
+}
+
+pub struct AddRequest<'a> {
+    pub host: Host,
+    pub config_path: &'a Path,
+    pub name: &'a str,
+    pub url: &'a str,
+    pub allow_http: bool,
+    pub launcher: &'a Path,
+    pub headers: Vec<HeaderSecret>,
+    /// A client registered by hand (`--client-id`, `--client-secret-stdin`).
+    pub client: Option<(String, Option<Secret>)>,
+    pub client_metadata_url: Option<&'a str>,
+    /// Replace an existing entry of the same name.
+    pub replace: bool,
+    pub now: &'a str,
+}
+
+/// Parse and check a server URL: http(s), no credentials or fragment in it, plain http
+/// only on loopback unless allowed.
+pub fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::other(
+            format!("`{raw}` is not a valid URL: {e}"),
+            "pass the server's full https:// URL",
+        )
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::other(
+            "the URL carries a user name or password",
+            "give the credential with --header instead; it goes to the keychain",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(Error::other("the URL has a #fragment", "remove it"));
+    }
+    if url.scheme() == "http" && !is_loopback_host(&url) && !allow_http {
+        return Err(Error::Denied {
+            message: format!("{} uses plain http:// off this machine", redact(&url)),
+            fix: "use https, or pass --allow-http if you accept that tokens travel unencrypted"
+                .into(),
+        });
+    }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::other(
+            format!("unsupported URL scheme `{}`", url.scheme()),
+            "use https",
+        ));
+    }
+    Ok(url)
+}
+
+/// The stdio entry a host runs for a bridged server.
+pub fn bridge_entry(launcher: &Path, server_id: &str) -> Value {
+    json!({"command": launcher.to_string_lossy(), "args": ["bridge", server_id]})
+}
+
+/// Add a remote server: state record, keychain items, and the host entry.
+pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog) -> Result<String> {
+    let url = parse_server_url(req.url, req.allow_http)?;
+    // Resolving now tells the user early when the host is unreachable or forbidden.
+    Policy::for_server(&url, req.allow_http)?;
+    let id = format!("{}/{}", req.host.id(), req.name);
+    let bytes = fsutil::read_optional(req.config_path)?.unwrap_or_else(|| b"{}\n".to_vec());
+    let mut file = JsonFile::parse(req.config_path, &bytes)?;
+    let key = req.host.servers_key();
+    if !req.replace && file.entries(key)?.iter().any(|(n, _)| n == req.name) {
+        return Err(Error::other(
+            format!(
+                "{} already has a server named `{}`",
+                req.config_path.display(),
+                req.name
+            ),
+            "pick another name, or pass --replace",
+        ));
+    }
+    let entry = bridge_entry(req.launcher, &id);
+    file.set_entry(key, req.name, &entry)?;
+
+    let oauth_cred = format!("{}-oauth", state::slug(&id));
+    let mut bindings = Vec::new();
+    let mut creds = Vec::new();
+    for h in &req.headers {
+        let cid = format!("{}-{}", state::slug(&id), state::slug(&h.name));
+        vault.set(&cid, &h.value)?;
+        bindings.push(Binding {
+            target: format!("header:{}", h.name),
+            credential: cid.clone(),
+        });
+        creds.push(Credential {
+            id: cid,
+            kind: "secret".into(),
+            label: format!("{} header {}", id, h.name),
+            created: req.now.into(),
+            rotated: None,
+        });
+    }
+    let uses_oauth = req
+        .headers
+        .iter()
+        .all(|h| !h.name.eq_ignore_ascii_case("authorization"));
+    if uses_oauth {
+        if let Some((client_id, secret)) = &req.client {
+            let ts = TokenSet {
+                client: Some(ClientReg {
+                    issuer: None,
+                    client_id: client_id.clone(),
+                    client_secret: secret.as_ref().map(|s| s.expose().to_string()),
+                    auth_method: if secret.is_some() {
+                        "client_secret_basic".into()
+                    } else {
+                        "none".into()
+                    },
+                    redirect_uri: None,
+                    source: "pre-registered".into(),
+                }),
+                ..TokenSet::default()
+            };
+            let store = Store {
+                paths: paths.clone(),
+                vault: vault.clone(),
+                audit: audit.clone(),
+                server_id: id.clone(),
+                credential: oauth_cred.clone(),
+            };
+            store.save(&ts)?;
+        }
+        bindings.push(Binding {
+            target: "header:Authorization".into(),
+            credential: oauth_cred.clone(),
+        });
+        creds.push(Credential {
+            id: oauth_cred.clone(),
+            kind: "oauth".into(),
+            label: format!("{id} sign-in"),
+            created: req.now.into(),
+            rotated: None,
+        });
+    }
+    let command = vec!["bridge".to_string(), id.clone()];
+    let record = Server {
+        id: id.clone(),
+        host: req.host.id().into(),
+        name: req.name.into(),
+        config_path: req.config_path.to_path_buf(),
+        transport: Transport::Http,
+        fingerprint: state::fingerprint(&command, &[]),
+        command,
+        env_keys: Vec::new(),
+        bindings,
+        original: json!({"url": redact(&url)}),
+        remote: Some(Remote {
+            url: url.to_string(),
+            allow_http: req.allow_http,
+            oauth_credential: uses_oauth.then(|| oauth_cred.clone()),
+            client_metadata_url: req.client_metadata_url.map(str::to_string),
+        }),
+    };
+    State::update(paths, |s| {
+        for c in creds {
+            s.credentials.insert(c.id.clone(), c);
+        }
+        s.servers.insert(id.clone(), record);
+        Ok(())
+    })?;
+    let expect = if bytes == b"{}\n" && fsutil::read_optional(req.config_path)?.is_none() {
+        fsutil::Expect::Anything
+    } else {
+        fsutil::Expect::Hash(fsutil::sha256(&bytes))
+    };
+    fsutil::replace_file(req.config_path, &file.to_bytes(), expect)?;
+    let _ = audit.append(vec![Event {
+        time: req.now.into(),
+        event: "rewritten".into(),
+        server: Some(id.clone()),
+        host: Some(req.host.id().into()),
+        credential: None,
+        target: None,
+        pid: Some(std::process::id()),
+        ppid: None,
+        parent: None,
+        fingerprint: None,
+        outcome: "ok".into(),
+        detail: Some(format!(
+            "added remote server {} through keybroker bridge",
+            redact(&url)
+        )),
+        torn: None,
+        prev: String::new(),
+        hash: String::new(),
+    }]);
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_with_credentials_fragments_or_remote_plain_http_are_refused() {
+        assert!(parse_server_url("https://mcp.example/mcp", false).is_ok());
+        assert!(parse_server_url("http://127.0.0.1:3000/mcp", false).is_ok());
+        assert!(parse_server_url("http://mcp.example/mcp", false).is_err());
+        assert!(parse_server_url("http://mcp.example/mcp", true).is_ok());
+        assert!(parse_server_url("https://u:p@mcp.example/mcp", false).is_err());
+        assert!(parse_server_url("https://mcp.example/mcp#x", false).is_err());
+        assert!(parse_server_url("file:///etc/passwd", true).is_err());
+    }
+}

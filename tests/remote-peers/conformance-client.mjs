@@ -1,0 +1,64 @@
+// The client under test for `@modelcontextprotocol/conformance client`: a real MCP
+// client (official TypeScript SDK) that reaches the scenario's server only through
+// `keybroker bridge`, which does all HTTP, OAuth and session work.
+//
+//   node conformance-client.mjs <server-url>     (the harness appends the URL)
+// Env: KEYBROKER (path to the binary), MCP_CONFORMANCE_SCENARIO, MCP_CONFORMANCE_CONTEXT.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { followPrintedUrls } from './browser.mjs';
+
+const url = process.argv[process.argv.length - 1];
+const kb = process.env.KEYBROKER;
+const scenario = process.env.MCP_CONFORMANCE_SCENARIO || '';
+const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT || '{}');
+const home = mkdtempSync(join(tmpdir(), 'kb-conf-'));
+const env = { ...process.env, KEYBROKER_HOME: home };
+const config = join(home, 'claude_desktop_config.json');
+
+function kbRun(args, input) {
+  const r = spawnSync(kb, args, { env, input: input ?? '', encoding: 'utf8' });
+  process.stderr.write(r.stderr);
+  if (r.status !== 0) throw new Error(`keybroker ${args[0]} exited ${r.status}`);
+}
+
+let code = 0;
+try {
+  const add = ['add', 'claude-desktop', 'srv', '--url', url, '--config', config,
+    '--client-metadata-url', 'https://conformance-test.local/client-metadata.json'];
+  if (context.client_id) {
+    add.push('--client-id', context.client_id);
+    if (context.client_secret) add.push('--client-secret-stdin');
+  }
+  kbRun(add, context.client_secret);
+  const transport = new StdioClientTransport({
+    command: kb,
+    args: ['bridge', 'claude-desktop/srv', '--sign-in', '--no-browser', '--timeout', '20'],
+    env,
+    stderr: 'pipe',
+  });
+  followPrintedUrls(transport.stderr, (line) => process.stderr.write(line + '\n'));
+  const client = new Client({ name: 'keybroker-conformance', version: '0.0.0' }, { capabilities: {} });
+  await client.connect(transport);
+  if (scenario !== 'initialize') {
+    const { tools } = await client.listTools();
+    for (const tool of tools) {
+      const args = {};
+      for (const [k, v] of Object.entries(tool.inputSchema?.properties ?? {})) {
+        args[k] = v.type === 'number' || v.type === 'integer' ? 2 : 'x';
+      }
+      await client.callTool({ name: tool.name, arguments: args });
+    }
+  }
+  await client.close();
+} catch (e) {
+  console.error(`conformance client: ${e?.message ?? e}`);
+  code = 1;
+} finally {
+  rmSync(home, { recursive: true, force: true });
+}
+process.exit(code);
