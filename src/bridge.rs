@@ -233,11 +233,21 @@ impl Bridge {
         h
     }
 
-    fn post(&self, session: &Mutex<Session>, body: &[u8]) -> Result<Response> {
+    fn post(&self, session: &Mutex<Session>, body: &[u8], msg: &Value) -> Result<Response> {
         let headers = {
             let s = lock(session);
             let mut h = self.headers(&s, "application/json, text/event-stream");
             h.push(("Content-Type".into(), "application/json".into()));
+            // Stateless lifecycle (2026-07-28): each request names its protocol version
+            // in `_meta`; the header must match it.
+            if let Some(v) = msg
+                .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
+                .and_then(Value::as_str)
+                .filter(|v| v.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+            {
+                h.retain(|(k, _)| k != "MCP-Protocol-Version");
+                h.push(("MCP-Protocol-Version".into(), v.to_string()));
+            }
             h
         };
         let refs: Vec<(&str, &str)> = headers
@@ -287,7 +297,7 @@ impl Bridge {
         let mut step_ups = 0;
         let mut reinitialized = false;
         loop {
-            let resp = self.post(session, line)?;
+            let resp = self.post(session, line, msg)?;
             match resp.status {
                 200..=299 => return self.handle_success(session, out, resp, msg),
                 401 => {

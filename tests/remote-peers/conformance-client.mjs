@@ -4,7 +4,7 @@
 //
 //   node conformance-client.mjs <server-url>     (the harness appends the URL)
 // Env: KEYBROKER (path to the binary), MCP_CONFORMANCE_SCENARIO, MCP_CONFORMANCE_CONTEXT.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,39 @@ function kbRun(args, input) {
   if (r.status !== 0) throw new Error(`keybroker ${args[0]} exited ${r.status}`);
 }
 
+// The 2026-07-28 draft's stateless lifecycle (no initialize; `_meta` on every request),
+// which the SDK client does not speak yet: plain JSON-RPC lines over the bridge's stdio.
+async function statelessSession(version) {
+  const child = spawn(kb, ['bridge', 'claude-desktop/srv', '--sign-in', '--no-browser', '--timeout', '20'],
+    { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  followPrintedUrls(child.stderr, (line) => process.stderr.write(line + '\n'));
+  const replies = new Map();
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (c) => {
+    buf += c;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const msg = JSON.parse(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      replies.get(msg.id)?.(msg);
+    }
+  });
+  let next = 1;
+  const meta = { 'io.modelcontextprotocol/protocolVersion': version, 'io.modelcontextprotocol/clientCapabilities': {} };
+  const call = (method, params = {}) => new Promise((resolve, reject) => {
+    const id = next++;
+    replies.set(id, (m) => (m.error ? reject(new Error(`${m.error.code}: ${m.error.message}`)) : resolve(m.result)));
+    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } }) + '\n');
+  });
+  try {
+    const { tools } = await call('tools/list');
+    for (const tool of tools) await call('tools/call', { name: tool.name, arguments: {} });
+  } finally {
+    child.stdin.end();
+  }
+}
+
 let code = 0;
 try {
   const add = ['add', 'claude-desktop', 'srv', '--url', url, '--config', config,
@@ -35,6 +68,11 @@ try {
     if (context.client_secret) add.push('--client-secret-stdin');
   }
   kbRun(add, context.client_secret);
+  if (process.env.MCP_CONFORMANCE_PROTOCOL_VERSION === '2026-07-28') {
+    await statelessSession(process.env.MCP_CONFORMANCE_PROTOCOL_VERSION);
+    rmSync(home, { recursive: true, force: true });
+    process.exit(0);
+  }
   const transport = new StdioClientTransport({
     command: kb,
     args: ['bridge', 'claude-desktop/srv', '--sign-in', '--no-browser', '--timeout', '20'],
