@@ -7,6 +7,7 @@
 #   make test    deps, lint, build, then cargo test against a private unlocked keyring
 #   make bench   launcher spawn-overhead benchmark (prints figures; never fails on timing)
 #   make peers   npm ci in tests/peers (real MCP peers used by the integration tests)
+#   make conformance  the MCP conformance suite's client scenarios against `keybroker bridge`
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -24,7 +25,7 @@ CARGO_TARGETS := --all-targets
 TEST_LOG    := target/test-output.log
 RUN_ARGS    ?= servers
 
-.PHONY: all deps peers build run lint fmt test bench bench-deps clean
+.PHONY: all deps peers build run lint fmt test conformance bench bench-remote bench-deps clean
 
 all: test
 
@@ -59,7 +60,12 @@ test: deps lint build
 	        if ($$(i+1) ~ /^failed;?$$/) f += $$i; \
 	        if ($$(i+1) ~ /^ignored;?$$/) s += $$i } } \
 	     END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' $(TEST_LOG); \
-	exit $$rc
+	crc=0; scripts/with-keyring.sh scripts/conformance.sh || crc=$$?; \
+	[ $$rc -eq 0 ] && exit $$crc; exit $$rc
+
+# The official MCP conformance suite (client scenarios) with the bridge as the client.
+conformance: deps build
+	scripts/with-keyring.sh scripts/conformance.sh
 
 # bench/launcher.sh builds the release launcher itself (BENCH_PROFILE=debug: use the
 # debug build instead).

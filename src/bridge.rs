@@ -409,13 +409,12 @@ impl Bridge {
         };
         // Another thread may have signed in while we waited.
         let current = store.load()?;
-        if let Some(tok) = current.as_ref().and_then(|t| t.access_token.as_deref()) {
-            if Some(tok) != stale
-                && challenge.and_then(|c| c.error.as_deref()) != Some("insufficient_scope")
-            {
-                lock(session).tokens = current.clone();
-                return Ok(());
-            }
+        if let Some(tok) = current.as_ref().and_then(|t| t.access_token.as_deref())
+            && Some(tok) != stale
+            && challenge.and_then(|c| c.error.as_deref()) != Some("insufficient_scope")
+        {
+            lock(session).tokens = current.clone();
+            return Ok(());
         }
         let Some(policy) = &self.sign_in else {
             return Err(self.needs_sign_in("the server asks for sign-in"));
@@ -490,12 +489,11 @@ impl Bridge {
     }
 
     fn note_init_result(&self, session: &Mutex<Session>, bytes: &[u8]) {
-        if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
-            if let Some(p) = v.pointer("/result/protocolVersion").and_then(Value::as_str) {
-                if p.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-                    lock(session).protocol = Some(p.to_string());
-                }
-            }
+        if let Ok(v) = serde_json::from_slice::<Value>(bytes)
+            && let Some(p) = v.pointer("/result/protocolVersion").and_then(Value::as_str)
+            && p.bytes().all(|b| (0x21..=0x7e).contains(&b))
+        {
+            lock(session).protocol = Some(p.to_string());
         }
     }
 
@@ -526,12 +524,10 @@ impl Bridge {
                         self.note_init_result(session, ev.data.as_bytes());
                     }
                     if let (Some(want), Ok(v)) = (&want_id, serde_json::from_str::<Value>(&ev.data))
+                        && v.get("id") == Some(want)
+                        && (v.get("result").is_some() || v.get("error").is_some())
                     {
-                        if v.get("id") == Some(want)
-                            && (v.get("result").is_some() || v.get("error").is_some())
-                        {
-                            done = true;
-                        }
+                        done = true;
                     }
                     write_msg(out, ev.data.as_bytes());
                 }

@@ -67,18 +67,15 @@ pub fn run(a: Args) -> Result<()> {
     }
     ctx.audit.append(events)?;
     // Refresh ahead of expiry before the first request (under the cross-process lock).
-    if let Some(st) = &store {
-        if let Some(ts) = st.load()? {
-            if ts.access_token.is_some()
-                && ts
-                    .usable(unix_now(), keybroker::oauth::REFRESH_AHEAD_SECS)
-                    .is_none()
-            {
-                if let Err(e) = st.fresh(&http, None, &unix_now) {
-                    eprintln!("keybroker bridge: {e}");
-                }
-            }
-        }
+    if let Some(st) = &store
+        && let Some(ts) = st.load()?
+        && ts.access_token.is_some()
+        && ts
+            .usable(unix_now(), keybroker::oauth::REFRESH_AHEAD_SECS)
+            .is_none()
+        && let Err(e) = st.fresh(&http, None, &unix_now)
+    {
+        eprintln!("keybroker bridge: {e}");
     }
     let bridge = Bridge {
         server_id: a.server.clone(),

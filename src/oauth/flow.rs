@@ -552,10 +552,10 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
         "keybroker: sign in to {} in your browser:\n{}",
         req.server_id, auth_url
     );
-    if req.browser == Browser::Open {
-        if let Err(e) = open_in_browser(&auth_url) {
-            eprintln!("keybroker: {e}");
-        }
+    if req.browser == Browser::Open
+        && let Err(e) = open_in_browser(&auth_url)
+    {
+        eprintln!("keybroker: {e}");
     }
     let params = loopback.wait(req.timeout, |p| check_callback(p, &state, as_meta))?;
     let code = params

@@ -181,22 +181,21 @@ impl Store {
         stale: Option<&str>,
         now: &dyn Fn() -> i64,
     ) -> Result<TokenSet> {
-        if let Some(ts) = self.load()? {
-            if let Some(tok) = ts.usable(now(), REFRESH_AHEAD_SECS) {
-                if stale != Some(tok) {
-                    return Ok(ts);
-                }
-            }
+        if let Some(ts) = self.load()?
+            && let Some(tok) = ts.usable(now(), REFRESH_AHEAD_SECS)
+            && stale != Some(tok)
+        {
+            return Ok(ts);
         }
         self.locked(|| {
             // Re-read: another process may have refreshed while we waited for the lock.
             let Some(mut ts) = self.load()? else {
                 return Err(self.needs_sign_in("it was never signed in"));
             };
-            if let Some(tok) = ts.usable(now(), REFRESH_AHEAD_SECS) {
-                if stale != Some(tok) {
-                    return Ok(ts);
-                }
+            if let Some(tok) = ts.usable(now(), REFRESH_AHEAD_SECS)
+                && stale != Some(tok)
+            {
+                return Ok(ts);
             }
             let (Some(refresh), Some(client), Some(endpoint)) = (
                 ts.refresh_token.clone(),
