@@ -97,6 +97,13 @@ pub fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url> {
     Ok(url)
 }
 
+/// The server id of an entry that runs `keybroker bridge <id>`.
+pub fn as_bridged(command: &str, args: &[String]) -> Option<String> {
+    let file = Path::new(command).file_name()?.to_str()?;
+    let ours = file == "keybroker" || file == "keybroker.exe";
+    (ours && args.len() == 2 && args[0] == "bridge").then(|| args[1].clone())
+}
+
 /// The stdio entry a host runs for a bridged server.
 pub fn bridge_entry(launcher: &Path, server_id: &str) -> Value {
     json!({"command": launcher.to_string_lossy(), "args": ["bridge", server_id]})
@@ -237,6 +244,189 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         hash: String::new(),
     }]);
     Ok(id)
+}
+
+/// What importing one remote entry does: the bridge entry, the server record, and the
+/// header values that move to the keychain (credential id, label, target, value).
+pub struct ImportPlan {
+    pub new_entry: Value,
+    pub record: Server,
+    pub secrets: Vec<(String, String, String, Secret)>,
+    pub notes: Vec<String>,
+}
+
+/// The URL and header values of an `mcp-remote` stdio entry
+/// (`npx [-y] mcp-remote[@v] URL [--header "Name: value"]...`), if it is one.
+pub fn mcp_remote_args(command: &str, args: &[String]) -> Option<(String, Vec<(String, String)>)> {
+    let mut all = vec![command.to_string()];
+    all.extend(args.iter().cloned());
+    let pos = all.iter().position(|a| {
+        let base = a.rsplit('/').next().unwrap_or(a);
+        base == "mcp-remote" || base.starts_with("mcp-remote@")
+    })?;
+    let rest = &all[pos + 1..];
+    let url = rest
+        .iter()
+        .find(|a| a.starts_with("http://") || a.starts_with("https://"))?
+        .clone();
+    let mut headers = Vec::new();
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if a == "--header"
+            && let Some((k, v)) = it.next().and_then(|h| h.split_once(':'))
+        {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    Some((url, headers))
+}
+
+/// Plan the import of a remote entry (`url`/`serverUrl`/`httpUrl` with optional
+/// `headers`, or `mcp-remote`) as a `keybroker bridge` entry. Header values (which may
+/// contain `${VAR}` references to the entry's own `env`, as mcp-remote configs do) are
+/// resolved and moved to the keychain.
+pub fn plan_import(
+    value: &Value,
+    host: Host,
+    name: &str,
+    launcher: &str,
+    fresh_id: &mut dyn FnMut(&str) -> String,
+) -> Result<Option<ImportPlan>> {
+    let obj = value.as_object();
+    let env: Vec<(String, String)> = obj
+        .and_then(|o| o.get("env"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (url, headers) = if let Some(url) = ["url", "serverUrl", "httpUrl"]
+        .iter()
+        .find_map(|k| obj.and_then(|o| o.get(*k)).and_then(Value::as_str))
+    {
+        let headers = obj
+            .and_then(|o| o.get("headers"))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (url.to_string(), headers)
+    } else {
+        let command = obj
+            .and_then(|o| o.get("command"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let args: Vec<String> = obj
+            .and_then(|o| o.get("args"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match mcp_remote_args(command, &args) {
+            Some(x) => x,
+            None => return Ok(None),
+        }
+    };
+    let parsed = match parse_server_url(&url, false) {
+        Ok(u) => u,
+        Err(e) => {
+            return Err(Error::other(
+                format!("entry `{name}`: {e}"),
+                "fix the URL, or exclude the entry with --exclude",
+            ));
+        }
+    };
+    let id = format!("{}/{}", host.id(), name);
+    let mut secrets = Vec::new();
+    let mut bindings = Vec::new();
+    let mut notes = Vec::new();
+    // What `restore` writes back: the entry with each header value as a placeholder and
+    // the env values the headers used emptied.
+    let mut original = value.clone();
+    for (hname, raw) in headers {
+        let mut v = raw.clone();
+        for (k, val) in &env {
+            let (a, b) = (format!("${{{k}}}"), format!("${k}"));
+            if (v.contains(&a) || v.contains(&b))
+                && let Some(e) = original.pointer_mut(&format!("/env/{k}"))
+            {
+                *e = Value::String(String::new());
+            }
+            v = v.replace(&a, val).replace(&b, val);
+        }
+        let cid = fresh_id(&format!("{}-{}", state::slug(&id), state::slug(&hname)));
+        let ph = state::placeholder(&cid);
+        if let Some(h) = original.pointer_mut(&format!(
+            "/headers/{}",
+            hname.replace('~', "~0").replace('/', "~1")
+        )) {
+            *h = Value::String(ph.clone());
+        }
+        if let Some(args) = original.get_mut("args").and_then(Value::as_array_mut) {
+            for a in args.iter_mut() {
+                if a.as_str() == Some(raw.as_str())
+                    || a.as_str()
+                        .is_some_and(|s| s.starts_with(&format!("{hname}:")))
+                {
+                    *a = Value::String(format!("{hname}: {ph}"));
+                }
+            }
+        }
+        bindings.push(Binding {
+            target: format!("header:{hname}"),
+            credential: cid.clone(),
+        });
+        secrets.push((
+            cid,
+            format!("{id} header {hname}"),
+            format!("header:{hname}"),
+            Secret::new(v),
+        ));
+    }
+    let uses_oauth = !bindings
+        .iter()
+        .any(|b| b.target.eq_ignore_ascii_case("header:authorization"));
+    let oauth_cred = format!("{}-oauth", state::slug(&id));
+    if uses_oauth {
+        bindings.push(Binding {
+            target: "header:Authorization".into(),
+            credential: oauth_cred.clone(),
+        });
+        notes.push(format!("sign in with `keybroker connect {id}`"));
+    }
+    let command = vec!["bridge".to_string(), id.clone()];
+    let record = Server {
+        id: id.clone(),
+        host: host.id().into(),
+        name: name.into(),
+        config_path: std::path::PathBuf::new(),
+        transport: Transport::Http,
+        fingerprint: state::fingerprint(&command, &[]),
+        command,
+        env_keys: Vec::new(),
+        bindings,
+        original,
+        remote: Some(Remote {
+            url: parsed.to_string(),
+            allow_http: false,
+            oauth_credential: uses_oauth.then_some(oauth_cred),
+            client_metadata_url: None,
+        }),
+    };
+    Ok(Some(ImportPlan {
+        new_entry: json!({"command": launcher, "args": ["bridge", id]}),
+        record,
+        secrets,
+        notes,
+    }))
 }
 
 #[cfg(test)]

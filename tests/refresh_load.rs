@@ -28,7 +28,9 @@ struct As {
 }
 
 fn form(body: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn start_peer(state: Arc<Mutex<As>>) -> Scripted {
@@ -63,7 +65,11 @@ fn start_peer(state: Arc<Mutex<As>>) -> Scripted {
         }
         let current = format!("Bearer {}", state.lock().expect("lock").access_token);
         if req.header("authorization") != Some(current.as_str()) {
-            return json_response(401, "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n", "{}");
+            return json_response(
+                401,
+                "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n",
+                "{}",
+            );
         }
         let body: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
         match (req.method.as_str(), body["method"].as_str()) {
@@ -164,7 +170,10 @@ fn ten_bridges_waking_with_an_expired_token_make_exactly_one_refresh_and_all_kee
         let (stdout, stderr) = h.join().expect("join");
         let last = stdout.lines().last().unwrap_or_default();
         let msg: serde_json::Value = serde_json::from_str(last).unwrap_or_default();
-        assert_eq!(msg["result"]["tools"][0]["name"], "t", "stdout: {stdout}\nstderr: {stderr}");
+        assert_eq!(
+            msg["result"]["tools"][0]["name"], "t",
+            "stdout: {stdout}\nstderr: {stderr}"
+        );
     }
     {
         let s = state.lock().expect("lock");
@@ -179,8 +188,15 @@ fn ten_bridges_waking_with_an_expired_token_make_exactly_one_refresh_and_all_kee
             .expose(),
     )
     .expect("token set");
-    assert_eq!(stored.refresh_token.as_deref(), Some("rt1"), "the rotated token was saved");
-    assert!(w.files_containing(b"rt1").is_empty(), "no token in any file");
+    assert_eq!(
+        stored.refresh_token.as_deref(),
+        Some("rt1"),
+        "the rotated token was saved"
+    );
+    assert!(
+        w.files_containing(b"rt1").is_empty(),
+        "no token in any file"
+    );
 
     // The authorization server revokes the family and the access token stops working.
     {
@@ -192,13 +208,26 @@ fn ten_bridges_waking_with_an_expired_token_make_exactly_one_refresh_and_all_kee
     let first: serde_json::Value =
         serde_json::from_str(stdout.lines().next().unwrap_or_default()).unwrap_or_default();
     assert_eq!(first["error"]["code"], -32001, "{stdout}");
-    assert!(first["error"]["message"].as_str().unwrap_or("").contains("needs sign-in"));
-    assert_eq!(state.lock().expect("lock").token_requests, 2, "one failed refresh, no retry");
+    assert!(
+        first["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("needs sign-in")
+    );
+    assert_eq!(
+        state.lock().expect("lock").token_requests,
+        2,
+        "one failed refresh, no retry"
+    );
 
     // The next bridge does not try again: the dead tokens were dropped.
     let (stdout, _) = finish(spawn_bridge(&w));
     assert!(stdout.contains("needs sign-in"), "{stdout}");
-    assert_eq!(state.lock().expect("lock").token_requests, 2, "no retry loop across processes");
+    assert_eq!(
+        state.lock().expect("lock").token_requests,
+        2,
+        "no retry loop across processes"
+    );
     let refreshed: Vec<String> = w
         .audit_lines()
         .iter()

@@ -304,3 +304,63 @@ fn json_rpc_messages_pass_through_unchanged_and_a_lost_session_is_reinitialized(
             .any(|r| r.method == "DELETE" && r.header("mcp-session-id") == Some("s1"))
     );
 }
+
+#[test]
+fn import_turns_url_and_mcp_remote_entries_into_bridge_entries_with_no_plaintext_left() {
+    let w = World::new();
+    let original = serde_json::json!({"mcpServers": {
+        "linear": {"command": "npx", "args": ["-y", "mcp-remote", "https://mcp.linear.example/mcp",
+                   "--header", "Authorization:${AUTH_HEADER}"],
+                   "env": {"AUTH_HEADER": "Bearer KBCANARY-linear-1234567890abcdef"}},
+        "api": {"type": "http", "url": "https://api.example.com/mcp",
+                "headers": {"X-API-Key": "KBCANARY-apikey-abcdef1234567890"}},
+        "docs": {"url": "https://docs.example.com/mcp"}
+    }});
+    w.write_config(&serde_json::to_vec_pretty(&original).expect("json"));
+    w.import().success();
+    let cfg = w.config_json();
+    for name in ["linear", "api", "docs"] {
+        assert_eq!(
+            cfg["mcpServers"][name]["args"],
+            serde_json::json!(["bridge", format!("claude-desktop/{name}")]),
+            "{name}"
+        );
+    }
+    assert!(
+        w.files_containing(common::CANARY_MARKER.as_bytes())
+            .is_empty(),
+        "no plaintext in config, state, audit or backups"
+    );
+    assert_eq!(
+        w.keychain_lookup("claude-desktop-linear-authorization")
+            .as_deref(),
+        Some("Bearer KBCANARY-linear-1234567890abcdef")
+    );
+    assert_eq!(
+        w.keychain_lookup("claude-desktop-api-x-api-key").as_deref(),
+        Some("KBCANARY-apikey-abcdef1234567890")
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.home.join("config/state.json")).expect("state"))
+            .expect("json");
+    let docs = &state["servers"]["claude-desktop/docs"]["remote"];
+    assert_eq!(docs["url"], "https://docs.example.com/mcp");
+    assert_eq!(docs["oauth_credential"], "claude-desktop-docs-oauth");
+    assert!(state["servers"]["claude-desktop/linear"]["remote"]["oauth_credential"].is_null());
+
+    w.kb()
+        .args(["restore", "claude-desktop", "--yes", "--reveal", "--config"])
+        .arg(&w.config)
+        .assert()
+        .success();
+    let restored = w.config_json();
+    assert_eq!(restored["mcpServers"]["api"], original["mcpServers"]["api"]);
+    assert_eq!(
+        restored["mcpServers"]["docs"],
+        original["mcpServers"]["docs"]
+    );
+    assert_eq!(
+        restored["mcpServers"]["linear"]["args"][4],
+        "Authorization: Bearer KBCANARY-linear-1234567890abcdef"
+    );
+}
