@@ -97,6 +97,61 @@ pub fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url> {
     Ok(url)
 }
 
+/// What a static bearer token that is a JWT says about itself, read without verifying
+/// the signature (only to warn and to show whom it is for; never to trust it).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct JwtInfo {
+    pub exp: Option<i64>,
+    pub aud: Option<String>,
+    pub sub: Option<String>,
+    pub scope: Option<String>,
+}
+
+pub fn peek_jwt(value: &str) -> Option<JwtInfo> {
+    use base64::Engine;
+    let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+    let mut parts = token.split('.');
+    let (_h, p, _s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(p.trim_end_matches('='))
+        .ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    let text = |k: &str| match v.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    };
+    Some(JwtInfo {
+        exp: v.get("exp").and_then(Value::as_i64),
+        aud: text("aud"),
+        sub: text("sub"),
+        scope: text("scope").or_else(|| text("scp")),
+    })
+}
+
+/// A warning line for a static bearer token that expires within `days` (or already has).
+pub fn jwt_expiry_warning(info: &JwtInfo, now: i64, days: i64) -> Option<String> {
+    let exp = info.exp?;
+    if exp <= now {
+        Some("warning: this token has already expired".into())
+    } else if exp - now < days * 86_400 {
+        Some(format!(
+            "warning: this token expires in {} hour(s)",
+            (exp - now) / 3600
+        ))
+    } else {
+        None
+    }
+}
+
 /// The server id of an entry that runs `keybroker bridge <id>`.
 pub fn as_bridged(command: &str, args: &[String]) -> Option<String> {
     let file = Path::new(command).file_name()?.to_str()?;
@@ -432,6 +487,33 @@ pub fn plan_import(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_static_jwt_is_read_without_trust_and_its_expiry_warned_about() {
+        use base64::Engine;
+        let enc = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let jwt = format!(
+            "{}.{}.sig",
+            enc(r#"{"alg":"none"}"#),
+            enc(r#"{"exp":1000,"aud":["api","mcp"],"sub":"alice","scope":"read"}"#)
+        );
+        let info = peek_jwt(&format!("Bearer {jwt}")).expect("jwt");
+        assert_eq!(info.sub.as_deref(), Some("alice"));
+        assert_eq!(info.aud.as_deref(), Some("api mcp"));
+        assert_eq!(info.scope.as_deref(), Some("read"));
+        assert!(
+            jwt_expiry_warning(&info, 2000, 7)
+                .expect("w")
+                .contains("expired")
+        );
+        assert!(
+            jwt_expiry_warning(&info, 1000 - 7200, 7)
+                .expect("w")
+                .contains("2 hour")
+        );
+        assert_eq!(jwt_expiry_warning(&info, 1000 - 30 * 86_400, 7), None);
+        assert_eq!(peek_jwt("ghp_notajwt"), None);
+    }
 
     #[test]
     fn server_urls_with_credentials_fragments_or_remote_plain_http_are_refused() {

@@ -66,6 +66,17 @@ pub fn run(a: Args) -> Result<()> {
             ));
         }
         let value = super::read_secret(&format!("Value for header {name}: "))?;
+        if let Some(info) = remote::peek_jwt(value.expose()) {
+            eprintln!(
+                "this token is a JWT (read, not verified): subject {}, audience {}, scopes {}",
+                info.sub.as_deref().unwrap_or("-"),
+                info.aud.as_deref().unwrap_or("-"),
+                info.scope.as_deref().unwrap_or("-")
+            );
+            if let Some(w) = remote::jwt_expiry_warning(&info, keybroker::oauth::unix_now(), 7) {
+                eprintln!("{w}; it will need replacing (keybroker add --replace)");
+            }
+        }
         headers.push(HeaderSecret {
             name: name.clone(),
             value,

@@ -117,6 +117,22 @@ pub fn run(a: Args) -> Result<()> {
     };
     let ts = flow::sign_in(&http, &req, unix_now)?;
     store.save(&ts)?;
+    let (cred, now) = (store.credential.clone(), super::now());
+    State::update(&ctx.paths, |s| {
+        let label = format!("{} sign-in", a.server);
+        let c = s
+            .credentials
+            .entry(cred.clone())
+            .or_insert(keybroker::state::Credential {
+                id: cred.clone(),
+                kind: "oauth".into(),
+                label,
+                created: now.clone(),
+                rotated: None,
+            });
+        c.rotated = Some(now.clone());
+        Ok(())
+    })?;
     store.audit_event(
         "authorized",
         "ok",
