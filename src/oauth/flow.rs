@@ -289,6 +289,7 @@ pub fn apply_tokens(ts: &mut TokenSet, v: &Value, now: i64) {
         ts.refresh_token = Some(r.to_string());
     }
     ts.expires_at = v.get("expires_in").and_then(Value::as_i64).map(|s| now + s);
+    ts.obtained_at = Some(now);
     if let Some(s) = v.get("scope").and_then(Value::as_str) {
         ts.scope = Some(s.to_string());
     }

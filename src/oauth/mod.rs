@@ -80,6 +80,9 @@ pub struct TokenSet {
     pub expires_at: Option<i64>,
     #[serde(default)]
     pub scope: Option<String>,
+    /// Unix seconds when the access token was obtained.
+    #[serde(default)]
+    pub obtained_at: Option<i64>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -99,6 +102,15 @@ impl std::fmt::Debug for TokenSet {
 pub const REFRESH_AHEAD_SECS: i64 = 60;
 
 impl TokenSet {
+    /// How long before expiry a refresh is due: [`REFRESH_AHEAD_SECS`], but at most half
+    /// the token's lifetime (so short-lived tokens are not refreshed on every use).
+    pub fn refresh_ahead(&self) -> i64 {
+        match (self.expires_at, self.obtained_at) {
+            (Some(exp), Some(got)) if exp > got => REFRESH_AHEAD_SECS.min((exp - got) / 2),
+            _ => REFRESH_AHEAD_SECS,
+        }
+    }
+
     /// The access token, if there is one that does not expire within `ahead` seconds.
     pub fn usable(&self, now: i64, ahead: i64) -> Option<&str> {
         let token = self.access_token.as_deref()?;
@@ -181,19 +193,30 @@ impl Store {
         stale: Option<&str>,
         now: &dyn Fn() -> i64,
     ) -> Result<TokenSet> {
-        if let Some(ts) = self.load()?
-            && let Some(tok) = ts.usable(now(), REFRESH_AHEAD_SECS)
+        let before = self.load()?;
+        if let Some(ts) = &before
+            && let Some(tok) = ts.usable(now(), ts.refresh_ahead())
             && stale != Some(tok)
         {
-            return Ok(ts);
+            return Ok(ts.clone());
         }
+        let seen = stale
+            .map(str::to_string)
+            .or_else(|| before.and_then(|t| t.access_token));
         self.locked(|| {
             // Re-read: another process may have refreshed while we waited for the lock.
             let Some(mut ts) = self.load()? else {
                 return Err(self.needs_sign_in("it was never signed in"));
             };
-            if let Some(tok) = ts.usable(now(), REFRESH_AHEAD_SECS)
+            if let Some(tok) = ts.usable(now(), ts.refresh_ahead())
                 && stale != Some(tok)
+            {
+                return Ok(ts);
+            }
+            // Someone else refreshed while we waited: use their (unexpired) token even
+            // if it is inside the refresh-ahead window, so one wake-up means one refresh.
+            if let Some(tok) = ts.usable(now(), 0)
+                && seen.as_deref() != Some(tok)
             {
                 return Ok(ts);
             }

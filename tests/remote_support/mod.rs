@@ -74,8 +74,28 @@ pub fn follow(url: &str) -> u16 {
         .build()
         .into();
     let mut current = url::Url::parse(url).expect("url");
+    // A browser's cookie jar (one host in practice: the authorization server's).
+    let mut jar: Vec<(String, String)> = Vec::new();
     for _ in 0..10 {
-        let resp = agent.get(current.as_str()).call().expect("browser GET");
+        let cookie = jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut req = agent.get(current.as_str());
+        if !cookie.is_empty() {
+            req = req.header("Cookie", &cookie);
+        }
+        let resp = req
+            .call()
+            .unwrap_or_else(|e| panic!("browser GET {current}: {e}"));
+        for sc in resp.headers().get_all("set-cookie") {
+            let pair = sc.to_str().unwrap_or("").split(';').next().unwrap_or("");
+            if let Some((k, v)) = pair.split_once('=') {
+                jar.retain(|(n, _)| n != k.trim());
+                jar.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
         let status = resp.status().as_u16();
         if (300..400).contains(&status) {
             let loc = resp
