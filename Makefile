@@ -6,6 +6,7 @@
 #   make lint    rustfmt check + clippy (warnings are errors)
 #   make test    deps, lint, build, then cargo test against a private unlocked keyring
 #   make bench   launcher spawn-overhead benchmark (prints figures; never fails on timing)
+#   make bench-remote  bridge vs direct HTTP client vs mcp-remote (figures only)
 #   make peers   npm ci in tests/peers (real MCP peers used by the integration tests)
 #   make conformance  the MCP conformance suite's client scenarios against `keybroker bridge`
 
@@ -71,6 +72,10 @@ conformance: deps build
 # debug build instead).
 bench: bench-deps build
 	scripts/with-keyring.sh bench/launcher.sh
+
+# Bridge latency/throughput/memory vs a direct HTTP client and mcp-remote (figures only).
+bench-remote: bench-deps build
+	bench/remote.sh
 
 bench-deps:
 	scripts/install-deps.sh --bench
