@@ -13,7 +13,9 @@
 //! session, DELETE of the session on exit, one refresh-and-retry on 401, capped scope
 //! step-up on 403 `insufficient_scope`, no redirects (THREATS 25).
 //!
-//! Not supported yet: the legacy HTTP+SSE transport (2024-11-05 servers).
+//! Servers that only speak the legacy HTTP+SSE transport (2024-11-05) are detected by a
+//! 400/404/405 answer to the initialize POST; the bridge then opens the event stream,
+//! POSTs to the endpoint it names (same origin only) and relays the stream.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
@@ -66,6 +68,9 @@ struct Session {
     initialized_note: Option<Vec<u8>>,
     tokens: Option<TokenSet>,
     get_stream_started: bool,
+    /// Legacy HTTP+SSE transport (2024-11-05): where messages are POSTed; answers come
+    /// on the GET stream.
+    legacy_post: Option<Url>,
 }
 
 /// A session id must be visible ASCII (0x21-0x7E), THREATS 26.
@@ -197,7 +202,8 @@ impl Bridge {
                     if method.as_deref() == Some("notifications/initialized") {
                         let start = {
                             let mut st = lock(&session);
-                            !std::mem::replace(&mut st.get_stream_started, true)
+                            st.legacy_post.is_none()
+                                && !std::mem::replace(&mut st.get_stream_started, true)
                         };
                         if start {
                             let (t, s, o) = (this.clone(), session.clone(), out.clone());
@@ -254,8 +260,78 @@ impl Bridge {
             .iter()
             .map(|(a, b)| (a.as_str(), b.as_str()))
             .collect();
+        let target = lock(session).legacy_post.clone();
+        let url = target.as_ref().unwrap_or(&self.url);
         self.http
-            .send("POST", &self.url, &refs, Some(body), true, "MCP request")
+            .send("POST", url, &refs, Some(body), true, "MCP request")
+    }
+
+    /// Fall back to the legacy HTTP+SSE transport: GET the URL as an event stream, wait
+    /// for its `endpoint` event (same origin only, THREATS 25), then keep pumping the
+    /// stream's messages to stdout in the background.
+    fn legacy_connect(&self, session: &Mutex<Session>, out: &Out) -> Result<()> {
+        let headers = {
+            let s = lock(session);
+            self.headers(&s, "text/event-stream")
+        };
+        let refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let resp = self
+            .http
+            .send("GET", &self.url, &refs, None, true, "legacy SSE stream")?;
+        if resp.status != 200 || resp.content_type() != "text/event-stream" {
+            return Err(Error::other(
+                format!(
+                    "{} speaks neither Streamable HTTP nor the legacy HTTP+SSE transport (GET answered HTTP {})",
+                    redact(&self.url),
+                    resp.status
+                ),
+                "check the server URL",
+            ));
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let out = out.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            read_sse(resp.body, |ev| {
+                if ev.event == "endpoint" {
+                    if let Some(t) = tx.take() {
+                        let _ = t.send(ev.data);
+                    }
+                } else if (ev.event.is_empty() || ev.event == "message")
+                    && !ev.data.trim().is_empty()
+                {
+                    write_msg(&out, ev.data.as_bytes());
+                }
+                true
+            });
+        });
+        let endpoint = rx.recv_timeout(Duration::from_secs(15)).map_err(|_| {
+            Error::other(
+                "the legacy SSE stream sent no endpoint event",
+                "check the server URL",
+            )
+        })?;
+        let post = self.url.join(endpoint.trim()).map_err(|_| {
+            Error::other(
+                "the legacy SSE endpoint is not a URL",
+                "tell the server's operator",
+            )
+        })?;
+        if post.origin() != self.url.origin() {
+            return Err(Error::Denied {
+                message: format!(
+                    "the legacy SSE stream points messages at another origin ({})",
+                    redact(&post)
+                ),
+                fix: "credentials are never sent to another origin; tell the server's operator"
+                    .into(),
+            });
+        }
+        lock(session).legacy_post = Some(post);
+        Ok(())
     }
 
     /// POST one message and route the answer; errors for requests become JSON-RPC errors.
@@ -355,6 +431,14 @@ impl Bridge {
                         .as_ref()
                         .and_then(|t| t.access_token.clone());
                     self.authorize(session, gate, challenge.as_ref(), stale.as_deref())?;
+                }
+                400 | 404 | 405
+                    if msg.get("method").and_then(Value::as_str) == Some("initialize")
+                        && lock(session).legacy_post.is_none()
+                        && lock(session).id.is_none() =>
+                {
+                    // Not a Streamable HTTP server: try the 2024-11-05 transport.
+                    self.legacy_connect(session, out)?;
                 }
                 404 if !reinitialized
                     && lock(session).id.is_some()
@@ -466,7 +550,8 @@ impl Bridge {
                 lock(session).id = Some(sid.to_string());
             }
         }
-        if resp.status == 202 {
+        if resp.status == 202 || lock(session).legacy_post.is_some() {
+            // Legacy transport: answers arrive on the event stream.
             return Ok(());
         }
         let ctype = resp.content_type();
@@ -641,7 +726,7 @@ impl Bridge {
     fn close(&self, session: &Mutex<Session>) {
         let headers = {
             let s = lock(session);
-            if s.id.is_none() {
+            if s.id.is_none() || s.legacy_post.is_some() {
                 return;
             }
             self.headers(&s, "application/json")

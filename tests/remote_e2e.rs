@@ -364,3 +364,30 @@ fn import_turns_url_and_mcp_remote_entries_into_bridge_entries_with_no_plaintext
         "Authorization: Bearer KBCANARY-linear-1234567890abcdef"
     );
 }
+
+#[test]
+fn a_server_with_only_the_legacy_sse_transport_is_reached_through_the_bridge() {
+    use std::io::BufRead;
+    let w = World::new();
+    let mut child = Command::new("node")
+        .current_dir(remote_peers())
+        .arg("legacy-sse-server.mjs")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node");
+    let mut port = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut port)
+        .expect("port");
+    let _peer = Peer(child);
+    add(
+        &w,
+        "legacy",
+        &format!("http://127.0.0.1:{}/mcp", port.trim()),
+    );
+    let report = w
+        .spawn("legacy", &[("echo", serde_json::json!({"text": "hi"}))])
+        .expect("SDK client through the bridge");
+    assert_eq!(report["results"]["echo"], "legacy echo: hi", "{report}");
+}
