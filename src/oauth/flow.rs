@@ -683,12 +683,14 @@ mod tests {
             let favicon = get("/favicon.ico");
             let page =
                 get("/callback?state=bad&code=%3Cscript%3Ealert(1)%3C%2Fscript%3E&iss=%3Cb%3E");
-            (favicon, page, std::net::TcpStream::connect(&addr).is_err())
+            (favicon, page, addr)
         });
         let m = as_meta(false);
         let res = lb.wait(Duration::from_secs(10), |q| check_callback(q, "good", &m));
         assert!(res.is_err(), "a wrong state is rejected");
-        let (favicon, page, closed) = client.join().expect("join");
+        let (favicon, page, addr) = client.join().expect("join");
+        // `wait` consumed the listener: it is closed now.
+        let closed = std::net::TcpStream::connect(&addr).is_err();
         assert!(favicon.starts_with("HTTP/1.1 404"));
         assert!(page.starts_with("HTTP/1.1 400"));
         assert!(!page.contains("<script>") && !page.contains("<b>"));
