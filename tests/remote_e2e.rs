@@ -60,6 +60,16 @@ fn ts_sdk_oauth_server_is_added_signed_in_and_used_by_an_sdk_client_through_the_
     assert_eq!(cfg["mcpServers"]["demo"]["args"][0], "bridge");
     assert_eq!(cfg["mcpServers"]["demo"]["args"][1], "claude-desktop/demo");
     assert!(cfg["mcpServers"]["demo"].get("url").is_none());
+    let status_of = |w: &World| {
+        let out = kb_cmd(w)
+            .args(["servers", "--json", "--config"])
+            .arg(&w.config)
+            .output()
+            .expect("servers");
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        list[0]["status"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(status_of(&w), "needs-sign-in");
 
     let mut c = kb_cmd(&w);
     c.args([
@@ -71,6 +81,7 @@ fn ts_sdk_oauth_server_is_added_signed_in_and_used_by_an_sdk_client_through_the_
     ]);
     let (status, stderr) = connect(c);
     assert!(status.success(), "connect failed: {stderr}");
+    assert_eq!(status_of(&w), "bridged");
 
     let item = w
         .keychain_lookup("claude-desktop-demo-oauth")
