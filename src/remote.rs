@@ -307,6 +307,9 @@ pub struct ImportPlan {
     pub new_entry: Value,
     pub record: Server,
     pub secrets: Vec<(String, String, String, Secret)>,
+    /// A pre-registered OAuth client (`mcp-remote --static-oauth-client-info`): the
+    /// oauth credential id and its initial token set (registration only).
+    pub oauth_client: Option<(String, Secret)>,
     pub notes: Vec<String>,
 }
 
@@ -457,6 +460,69 @@ pub fn plan_import(
         });
         notes.push(format!("sign in with `keybroker connect {id}`"));
     }
+    let mut oauth_client = None;
+    if uses_oauth
+        && let Some(args) = original.get_mut("args").and_then(Value::as_array_mut)
+        && let Some(i) = args
+            .iter()
+            .position(|a| a.as_str() == Some("--static-oauth-client-info"))
+        && let Some(raw) = args.get(i + 1).and_then(Value::as_str).map(str::to_string)
+    {
+        let text = match raw.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?,
+            None => raw.clone(),
+        };
+        let bad = || {
+            Error::other(
+                format!("entry `{name}`: --static-oauth-client-info is not a JSON client"),
+                "fix it, or exclude the entry with --exclude",
+            )
+        };
+        let info: Value = serde_json::from_str(&text).map_err(|_| bad())?;
+        let client_id = info
+            .get("client_id")
+            .and_then(Value::as_str)
+            .ok_or_else(bad)?;
+        let client_secret = info
+            .get("client_secret")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let ts = TokenSet {
+            client: Some(ClientReg {
+                issuer: None,
+                client_id: client_id.to_string(),
+                auth_method: if client_secret.is_some() {
+                    "client_secret_basic".into()
+                } else {
+                    "none".into()
+                },
+                client_secret,
+                redirect_uri: None,
+                source: "pre-registered".into(),
+            }),
+            ..TokenSet::default()
+        };
+        let json = serde_json::to_string(&ts)
+            .map_err(|e| Error::other(format!("cannot encode a client: {e}"), "report this bug"))?;
+        oauth_client = Some((oauth_cred.clone(), Secret::new(json)));
+        if !raw.starts_with('@') {
+            // Inline JSON may hold a client secret: it moves too (restore can give it back).
+            let cid = fresh_id(&format!("{}-static-oauth-client-info", state::slug(&id)));
+            args[i + 1] = Value::String(state::placeholder(&cid));
+            let target = "arg:static-oauth-client-info".to_string();
+            bindings.push(Binding {
+                target: target.clone(),
+                credential: cid.clone(),
+            });
+            secrets.push((
+                cid,
+                format!("{id} static OAuth client"),
+                target,
+                Secret::new(raw),
+            ));
+        }
+        notes.push("its pre-registered OAuth client is used for sign-in".into());
+    }
     let command = vec!["bridge".to_string(), id.clone()];
     let record = Server {
         id: id.clone(),
@@ -480,6 +546,7 @@ pub fn plan_import(
         new_entry: json!({"command": launcher, "args": ["bridge", id]}),
         record,
         secrets,
+        oauth_client,
         notes,
     }))
 }

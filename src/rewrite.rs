@@ -498,6 +498,10 @@ impl Planner<'_> {
             self.allocated.insert(cid.clone(), value.clone());
             self.new_secrets.insert(cid, (label, value));
         }
+        if let Some((cid, value)) = rp.oauth_client {
+            let label = format!("{} sign-in (pre-registered client)", sp.id);
+            self.new_secrets.insert(cid, (label, value));
+        }
         sp.notes.extend(rp.notes);
         sp.new_entry = Some(rp.new_entry);
         sp.record = Some(rp.record);

@@ -325,12 +325,15 @@ fn import_turns_url_and_mcp_remote_entries_into_bridge_entries_with_no_plaintext
                    "env": {"AUTH_HEADER": "Bearer KBCANARY-linear-1234567890abcdef"}},
         "api": {"type": "http", "url": "https://api.example.com/mcp",
                 "headers": {"X-API-Key": "KBCANARY-apikey-abcdef1234567890"}},
-        "docs": {"url": "https://docs.example.com/mcp"}
+        "docs": {"url": "https://docs.example.com/mcp"},
+        "notion": {"command": "npx", "args": ["mcp-remote@0.15.1", "https://mcp.notion.example/mcp",
+                   "--static-oauth-client-info",
+                   "{\"client_id\":\"kb-pre\",\"client_secret\":\"KBCANARY-client-secret-0123456789\"}"]}
     }});
     w.write_config(&serde_json::to_vec_pretty(&original).expect("json"));
     w.import().success();
     let cfg = w.config_json();
-    for name in ["linear", "api", "docs"] {
+    for name in ["linear", "api", "docs", "notion"] {
         assert_eq!(
             cfg["mcpServers"][name]["args"],
             serde_json::json!(["bridge", format!("claude-desktop/{name}")]),
@@ -358,6 +361,17 @@ fn import_turns_url_and_mcp_remote_entries_into_bridge_entries_with_no_plaintext
     assert_eq!(docs["url"], "https://docs.example.com/mcp");
     assert_eq!(docs["oauth_credential"], "claude-desktop-docs-oauth");
     assert!(state["servers"]["claude-desktop/linear"]["remote"]["oauth_credential"].is_null());
+    let pre: serde_json::Value = serde_json::from_str(
+        &w.keychain_lookup("claude-desktop-notion-oauth")
+            .expect("pre-registered client in the keychain"),
+    )
+    .expect("token set");
+    assert_eq!(pre["client"]["client_id"], "kb-pre");
+    assert_eq!(pre["client"]["source"], "pre-registered");
+    assert_eq!(
+        pre["client"]["client_secret"],
+        "KBCANARY-client-secret-0123456789"
+    );
 
     w.kb()
         .args(["restore", "claude-desktop", "--yes", "--reveal", "--config"])
@@ -369,6 +383,10 @@ fn import_turns_url_and_mcp_remote_entries_into_bridge_entries_with_no_plaintext
     assert_eq!(
         restored["mcpServers"]["docs"],
         original["mcpServers"]["docs"]
+    );
+    assert_eq!(
+        restored["mcpServers"]["notion"],
+        original["mcpServers"]["notion"]
     );
     assert_eq!(
         restored["mcpServers"]["linear"]["args"][4],

@@ -46,7 +46,11 @@ pub fn run(a: Args) -> Result<()> {
             headers.push((name.to_string(), v));
         }
     }
-    for b in &server.bindings {
+    for b in server
+        .bindings
+        .iter()
+        .filter(|b| b.target.starts_with("header:"))
+    {
         events.push(Event {
             time: super::now(),
             event: "released".into(),

@@ -130,6 +130,7 @@ pub fn run(a: Args) -> Result<()> {
                 created: now.clone(),
                 rotated: None,
             });
+        c.kind = "oauth".into();
         c.rotated = Some(now.clone());
         Ok(())
     })?;
