@@ -220,6 +220,23 @@ fn ten_bridges_waking_with_an_expired_token_make_exactly_one_refresh_and_all_kee
         2,
         "one failed refresh, no retry"
     );
+    let after: TokenSet = serde_json::from_str(
+        vault
+            .get("claude-desktop-load-oauth")
+            .expect("get")
+            .expect("item")
+            .expose(),
+    )
+    .expect("token set");
+    assert!(
+        after.access_token.is_none() && after.refresh_token.is_none(),
+        "dead tokens dropped"
+    );
+    assert_eq!(
+        after.client.as_ref().map(|c| c.client_id.as_str()),
+        Some("kb"),
+        "the client registration is kept for the next sign-in"
+    );
 
     // The next bridge does not try again: the dead tokens were dropped.
     let (stdout, _) = finish(spawn_bridge(&w));

@@ -307,6 +307,67 @@ mod tests {
         assert!(!format!("{ts:?}").contains("KBCANARY"));
     }
 
+    fn store(dir: &std::path::Path) -> Store {
+        let mock: std::sync::Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().expect("mock store");
+        let paths = Paths::under(dir);
+        Store {
+            audit: AuditLog::new(paths.audit_file()),
+            paths,
+            vault: Vault::with_store(mock, "keybroker-test"),
+            server_id: "h/s".into(),
+            credential: "h-s-oauth".into(),
+        }
+    }
+
+    fn http() -> net::Http {
+        let url = Url::parse("https://127.0.0.1:9/mcp").expect("url");
+        net::Http::new(net::Policy::for_server(&url, false).expect("policy"))
+    }
+
+    #[test]
+    fn an_expired_token_without_a_refresh_token_needs_sign_in_and_sends_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let st = store(dir.path());
+        st.save(&TokenSet {
+            access_token: Some("a".into()),
+            expires_at: Some(100),
+            token_endpoint: Some("https://127.0.0.1:9/token".into()),
+            ..TokenSet::default()
+        })
+        .expect("save");
+        let http = http();
+        let err = st.fresh(&http, None, &|| 1_000);
+        assert!(matches!(err, Err(Error::NeedsSignIn { .. })), "{err:?}");
+        assert_eq!(http.attempts(), 0, "no request without a refresh token");
+        let never = store(dir.path());
+        assert!(matches!(
+            never.fresh(&http, None, &|| 1_000),
+            Err(Error::NeedsSignIn { .. })
+        ));
+    }
+
+    #[test]
+    fn a_still_valid_token_is_used_without_a_refresh_unless_it_was_just_rejected() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let st = store(dir.path());
+        st.save(&TokenSet {
+            access_token: Some("good".into()),
+            expires_at: Some(10_000),
+            ..TokenSet::default()
+        })
+        .expect("save");
+        let http = http();
+        let ts = st.fresh(&http, None, &|| 1_000).expect("fresh");
+        assert_eq!(ts.access_token.as_deref(), Some("good"));
+        // Rejected by the server and no refresh token: needs sign-in, still no request.
+        assert!(matches!(
+            st.fresh(&http, Some("good"), &|| 1_000),
+            Err(Error::NeedsSignIn { .. })
+        ));
+        assert_eq!(http.attempts(), 0);
+    }
+
     #[test]
     fn a_token_about_to_expire_is_not_usable() {
         let ts = TokenSet {
