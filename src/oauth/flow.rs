@@ -7,7 +7,7 @@
 //! when present, and must be present when the server advertises RFC 9207 support. The
 //! success/failure page shows fixed text only, with any reflected value HTML-escaped.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -422,8 +422,6 @@ fn handle_callback(
     }
     Some(result.map(|()| params))
 }
-
-use std::io::Read as _;
 
 fn respond(mut stream: &TcpStream, status: u16, text: &str) {
     let body = format!(
