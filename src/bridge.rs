@@ -523,6 +523,7 @@ impl Bridge {
             client_metadata_url: policy.client_metadata_url.as_deref(),
             browser: policy.browser,
             timeout: policy.timeout,
+            cancel: None,
         };
         let ts = flow::sign_in(&self.http, &req, unix_now)?;
         store.save(&ts)?;

@@ -114,6 +114,7 @@ pub fn run(a: Args) -> Result<()> {
             Browser::Open
         },
         timeout: Duration::from_secs(a.timeout),
+        cancel: None,
     };
     let ts = flow::sign_in(&http, &req, unix_now)?;
     store.save(&ts)?;

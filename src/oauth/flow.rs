@@ -59,6 +59,8 @@ pub struct SignIn<'a> {
     pub client_metadata_url: Option<&'a str>,
     pub browser: Browser,
     pub timeout: Duration,
+    /// Set from elsewhere (the app's Cancel button) to abandon the wait.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 /// Scope selection (spec "Scope selection strategy"): the challenge's scope, else the
@@ -330,6 +332,7 @@ impl Loopback {
     pub fn wait(
         self,
         timeout: Duration,
+        cancel: Option<&std::sync::atomic::AtomicBool>,
         check: impl Fn(&[(String, String)]) -> Result<()>,
     ) -> Result<Vec<(String, String)>> {
         let deadline = Instant::now() + timeout;
@@ -337,6 +340,12 @@ impl Loopback {
             .set_nonblocking(true)
             .map_err(|e| Error::other(format!("loopback listener: {e}"), "try again"))?;
         loop {
+            if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+                return Err(Error::other(
+                    "sign-in cancelled",
+                    "connect again when you are ready",
+                ));
+            }
             if Instant::now() >= deadline {
                 return Err(Error::other(
                     "sign-in timed out: no answer from the browser",
@@ -556,7 +565,9 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
     {
         eprintln!("keybroker: {e}");
     }
-    let params = loopback.wait(req.timeout, |p| check_callback(p, &state, as_meta))?;
+    let params = loopback.wait(req.timeout, req.cancel, |p| {
+        check_callback(p, &state, as_meta)
+    })?;
     let code = params
         .iter()
         .find(|(k, _)| k == "code")
@@ -684,7 +695,9 @@ mod tests {
             (favicon, page, addr)
         });
         let m = as_meta(false);
-        let res = lb.wait(Duration::from_secs(10), |q| check_callback(q, "good", &m));
+        let res = lb.wait(Duration::from_secs(10), None, |q| {
+            check_callback(q, "good", &m)
+        });
         assert!(res.is_err(), "a wrong state is rejected");
         let (favicon, page, addr) = client.join().expect("join");
         // `wait` consumed the listener: it is closed now.
@@ -693,6 +706,29 @@ mod tests {
         assert!(page.starts_with("HTTP/1.1 400"));
         assert!(!page.contains("<script>") && !page.contains("<b>"));
         assert!(closed, "the listener is closed after one callback");
+    }
+
+    #[test]
+    fn a_cancelled_or_timed_out_sign_in_stops_waiting_and_closes_the_listener() {
+        let cancel = std::sync::atomic::AtomicBool::new(true);
+        let lb = Loopback::bind(None).expect("bind");
+        let addr = lb
+            .redirect_uri
+            .trim_start_matches("http://")
+            .trim_end_matches("/callback")
+            .to_string();
+        let err = lb.wait(Duration::from_secs(30), Some(&cancel), |_| Ok(()));
+        assert!(
+            err.expect_err("cancelled")
+                .to_string()
+                .contains("cancelled")
+        );
+        assert!(TcpStream::connect(&addr).is_err(), "listener closed");
+        let lb = Loopback::bind(None).expect("bind");
+        let started = Instant::now();
+        let err = lb.wait(Duration::from_millis(200), None, |_| Ok(()));
+        assert!(err.expect_err("timeout").to_string().contains("timed out"));
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]
