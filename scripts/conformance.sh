@@ -2,7 +2,8 @@
 # Run the MCP conformance suite's client scenarios with `keybroker bridge` as the
 # client under test (tests/remote-peers/conformance-client.mjs drives a real SDK client
 # through the bridge). Prints one line per scenario and the pass count; exits non-zero
-# when a scenario fails that is not listed in tests/conformance-expected-failures.txt.
+# when a scenario fails that is not listed in tests/conformance-expected-failures.txt
+# (one line per scenario: its name, then the reason it is out of scope).
 #
 #   scripts/conformance.sh [SCENARIO...]      (default: every scenario in scope)
 # Needs: a built target/debug/keybroker, tests/remote-peers installed (npm ci), and a
@@ -17,7 +18,8 @@ export KEYBROKER="${KEYBROKER:-$ROOT/target/debug/keybroker}"
 EXPECTED="$ROOT/tests/conformance-expected-failures.txt"
 
 SCENARIOS=(
-  initialize tools_call sse-retry
+  initialize tools_call sse-retry elicitation-sep1034-client-defaults
+  json-schema-2020-12-preservation http-standard-headers
   auth/metadata-default auth/metadata-var1 auth/metadata-var2 auth/metadata-var3
   auth/basic-cimd
   auth/scope-from-www-authenticate auth/scope-from-scopes-supported
@@ -28,6 +30,7 @@ SCENARIOS=(
   auth/authorization-server-migration auth/metadata-issuer-mismatch
   auth/iss-supported auth/iss-not-advertised auth/iss-supported-missing
   auth/iss-wrong-issuer auth/iss-unexpected auth/iss-normalized
+  auth/2025-03-26-oauth-metadata-backcompat auth/2025-03-26-oauth-endpoint-fallback
 )
 [ "$#" -gt 0 ] && SCENARIOS=("$@")
 # Scenarios that exist only in the 2026-07-28 draft (stateless lifecycle).

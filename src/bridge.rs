@@ -254,6 +254,21 @@ impl Bridge {
                 h.retain(|(k, _)| k != "MCP-Protocol-Version");
                 h.push(("MCP-Protocol-Version".into(), v.to_string()));
             }
+            // Standard request headers (SEP-2243, 2026-07-28 draft): the method, and the
+            // tool/prompt name or resource URI, so gateways can route without the body.
+            // Values that are not visible ASCII are left out rather than encoded.
+            let visible = |v: &&str| !v.is_empty() && v.bytes().all(|b| (0x20..=0x7e).contains(&b));
+            if let Some(m) = msg.get("method").and_then(Value::as_str).filter(visible) {
+                h.push(("Mcp-Method".into(), m.to_string()));
+                let name = match m {
+                    "tools/call" | "prompts/get" => msg.pointer("/params/name"),
+                    "resources/read" => msg.pointer("/params/uri"),
+                    _ => None,
+                };
+                if let Some(n) = name.and_then(Value::as_str).filter(visible) {
+                    h.push(("Mcp-Name".into(), n.to_string()));
+                }
+            }
             h
         };
         let refs: Vec<(&str, &str)> = headers

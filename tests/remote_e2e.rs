@@ -310,6 +310,7 @@ fn json_rpc_messages_pass_through_unchanged_and_a_lost_session_is_reinitialized(
         "re-initialized session used"
     );
     assert_eq!(last.header("mcp-protocol-version"), Some("2025-11-25"));
+    assert_eq!(last.header("mcp-method"), Some("tools/list"));
     assert!(
         seen.iter()
             .any(|r| r.method == "DELETE" && r.header("mcp-session-id") == Some("s1"))

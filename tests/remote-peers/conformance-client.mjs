@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { followPrintedUrls } from './browser.mjs';
 
 const url = process.argv[process.argv.length - 1];
@@ -28,7 +29,9 @@ function kbRun(args, input) {
 
 // The 2026-07-28 draft's stateless lifecycle (no initialize; `_meta` on every request),
 // which the SDK client does not speak yet: plain JSON-RPC lines over the bridge's stdio.
-async function statelessSession(version) {
+// Raw JSON-RPC over the bridge's stdio, so what the server receives is exactly what this
+// host sent (no SDK-side parsing in between): `stateless` adds the draft's `_meta`.
+async function rawSession(version, stateless, body) {
   const child = spawn(kb, ['bridge', 'claude-desktop/srv', '--sign-in', '--no-browser', '--timeout', '20'],
     { env, stdio: ['pipe', 'pipe', 'pipe'] });
   followPrintedUrls(child.stderr, (line) => process.stderr.write(line + '\n'));
@@ -49,14 +52,25 @@ async function statelessSession(version) {
   const call = (method, params = {}) => new Promise((resolve, reject) => {
     const id = next++;
     replies.set(id, (m) => (m.error ? reject(new Error(`${m.error.code}: ${m.error.message}`)) : resolve(m.result)));
-    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } }) + '\n');
+    const p = stateless ? { ...params, _meta: meta } : params;
+    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params: p }) + '\n');
   });
   try {
-    const { tools } = await call('tools/list');
-    for (const tool of tools) await call('tools/call', { name: tool.name, arguments: {} });
+    if (!stateless) {
+      await call('initialize', { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '0' } });
+      child.stdin.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
+    }
+    await body(call);
   } finally {
     child.stdin.end();
   }
+}
+
+async function statelessSession(version) {
+  await rawSession(version, true, async (call) => {
+    const { tools } = await call('tools/list');
+    for (const tool of tools) await call('tools/call', { name: tool.name, arguments: {} });
+  });
 }
 
 let code = 0;
@@ -73,6 +87,16 @@ try {
     rmSync(home, { recursive: true, force: true });
     process.exit(0);
   }
+  if (scenario === 'json-schema-2020-12-preservation') {
+    // Echo the focal tool's inputSchema back verbatim: proves the bridge changes nothing.
+    await rawSession('2025-11-25', false, async (call) => {
+      const { tools } = await call('tools/list');
+      const focal = tools.find((t) => t.name !== 'json_schema_echo');
+      await call('tools/call', { name: 'json_schema_echo', arguments: { schema: focal.inputSchema } });
+    });
+    rmSync(home, { recursive: true, force: true });
+    process.exit(0);
+  }
   const transport = new StdioClientTransport({
     command: kb,
     args: ['bridge', 'claude-desktop/srv', '--sign-in', '--no-browser', '--timeout', '20'],
@@ -80,7 +104,16 @@ try {
     stderr: 'pipe',
   });
   followPrintedUrls(transport.stderr, (line) => process.stderr.write(line + '\n'));
-  const client = new Client({ name: 'keybroker-conformance', version: '0.0.0' }, { capabilities: {} });
+  const client = new Client({ name: 'keybroker-conformance', version: '0.0.0' }, { capabilities: { elicitation: {} } });
+  // Server-initiated requests travel back through the bridge: accept elicitations with
+  // the schema's defaults, as a user pressing OK on a pre-filled form would.
+  client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    const content = {};
+    for (const [k, v] of Object.entries(req.params.requestedSchema?.properties ?? {})) {
+      if (v.default !== undefined) content[k] = v.default;
+    }
+    return { action: 'accept', content };
+  });
   await client.connect(transport);
   if (scenario !== 'initialize') {
     const { tools } = await client.listTools();
