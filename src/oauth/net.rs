@@ -7,9 +7,11 @@
 //! the same kind. Redirects are never followed blindly (THREATS 25): only same-origin
 //! redirects of metadata GETs are followed, and only after the same check.
 //!
-//! What it deliberately does not do: pin the resolved address for the connection (a DNS
-//! answer that changes between the check and the connect is not caught), or speak
-//! anything but HTTP/1.1 through `ureq`.
+//! The same address check runs a second time inside the HTTP client's resolver, on the
+//! very addresses it is about to connect to, so a DNS answer that changes between the
+//! check and the connection (DNS rebinding) is refused too. With an HTTP proxy
+//! configured (`HTTPS_PROXY` etc.) the proxy resolves names and only the first check
+//! applies. Everything is HTTP/1.1 through `ureq`.
 
 use std::io::Read;
 use std::net::{IpAddr, ToSocketAddrs};
@@ -133,6 +135,47 @@ pub fn redact(url: &Url) -> String {
     u.to_string()
 }
 
+fn allowed(kind: AddrKind, server_kinds: &[AddrKind]) -> bool {
+    match kind {
+        AddrKind::Public => true,
+        AddrKind::Forbidden => false,
+        other => server_kinds.contains(&other),
+    }
+}
+
+/// `ureq`'s resolver with the address policy applied to what it returns: the connection
+/// can only go to addresses that passed the check.
+#[derive(Debug)]
+struct PinnedResolver {
+    server_kinds: Vec<AddrKind>,
+}
+
+impl ureq::unversioned::resolver::Resolver for PinnedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> std::result::Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let addrs = ureq::unversioned::resolver::DefaultResolver::default()
+            .resolve(uri, config, timeout)?;
+        if config.proxy().is_none() {
+            for a in addrs.iter() {
+                if !allowed(classify(a.ip()), &self.server_kinds) {
+                    return Err(ureq::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!(
+                            "refused to connect to {}: not an address this server may use",
+                            a.ip()
+                        ),
+                    )));
+                }
+            }
+        }
+        Ok(addrs)
+    }
+}
+
 /// Which destinations one MCP server's flows may contact.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -161,12 +204,7 @@ impl Policy {
         check_scheme(url, self.allow_http, Some(&self.server_origin))?;
         for ip in resolve(url)? {
             let kind = classify(ip);
-            let allowed = match kind {
-                AddrKind::Public => true,
-                AddrKind::Forbidden => false,
-                other => self.server_kinds.contains(&other),
-            };
-            if !allowed {
+            if !allowed(kind, &self.server_kinds) {
                 return Err(Error::Denied {
                     message: format!(
                         "refused to contact {} ({purpose}): it resolves to {ip}, a {} address, and the MCP server is not on one",
@@ -253,22 +291,25 @@ pub struct Http {
 
 impl Http {
     pub fn new(policy: Policy) -> Http {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(15)))
-            .timeout_global(Some(Duration::from_secs(60)))
-            .user_agent(concat!("keybroker/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let pinned = |global: Option<Duration>| {
+            let config = ureq::Agent::config_builder()
+                .max_redirects(0)
+                .http_status_as_error(false)
+                .timeout_connect(Some(Duration::from_secs(15)))
+                .timeout_global(global)
+                .user_agent(concat!("keybroker/", env!("CARGO_PKG_VERSION")))
+                .build();
+            ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::default(),
+                PinnedResolver {
+                    server_kinds: policy.server_kinds.clone(),
+                },
+            )
+        };
+        let agent = pinned(Some(Duration::from_secs(60)));
         // The bridge's streams stay open as long as the session does.
-        let stream_agent: ureq::Agent = ureq::Agent::config_builder()
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(15)))
-            .user_agent(concat!("keybroker/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let stream_agent = pinned(None);
         Http {
             agent,
             stream_agent,
@@ -505,6 +546,27 @@ mod tests {
             );
         }
         assert_eq!(http.attempts(), 0, "no request may reach the network layer");
+    }
+
+    #[test]
+    fn the_connection_itself_refuses_addresses_the_check_would_refuse() {
+        // A public server's client must not reach loopback even if a name resolved
+        // differently at check time (DNS rebinding): call the agent past the check.
+        let policy = Policy {
+            server_kinds: vec![AddrKind::Public],
+            allow_http: false,
+            server_origin: url("https://mcp.example/mcp").origin(),
+        };
+        let http = Http::new(policy);
+        let err = http
+            .agent
+            .get("http://127.0.0.1:9/")
+            .call()
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("refused to connect to 127.0.0.1"),
+            "{err}"
+        );
     }
 
     #[test]
