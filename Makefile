@@ -6,7 +6,9 @@
 #   make lint    rustfmt check + clippy (warnings are errors)
 #   make test    deps, lint, build, then cargo test against a private unlocked keyring
 #   make bench   launcher spawn-overhead benchmark (prints figures; never fails on timing)
+#   make bench-remote  bridge vs direct HTTP client vs mcp-remote (figures only)
 #   make peers   npm ci in tests/peers (real MCP peers used by the integration tests)
+#   make conformance  the MCP conformance suite's client scenarios against `keybroker bridge`
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -24,7 +26,7 @@ CARGO_TARGETS := --all-targets
 TEST_LOG    := target/test-output.log
 RUN_ARGS    ?= servers
 
-.PHONY: all deps peers build run lint fmt test bench bench-deps clean
+.PHONY: all deps peers build run lint fmt test conformance bench bench-remote bench-deps clean
 
 all: test
 
@@ -59,12 +61,21 @@ test: deps lint build
 	        if ($$(i+1) ~ /^failed;?$$/) f += $$i; \
 	        if ($$(i+1) ~ /^ignored;?$$/) s += $$i } } \
 	     END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' $(TEST_LOG); \
-	exit $$rc
+	crc=0; scripts/with-keyring.sh scripts/conformance.sh || crc=$$?; \
+	[ $$rc -eq 0 ] && exit $$crc; exit $$rc
+
+# The official MCP conformance suite (client scenarios) with the bridge as the client.
+conformance: deps build
+	scripts/with-keyring.sh scripts/conformance.sh
 
 # bench/launcher.sh builds the release launcher itself (BENCH_PROFILE=debug: use the
 # debug build instead).
 bench: bench-deps build
 	scripts/with-keyring.sh bench/launcher.sh
+
+# Bridge latency/throughput/memory vs a direct HTTP client and mcp-remote (figures only).
+bench-remote: bench-deps build
+	bench/remote.sh
 
 bench-deps:
 	scripts/install-deps.sh --bench

@@ -121,6 +121,15 @@ ensure_peers() {
     log "npm ci in tests/peers (node $(node -v), npm $(npm -v))"
     (cd "$PEERS_DIR" && npm ci --no-audit --no-fund </dev/null >&2)
   fi
+  # Remote-server peers: the conformance suite (with its own Node 22), oidc-provider,
+  # mcp-remote (benchmark only).
+  local remote="$REPO_ROOT/tests/remote-peers"
+  marker="$remote/node_modules/.package-lock.json"
+  if [ ! -f "$marker" ] || [ "$remote/package-lock.json" -nt "$marker" ] \
+     || [ "$remote/package.json" -nt "$marker" ]; then
+    log "npm ci in tests/remote-peers"
+    (cd "$remote" && npm ci --no-audit --no-fund </dev/null >&2)
+  fi
 }
 
 ensure_hosts() {

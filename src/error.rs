@@ -58,6 +58,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A remote server's sign-in is missing, expired without a refresh token, or was
+    /// revoked (`invalid_grant`): the user must run `keybroker connect` again.
+    #[error("{server} needs sign-in: {reason}\n  fix: run `keybroker connect {server}`")]
+    NeedsSignIn { server: String, reason: String },
+
     /// Anything else a person can act on.
     #[error("{message}\n  fix: {fix}")]
     Other { message: String, fix: String },
@@ -88,6 +93,7 @@ impl Error {
             Error::Denied { .. } => "denied",
             Error::UnknownServer { .. } => "unknown_server",
             Error::Io { .. } => "io",
+            Error::NeedsSignIn { .. } => "needs_sign_in",
             Error::Other { .. } => "other",
         }
     }
@@ -101,6 +107,7 @@ impl Error {
             Error::Denied { .. } => 77,                                   // EX_NOPERM
             Error::UnknownServer { .. } => 64,                            // EX_USAGE
             Error::Io { .. } => 74,                                       // EX_IOERR
+            Error::NeedsSignIn { .. } => 77,                              // EX_NOPERM
             Error::Other { .. } => 1,
         }
     }

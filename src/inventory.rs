@@ -38,6 +38,10 @@ pub enum Status {
     Unknown,
     /// An entry Keybroker cannot read.
     Unsupported,
+    /// A remote server reached through `keybroker bridge`, signed in (or keyed).
+    Bridged,
+    /// A bridged remote server without a usable sign-in: `keybroker connect` it.
+    NeedsSignIn,
 }
 
 impl Status {
@@ -52,11 +56,16 @@ impl Status {
             Status::MissingFromConfig => "missing from config",
             Status::Unknown => "unknown to keybroker",
             Status::Unsupported => "unsupported entry",
+            Status::Bridged => "bridged",
+            Status::NeedsSignIn => "needs sign-in",
         }
     }
 
     pub fn needs_attention(self) -> bool {
-        !matches!(self, Status::Brokered | Status::NoSecrets | Status::Remote)
+        !matches!(
+            self,
+            Status::Brokered | Status::NoSecrets | Status::Remote | Status::Bridged
+        )
     }
 }
 
@@ -200,6 +209,9 @@ fn entry_status(
         host.id(),
         path.display()
     );
+    if let Some(id) = crate::remote::as_bridged(&command, &args) {
+        return bridged_status(state, vault, st, id);
+    }
     let Some(b) = hosts::as_brokered(&command, &args) else {
         st.plaintext = scan::scan_server(&env, &args).len();
         if st.plaintext > 0 {
@@ -248,6 +260,56 @@ fn entry_status(
         }
     }
     st.status = Status::Brokered;
+    Ok(st)
+}
+
+/// Status of an entry that runs `keybroker bridge <id>`.
+fn bridged_status(
+    state: &State,
+    vault: Option<&Vault>,
+    mut st: ServerStatus,
+    id: String,
+) -> Result<ServerStatus> {
+    st.transport = "http";
+    st.id = id;
+    let Some(server) = state.servers.get(&st.id) else {
+        st.status = Status::Unknown;
+        return Ok(st);
+    };
+    st.credentials = bound(server);
+    st.status = Status::Bridged;
+    let (Some(v), Some(remote)) = (vault, &server.remote) else {
+        return Ok(st);
+    };
+    let oauth = remote.oauth_credential.as_deref();
+    for b in server
+        .bindings
+        .iter()
+        .filter(|b| Some(b.credential.as_str()) != oauth)
+    {
+        if v.get(&b.credential)?.is_none() {
+            st.status = Status::MissingSecret;
+            st.detail = Some(format!(
+                "add it again with `keybroker add ... --replace --header {}`",
+                b.target.trim_start_matches("header:")
+            ));
+            return Ok(st);
+        }
+    }
+    if let Some(cred) = oauth {
+        let ts: Option<crate::oauth::TokenSet> = v
+            .get(cred)?
+            .and_then(|s| serde_json::from_str(s.expose()).ok());
+        let now = crate::oauth::unix_now();
+        let usable = ts.as_ref().is_some_and(|t| {
+            t.access_token.is_some()
+                && (t.refresh_token.is_some() || t.expires_at.is_none_or(|e| e > now))
+        });
+        if !usable {
+            st.status = Status::NeedsSignIn;
+            st.detail = Some(format!("run `keybroker connect {}`", st.id));
+        }
+    }
     Ok(st)
 }
 

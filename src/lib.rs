@@ -4,6 +4,7 @@
 //! spawn and must stay small and fast.
 
 pub mod audit;
+pub mod bridge;
 pub mod configdoc;
 pub mod error;
 pub mod fsutil;
@@ -11,7 +12,9 @@ pub mod hosts;
 pub mod inventory;
 pub mod jsonfile;
 pub mod launch;
+pub mod oauth;
 pub mod paths;
+pub mod remote;
 pub mod rewrite;
 pub mod scan;
 pub mod secret;

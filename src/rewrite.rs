@@ -306,7 +306,20 @@ impl<'a> Planner<'a> {
             new_entry: None,
             record: None,
         };
-        let (command, args, env) = match hosts::Entry::from_value(value) {
+        let entry = hosts::Entry::from_value(value);
+        if matches!(entry, Entry::Remote { .. } | Entry::Stdio { .. })
+            && !req.exclude.iter().any(|e| e == name)
+        {
+            // Remote servers (url entries, mcp-remote) become `keybroker bridge` entries.
+            let state = self.state;
+            let mut fresh = |base: &str| state.fresh_credential_id(base);
+            if let Some(rp) =
+                crate::remote::plan_import(value, req.host, name, launcher, &mut fresh)?
+            {
+                return Ok(self.remote_plan(sp, rp));
+            }
+        }
+        let (command, args, env) = match entry {
             Entry::Stdio { command, args, env } => (command, args, env),
             Entry::Remote { url } => {
                 sp.action = Action::Remote;
@@ -584,8 +597,36 @@ impl<'a> Planner<'a> {
             env_keys,
             bindings,
             original: Value::Object(original),
+            remote: None,
         });
         Ok(sp)
+    }
+
+    fn remote_plan(&mut self, mut sp: ServerPlan, rp: crate::remote::ImportPlan) -> ServerPlan {
+        sp.id = rp.record.id.clone();
+        sp.action = Action::Broker;
+        for (cid, label, target, value) in rp.secrets {
+            sp.moves.push(Move {
+                selector: format!("{}:{target}", sp.name),
+                target,
+                rule: "remote-header",
+                rule_text: "header value of a remote server",
+                masked: scan::mask(value.expose()),
+                credential: cid.clone(),
+                reused: false,
+                excluded: false,
+            });
+            self.allocated.insert(cid.clone(), value.clone());
+            self.new_secrets.insert(cid, (label, value));
+        }
+        if let Some((cid, value)) = rp.oauth_client {
+            let label = format!("{} sign-in (pre-registered client)", sp.id);
+            self.new_secrets.insert(cid, (label, value));
+        }
+        sp.notes.extend(rp.notes);
+        sp.new_entry = Some(rp.new_entry);
+        sp.record = Some(rp.record);
+        sp
     }
 
     /// The credential id for `value`: an existing one with the same value, or a new one.
@@ -784,10 +825,13 @@ pub fn plan_restore(
         let Entry::Stdio { command, args, .. } = Entry::from_value(&value) else {
             continue;
         };
-        let Some(b) = hosts::as_brokered(&command, &args) else {
+        let Some(server_id) = hosts::as_brokered(&command, &args)
+            .map(|b| b.server_id)
+            .or_else(|| crate::remote::as_bridged(&command, &args))
+        else {
             continue;
         };
-        let Some(server) = state.servers.get(&b.server_id) else {
+        let Some(server) = state.servers.get(&server_id) else {
             continue;
         };
         let mut notes = Vec::new();

@@ -45,6 +45,9 @@ pub struct Server {
     /// The entry as it was before Keybroker rewrote it, with every secret replaced by its
     /// placeholder: what `restore` writes back.
     pub original: serde_json::Value,
+    /// For remote (HTTP) servers: where the bridge connects and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<crate::remote::Remote>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

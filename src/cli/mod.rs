@@ -1,7 +1,10 @@
 //! Command-line definitions and the context every subcommand shares.
 
+mod add;
 mod approve;
 mod audit;
+mod bridge;
+mod connect;
 mod hosts;
 mod import;
 mod restore;
@@ -70,6 +73,12 @@ enum Command {
     Hosts(hosts::Args),
     /// Watch every host config file and report drift as it happens.
     Watch(watch::Args),
+    /// Add a remote (HTTP) server to a host, reached through `keybroker bridge`.
+    Add(add::Args),
+    /// Sign in to a remote server (OAuth in the browser); tokens go to the keychain.
+    Connect(connect::Args),
+    /// Carry MCP between a host (stdio) and a remote server (hosts run this).
+    Bridge(bridge::Args),
 }
 
 pub fn dispatch(cli: Cli) -> Result<()> {
@@ -83,6 +92,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Restore(a) => restore::run(a),
         Command::Hosts(a) => hosts::run(a),
         Command::Watch(a) => watch::run(a),
+        Command::Add(a) => add::run(a),
+        Command::Connect(a) => connect::run(a),
+        Command::Bridge(a) => bridge::run(a),
     }
 }
 

@@ -1,0 +1,810 @@
+//! `keybroker bridge <server-id>`: MCP over stdio to the host, Streamable HTTP to the
+//! remote server, with the credential attached.
+//!
+//! Each line from stdin is one JSON-RPC message; it is POSTed as is, and whatever the
+//! server answers (a JSON body or an SSE stream) is written to stdout unchanged except
+//! that line breaks between JSON tokens are removed (stdio framing is one message per
+//! line; JSON strings cannot contain raw line breaks, so this never changes a value,
+//! THREATS 27). stdout carries only MCP messages; everything else goes to stderr.
+//!
+//! Around that: `Mcp-Session-Id` (validated, THREATS 26) and `MCP-Protocol-Version` on
+//! every request after initialize, the GET stream for server-initiated messages, SSE
+//! resumption with `Last-Event-ID` honouring `retry`, re-initialize on 404 for a lost
+//! session, DELETE of the session on exit, one refresh-and-retry on 401, capped scope
+//! step-up on 403 `insufficient_scope`, no redirects (THREATS 25).
+//!
+//! Servers that only speak the legacy HTTP+SSE transport (2024-11-05) are detected by a
+//! 400/404/405 answer to the initialize POST; the bridge then opens the event stream,
+//! POSTs to the endpoint it names (same origin only) and relays the stream.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::oauth::discovery::{self, Challenge};
+use crate::oauth::flow::{self, Browser};
+use crate::oauth::net::{Http, Response, redact};
+use crate::oauth::{Store, TokenSet, unix_now};
+use crate::secret::Secret;
+
+/// The protocol version the bridge announces on its own metadata requests.
+pub const PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// How many times one request may trigger a new authorization for more scope.
+pub const MAX_STEP_UPS: u32 = 2;
+
+/// How the bridge may sign in when the server demands it.
+#[derive(Debug, Clone)]
+pub struct SignInPolicy {
+    pub browser: Browser,
+    pub timeout: Duration,
+    pub client_metadata_url: Option<String>,
+}
+
+pub struct Bridge {
+    pub server_id: String,
+    pub url: Url,
+    pub http: Http,
+    /// Static headers (API keys) from the keychain.
+    pub headers: Vec<(String, Secret)>,
+    /// The OAuth token store, when the server uses OAuth.
+    pub store: Option<Store>,
+    /// `None`: never sign in interactively; report "needs sign-in" instead.
+    pub sign_in: Option<SignInPolicy>,
+}
+
+/// Where MCP messages go (stdout, or a buffer in tests).
+pub type Out = Arc<Mutex<Box<dyn Write + Send>>>;
+
+#[derive(Default)]
+struct Session {
+    id: Option<String>,
+    protocol: Option<String>,
+    init_request: Option<Vec<u8>>,
+    initialized_note: Option<Vec<u8>>,
+    tokens: Option<TokenSet>,
+    get_stream_started: bool,
+    /// Legacy HTTP+SSE transport (2024-11-05): where messages are POSTed; answers come
+    /// on the GET stream.
+    legacy_post: Option<Url>,
+}
+
+/// A session id must be visible ASCII (0x21-0x7E), THREATS 26.
+pub fn valid_session_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 1024 && id.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+/// One message as one line: drop CR/LF (only ever whitespace between JSON tokens).
+pub fn one_line(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .copied()
+        .filter(|b| *b != b'\n' && *b != b'\r')
+        .collect()
+}
+
+fn write_msg(out: &Out, bytes: &[u8]) {
+    let line = one_line(bytes);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    if let Ok(mut w) = out.lock() {
+        let _ = w.write_all(&line);
+        let _ = w.write_all(b"\n");
+        let _ = w.flush();
+    }
+}
+
+fn rpc_error(out: &Out, id: &Value, code: i64, message: &str) {
+    let msg = serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+    write_msg(out, msg.to_string().as_bytes());
+}
+
+/// An SSE event as parsed from a stream.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SseEvent {
+    pub event: String,
+    pub data: String,
+    pub id: Option<String>,
+    pub retry: Option<u64>,
+}
+
+/// Read SSE events from `r`, calling `f` for each; returns at end of stream.
+pub fn read_sse(r: impl Read, mut f: impl FnMut(SseEvent) -> bool) {
+    let reader = BufReader::new(r);
+    let mut ev = SseEvent::default();
+    let mut has_data = false;
+    for line in reader.lines() {
+        let Ok(line) = line else { return };
+        if line.is_empty() {
+            if has_data || ev.id.is_some() || ev.retry.is_some() {
+                let done = std::mem::take(&mut ev);
+                has_data = false;
+                if !f(done) {
+                    return;
+                }
+            }
+            continue;
+        }
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line.as_str(), ""),
+        };
+        match field {
+            "event" => ev.event = value.to_string(),
+            "data" => {
+                if has_data {
+                    ev.data.push('\n');
+                }
+                ev.data.push_str(value);
+                has_data = true;
+            }
+            "id" if !value.contains('\0') => ev.id = Some(value.to_string()),
+            "retry" => ev.retry = value.parse().ok(),
+            _ => {}
+        }
+    }
+}
+
+impl Bridge {
+    /// Run until `input` ends. Messages are handled one at a time in order, except that
+    /// requests after initialize run concurrently (a slow tool call blocks nothing).
+    pub fn run(self, input: impl BufRead, out: Out) -> Result<()> {
+        let this = Arc::new(self);
+        let session = Arc::new(Mutex::new(Session::default()));
+        if let Some(store) = &this.store {
+            lock(&session).tokens = store.load()?;
+        }
+        let auth_gate = Arc::new(Mutex::new(()));
+        std::thread::scope(|scope| {
+            for line in input.split(b'\n') {
+                let Ok(line) = line else { break };
+                let line = one_line(&line);
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let parsed: Value = match serde_json::from_slice(&line) {
+                    Ok(v) => v,
+                    Err(_) => {
+                        eprintln!(
+                            "keybroker bridge: ignored a line from the host that is not JSON"
+                        );
+                        continue;
+                    }
+                };
+                let method = parsed
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let is_request = method.is_some() && parsed.get("id").is_some();
+                if method.as_deref() == Some("initialize") {
+                    self::remember(&this, &session, |s| s.init_request = Some(line.clone()));
+                } else if method.as_deref() == Some("notifications/initialized") {
+                    self::remember(&this, &session, |s| s.initialized_note = Some(line.clone()));
+                }
+                let (t, s, o, g) = (
+                    this.clone(),
+                    session.clone(),
+                    out.clone(),
+                    auth_gate.clone(),
+                );
+                if is_request && method.as_deref() != Some("initialize") {
+                    scope.spawn(move || t.deliver(&s, &o, &g, &line, &parsed));
+                } else {
+                    t.deliver(&session, &out, &auth_gate, &line, &parsed);
+                    if method.as_deref() == Some("notifications/initialized") {
+                        let start = {
+                            let mut st = lock(&session);
+                            st.legacy_post.is_none()
+                                && !std::mem::replace(&mut st.get_stream_started, true)
+                        };
+                        if start {
+                            let (t, s, o) = (this.clone(), session.clone(), out.clone());
+                            // Detached: it ends with the process.
+                            std::thread::spawn(move || t.get_stream(&s, &o));
+                        }
+                    }
+                }
+            }
+        });
+        this.close(&session);
+        Ok(())
+    }
+
+    fn headers(&self, session: &Session, accept: &str) -> Vec<(String, String)> {
+        let mut h = vec![("Accept".to_string(), accept.to_string())];
+        if let Some(id) = &session.id {
+            h.push(("Mcp-Session-Id".into(), id.clone()));
+        }
+        if let Some(v) = &session.protocol {
+            h.push(("MCP-Protocol-Version".into(), v.clone()));
+        }
+        if let Some(tok) = session
+            .tokens
+            .as_ref()
+            .and_then(|t| t.access_token.as_deref())
+        {
+            h.push(("Authorization".into(), format!("Bearer {tok}")));
+        }
+        for (name, value) in &self.headers {
+            h.push((name.clone(), value.expose().to_string()));
+        }
+        h
+    }
+
+    fn post(&self, session: &Mutex<Session>, body: &[u8], msg: &Value) -> Result<Response> {
+        let headers = {
+            let s = lock(session);
+            let mut h = self.headers(&s, "application/json, text/event-stream");
+            h.push(("Content-Type".into(), "application/json".into()));
+            // Stateless lifecycle (2026-07-28): each request names its protocol version
+            // in `_meta`; the header must match it.
+            if let Some(v) = msg
+                .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
+                .and_then(Value::as_str)
+                .filter(|v| v.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+            {
+                h.retain(|(k, _)| k != "MCP-Protocol-Version");
+                h.push(("MCP-Protocol-Version".into(), v.to_string()));
+            }
+            // Standard request headers (SEP-2243, 2026-07-28 draft): the method, and the
+            // tool/prompt name or resource URI, so gateways can route without the body.
+            // Values that are not visible ASCII are left out rather than encoded.
+            let visible = |v: &&str| !v.is_empty() && v.bytes().all(|b| (0x20..=0x7e).contains(&b));
+            if let Some(m) = msg.get("method").and_then(Value::as_str).filter(visible) {
+                h.push(("Mcp-Method".into(), m.to_string()));
+                let name = match m {
+                    "tools/call" | "prompts/get" => msg.pointer("/params/name"),
+                    "resources/read" => msg.pointer("/params/uri"),
+                    _ => None,
+                };
+                if let Some(n) = name.and_then(Value::as_str).filter(visible) {
+                    h.push(("Mcp-Name".into(), n.to_string()));
+                }
+            }
+            h
+        };
+        let refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let target = lock(session).legacy_post.clone();
+        let url = target.as_ref().unwrap_or(&self.url);
+        self.http
+            .send("POST", url, &refs, Some(body), true, "MCP request")
+    }
+
+    /// Fall back to the legacy HTTP+SSE transport: GET the URL as an event stream, wait
+    /// for its `endpoint` event (same origin only, THREATS 25), then keep pumping the
+    /// stream's messages to stdout in the background.
+    fn legacy_connect(&self, session: &Mutex<Session>, out: &Out) -> Result<()> {
+        let headers = {
+            let s = lock(session);
+            self.headers(&s, "text/event-stream")
+        };
+        let refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let resp = self
+            .http
+            .send("GET", &self.url, &refs, None, true, "legacy SSE stream")?;
+        if resp.status != 200 || resp.content_type() != "text/event-stream" {
+            return Err(Error::other(
+                format!(
+                    "{} speaks neither Streamable HTTP nor the legacy HTTP+SSE transport (GET answered HTTP {})",
+                    redact(&self.url),
+                    resp.status
+                ),
+                "check the server URL",
+            ));
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let out = out.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            read_sse(resp.body, |ev| {
+                if ev.event == "endpoint" {
+                    if let Some(t) = tx.take() {
+                        let _ = t.send(ev.data);
+                    }
+                } else if (ev.event.is_empty() || ev.event == "message")
+                    && !ev.data.trim().is_empty()
+                {
+                    write_msg(&out, ev.data.as_bytes());
+                }
+                true
+            });
+        });
+        let endpoint = rx.recv_timeout(Duration::from_secs(15)).map_err(|_| {
+            Error::other(
+                "the legacy SSE stream sent no endpoint event",
+                "check the server URL",
+            )
+        })?;
+        let post = self.url.join(endpoint.trim()).map_err(|_| {
+            Error::other(
+                "the legacy SSE endpoint is not a URL",
+                "tell the server's operator",
+            )
+        })?;
+        if post.origin() != self.url.origin() {
+            return Err(Error::Denied {
+                message: format!(
+                    "the legacy SSE stream points messages at another origin ({})",
+                    redact(&post)
+                ),
+                fix: "credentials are never sent to another origin; tell the server's operator"
+                    .into(),
+            });
+        }
+        lock(session).legacy_post = Some(post);
+        Ok(())
+    }
+
+    /// POST one message and route the answer; errors for requests become JSON-RPC errors.
+    fn deliver(
+        &self,
+        session: &Mutex<Session>,
+        out: &Out,
+        gate: &Mutex<()>,
+        line: &[u8],
+        msg: &Value,
+    ) {
+        let id = msg.get("id").cloned();
+        let is_request = msg.get("method").is_some() && id.is_some();
+        if let Err(e) = self.deliver_inner(session, out, gate, line, msg) {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("").to_string();
+            eprintln!("keybroker bridge: {text}");
+            if let (true, Some(id)) = (is_request, id) {
+                let code = if matches!(e, Error::NeedsSignIn { .. }) {
+                    -32001
+                } else {
+                    -32603
+                };
+                rpc_error(out, &id, code, &format!("keybroker: {first}"));
+            }
+        }
+    }
+
+    fn deliver_inner(
+        &self,
+        session: &Mutex<Session>,
+        out: &Out,
+        gate: &Mutex<()>,
+        line: &[u8],
+        msg: &Value,
+    ) -> Result<()> {
+        let mut refreshed = false;
+        let mut signed_in = false;
+        let mut step_ups = 0;
+        let mut reinitialized = false;
+        loop {
+            let resp = self.post(session, line, msg)?;
+            match resp.status {
+                200..=299 => return self.handle_success(session, out, resp, msg),
+                401 => {
+                    let challenge = resp
+                        .header("www-authenticate")
+                        .and_then(discovery::parse_challenge);
+                    let stale = lock(session)
+                        .tokens
+                        .as_ref()
+                        .and_then(|t| t.access_token.clone());
+                    if !refreshed && stale.is_some() {
+                        refreshed = true;
+                        let _g = gate.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(store) = &self.store {
+                            match store.fresh(&self.http, stale.as_deref(), &unix_now) {
+                                Ok(ts) => {
+                                    lock(session).tokens = Some(ts);
+                                    continue;
+                                }
+                                Err(Error::NeedsSignIn { .. }) => {}
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    }
+                    if signed_in {
+                        return Err(self.needs_sign_in("the server rejected the new token"));
+                    }
+                    signed_in = true;
+                    self.authorize(session, gate, challenge.as_ref(), stale.as_deref())?;
+                }
+                403 => {
+                    let challenge = resp
+                        .header("www-authenticate")
+                        .and_then(discovery::parse_challenge);
+                    let insufficient = challenge.as_ref().and_then(|c| c.error.as_deref())
+                        == Some("insufficient_scope");
+                    if !insufficient {
+                        return Err(Error::other(
+                            format!("{} refused the request (HTTP 403)", redact(&self.url)),
+                            "check that your account may use this server",
+                        ));
+                    }
+                    if step_ups >= MAX_STEP_UPS {
+                        return Err(Error::other(
+                            format!(
+                                "{} still demands more scope after {MAX_STEP_UPS} new sign-ins",
+                                redact(&self.url)
+                            ),
+                            "the server keeps asking for scopes it does not grant; tell its operator",
+                        ));
+                    }
+                    step_ups += 1;
+                    let stale = lock(session)
+                        .tokens
+                        .as_ref()
+                        .and_then(|t| t.access_token.clone());
+                    self.authorize(session, gate, challenge.as_ref(), stale.as_deref())?;
+                }
+                400 | 404 | 405
+                    if msg.get("method").and_then(Value::as_str) == Some("initialize")
+                        && lock(session).legacy_post.is_none()
+                        && lock(session).id.is_none() =>
+                {
+                    // Not a Streamable HTTP server: try the 2024-11-05 transport.
+                    self.legacy_connect(session, out)?;
+                }
+                404 if !reinitialized
+                    && lock(session).id.is_some()
+                    && msg.get("method").and_then(Value::as_str) != Some("initialize") =>
+                {
+                    reinitialized = true;
+                    self.reinitialize(session, out)?;
+                }
+                300..=399 => {
+                    return Err(Error::Denied {
+                        message: format!(
+                            "{} answered with a redirect; the bridge follows none",
+                            redact(&self.url)
+                        ),
+                        fix: "add the server again with its final URL".into(),
+                    });
+                }
+                status => {
+                    return Err(Error::other(
+                        format!("{} answered HTTP {status}", redact(&self.url)),
+                        "check the server URL; try again later",
+                    ));
+                }
+            }
+        }
+    }
+
+    fn needs_sign_in(&self, reason: &str) -> Error {
+        Error::NeedsSignIn {
+            server: self.server_id.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Sign in (again), once at a time; `stale`: the token the server just rejected.
+    fn authorize(
+        &self,
+        session: &Mutex<Session>,
+        gate: &Mutex<()>,
+        challenge: Option<&Challenge>,
+        stale: Option<&str>,
+    ) -> Result<()> {
+        let _g = gate.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(store) = &self.store else {
+            return Err(Error::other(
+                format!(
+                    "{} demands sign-in, but Keybroker has no OAuth credential for it",
+                    self.server_id
+                ),
+                format!("run `keybroker connect {}`", self.server_id),
+            ));
+        };
+        // Another thread may have signed in while we waited.
+        let current = store.load()?;
+        if let Some(tok) = current.as_ref().and_then(|t| t.access_token.as_deref())
+            && Some(tok) != stale
+            && challenge.and_then(|c| c.error.as_deref()) != Some("insufficient_scope")
+        {
+            lock(session).tokens = current.clone();
+            return Ok(());
+        }
+        let Some(policy) = &self.sign_in else {
+            return Err(self.needs_sign_in("the server asks for sign-in"));
+        };
+        let disc = discovery::discover(&self.http, &self.url, challenge)?;
+        let previous_scope = current
+            .as_ref()
+            .filter(|t| t.issuer.as_deref() == Some(disc.auth_server.issuer.as_str()))
+            .and_then(|t| t.scope.clone());
+        let pre = current
+            .as_ref()
+            .and_then(|t| t.client.as_ref())
+            .filter(|c| c.source == "pre-registered")
+            .cloned();
+        let req = flow::SignIn {
+            server_id: &self.server_id,
+            discovery: &disc,
+            challenged_scope: challenge.and_then(|c| c.scope.as_deref()),
+            previous_scope: previous_scope.as_deref(),
+            previous: current.as_ref(),
+            pre_registered: pre.as_ref(),
+            client_metadata_url: policy.client_metadata_url.as_deref(),
+            browser: policy.browser,
+            timeout: policy.timeout,
+            cancel: None,
+        };
+        let ts = flow::sign_in(&self.http, &req, unix_now)?;
+        store.save(&ts)?;
+        store.audit_event("authorized", "ok", "signed in from the bridge");
+        lock(session).tokens = Some(ts);
+        Ok(())
+    }
+
+    fn handle_success(
+        &self,
+        session: &Mutex<Session>,
+        out: &Out,
+        resp: Response,
+        msg: &Value,
+    ) -> Result<()> {
+        let is_init = msg.get("method").and_then(Value::as_str) == Some("initialize");
+        if let Some(sid) = resp.header("mcp-session-id") {
+            if !valid_session_id(sid) {
+                return Err(Error::Denied {
+                    message: "the server sent an Mcp-Session-Id with invalid characters".into(),
+                    fix: "the server is broken or hostile; tell its operator".into(),
+                });
+            }
+            if is_init {
+                lock(session).id = Some(sid.to_string());
+            }
+        }
+        if resp.status == 202 || lock(session).legacy_post.is_some() {
+            // Legacy transport: answers arrive on the event stream.
+            return Ok(());
+        }
+        let ctype = resp.content_type();
+        let want_id = msg
+            .get("id")
+            .cloned()
+            .filter(|_| msg.get("method").is_some());
+        if ctype == "text/event-stream" {
+            return self.pump_post_stream(session, out, resp, want_id, is_init);
+        }
+        let text = resp.text()?;
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        if is_init {
+            self.note_init_result(session, text.as_bytes());
+        }
+        write_msg(out, text.as_bytes());
+        Ok(())
+    }
+
+    fn note_init_result(&self, session: &Mutex<Session>, bytes: &[u8]) {
+        if let Ok(v) = serde_json::from_slice::<Value>(bytes)
+            && let Some(p) = v.pointer("/result/protocolVersion").and_then(Value::as_str)
+            && p.bytes().all(|b| (0x21..=0x7e).contains(&b))
+        {
+            lock(session).protocol = Some(p.to_string());
+        }
+    }
+
+    /// Pump a POST's SSE stream until the response to `want_id` arrives; if the stream
+    /// ends first, resume with GET + `Last-Event-ID` after the server's `retry` delay.
+    fn pump_post_stream(
+        &self,
+        session: &Mutex<Session>,
+        out: &Out,
+        resp: Response,
+        want_id: Option<Value>,
+        is_init: bool,
+    ) -> Result<()> {
+        let mut last_id: Option<String> = None;
+        let mut retry_ms: u64 = 1000;
+        let mut body = resp.body;
+        for _attempt in 0..5 {
+            let mut done = false;
+            read_sse(body, |ev| {
+                if let Some(id) = &ev.id {
+                    last_id = Some(id.clone());
+                }
+                if let Some(r) = ev.retry {
+                    retry_ms = r;
+                }
+                if (ev.event.is_empty() || ev.event == "message") && !ev.data.trim().is_empty() {
+                    if is_init {
+                        self.note_init_result(session, ev.data.as_bytes());
+                    }
+                    if let (Some(want), Ok(v)) = (&want_id, serde_json::from_str::<Value>(&ev.data))
+                        && v.get("id") == Some(want)
+                        && (v.get("result").is_some() || v.get("error").is_some())
+                    {
+                        done = true;
+                    }
+                    write_msg(out, ev.data.as_bytes());
+                }
+                !done
+            });
+            if done || want_id.is_none() {
+                return Ok(());
+            }
+            let Some(resume_from) = last_id.clone() else {
+                return Err(Error::other(
+                    "the server closed the response stream before answering",
+                    "try again",
+                ));
+            };
+            std::thread::sleep(Duration::from_millis(retry_ms.min(60_000)));
+            let headers = {
+                let s = lock(session);
+                let mut h = self.headers(&s, "text/event-stream");
+                h.push(("Last-Event-ID".into(), resume_from));
+                h
+            };
+            let refs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            let r = self
+                .http
+                .send("GET", &self.url, &refs, None, true, "MCP stream resumption")?;
+            if r.status != 200 {
+                return Err(Error::other(
+                    format!("resuming the response stream failed (HTTP {})", r.status),
+                    "try again",
+                ));
+            }
+            body = r.body;
+        }
+        Err(Error::other(
+            "the response stream kept breaking",
+            "try again later",
+        ))
+    }
+
+    /// The GET stream for server-initiated messages; ends quietly when unsupported.
+    fn get_stream(&self, session: &Mutex<Session>, out: &Out) {
+        let mut last_id: Option<String> = None;
+        let mut retry_ms: u64 = 1000;
+        for _ in 0..20 {
+            let headers = {
+                let s = lock(session);
+                let mut h = self.headers(&s, "text/event-stream");
+                if let Some(l) = &last_id {
+                    h.push(("Last-Event-ID".into(), l.clone()));
+                }
+                h
+            };
+            let refs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            let Ok(resp) = self
+                .http
+                .send("GET", &self.url, &refs, None, true, "MCP event stream")
+            else {
+                return;
+            };
+            if resp.status != 200 || resp.content_type() != "text/event-stream" {
+                return;
+            }
+            read_sse(resp.body, |ev| {
+                if let Some(id) = &ev.id {
+                    last_id = Some(id.clone());
+                }
+                if let Some(r) = ev.retry {
+                    retry_ms = r;
+                }
+                if (ev.event.is_empty() || ev.event == "message") && !ev.data.trim().is_empty() {
+                    write_msg(out, ev.data.as_bytes());
+                }
+                true
+            });
+            std::thread::sleep(Duration::from_millis(retry_ms.min(60_000)));
+        }
+    }
+
+    /// The server lost our session (404): initialize again with the host's original
+    /// initialize request; the answer is not forwarded (the host already has one).
+    fn reinitialize(&self, session: &Mutex<Session>, _out: &Out) -> Result<()> {
+        let (init, note) = {
+            let mut s = lock(session);
+            s.id = None;
+            (s.init_request.clone(), s.initialized_note.clone())
+        };
+        let Some(init) = init else {
+            return Err(Error::other(
+                "the server lost the session before it was initialized",
+                "restart the host",
+            ));
+        };
+        let sink: Out = Arc::new(Mutex::new(Box::new(std::io::sink())));
+        let gate = Mutex::new(());
+        let msg: Value = serde_json::from_slice(&init).unwrap_or(Value::Null);
+        self.deliver_inner(session, &sink, &gate, &init, &msg)?;
+        if let Some(note) = note {
+            let v: Value = serde_json::from_slice(&note).unwrap_or(Value::Null);
+            self.deliver_inner(session, &sink, &gate, &note, &v)?;
+        }
+        Ok(())
+    }
+
+    /// End the session: DELETE with its id (servers may answer 405; that is fine).
+    fn close(&self, session: &Mutex<Session>) {
+        let headers = {
+            let s = lock(session);
+            if s.id.is_none() || s.legacy_post.is_some() {
+                return;
+            }
+            self.headers(&s, "application/json")
+        };
+        let refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let _ = self
+            .http
+            .send("DELETE", &self.url, &refs, None, false, "MCP session end");
+    }
+}
+
+fn lock(s: &Mutex<Session>) -> std::sync::MutexGuard<'_, Session> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn remember(_b: &Bridge, session: &Mutex<Session>, f: impl FnOnce(&mut Session)) {
+    f(&mut lock(session));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_with_control_characters_are_invalid() {
+        assert!(valid_session_id("abc-123_XYZ"));
+        assert!(!valid_session_id("abc\r\nSet-Cookie: x"));
+        assert!(!valid_session_id("a b"));
+        assert!(!valid_session_id(""));
+        assert!(!valid_session_id("caf\u{e9}"));
+    }
+
+    #[test]
+    fn one_line_keeps_unknown_fields_and_string_escapes() {
+        let pretty = b"{\n  \"jsonrpc\": \"2.0\",\r\n  \"id\": 1,\n  \"x-unknown\": {\"a\\nb\": [1.0, 1e3]}\n}";
+        let line = one_line(pretty);
+        assert!(!line.contains(&b'\n'));
+        let a: Value = serde_json::from_slice(pretty).expect("json");
+        let b: Value = serde_json::from_slice(&line).expect("json");
+        assert_eq!(a, b);
+        assert!(
+            String::from_utf8_lossy(&line).contains("1e3"),
+            "numbers are not re-encoded"
+        );
+    }
+
+    #[test]
+    fn sse_events_are_parsed_with_ids_retry_and_multiline_data() {
+        let stream = b": comment\nid: 7\nretry: 500\n\nevent: message\ndata: {\"a\":\ndata: 1}\nid: 8\n\ndata: x\n\n";
+        let mut got = Vec::new();
+        read_sse(&stream[..], |e| {
+            got.push(e);
+            true
+        });
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].retry, Some(500));
+        assert_eq!(got[0].id.as_deref(), Some("7"));
+        assert_eq!(got[1].data, "{\"a\":\n1}");
+        assert_eq!(got[1].id.as_deref(), Some("8"));
+        assert_eq!(got[2].data, "x");
+    }
+}

@@ -1,0 +1,382 @@
+//! MCP authorization discovery (spec 2025-11-25): the 401 challenge, protected-resource
+//! metadata (RFC 9728, both well-known locations) and authorization-server metadata
+//! (RFC 8414 and OpenID Connect discovery, in the spec's order).
+//!
+//! Checks that make the metadata trustworthy live here too: the protected resource must
+//! name the server we talk to (THREATS 16), the authorization server's `issuer` must be
+//! the one we derived the well-known URL from (THREATS 16), and S256 must be advertised
+//! (THREATS 17). Every URL is fetched through [`Http`], which refuses SSRF targets first.
+
+use serde_json::Value;
+use url::Url;
+
+use super::net::{Http, redact};
+use crate::error::{Error, Result};
+
+/// The parameters of a `WWW-Authenticate: Bearer ...` challenge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Challenge {
+    pub resource_metadata: Option<String>,
+    pub scope: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Parse the Bearer challenge of a `WWW-Authenticate` header (quoted or token values).
+pub fn parse_challenge(header: &str) -> Option<Challenge> {
+    let lower = header.to_ascii_lowercase();
+    let start = lower.find("bearer")?;
+    let mut rest = &header[start + "bearer".len()..];
+    let mut ch = Challenge::default();
+    loop {
+        rest = rest.trim_start_matches([' ', ',', '\t']);
+        let Some(eq) = rest.find('=') else { break };
+        let key = rest[..eq].trim().to_ascii_lowercase();
+        if key.contains(' ') {
+            break; // another auth scheme begins
+        }
+        rest = &rest[eq + 1..];
+        let value;
+        if let Some(r) = rest.strip_prefix('"') {
+            let mut out = String::new();
+            let mut chars = r.char_indices();
+            let mut end = r.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            out.push(n);
+                        }
+                    }
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    _ => out.push(c),
+                }
+            }
+            value = out;
+            rest = &r[end.min(r.len())..];
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            value = rest[..end].trim().to_string();
+            rest = &rest[end..];
+        }
+        match key.as_str() {
+            "resource_metadata" => ch.resource_metadata = Some(value),
+            "scope" => ch.scope = Some(value),
+            "error" => ch.error = Some(value),
+            _ => {}
+        }
+    }
+    Some(ch)
+}
+
+#[derive(Debug, Clone)]
+pub struct ProtectedResource {
+    /// The resource identifier exactly as published (sent as `resource`).
+    pub resource: String,
+    pub authorization_servers: Vec<String>,
+    pub scopes_supported: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthServer {
+    pub issuer: String,
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    pub registration_endpoint: Option<Url>,
+    pub scopes_supported: Option<Vec<String>>,
+    pub token_endpoint_auth_methods: Option<Vec<String>>,
+    pub iss_parameter_supported: bool,
+    pub cimd_supported: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    pub resource: ProtectedResource,
+    pub auth_server: AuthServer,
+}
+
+fn strings(v: &Value, key: &str) -> Option<Vec<String>> {
+    v.get(key)?.as_array().map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+fn bad_metadata(what: &str, why: String) -> Error {
+    Error::other(
+        format!("{what}: {why}"),
+        "the server's OAuth metadata is wrong or tampered with; tell its operator",
+    )
+}
+
+/// Protected-resource metadata: the challenge's `resource_metadata` if given, else the
+/// path-suffixed well-known URL, then the root one.
+pub fn protected_resource(
+    http: &Http,
+    server: &Url,
+    challenge: Option<&Challenge>,
+) -> Result<ProtectedResource> {
+    let mut candidates = Vec::new();
+    if let Some(rm) = challenge.and_then(|c| c.resource_metadata.as_deref()) {
+        let u = server.join(rm).map_err(|_| {
+            bad_metadata(
+                "protected-resource metadata",
+                format!("invalid resource_metadata URL `{rm}`"),
+            )
+        })?;
+        candidates.push(u);
+    } else {
+        let path = server.path().trim_end_matches('/');
+        let mut base = server.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        if !path.is_empty() {
+            let mut u = base.clone();
+            u.set_path(&format!("/.well-known/oauth-protected-resource{path}"));
+            candidates.push(u);
+        }
+        let mut u = base;
+        u.set_path("/.well-known/oauth-protected-resource");
+        candidates.push(u);
+    }
+    for url in candidates {
+        let Some(doc) = http.get_json(&url, "protected-resource metadata")? else {
+            continue;
+        };
+        let resource = doc
+            .get("resource")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                bad_metadata(
+                    "protected-resource metadata",
+                    format!("{} has no `resource`", redact(&url)),
+                )
+            })?
+            .to_string();
+        check_resource_matches(&resource, server)?;
+        let authorization_servers = strings(&doc, "authorization_servers").unwrap_or_default();
+        if authorization_servers.is_empty() {
+            return Err(bad_metadata(
+                "protected-resource metadata",
+                format!("{} names no authorization server", redact(&url)),
+            ));
+        }
+        return Ok(ProtectedResource {
+            resource,
+            authorization_servers,
+            scopes_supported: strings(&doc, "scopes_supported"),
+        });
+    }
+    Err(Error::other(
+        format!(
+            "{} publishes no OAuth protected-resource metadata",
+            redact(server)
+        ),
+        "this server does not support MCP sign-in; if it takes an API key, add it with --header",
+    ))
+}
+
+/// The metadata's `resource` must name this server: same origin, and the server's path
+/// at or below the resource's path (RFC 9728 section 3.3, THREATS 16).
+pub fn check_resource_matches(resource: &str, server: &Url) -> Result<()> {
+    let r = Url::parse(resource).map_err(|_| {
+        bad_metadata(
+            "protected-resource metadata",
+            format!("`resource` {resource} is not a URL"),
+        )
+    })?;
+    let rpath = r.path().trim_end_matches('/');
+    let spath = server.path().trim_end_matches('/');
+    let under = spath == rpath || spath.starts_with(&format!("{rpath}/"));
+    if r.origin() != server.origin() || !under || r.fragment().is_some() {
+        return Err(Error::Denied {
+            message: format!(
+                "the protected-resource metadata is for {}, not for {}",
+                redact(&r),
+                redact(server)
+            ),
+            fix: "refusing to sign in: tokens for another resource must not be requested; check the server URL".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The well-known URLs for an issuer, in the MCP spec's order.
+pub fn auth_server_metadata_urls(issuer: &Url) -> Vec<Url> {
+    let path = issuer.path().trim_end_matches('/');
+    let mut base = issuer.clone();
+    base.set_query(None);
+    base.set_fragment(None);
+    let with = |p: String| {
+        let mut u = base.clone();
+        u.set_path(&p);
+        u
+    };
+    if path.is_empty() {
+        vec![
+            with("/.well-known/oauth-authorization-server".into()),
+            with("/.well-known/openid-configuration".into()),
+        ]
+    } else {
+        vec![
+            with(format!("/.well-known/oauth-authorization-server{path}")),
+            with(format!("/.well-known/openid-configuration{path}")),
+            with(format!("{path}/.well-known/openid-configuration")),
+        ]
+    }
+}
+
+pub fn auth_server(http: &Http, issuer: &str) -> Result<AuthServer> {
+    let issuer_url = Url::parse(issuer)
+        .map_err(|_| bad_metadata("authorization server", format!("`{issuer}` is not a URL")))?;
+    for url in auth_server_metadata_urls(&issuer_url) {
+        let Some(doc) = http.get_json(&url, "authorization-server metadata")? else {
+            continue;
+        };
+        return parse_auth_server(&doc, issuer, &url);
+    }
+    Err(Error::other(
+        format!("the authorization server {issuer} publishes no metadata"),
+        "tell the server's operator; Keybroker needs RFC 8414 or OpenID discovery",
+    ))
+}
+
+pub fn parse_auth_server(doc: &Value, issuer: &str, fetched_from: &Url) -> Result<AuthServer> {
+    let what = "authorization-server metadata";
+    let got = doc.get("issuer").and_then(Value::as_str).unwrap_or("");
+    if got != issuer {
+        return Err(Error::Denied {
+            message: format!(
+                "{what} fetched from {} claims issuer `{got}` instead of `{issuer}`",
+                redact(fetched_from)
+            ),
+            fix: "refusing to sign in: the metadata may be forged; tell the server's operator"
+                .into(),
+        });
+    }
+    let endpoint = |key: &str| -> Result<Option<Url>> {
+        match doc.get(key).and_then(Value::as_str) {
+            None => Ok(None),
+            Some(s) => Url::parse(s)
+                .map(Some)
+                .map_err(|_| bad_metadata(what, format!("`{key}` is not a URL"))),
+        }
+    };
+    let authorization_endpoint = endpoint("authorization_endpoint")?
+        .ok_or_else(|| bad_metadata(what, "no authorization_endpoint".into()))?;
+    let token_endpoint = endpoint("token_endpoint")?
+        .ok_or_else(|| bad_metadata(what, "no token_endpoint".into()))?;
+    let methods = strings(doc, "code_challenge_methods_supported").unwrap_or_default();
+    if !methods.iter().any(|m| m == "S256") {
+        return Err(Error::Denied {
+            message: format!(
+                "the authorization server {issuer} does not advertise PKCE with S256"
+            ),
+            fix: "refusing to sign in without PKCE (MCP authorization requires it); tell the server's operator".into(),
+        });
+    }
+    Ok(AuthServer {
+        issuer: issuer.to_string(),
+        authorization_endpoint,
+        token_endpoint,
+        registration_endpoint: endpoint("registration_endpoint")?,
+        scopes_supported: strings(doc, "scopes_supported"),
+        token_endpoint_auth_methods: strings(doc, "token_endpoint_auth_methods_supported"),
+        iss_parameter_supported: doc
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        cimd_supported: doc
+            .get("client_id_metadata_document_supported")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
+/// Everything sign-in needs, from the server URL and (if any) its 401 challenge.
+pub fn discover(http: &Http, server: &Url, challenge: Option<&Challenge>) -> Result<Discovery> {
+    let resource = protected_resource(http, server, challenge)?;
+    let issuer = resource.authorization_servers[0].clone();
+    let auth_server = auth_server(http, &issuer)?;
+    Ok(Discovery {
+        resource,
+        auth_server,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_challenges_are_parsed_with_quoted_and_bare_values() {
+        let c = parse_challenge(
+            r#"Bearer error="insufficient_scope", scope="mcp:write files:read", resource_metadata="https://x.example/.well-known/oauth-protected-resource/mcp""#,
+        )
+        .expect("challenge");
+        assert_eq!(c.error.as_deref(), Some("insufficient_scope"));
+        assert_eq!(c.scope.as_deref(), Some("mcp:write files:read"));
+        assert_eq!(
+            c.resource_metadata.as_deref(),
+            Some("https://x.example/.well-known/oauth-protected-resource/mcp")
+        );
+        let bare = parse_challenge("Bearer realm=x, scope=read").expect("challenge");
+        assert_eq!(bare.scope.as_deref(), Some("read"));
+        assert!(parse_challenge("Basic realm=x").is_none());
+    }
+
+    #[test]
+    fn a_resource_for_another_server_is_rejected() {
+        let server = Url::parse("https://mcp.example/mcp").expect("url");
+        assert!(check_resource_matches("https://mcp.example/mcp", &server).is_ok());
+        assert!(check_resource_matches("https://mcp.example", &server).is_ok());
+        assert!(check_resource_matches("https://mcp.example/other", &server).is_err());
+        assert!(check_resource_matches("https://evil.example/mcp", &server).is_err());
+        assert!(check_resource_matches("https://mcp.example/mc", &server).is_err());
+    }
+
+    #[test]
+    fn issuer_mismatch_and_missing_s256_are_refused() {
+        let from =
+            Url::parse("https://as.example/.well-known/oauth-authorization-server").expect("u");
+        let good = serde_json::json!({
+            "issuer": "https://as.example",
+            "authorization_endpoint": "https://as.example/authorize",
+            "token_endpoint": "https://as.example/token",
+            "code_challenge_methods_supported": ["S256"]
+        });
+        assert!(parse_auth_server(&good, "https://as.example", &from).is_ok());
+        let mut forged = good.clone();
+        forged["issuer"] = "https://attacker.example".into();
+        assert!(parse_auth_server(&forged, "https://as.example", &from).is_err());
+        let mut plain = good.clone();
+        plain["code_challenge_methods_supported"] = serde_json::json!(["plain"]);
+        assert!(parse_auth_server(&plain, "https://as.example", &from).is_err());
+        let mut none = good;
+        none.as_object_mut()
+            .expect("obj")
+            .remove("code_challenge_methods_supported");
+        assert!(parse_auth_server(&none, "https://as.example", &from).is_err());
+    }
+
+    #[test]
+    fn well_known_urls_follow_the_spec_order() {
+        let with_path =
+            auth_server_metadata_urls(&Url::parse("https://as.example/tenant1").expect("u"));
+        let got: Vec<String> = with_path.iter().map(Url::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "https://as.example/.well-known/oauth-authorization-server/tenant1",
+                "https://as.example/.well-known/openid-configuration/tenant1",
+                "https://as.example/tenant1/.well-known/openid-configuration",
+            ]
+        );
+        let root = auth_server_metadata_urls(&Url::parse("https://as.example").expect("u"));
+        assert_eq!(root.len(), 2);
+    }
+}

@@ -1,0 +1,386 @@
+//! OAuth 2.1 for remote MCP servers: discovery, registration, sign-in, the token store,
+//! and refresh under a cross-process single-flight lock.
+//!
+//! A server's whole OAuth state (issuer, client registration, access and refresh token,
+//! expiry, granted scope) is one keychain item, the server's `oauth` credential; state
+//! files only know that the credential exists. Tokens are keyed by issuer: when the
+//! resource names another authorization server, neither the old registration nor the old
+//! tokens are used there (THREATS 20).
+//!
+//! Refresh (THREATS 22, 23, 24): every process that wants a fresh token takes an
+//! exclusive file lock for that credential, re-reads the keychain item, and refreshes only
+//! if the token it finds is still the stale one. So when ten bridges wake at once the
+//! first refreshes and the other nine pick up its result: exactly one refresh request,
+//! safe with refresh-token rotation and reuse detection. `invalid_grant` or a missing
+//! refresh token marks the server "needs sign-in" (the tokens are dropped, the client
+//! registration kept) and is never retried in a loop.
+//!
+//! Not done here: the interactive flow's details ([`flow`]) and the network policy
+//! ([`net`]).
+
+pub mod discovery;
+pub mod flow;
+pub mod net;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::audit::{AuditLog, Event};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::paths::Paths;
+use crate::secret::Secret;
+use crate::vault::Vault;
+
+/// A client registration with one authorization server.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientReg {
+    /// The issuer it was registered with (`None`: a pre-registered client for whatever
+    /// issuer the server names).
+    pub issuer: Option<String>,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// `none`, `client_secret_basic` or `client_secret_post`.
+    pub auth_method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// `pre-registered`, `cimd` or `dynamic`.
+    pub source: String,
+}
+
+impl std::fmt::Debug for ClientReg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientReg")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("auth_method", &self.auth_method)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything one server's sign-in produced. Lives only in the keychain.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenSet {
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub resource: Option<String>,
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    #[serde(default)]
+    pub client: Option<ClientReg>,
+    #[serde(default)]
+    pub access_token: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Unix seconds when the access token was obtained.
+    #[serde(default)]
+    pub obtained_at: Option<i64>,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("issuer", &self.issuer)
+            .field("client", &self.client)
+            .field("has_access_token", &self.access_token.is_some())
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// Refresh this many seconds before the access token expires.
+pub const REFRESH_AHEAD_SECS: i64 = 60;
+
+impl TokenSet {
+    /// How long before expiry a refresh is due: [`REFRESH_AHEAD_SECS`], but at most half
+    /// the token's lifetime (so short-lived tokens are not refreshed on every use).
+    pub fn refresh_ahead(&self) -> i64 {
+        match (self.expires_at, self.obtained_at) {
+            (Some(exp), Some(got)) if exp > got => REFRESH_AHEAD_SECS.min((exp - got) / 2),
+            _ => REFRESH_AHEAD_SECS,
+        }
+    }
+
+    /// The access token, if there is one that does not expire within `ahead` seconds.
+    pub fn usable(&self, now: i64, ahead: i64) -> Option<&str> {
+        let token = self.access_token.as_deref()?;
+        match self.expires_at {
+            Some(exp) if exp <= now + ahead => None,
+            _ => Some(token),
+        }
+    }
+}
+
+/// Unix seconds now; read at the edges and passed in.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The keychain item and lock of one server's OAuth credential.
+pub struct Store {
+    pub paths: Paths,
+    pub vault: Vault,
+    pub audit: AuditLog,
+    pub server_id: String,
+    pub credential: String,
+}
+
+impl Store {
+    pub fn load(&self) -> Result<Option<TokenSet>> {
+        let Some(secret) = self.vault.get(&self.credential)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(secret.expose())
+            .map(Some)
+            .map_err(|_| {
+                Error::other(
+                    format!(
+                        "the keychain item for {} is not a Keybroker token set",
+                        self.server_id
+                    ),
+                    format!(
+                        "run `keybroker connect {}` to sign in again",
+                        self.server_id
+                    ),
+                )
+            })
+    }
+
+    pub fn save(&self, ts: &TokenSet) -> Result<()> {
+        let json = serde_json::to_string(ts)
+            .map_err(|e| Error::other(format!("cannot encode tokens: {e}"), "report this bug"))?;
+        self.vault.set(&self.credential, &Secret::new(json))
+    }
+
+    fn lock_path(&self) -> std::path::PathBuf {
+        self.paths.config_dir.join("locks").join(format!(
+            "oauth-{}.lock",
+            crate::state::slug(&self.credential)
+        ))
+    }
+
+    /// Hold the credential's refresh lock while `f` runs.
+    pub fn locked<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let _guard = fsutil::lock_exclusive(&self.lock_path())?;
+        f()
+    }
+
+    fn needs_sign_in(&self, reason: impl Into<String>) -> Error {
+        Error::NeedsSignIn {
+            server: self.server_id.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A usable access token: the stored one if still valid (and not `stale`), else one
+    /// refresh under the lock. `stale`: the token a server just rejected with 401.
+    pub fn fresh(
+        &self,
+        http: &net::Http,
+        stale: Option<&str>,
+        now: &dyn Fn() -> i64,
+    ) -> Result<TokenSet> {
+        let before = self.load()?;
+        if let Some(ts) = &before
+            && let Some(tok) = ts.usable(now(), ts.refresh_ahead())
+            && stale != Some(tok)
+        {
+            return Ok(ts.clone());
+        }
+        let seen = stale
+            .map(str::to_string)
+            .or_else(|| before.and_then(|t| t.access_token));
+        self.locked(|| {
+            // Re-read: another process may have refreshed while we waited for the lock.
+            let Some(mut ts) = self.load()? else {
+                return Err(self.needs_sign_in("it was never signed in"));
+            };
+            if let Some(tok) = ts.usable(now(), ts.refresh_ahead())
+                && stale != Some(tok)
+            {
+                return Ok(ts);
+            }
+            // Someone else refreshed while we waited: use their (unexpired) token even
+            // if it is inside the refresh-ahead window, so one wake-up means one refresh.
+            if let Some(tok) = ts.usable(now(), 0)
+                && seen.as_deref() != Some(tok)
+            {
+                return Ok(ts);
+            }
+            let (Some(refresh), Some(client), Some(endpoint)) = (
+                ts.refresh_token.clone(),
+                ts.client.clone(),
+                ts.token_endpoint.clone(),
+            ) else {
+                return Err(self.needs_sign_in(
+                    "the access token expired and the server issued no refresh token",
+                ));
+            };
+            let endpoint = Url::parse(&endpoint)
+                .map_err(|_| self.needs_sign_in("the stored token endpoint is invalid"))?;
+            let mut form = vec![
+                ("grant_type".to_string(), "refresh_token".to_string()),
+                ("refresh_token".into(), refresh),
+            ];
+            if let Some(r) = &ts.resource {
+                form.push(("resource".into(), r.clone()));
+            }
+            match flow::token_request(http, &endpoint, &client, form)? {
+                flow::TokenReply::Tokens(v) => {
+                    flow::apply_tokens(&mut ts, &v, now());
+                    self.save(&ts)?;
+                    self.audit_event("refreshed", "ok", "access token refreshed");
+                    Ok(ts)
+                }
+                flow::TokenReply::Error(code, _) => {
+                    // Drop the dead tokens (keep the registration) so no process retries.
+                    ts.access_token = None;
+                    ts.refresh_token = None;
+                    ts.expires_at = None;
+                    self.save(&ts)?;
+                    self.audit_event("refreshed", "error", &format!("refresh refused: {code}"));
+                    Err(self.needs_sign_in(format!(
+                        "the authorization server refused the refresh ({code})"
+                    )))
+                }
+            }
+        })
+    }
+
+    pub fn audit_event(&self, event: &str, outcome: &str, detail: &str) {
+        let host = self.server_id.split('/').next().map(str::to_string);
+        let ev = Event {
+            time: crate::audit::now_rfc3339(),
+            event: event.into(),
+            server: Some(self.server_id.clone()),
+            host,
+            credential: Some(self.credential.clone()),
+            target: Some("header:Authorization".into()),
+            pid: Some(std::process::id()),
+            ppid: None,
+            parent: None,
+            fingerprint: None,
+            outcome: outcome.into(),
+            detail: Some(detail.into()),
+            torn: None,
+            prev: String::new(),
+            hash: String::new(),
+        };
+        if let Err(e) = self.audit.append(vec![ev]) {
+            eprintln!("keybroker: could not write the audit log: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_set_debug_never_shows_tokens() {
+        let ts = TokenSet {
+            access_token: Some("at-KBCANARY".into()),
+            refresh_token: Some("rt-KBCANARY".into()),
+            client: Some(ClientReg {
+                issuer: None,
+                client_id: "c".into(),
+                client_secret: Some("cs-KBCANARY".into()),
+                auth_method: "client_secret_basic".into(),
+                redirect_uri: None,
+                source: "dynamic".into(),
+            }),
+            ..TokenSet::default()
+        };
+        assert!(!format!("{ts:?}").contains("KBCANARY"));
+    }
+
+    fn store(dir: &std::path::Path) -> Store {
+        let mock: std::sync::Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().expect("mock store");
+        let paths = Paths::under(dir);
+        Store {
+            audit: AuditLog::new(paths.audit_file()),
+            paths,
+            vault: Vault::with_store(mock, "keybroker-test"),
+            server_id: "h/s".into(),
+            credential: "h-s-oauth".into(),
+        }
+    }
+
+    fn http() -> net::Http {
+        let url = Url::parse("https://127.0.0.1:9/mcp").expect("url");
+        net::Http::new(net::Policy::for_server(&url, false).expect("policy"))
+    }
+
+    #[test]
+    fn an_expired_token_without_a_refresh_token_needs_sign_in_and_sends_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let st = store(dir.path());
+        st.save(&TokenSet {
+            access_token: Some("a".into()),
+            expires_at: Some(100),
+            token_endpoint: Some("https://127.0.0.1:9/token".into()),
+            ..TokenSet::default()
+        })
+        .expect("save");
+        let http = http();
+        let err = st.fresh(&http, None, &|| 1_000);
+        assert!(matches!(err, Err(Error::NeedsSignIn { .. })), "{err:?}");
+        assert_eq!(http.attempts(), 0, "no request without a refresh token");
+        let never = store(dir.path());
+        assert!(matches!(
+            never.fresh(&http, None, &|| 1_000),
+            Err(Error::NeedsSignIn { .. })
+        ));
+    }
+
+    #[test]
+    fn a_still_valid_token_is_used_without_a_refresh_unless_it_was_just_rejected() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let st = store(dir.path());
+        st.save(&TokenSet {
+            access_token: Some("good".into()),
+            expires_at: Some(10_000),
+            ..TokenSet::default()
+        })
+        .expect("save");
+        let http = http();
+        let ts = st.fresh(&http, None, &|| 1_000).expect("fresh");
+        assert_eq!(ts.access_token.as_deref(), Some("good"));
+        // Rejected by the server and no refresh token: needs sign-in, still no request.
+        assert!(matches!(
+            st.fresh(&http, Some("good"), &|| 1_000),
+            Err(Error::NeedsSignIn { .. })
+        ));
+        assert_eq!(http.attempts(), 0);
+    }
+
+    #[test]
+    fn a_token_about_to_expire_is_not_usable() {
+        let ts = TokenSet {
+            access_token: Some("a".into()),
+            expires_at: Some(1_000),
+            ..TokenSet::default()
+        };
+        assert_eq!(ts.usable(900, 60), Some("a"));
+        assert_eq!(ts.usable(950, 60), None);
+        let forever = TokenSet {
+            access_token: Some("a".into()),
+            ..TokenSet::default()
+        };
+        assert_eq!(forever.usable(i64::MAX - 100, 60), Some("a"));
+    }
+}

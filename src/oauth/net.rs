@@ -1,0 +1,615 @@
+//! Every outbound HTTP request of the OAuth flows and the bridge goes through here.
+//!
+//! Why: metadata documents and `WWW-Authenticate` headers come from the network and name
+//! further URLs. Before any of those is contacted, its scheme and every address its host
+//! resolves to are checked (SSRF, THREATS 15): link-local, private, loopback and other
+//! non-public addresses are refused unless the MCP server itself lives on an address of
+//! the same kind. Redirects are never followed blindly (THREATS 25): only same-origin
+//! redirects of metadata GETs are followed, and only after the same check.
+//!
+//! The same address check runs a second time inside the HTTP client's resolver, on the
+//! very addresses it is about to connect to, so a DNS answer that changes between the
+//! check and the connection (DNS rebinding) is refused too. With an HTTP proxy
+//! configured (`HTTPS_PROXY` etc.) the proxy resolves names and only the first check
+//! applies. Everything is HTTP/1.1 through `ureq`.
+
+use std::io::Read;
+use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// What kind of address a host resolves to; non-public kinds are only reachable when the
+/// MCP server itself is of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrKind {
+    Public,
+    Loopback,
+    Private,
+    LinkLocal,
+    /// Unspecified, multicast, broadcast, documentation, reserved: never contacted.
+    Forbidden,
+}
+
+pub fn classify(ip: IpAddr) -> AddrKind {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_loopback() {
+                AddrKind::Loopback
+            } else if v4.is_link_local() {
+                AddrKind::LinkLocal
+            } else if v4.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64) {
+                // RFC 1918 and RFC 6598 carrier-grade NAT.
+                AddrKind::Private
+            } else if v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] >= 240
+                || o[0] == 0
+            {
+                AddrKind::Forbidden
+            } else {
+                AddrKind::Public
+            }
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return classify(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            if v6.is_loopback() {
+                AddrKind::Loopback
+            } else if (seg[0] & 0xffc0) == 0xfe80 {
+                AddrKind::LinkLocal
+            } else if (seg[0] & 0xfe00) == 0xfc00 {
+                AddrKind::Private
+            } else if v6.is_unspecified()
+                || v6.is_multicast()
+                || seg[0] == 0x2001 && seg[1] == 0xdb8
+            {
+                AddrKind::Forbidden
+            } else {
+                AddrKind::Public
+            }
+        }
+    }
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1 written as a URL host (no DNS).
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The addresses `url`'s host stands for (IP literals without DNS).
+fn resolve(url: &Url) -> Result<Vec<IpAddr>> {
+    let port = url.port_or_known_default().unwrap_or(443);
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => Ok(vec![IpAddr::V4(ip)]),
+        Some(url::Host::Ipv6(ip)) => Ok(vec![IpAddr::V6(ip)]),
+        Some(url::Host::Domain(d)) => {
+            if d.eq_ignore_ascii_case("localhost") {
+                return Ok(vec![IpAddr::from([127, 0, 0, 1])]);
+            }
+            let addrs: Vec<IpAddr> = (d, port)
+                .to_socket_addrs()
+                .map_err(|e| {
+                    Error::other(
+                        format!("cannot resolve {d}: {e}"),
+                        "check the server URL and your network connection",
+                    )
+                })?
+                .map(|a| a.ip())
+                .collect();
+            if addrs.is_empty() {
+                return Err(Error::other(
+                    format!("{d} resolves to no address"),
+                    "check the server URL",
+                ));
+            }
+            Ok(addrs)
+        }
+        None => Err(Error::other(
+            format!("{} has no host", redact(url)),
+            "use an http(s) URL with a host name",
+        )),
+    }
+}
+
+/// The URL without query and fragment, for messages (queries can hold codes or keys).
+pub fn redact(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let _ = u.set_password(None);
+    let _ = u.set_username("");
+    u.to_string()
+}
+
+fn allowed(kind: AddrKind, server_kinds: &[AddrKind]) -> bool {
+    match kind {
+        AddrKind::Public => true,
+        AddrKind::Forbidden => false,
+        other => server_kinds.contains(&other),
+    }
+}
+
+/// `ureq`'s resolver with the address policy applied to what it returns: the connection
+/// can only go to addresses that passed the check.
+#[derive(Debug)]
+struct PinnedResolver {
+    server_kinds: Vec<AddrKind>,
+}
+
+impl ureq::unversioned::resolver::Resolver for PinnedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> std::result::Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let addrs = ureq::unversioned::resolver::DefaultResolver::default()
+            .resolve(uri, config, timeout)?;
+        if config.proxy().is_none() {
+            for a in addrs.iter() {
+                if !allowed(classify(a.ip()), &self.server_kinds) {
+                    return Err(ureq::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!(
+                            "refused to connect to {}: not an address this server may use",
+                            a.ip()
+                        ),
+                    )));
+                }
+            }
+        }
+        Ok(addrs)
+    }
+}
+
+/// Which destinations one MCP server's flows may contact.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The kinds of address the MCP server itself is on (non-public kinds are allowed
+    /// for its metadata and authorization server too).
+    server_kinds: Vec<AddrKind>,
+    /// The user allowed plain `http://` for this server (non-loopback).
+    allow_http: bool,
+    server_origin: url::Origin,
+}
+
+impl Policy {
+    /// The policy for the MCP server at `server`; resolves its host once.
+    pub fn for_server(server: &Url, allow_http: bool) -> Result<Policy> {
+        check_scheme(server, allow_http, None)?;
+        let kinds = resolve(server)?.into_iter().map(classify).collect();
+        Ok(Policy {
+            server_kinds: kinds,
+            allow_http,
+            server_origin: server.origin(),
+        })
+    }
+
+    /// Refuse `url` unless it may be contacted. Runs before any connection attempt.
+    pub fn check(&self, url: &Url, purpose: &str) -> Result<()> {
+        check_scheme(url, self.allow_http, Some(&self.server_origin))?;
+        for ip in resolve(url)? {
+            let kind = classify(ip);
+            if !allowed(kind, &self.server_kinds) {
+                return Err(Error::Denied {
+                    message: format!(
+                        "refused to contact {} ({purpose}): it resolves to {ip}, a {} address, and the MCP server is not on one",
+                        redact(url),
+                        match kind {
+                            AddrKind::Loopback => "loopback",
+                            AddrKind::Private => "private",
+                            AddrKind::LinkLocal => "link-local",
+                            _ => "reserved",
+                        }
+                    ),
+                    fix: "the server's metadata points somewhere it should not (possible SSRF); check the server URL or tell its operator".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_scheme(url: &Url, allow_http: bool, same_origin: Option<&url::Origin>) -> Result<()> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(url) => Ok(()),
+        "http" if allow_http && same_origin.is_none_or(|o| *o == url.origin()) => Ok(()),
+        "http" => Err(Error::Denied {
+            message: format!(
+                "refused plain http:// for {}: tokens would travel unencrypted",
+                redact(url)
+            ),
+            fix: "use https; for a server on your own network, add it with --allow-http".into(),
+        }),
+        other => Err(Error::Denied {
+            message: format!("refused URL scheme `{other}:` ({})", redact(url)),
+            fix: "only https URLs (http on loopback) are used".into(),
+        }),
+    }
+}
+
+/// A response with its body read (metadata, token endpoint) or streaming (bridge).
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Box<dyn Read + Send>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn content_type(&self) -> String {
+        self.header("content-type")
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// The body, at most 4 MiB.
+    pub fn text(mut self) -> Result<String> {
+        let mut buf = Vec::new();
+        (&mut self.body)
+            .take(4 << 20)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::other(format!("reading the response failed: {e}"), "try again"))?;
+        String::from_utf8(buf)
+            .map_err(|_| Error::other("the response is not UTF-8", "check the server URL"))
+    }
+}
+
+/// The HTTP client: no redirects, no status-as-error, every destination policy-checked.
+pub struct Http {
+    agent: ureq::Agent,
+    stream_agent: ureq::Agent,
+    pub policy: Policy,
+    /// Requests handed to the network layer (tests prove refusals happen before this).
+    attempts: AtomicUsize,
+}
+
+impl Http {
+    pub fn new(policy: Policy) -> Http {
+        let pinned = |global: Option<Duration>| {
+            let config = ureq::Agent::config_builder()
+                .max_redirects(0)
+                .http_status_as_error(false)
+                .timeout_connect(Some(Duration::from_secs(15)))
+                .timeout_global(global)
+                .user_agent(concat!("keybroker/", env!("CARGO_PKG_VERSION")))
+                .build();
+            ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::default(),
+                PinnedResolver {
+                    server_kinds: policy.server_kinds.clone(),
+                },
+            )
+        };
+        let agent = pinned(Some(Duration::from_secs(60)));
+        // The bridge's streams stay open as long as the session does.
+        let stream_agent = pinned(None);
+        Http {
+            agent,
+            stream_agent,
+            policy,
+            attempts: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
+    }
+
+    /// One request. `stream`: no overall timeout (SSE). Redirects come back as 3xx.
+    pub fn send(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        stream: bool,
+        purpose: &str,
+    ) -> Result<Response> {
+        self.policy.check(url, purpose)?;
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        let agent = if stream {
+            &self.stream_agent
+        } else {
+            &self.agent
+        };
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(url.as_str());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let net_err = |e: &dyn std::fmt::Display| {
+            Error::other(
+                format!("{purpose}: request to {} failed: {e}", redact(url)),
+                "check the server URL and your network connection, then try again",
+            )
+        };
+        let result = match body {
+            Some(b) => {
+                let req = req.body(b.to_vec()).map_err(|e| net_err(&e))?;
+                agent.run(req)
+            }
+            None => {
+                let req = req.body(()).map_err(|e| net_err(&e))?;
+                agent.run(req)
+            }
+        };
+        let resp = result.map_err(|e| net_err(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// GET a JSON document, following at most 3 same-origin redirects.
+    /// Returns `Ok(None)` on 404 (and other 4xx), the document on 200.
+    pub fn get_json(&self, url: &Url, purpose: &str) -> Result<Option<serde_json::Value>> {
+        let mut current = url.clone();
+        for _ in 0..4 {
+            let resp = self.send(
+                "GET",
+                &current,
+                &[
+                    ("Accept", "application/json"),
+                    ("MCP-Protocol-Version", crate::bridge::PROTOCOL_VERSION),
+                ],
+                None,
+                false,
+                purpose,
+            )?;
+            match resp.status {
+                200 => {
+                    let text = resp.text()?;
+                    let v = serde_json::from_str(&text).map_err(|e| {
+                        Error::other(
+                            format!("{purpose}: {} is not valid JSON: {e}", redact(&current)),
+                            "the server's metadata is broken; tell its operator",
+                        )
+                    })?;
+                    return Ok(Some(v));
+                }
+                301 | 302 | 303 | 307 | 308 => {
+                    let next = follow_redirect(&current, resp.header("location"))?;
+                    current = next;
+                }
+                _ => return Ok(None),
+            }
+        }
+        Err(Error::other(
+            format!("{purpose}: too many redirects from {}", redact(url)),
+            "the server's metadata is broken; tell its operator",
+        ))
+    }
+}
+
+/// The target of a redirect, refused unless it stays on the same origin (THREATS 25).
+pub fn follow_redirect(from: &Url, location: Option<&str>) -> Result<Url> {
+    let loc = location.ok_or_else(|| {
+        Error::other(
+            format!("{} redirected without a Location", redact(from)),
+            "tell the server's operator",
+        )
+    })?;
+    let next = from.join(loc).map_err(|_| {
+        Error::other(
+            format!("{} redirected to an invalid URL", redact(from)),
+            "tell the server's operator",
+        )
+    })?;
+    if next.origin() != from.origin() {
+        return Err(Error::Denied {
+            message: format!(
+                "refused a redirect from {} to another origin ({})",
+                redact(from),
+                redact(&next)
+            ),
+            fix: "credentials are never sent to another origin; use the final URL directly if you trust it".into(),
+        });
+    }
+    Ok(next)
+}
+
+/// Parse a URL that is about to be shown to the user's browser (THREATS 14): only
+/// https, or http on loopback; no credentials in it; no control characters.
+pub fn browser_url(raw: &str) -> Result<Url> {
+    let refuse = |why: &str| Error::Denied {
+        message: format!("refused to open an authorization URL: {why}"),
+        fix: "the authorization server's metadata is unsafe; tell its operator".into(),
+    };
+    if raw.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(refuse("it contains control characters or spaces"));
+    }
+    let url = Url::parse(raw).map_err(|_| refuse("it is not a valid URL"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&url) => {}
+        other => return Err(refuse(&format!("scheme `{other}:` is not https"))),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(refuse("it has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse("it carries credentials"));
+    }
+    Ok(url)
+}
+
+/// Open a validated URL in the system browser through the OS, never a shell: the URL is
+/// one argument of `xdg-open` / `open` / `rundll32 url.dll,FileProtocolHandler`.
+pub fn open_in_browser(url: &Url) -> Result<()> {
+    let url = browser_url(url.as_str())?;
+    let mut cmd = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    cmd.arg(url.as_str())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd.spawn().map(|_| ()).map_err(|e| {
+        Error::other(
+            format!("could not open the browser: {e}"),
+            "run the command again with --no-browser and open the printed URL yourself",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn browser_urls_other_than_https_or_loopback_http_are_refused() {
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "smb://attacker/share",
+            "http://example.com/authorize",
+            "https://a.example/$(calc.exe)\n",
+            "https://user:pw@a.example/authorize",
+            "https://a.example/authorize?x=1 & calc",
+            "ms-settings:",
+        ] {
+            assert!(browser_url(bad).is_err(), "{bad} must be refused");
+        }
+        assert!(browser_url("https://auth.example/authorize?x=1&y=$(x)").is_ok());
+        assert!(browser_url("http://127.0.0.1:9/authorize").is_ok());
+        assert!(browser_url("http://localhost:9/authorize").is_ok());
+    }
+
+    #[test]
+    fn link_local_metadata_is_refused_before_any_connection_for_a_loopback_server() {
+        let http = Http::new(Policy::for_server(&url("http://127.0.0.1:9/mcp"), false).expect("p"));
+        for target in [
+            "http://169.254.169.254/latest/meta-data/",
+            "https://169.254.169.254/",
+            "https://[fe80::1]/",
+            "https://10.0.0.1/.well-known/oauth-authorization-server",
+            "https://192.168.1.1/",
+            "https://0.0.0.0/",
+        ] {
+            let err = http.get_json(&url(target), "authorization-server metadata");
+            assert!(
+                matches!(err, Err(Error::Denied { .. })),
+                "{target}: {:?}",
+                err.err()
+            );
+        }
+        assert_eq!(http.attempts(), 0, "no request may reach the network layer");
+    }
+
+    #[test]
+    fn the_connection_itself_refuses_addresses_the_check_would_refuse() {
+        // A public server's client must not reach loopback even if a name resolved
+        // differently at check time (DNS rebinding): call the agent past the check.
+        let policy = Policy {
+            server_kinds: vec![AddrKind::Public],
+            allow_http: false,
+            server_origin: url("https://mcp.example/mcp").origin(),
+        };
+        let http = Http::new(policy);
+        let err = http
+            .agent
+            .get("http://127.0.0.1:9/")
+            .call()
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("refused to connect to 127.0.0.1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_private_server_may_use_private_metadata_but_not_link_local() {
+        let p = Policy::for_server(&url("https://10.1.2.3/mcp"), false).expect("p");
+        assert!(p.check(&url("https://10.9.9.9/as"), "t").is_ok());
+        assert!(p.check(&url("https://169.254.169.254/"), "t").is_err());
+        assert!(p.check(&url("https://127.0.0.1/"), "t").is_err());
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback_unless_allowed_for_that_server() {
+        assert!(Policy::for_server(&url("http://10.1.2.3/mcp"), false).is_err());
+        let p = Policy::for_server(&url("http://10.1.2.3/mcp"), true).expect("allowed");
+        assert!(p.check(&url("http://10.1.2.3/.well-known/x"), "t").is_ok());
+        assert!(p.check(&url("http://10.1.2.4/other"), "t").is_err());
+    }
+
+    #[test]
+    fn cross_origin_and_scheme_changing_redirects_are_refused() {
+        let from = url("https://mcp.example/mcp");
+        assert!(follow_redirect(&from, Some("https://evil.example/mcp")).is_err());
+        assert!(follow_redirect(&from, Some("http://mcp.example/mcp")).is_err());
+        assert!(follow_redirect(&from, Some("file:///etc/passwd")).is_err());
+        assert_eq!(
+            follow_redirect(&from, Some("/other"))
+                .expect("same origin")
+                .as_str(),
+            "https://mcp.example/other"
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_and_cgnat_addresses_are_classified() {
+        assert_eq!(
+            classify("::ffff:169.254.169.254".parse().expect("ip")),
+            AddrKind::LinkLocal
+        );
+        assert_eq!(
+            classify("100.64.0.1".parse().expect("ip")),
+            AddrKind::Private
+        );
+        assert_eq!(classify("fd00::1".parse().expect("ip")), AddrKind::Private);
+        assert_eq!(classify("8.8.8.8".parse().expect("ip")), AddrKind::Public);
+    }
+}

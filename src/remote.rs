@@ -1,0 +1,600 @@
+//! Remote (HTTP) servers: adding one by URL and writing the host entry that reaches it
+//! through `keybroker bridge <server-id>`.
+//!
+//! The host config gets a plain stdio entry (`command` = this binary, `args` =
+//! `["bridge", "<id>"]`), so hosts that only spawn stdio servers reach remote servers
+//! too, and no URL token or header value is ever left in the file. The entry is written
+//! through the same conflict-checked atomic path as imports. Sign-in itself is
+//! `oauth`'s job; carrying traffic is `bridge`'s.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::audit::{AuditLog, Event};
+use crate::configdoc::ConfigDoc;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::hosts::Format;
+use crate::hosts::Host;
+use crate::oauth::net::{Policy, is_loopback_host, redact};
+use crate::oauth::{ClientReg, Store, TokenSet};
+use crate::paths::Paths;
+use crate::secret::Secret;
+use crate::state::{self, Binding, Credential, Server, State, Transport};
+use crate::vault::Vault;
+
+/// What the state keeps about a remote server (no secret).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Remote {
+    /// The MCP endpoint (Streamable HTTP).
+    pub url: String,
+    /// The user allowed plain http:// for this non-loopback server.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// The OAuth credential (keychain item holding registration and tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_credential: Option<String>,
+    /// A client ID metadata document URL to use where the server supports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_metadata_url: Option<String>,
+}
+
+/// A static header credential (API key, static bearer token).
+pub struct HeaderSecret {
+    pub name: String,
+    pub value: Secret,
+}
+
+pub struct AddRequest<'a> {
+    pub host: Host,
+    pub config_path: &'a Path,
+    pub name: &'a str,
+    pub url: &'a str,
+    pub allow_http: bool,
+    pub launcher: &'a Path,
+    pub headers: Vec<HeaderSecret>,
+    /// A client registered by hand (`--client-id`, `--client-secret-stdin`).
+    pub client: Option<(String, Option<Secret>)>,
+    pub client_metadata_url: Option<&'a str>,
+    /// Replace an existing entry of the same name.
+    pub replace: bool,
+    pub now: &'a str,
+}
+
+/// Parse and check a server URL: http(s), no credentials or fragment in it, plain http
+/// only on loopback unless allowed.
+pub fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::other(
+            format!("`{raw}` is not a valid URL: {e}"),
+            "pass the server's full https:// URL",
+        )
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::other(
+            "the URL carries a user name or password",
+            "give the credential with --header instead; it goes to the keychain",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(Error::other("the URL has a #fragment", "remove it"));
+    }
+    if url.scheme() == "http" && !is_loopback_host(&url) && !allow_http {
+        return Err(Error::Denied {
+            message: format!("{} uses plain http:// off this machine", redact(&url)),
+            fix: "use https, or pass --allow-http if you accept that tokens travel unencrypted"
+                .into(),
+        });
+    }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::other(
+            format!("unsupported URL scheme `{}`", url.scheme()),
+            "use https",
+        ));
+    }
+    Ok(url)
+}
+
+/// What a static bearer token that is a JWT says about itself, read without verifying
+/// the signature (only to warn and to show whom it is for; never to trust it).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct JwtInfo {
+    pub exp: Option<i64>,
+    pub aud: Option<String>,
+    pub sub: Option<String>,
+    pub scope: Option<String>,
+}
+
+pub fn peek_jwt(value: &str) -> Option<JwtInfo> {
+    use base64::Engine;
+    let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+    let mut parts = token.split('.');
+    let (_h, p, _s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(p.trim_end_matches('='))
+        .ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    let text = |k: &str| match v.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    };
+    Some(JwtInfo {
+        exp: v.get("exp").and_then(Value::as_i64),
+        aud: text("aud"),
+        sub: text("sub"),
+        scope: text("scope").or_else(|| text("scp")),
+    })
+}
+
+/// A warning line for a static bearer token that expires within `days` (or already has).
+pub fn jwt_expiry_warning(info: &JwtInfo, now: i64, days: i64) -> Option<String> {
+    let exp = info.exp?;
+    if exp <= now {
+        Some("warning: this token has already expired".into())
+    } else if exp - now < days * 86_400 {
+        Some(format!(
+            "warning: this token expires in {} hour(s)",
+            (exp - now) / 3600
+        ))
+    } else {
+        None
+    }
+}
+
+/// The server id of an entry that runs `keybroker bridge <id>`.
+pub fn as_bridged(command: &str, args: &[String]) -> Option<String> {
+    let file = Path::new(command).file_name()?.to_str()?;
+    let ours = file == "keybroker" || file == "keybroker.exe";
+    (ours && args.len() == 2 && args[0] == "bridge").then(|| args[1].clone())
+}
+
+/// The stdio entry a host runs for a bridged server.
+pub fn bridge_entry(launcher: &Path, server_id: &str) -> Value {
+    json!({"command": launcher.to_string_lossy(), "args": ["bridge", server_id]})
+}
+
+/// Add a remote server: state record, keychain items, and the host entry.
+pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog) -> Result<String> {
+    let url = parse_server_url(req.url, req.allow_http)?;
+    // Resolving now tells the user early when the host is unreachable or forbidden.
+    Policy::for_server(&url, req.allow_http)?;
+    let id = format!("{}/{}", req.host.id(), req.name);
+    let empty: &[u8] = match req.host.format() {
+        Format::Json => b"{}\n",
+        Format::Toml => b"",
+    };
+    let bytes = fsutil::read_optional(req.config_path)?.unwrap_or_else(|| empty.to_vec());
+    let mut file = ConfigDoc::parse(req.host, req.config_path, &bytes)?;
+    let key = [req.host.servers_key().to_string()];
+    if !req.replace && file.entries_at(&key)?.iter().any(|(n, _)| n == req.name) {
+        return Err(Error::other(
+            format!(
+                "{} already has a server named `{}`",
+                req.config_path.display(),
+                req.name
+            ),
+            "pick another name, or pass --replace",
+        ));
+    }
+    let entry = bridge_entry(req.launcher, &id);
+    file.set_entry_at(&key, req.name, &entry)?;
+
+    let oauth_cred = format!("{}-oauth", state::slug(&id));
+    let mut bindings = Vec::new();
+    let mut creds = Vec::new();
+    for h in &req.headers {
+        let cid = format!("{}-{}", state::slug(&id), state::slug(&h.name));
+        vault.set(&cid, &h.value)?;
+        bindings.push(Binding {
+            target: format!("header:{}", h.name),
+            credential: cid.clone(),
+        });
+        creds.push(Credential {
+            id: cid,
+            kind: "secret".into(),
+            label: format!("{} header {}", id, h.name),
+            created: req.now.into(),
+            rotated: None,
+        });
+    }
+    let uses_oauth = req
+        .headers
+        .iter()
+        .all(|h| !h.name.eq_ignore_ascii_case("authorization"));
+    if uses_oauth {
+        if let Some((client_id, secret)) = &req.client {
+            let ts = TokenSet {
+                client: Some(ClientReg {
+                    issuer: None,
+                    client_id: client_id.clone(),
+                    client_secret: secret.as_ref().map(|s| s.expose().to_string()),
+                    auth_method: if secret.is_some() {
+                        "client_secret_basic".into()
+                    } else {
+                        "none".into()
+                    },
+                    redirect_uri: None,
+                    source: "pre-registered".into(),
+                }),
+                ..TokenSet::default()
+            };
+            let store = Store {
+                paths: paths.clone(),
+                vault: vault.clone(),
+                audit: audit.clone(),
+                server_id: id.clone(),
+                credential: oauth_cred.clone(),
+            };
+            store.save(&ts)?;
+        }
+        bindings.push(Binding {
+            target: "header:Authorization".into(),
+            credential: oauth_cred.clone(),
+        });
+        creds.push(Credential {
+            id: oauth_cred.clone(),
+            kind: "oauth".into(),
+            label: format!("{id} sign-in"),
+            created: req.now.into(),
+            rotated: None,
+        });
+    }
+    let command = vec!["bridge".to_string(), id.clone()];
+    let record = Server {
+        id: id.clone(),
+        host: req.host.id().into(),
+        name: req.name.into(),
+        config_path: req.config_path.to_path_buf(),
+        transport: Transport::Http,
+        fingerprint: state::fingerprint(&command, &[]),
+        command,
+        env_keys: Vec::new(),
+        bindings,
+        original: json!({"url": redact(&url)}),
+        remote: Some(Remote {
+            url: url.to_string(),
+            allow_http: req.allow_http,
+            oauth_credential: uses_oauth.then(|| oauth_cred.clone()),
+            client_metadata_url: req.client_metadata_url.map(str::to_string),
+        }),
+    };
+    State::update(paths, |s| {
+        for c in creds {
+            s.credentials.insert(c.id.clone(), c);
+        }
+        s.servers.insert(id.clone(), record);
+        Ok(())
+    })?;
+    let expect = if bytes == b"{}\n" && fsutil::read_optional(req.config_path)?.is_none() {
+        fsutil::Expect::Anything
+    } else {
+        fsutil::Expect::Hash(fsutil::sha256(&bytes))
+    };
+    fsutil::replace_file(req.config_path, &file.to_bytes(), expect)?;
+    let _ = audit.append(vec![Event {
+        time: req.now.into(),
+        event: "rewritten".into(),
+        server: Some(id.clone()),
+        host: Some(req.host.id().into()),
+        credential: None,
+        target: None,
+        pid: Some(std::process::id()),
+        ppid: None,
+        parent: None,
+        fingerprint: None,
+        outcome: "ok".into(),
+        detail: Some(format!(
+            "added remote server {} through keybroker bridge",
+            redact(&url)
+        )),
+        torn: None,
+        prev: String::new(),
+        hash: String::new(),
+    }]);
+    Ok(id)
+}
+
+/// What importing one remote entry does: the bridge entry, the server record, and the
+/// header values that move to the keychain (credential id, label, target, value).
+pub struct ImportPlan {
+    pub new_entry: Value,
+    pub record: Server,
+    pub secrets: Vec<(String, String, String, Secret)>,
+    /// A pre-registered OAuth client (`mcp-remote --static-oauth-client-info`): the
+    /// oauth credential id and its initial token set (registration only).
+    pub oauth_client: Option<(String, Secret)>,
+    pub notes: Vec<String>,
+}
+
+/// The URL and header values of an `mcp-remote` stdio entry
+/// (`npx [-y] mcp-remote[@v] URL [--header "Name: value"]...`), if it is one.
+pub fn mcp_remote_args(command: &str, args: &[String]) -> Option<(String, Vec<(String, String)>)> {
+    let mut all = vec![command.to_string()];
+    all.extend(args.iter().cloned());
+    let pos = all.iter().position(|a| {
+        let base = a.rsplit('/').next().unwrap_or(a);
+        base == "mcp-remote" || base.starts_with("mcp-remote@")
+    })?;
+    let rest = &all[pos + 1..];
+    let url = rest
+        .iter()
+        .find(|a| a.starts_with("http://") || a.starts_with("https://"))?
+        .clone();
+    let mut headers = Vec::new();
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if a == "--header"
+            && let Some((k, v)) = it.next().and_then(|h| h.split_once(':'))
+        {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    Some((url, headers))
+}
+
+/// Plan the import of a remote entry (`url`/`serverUrl`/`httpUrl` with optional
+/// `headers`, or `mcp-remote`) as a `keybroker bridge` entry. Header values (which may
+/// contain `${VAR}` references to the entry's own `env`, as mcp-remote configs do) are
+/// resolved and moved to the keychain.
+pub fn plan_import(
+    value: &Value,
+    host: Host,
+    name: &str,
+    launcher: &str,
+    fresh_id: &mut dyn FnMut(&str) -> String,
+) -> Result<Option<ImportPlan>> {
+    let obj = value.as_object();
+    let env: Vec<(String, String)> = obj
+        .and_then(|o| o.get("env"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (url, headers) = if let Some(url) = ["url", "serverUrl", "httpUrl"]
+        .iter()
+        .find_map(|k| obj.and_then(|o| o.get(*k)).and_then(Value::as_str))
+    {
+        let headers = obj
+            .and_then(|o| o.get("headers"))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (url.to_string(), headers)
+    } else {
+        let command = obj
+            .and_then(|o| o.get("command"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let args: Vec<String> = obj
+            .and_then(|o| o.get("args"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match mcp_remote_args(command, &args) {
+            Some(x) => x,
+            None => return Ok(None),
+        }
+    };
+    let parsed = match parse_server_url(&url, false) {
+        Ok(u) => u,
+        Err(e) => {
+            return Err(Error::other(
+                format!("entry `{name}`: {e}"),
+                "fix the URL, or exclude the entry with --exclude",
+            ));
+        }
+    };
+    let id = format!("{}/{}", host.id(), name);
+    let mut secrets = Vec::new();
+    let mut bindings = Vec::new();
+    let mut notes = Vec::new();
+    // What `restore` writes back: the entry with each header value as a placeholder and
+    // the env values the headers used emptied.
+    let mut original = value.clone();
+    for (hname, raw) in headers {
+        let mut v = raw.clone();
+        for (k, val) in &env {
+            let (a, b) = (format!("${{{k}}}"), format!("${k}"));
+            if (v.contains(&a) || v.contains(&b))
+                && let Some(e) = original.pointer_mut(&format!("/env/{k}"))
+            {
+                *e = Value::String(String::new());
+            }
+            v = v.replace(&a, val).replace(&b, val);
+        }
+        let cid = fresh_id(&format!("{}-{}", state::slug(&id), state::slug(&hname)));
+        let ph = state::placeholder(&cid);
+        if let Some(h) = original.pointer_mut(&format!(
+            "/headers/{}",
+            hname.replace('~', "~0").replace('/', "~1")
+        )) {
+            *h = Value::String(ph.clone());
+        }
+        if let Some(args) = original.get_mut("args").and_then(Value::as_array_mut) {
+            for a in args.iter_mut() {
+                if a.as_str() == Some(raw.as_str())
+                    || a.as_str()
+                        .is_some_and(|s| s.starts_with(&format!("{hname}:")))
+                {
+                    *a = Value::String(format!("{hname}: {ph}"));
+                }
+            }
+        }
+        bindings.push(Binding {
+            target: format!("header:{hname}"),
+            credential: cid.clone(),
+        });
+        secrets.push((
+            cid,
+            format!("{id} header {hname}"),
+            format!("header:{hname}"),
+            Secret::new(v),
+        ));
+    }
+    let uses_oauth = !bindings
+        .iter()
+        .any(|b| b.target.eq_ignore_ascii_case("header:authorization"));
+    let oauth_cred = format!("{}-oauth", state::slug(&id));
+    if uses_oauth {
+        bindings.push(Binding {
+            target: "header:Authorization".into(),
+            credential: oauth_cred.clone(),
+        });
+        notes.push(format!("sign in with `keybroker connect {id}`"));
+    }
+    let mut oauth_client = None;
+    if uses_oauth
+        && let Some(args) = original.get_mut("args").and_then(Value::as_array_mut)
+        && let Some(i) = args
+            .iter()
+            .position(|a| a.as_str() == Some("--static-oauth-client-info"))
+        && let Some(raw) = args.get(i + 1).and_then(Value::as_str).map(str::to_string)
+    {
+        let text = match raw.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?,
+            None => raw.clone(),
+        };
+        let bad = || {
+            Error::other(
+                format!("entry `{name}`: --static-oauth-client-info is not a JSON client"),
+                "fix it, or exclude the entry with --exclude",
+            )
+        };
+        let info: Value = serde_json::from_str(&text).map_err(|_| bad())?;
+        let client_id = info
+            .get("client_id")
+            .and_then(Value::as_str)
+            .ok_or_else(bad)?;
+        let client_secret = info
+            .get("client_secret")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let ts = TokenSet {
+            client: Some(ClientReg {
+                issuer: None,
+                client_id: client_id.to_string(),
+                auth_method: if client_secret.is_some() {
+                    "client_secret_basic".into()
+                } else {
+                    "none".into()
+                },
+                client_secret,
+                redirect_uri: None,
+                source: "pre-registered".into(),
+            }),
+            ..TokenSet::default()
+        };
+        let json = serde_json::to_string(&ts)
+            .map_err(|e| Error::other(format!("cannot encode a client: {e}"), "report this bug"))?;
+        oauth_client = Some((oauth_cred.clone(), Secret::new(json)));
+        if !raw.starts_with('@') {
+            // Inline JSON may hold a client secret: it moves too (restore can give it back).
+            let cid = fresh_id(&format!("{}-static-oauth-client-info", state::slug(&id)));
+            args[i + 1] = Value::String(state::placeholder(&cid));
+            let target = "arg:static-oauth-client-info".to_string();
+            bindings.push(Binding {
+                target: target.clone(),
+                credential: cid.clone(),
+            });
+            secrets.push((
+                cid,
+                format!("{id} static OAuth client"),
+                target,
+                Secret::new(raw),
+            ));
+        }
+        notes.push("its pre-registered OAuth client is used for sign-in".into());
+    }
+    let command = vec!["bridge".to_string(), id.clone()];
+    let record = Server {
+        id: id.clone(),
+        host: host.id().into(),
+        name: name.into(),
+        config_path: std::path::PathBuf::new(),
+        transport: Transport::Http,
+        fingerprint: state::fingerprint(&command, &[]),
+        command,
+        env_keys: Vec::new(),
+        bindings,
+        original,
+        remote: Some(Remote {
+            url: parsed.to_string(),
+            allow_http: false,
+            oauth_credential: uses_oauth.then_some(oauth_cred),
+            client_metadata_url: None,
+        }),
+    };
+    Ok(Some(ImportPlan {
+        new_entry: json!({"command": launcher, "args": ["bridge", id]}),
+        record,
+        secrets,
+        oauth_client,
+        notes,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_static_jwt_is_read_without_trust_and_its_expiry_warned_about() {
+        use base64::Engine;
+        let enc = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let jwt = format!(
+            "{}.{}.sig",
+            enc(r#"{"alg":"none"}"#),
+            enc(r#"{"exp":1000,"aud":["api","mcp"],"sub":"alice","scope":"read"}"#)
+        );
+        let info = peek_jwt(&format!("Bearer {jwt}")).expect("jwt");
+        assert_eq!(info.sub.as_deref(), Some("alice"));
+        assert_eq!(info.aud.as_deref(), Some("api mcp"));
+        assert_eq!(info.scope.as_deref(), Some("read"));
+        assert!(
+            jwt_expiry_warning(&info, 2000, 7)
+                .expect("w")
+                .contains("expired")
+        );
+        assert!(
+            jwt_expiry_warning(&info, 1000 - 7200, 7)
+                .expect("w")
+                .contains("2 hour")
+        );
+        assert_eq!(jwt_expiry_warning(&info, 1000 - 30 * 86_400, 7), None);
+        assert_eq!(peek_jwt("ghp_notajwt"), None);
+    }
+
+    #[test]
+    fn server_urls_with_credentials_fragments_or_remote_plain_http_are_refused() {
+        assert!(parse_server_url("https://mcp.example/mcp", false).is_ok());
+        assert!(parse_server_url("http://127.0.0.1:3000/mcp", false).is_ok());
+        assert!(parse_server_url("http://mcp.example/mcp", false).is_err());
+        assert!(parse_server_url("http://mcp.example/mcp", true).is_ok());
+        assert!(parse_server_url("https://u:p@mcp.example/mcp", false).is_err());
+        assert!(parse_server_url("https://mcp.example/mcp#x", false).is_err());
+        assert!(parse_server_url("file:///etc/passwd", true).is_err());
+    }
+}
