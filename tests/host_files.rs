@@ -30,6 +30,7 @@ const CASES: &[Case] = &[
         under_home: ".claude.json",
         edited: &[
             ("\"github\"", "\"fetch\""),
+            ("\"docs\"", "\n  },\n  \"projects\""),
             ("\"db\"", "\"hasTrustDialogAccepted\""),
         ],
         servers: 4,
@@ -39,7 +40,7 @@ const CASES: &[Case] = &[
         host: "cursor",
         fixture: "cursor.json",
         under_home: ".cursor/mcp.json",
-        edited: &[("\"github\"", "\"fetch\"")],
+        edited: &[("\"github\"", "\"fetch\""), ("\"linear\"", "\n\t}")],
         servers: 3,
         brokered: 1,
     },
@@ -47,7 +48,7 @@ const CASES: &[Case] = &[
         host: "vscode",
         fixture: "vscode.jsonc",
         under_home: ".config/Code/User/mcp.json",
-        edited: &[("\"github\"", "/* uses")],
+        edited: &[("\"github\"", "/* uses"), ("\"remote\"", ",\n  },\n}")],
         servers: 3,
         brokered: 1,
     },
@@ -55,7 +56,7 @@ const CASES: &[Case] = &[
         host: "windsurf",
         fixture: "windsurf.json",
         under_home: ".codeium/windsurf/mcp_config.json",
-        edited: &[("\"github\"", "\"fetch\"")],
+        edited: &[("\"github\"", "\"fetch\""), ("\"figma\"", "\n    }")],
         servers: 3,
         brokered: 1,
     },
@@ -63,7 +64,10 @@ const CASES: &[Case] = &[
         host: "gemini-cli",
         fixture: "gemini-cli.json",
         under_home: ".gemini/settings.json",
-        edited: &[("\"github\"", "\"fetch\"")],
+        edited: &[
+            ("\"github\"", "\"fetch\""),
+            ("\"docs\"", "\n  },\n  \"telemetry\""),
+        ],
         servers: 3,
         brokered: 1,
     },
@@ -71,7 +75,10 @@ const CASES: &[Case] = &[
         host: "codex",
         fixture: "codex.toml",
         under_home: ".codex/config.toml",
-        edited: &[("[mcp_servers.github]", "[mcp_servers.fetch]")],
+        edited: &[
+            ("[mcp_servers.github]", "[mcp_servers.fetch]"),
+            ("[mcp_servers.docs]", "[profiles.fast]"),
+        ],
         servers: 3,
         brokered: 1,
     },
@@ -180,7 +187,7 @@ fn every_fixture_round_trips_byte_identical_through_its_document() {
 }
 
 #[test]
-fn import_of_each_host_edits_only_the_entries_that_held_a_secret() {
+fn import_of_each_host_edits_only_the_entries_that_held_a_secret_or_reach_a_remote_server() {
     for case in CASES {
         let w = World::new();
         let home = w.dir.path().join("home");
@@ -312,7 +319,8 @@ fn import_all_plans_every_detected_file_and_shares_one_credential_for_one_value(
     );
     assert!(stdout.contains("vscode/github@proj"), "{stdout}");
     assert!(
-        stdout.contains("Done: 4 server(s) rewritten, 1 secret(s) stored"),
+        // Four GitHub entries through `keybroker run`, four remote entries through the bridge.
+        stdout.contains("Done: 8 server(s) rewritten, 1 secret(s) stored"),
         "{stdout}"
     );
     for f in [
@@ -393,7 +401,7 @@ fn after_importing_every_host_no_file_anywhere_holds_a_canary() {
 }
 
 #[test]
-fn a_secret_in_a_remote_entrys_headers_is_counted_and_left_with_a_warning() {
+fn a_secret_in_a_remote_entrys_headers_moves_to_the_keychain_and_the_entry_to_the_bridge() {
     let w = World::new();
     let home = w.dir.path().join("home");
     let file = home.join(".gemini/settings.json");
@@ -407,9 +415,26 @@ fn a_secret_in_a_remote_entrys_headers_is_counted_and_left_with_a_warning() {
         .output()
         .expect("import");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("headers carry a secret"), "{stdout}");
+    assert!(stdout.contains("header:Authorization"), "{stdout}");
     assert!(!stdout.contains("KBCANARY"), "{stdout}");
-    assert_eq!(std::fs::read_to_string(&file).expect("read"), text);
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        text,
+        "a dry run writes nothing"
+    );
+
+    kb(&w, &home)
+        .args(["import", "gemini-cli", "--yes"])
+        .assert()
+        .success();
+    let after = std::fs::read_to_string(&file).expect("read");
+    assert!(!after.contains("KBCANARY"), "{after}");
+    let cfg: serde_json::Value = serde_json::from_str(&after).expect("json");
+    assert_eq!(
+        cfg["mcpServers"]["api"]["args"],
+        serde_json::json!(["bridge", "gemini-cli/api"])
+    );
+    assert!(w.files_containing(b"KBCANARY").is_empty());
 }
 
 #[test]
