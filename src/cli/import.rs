@@ -158,7 +158,9 @@ pub fn print_plan(plan: &Plan) {
     let (mut changing, mut moves, mut reused) = (0, 0, 0);
     for sp in &plan.servers {
         let label = match &sp.action {
-            Action::Broker if sp.moves.is_empty() => "reach it through keybroker bridge".to_string(),
+            Action::Broker if sp.moves.is_empty() => {
+                "reach it through keybroker bridge".to_string()
+            }
             Action::Broker => "move secrets to the keychain".to_string(),
             Action::UpdateLauncher => "update launcher path".to_string(),
             Action::AlreadyBrokered => "already brokered: unchanged".to_string(),
