@@ -25,7 +25,13 @@ pub fn default_paths() -> Vec<PathBuf> {
                 .flatten()
                 .flatten()
                 .filter(|e| e.file_name().to_string_lossy().starts_with("Claude_"))
-                .map(|e| e.path().join("LocalCache").join("Roaming").join("Claude").join(file))
+                .map(|e| {
+                    e.path()
+                        .join("LocalCache")
+                        .join("Roaming")
+                        .join("Claude")
+                        .join(file)
+                })
                 .collect();
             found.sort();
             out.extend(found);
