@@ -316,7 +316,8 @@ fn server_view(
     match s {
         ServerState::PlaintextInConfig => actions.push(ServerAction::MoveToKeychain),
         ServerState::CommandChanged => actions.push(ServerAction::Approve),
-        ServerState::NeedsSignIn | ServerState::Unsupported => {}
+        // Brokered servers change secrets with Rotate; remote ones sign in (OAuth).
+        ServerState::Brokered | ServerState::NeedsSignIn | ServerState::Unsupported => {}
         _ => actions.push(ServerAction::Connect),
     }
     if in_state && !bound_env.is_empty() && s != ServerState::CommandChanged {
@@ -543,7 +544,7 @@ pub fn move_to_keychain(ctx: &Context, server_id: &str, now: &str) -> Result<Str
     ))
 }
 
-/// Disconnect: forget this server's secrets. A credential only this server uses is
+/// Disconnect: forget this server's env secrets. A credential only this server uses is
 /// deleted from the keychain (the binding stays, so the server shows "needs a secret"
 /// and Connect asks for it again); a shared one is unbound from this server only.
 pub fn disconnect(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
@@ -551,7 +552,8 @@ pub fn disconnect(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
     let outcome = State::update(&ctx.paths, |st| {
         let server = st.server(server_id)?.clone();
         let mut out = Vec::new();
-        for b in &server.bindings {
+        // Argument bindings stay: their placeholders are part of the approved command.
+        for b in server.bindings.iter().filter(|b| b.target.starts_with("env:")) {
             let shared = st.users_of(&b.credential).len() > 1;
             if shared {
                 if let Some(s) = st.servers.get_mut(server_id) {

@@ -157,6 +157,7 @@ try {
     await field.setValue(TYPED);
     await $(`${server('echo-local')} [data-submit="connect"]`).click();
     await waitState('echo-local', 'brokered');
+    await browser.execute(() => document.querySelector('.content')?.scrollTo(0, 0));
     await shot(browser, 'servers');
   });
 
@@ -188,12 +189,14 @@ try {
     await $('.compare pre').waitForExist({ timeout: 10000 });
     const newCmd = await browser.$$('.compare pre')[1].getText();
     if (!newCmd.includes('--changed-by-e2e')) throw new Error(`the new command is not shown: ${newCmd}`);
+    await $('[data-confirm="approve"]').scrollIntoView({ block: 'end' });
     await shot(browser, 'approval');
     await $('[data-confirm="approve"]').click();
     await waitState('echo-local', 'brokered');
   });
 
   await step('the tray icon is on screen (full-screen capture)', async () => {
+    await sleep(2000); // the watcher polls once a second; let the tray catch up
     const file = join(shots, 'tray.png');
     const r = spawnSync('import', ['-window', 'root', file]);
     if (r.status !== 0) throw new Error(`import failed: ${r.stderr}`);

@@ -75,6 +75,7 @@ export class App implements Ui {
 
   /** The file stamp moved (audit appended, config or state changed). */
   async changed(): Promise<void> {
+    if (this.current === 'servers' && this.servers.editing()) return;
     await this[this.current].refresh();
   }
 

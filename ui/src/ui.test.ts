@@ -52,6 +52,17 @@ describe('servers view', () => {
     expect(fields[0].value).toBe('');
   });
 
+  it('a background change does not wipe a secret being typed', async () => {
+    const { root, app } = await mount();
+    (root.querySelector('[data-server="claude-desktop/echo"] [data-action="connect"]') as HTMLButtonElement).click();
+    await flush();
+    const field = root.querySelector<HTMLInputElement>('input[data-env="ECHO_API_TOKEN"]')!;
+    field.value = 'half-typed';
+    await app.changed();
+    expect(root.querySelector<HTMLInputElement>('input[data-env="ECHO_API_TOKEN"]')).toBe(field);
+    expect(field.value).toBe('half-typed');
+  });
+
   it('approve shows the approved and the new command side by side and sends the one shown', async () => {
     const calls: Call[] = [];
     const { root } = await mount(calls);

@@ -75,6 +75,11 @@ export class ServersPanel {
     this.render();
   }
 
+  /** A form is open: a background refresh would wipe what the user is typing. */
+  editing(): boolean {
+    return this.open !== null;
+  }
+
   /** Open an action's form for a server (from the tray). */
   async focus(id: string, action: ServerAction | null): Promise<void> {
     this.open = action ? { id, action } : null;
