@@ -553,7 +553,11 @@ pub fn disconnect(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
         let server = st.server(server_id)?.clone();
         let mut out = Vec::new();
         // Argument bindings stay: their placeholders are part of the approved command.
-        for b in server.bindings.iter().filter(|b| b.target.starts_with("env:")) {
+        for b in server
+            .bindings
+            .iter()
+            .filter(|b| b.target.starts_with("env:"))
+        {
             let shared = st.users_of(&b.credential).len() > 1;
             if shared {
                 if let Some(s) = st.servers.get_mut(server_id) {
