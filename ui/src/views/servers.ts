@@ -124,7 +124,9 @@ export class ServersPanel {
       s.credentials.length
         ? h('ul', { class: 'creds', 'aria-label': 'Bound credentials' }, ...s.credentials.map((c) => h('li', {}, c)))
         : null,
-      s.detail ? h('p', { class: 'muted detail' }, s.detail) : null,
+      // The core's detail names the CLI fix; here the buttons are the fix, so it shows only
+      // when there is no button to press.
+      s.detail && !s.actions.length ? h('p', { class: 'muted detail' }, s.detail) : null,
       s.actions.length
         ? h(
             'div',
