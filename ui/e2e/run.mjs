@@ -14,7 +14,7 @@
 // blank. Exit code 0 only if every step passed.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -201,6 +201,16 @@ try {
     const r = spawnSync('import', ['-window', 'root', file]);
     if (r.status !== 0) throw new Error(`import failed: ${r.stderr}`);
     assertNotBlank(file);
+  });
+  await step('no file the app wrote (state, audit, diagnostic logs, exports) holds a secret value', async () => {
+    const walk = (d) =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+    const files = walk(home);
+    if (!files.some((f) => f.includes('/logs/keybroker-app'))) throw new Error(`no diagnostic log in ${home}/logs`);
+    for (const f of files) {
+      const text = readFileSync(f, 'latin1');
+      if (text.includes('KBCANARY') || text.includes(TYPED)) throw new Error(`${f} holds a secret value`);
+    }
   });
   code = 0;
 } catch {
