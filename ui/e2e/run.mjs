@@ -202,6 +202,20 @@ try {
     if (r.status !== 0) throw new Error(`import failed: ${r.stderr}`);
     assertNotBlank(file);
   });
+  await step('clicking the tray icon opens its menu (screen capture before and after differ)', async () => {
+    const where = spawnSync('xdotool', ['search', '--onlyvisible', '--class', 'trayer'], { encoding: 'utf8' });
+    if (where.status !== 0) throw new Error('trayer is not running (install trayer)');
+    spawnSync('xdotool', ['mousemove', '1262', '16']);
+    spawnSync('xdotool', ['click', '1']);
+    await sleep(1500);
+    const file = join(shots, 'tray-menu.png');
+    spawnSync('import', ['-window', 'root', file]);
+    spawnSync('xdotool', ['key', 'Escape']);
+    const diff = spawnSync('compare', ['-metric', 'AE', join(shots, 'tray.png'), file, 'null:'], { encoding: 'utf8' });
+    const changed = Number(diff.stderr.trim().split(/\s/)[0]);
+    if (!(changed > 1000)) throw new Error(`the screen did not change after clicking the tray icon (${diff.stderr})`);
+  });
+
   await step('no file the app wrote (state, audit, diagnostic logs, exports) holds a secret value', async () => {
     const walk = (d) =>
       readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
