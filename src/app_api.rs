@@ -1059,3 +1059,45 @@ pub fn change_stamp(ctx: &Context) -> Vec<(String, u64, u128)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_with_commas_quotes_or_newlines_are_quoted() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn env_names_must_be_identifiers() {
+        for ok in ["GITHUB_TOKEN", "_X", "a1"] {
+            assert!(check_env_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1ABC", "A=B", "A B", "A\0", "É"] {
+            assert!(check_env_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_state_that_waits_for_the_user_needs_attention_and_no_other() {
+        let waiting = [
+            ServerState::NeedsSecret,
+            ServerState::PlaintextInConfig,
+            ServerState::CommandChanged,
+            ServerState::MissingFromConfig,
+            ServerState::NotBrokered,
+        ];
+        let calm = [
+            ServerState::Brokered,
+            ServerState::NoSecrets,
+            ServerState::NeedsSignIn,
+            ServerState::Unsupported,
+        ];
+        assert!(waiting.iter().all(|s| s.needs_attention()));
+        assert!(calm.iter().all(|s| !s.needs_attention()));
+    }
+}
