@@ -1,12 +1,17 @@
 # Keybroker -- build, lint, test, run, bench.   (GNU make)
 #
-#   make deps    install missing system packages, check Node.js, npm ci tests/peers
-#   make build   one debug build of every target (reused by run/test)
-#   make run     build, then run the CLI against your Claude Desktop config
-#   make lint    rustfmt check + clippy (warnings are errors)
-#   make test    deps, lint, build, then cargo test against a private unlocked keyring
+#   make deps    install missing system packages, check Node.js, npm ci tests/peers and ui,
+#                tauri-driver
+#   make ui      build the webview front end (ui/dist, embedded by the app)
+#   make build   one debug build of every target, CLI and app (reused by run/test)
+#   make run     build, then launch the tray app (keybroker-app)
+#   make lint    rustfmt check + clippy (warnings are errors) + TypeScript check
+#   make test    deps, lint, build, then cargo test against a private unlocked keyring,
+#                the UI unit tests (Vitest) and the app end to end (test-e2e)
+#   make test-e2e  the built app under Xvfb driven by tauri-driver + WebdriverIO
 #   make bench   launcher spawn-overhead benchmark (prints figures; never fails on timing)
 #   make bench-remote  bridge vs direct HTTP client vs mcp-remote (figures only)
+#   make bench-app  app cold start / idle RSS / binary size next to a minimal Tauri app
 #   make peers   npm ci in tests/peers (real MCP peers used by the integration tests)
 #   make conformance  the MCP conformance suite's client scenarios against `keybroker bridge`
 
@@ -26,7 +31,7 @@ CARGO_TARGETS := --all-targets
 TEST_LOG    := target/test-output.log
 RUN_ARGS    ?= servers
 
-.PHONY: all deps peers build run lint fmt test conformance bench bench-remote bench-deps clean
+.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e conformance bench bench-app bench-remote bench-deps clean
 
 all: test
 
@@ -36,15 +41,18 @@ deps:
 peers:
 	scripts/install-deps.sh --peers
 
-build: deps
+# ui/dist is embedded into the app at compile time, so it is built before any cargo step.
+ui: deps
+	cd ui && npm run --silent build
+
+build: deps ui
 	$(CARGO) build $(CARGO_FLAGS) $(CARGO_TARGETS)
 
-# For now the CLI; a later issue replaces this with the tray app. The CLI itself reports a
-# missing Claude Desktop config without failing.
+# The tray app; it finds the `keybroker` launcher next to itself (target/debug).
 run: build
-	./target/debug/keybroker $(RUN_ARGS)
+	./target/debug/keybroker-app
 
-lint: deps
+lint: deps ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(CARGO_FLAGS) $(CARGO_TARGETS) -- -D warnings
 
@@ -56,17 +64,27 @@ test: deps lint build
 	@mkdir -p target
 	@rc=0; scripts/with-keyring.sh $(CARGO) test $(CARGO_FLAGS) $(CARGO_TARGETS) --no-fail-fast 2>&1 \
 	  | tee $(TEST_LOG) || rc=$$?; \
+	crc=0; scripts/with-keyring.sh scripts/conformance.sh || crc=$$?; \
+	ui_rc=0; $(MAKE) --no-print-directory test-ui || ui_rc=$$?; \
+	e2e_rc=0; $(MAKE) --no-print-directory test-e2e || e2e_rc=$$?; \
+	echo "stages: cargo test rc=$$rc, conformance rc=$$crc, ui unit tests rc=$$ui_rc, e2e rc=$$e2e_rc"; \
 	awk '/^test result: /{ for (i = 1; i <= NF; i++) { \
 	        if ($$(i+1) ~ /^passed;?$$/) p += $$i; \
 	        if ($$(i+1) ~ /^failed;?$$/) f += $$i; \
 	        if ($$(i+1) ~ /^ignored;?$$/) s += $$i } } \
 	     END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' $(TEST_LOG); \
-	crc=0; scripts/with-keyring.sh scripts/conformance.sh || crc=$$?; \
-	[ $$rc -eq 0 ] && exit $$crc; exit $$rc
+	[ $$rc -eq 0 ] && [ $$crc -eq 0 ] && [ $$ui_rc -eq 0 ] && [ $$e2e_rc -eq 0 ]
 
 # The official MCP conformance suite (client scenarios) with the bridge as the client.
 conformance: deps build
 	scripts/with-keyring.sh scripts/conformance.sh
+
+test-ui: deps
+	cd ui && npx vitest run
+
+# Reuses the debug build (make build); saves docs/screenshots/*.png.
+test-e2e: deps build
+	scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" node ui/e2e/run.mjs
 
 # bench/launcher.sh builds the release launcher itself (BENCH_PROFILE=debug: use the
 # debug build instead).
@@ -76,6 +94,11 @@ bench: bench-deps build
 # Bridge latency/throughput/memory vs a direct HTTP client and mcp-remote (figures only).
 bench-remote: bench-deps build
 	bench/remote.sh
+
+# Release builds of the app and of a minimal Tauri 2 app (bench/minimal-tauri), then
+# cold start to tray, idle RSS after a minute and binary size. Slow (two release builds).
+bench-app: bench-deps ui
+	scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" bench/app.sh
 
 bench-deps:
 	scripts/install-deps.sh --bench

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what Keybroker's build, tests and benchmark need -- and only what is missing.
 #
-#   scripts/install-deps.sh            system packages + Node.js check + tests/peers npm ci
+#   scripts/install-deps.sh            system packages + Node.js check + tests/peers and ui
+#                                      npm ci + tauri-driver (for the app's end-to-end run)
 #   scripts/install-deps.sh --bench    the above + benchmark tools (hyperfine)
 #   scripts/install-deps.sh --peers    only the npm parts: tests/peers and tests/hosts
 #
@@ -31,11 +32,15 @@ CORE_PACKAGES=(
   libdbus-1-dev dbus dbus-x11 gnome-keyring libsecret-tools
   xvfb xauth
 )
-# Tauri app (src-tauri/) build and headless UI tests -- TO BE FILLED by the Tauri issue,
-# e.g. libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
-#      libsoup-3.0-dev webkit2gtk-driver imagemagick x11-utils trayer xdotool
+# Tauri app (src-tauri/): WebKitGTK + GTK + tray (appindicator, loaded at run time) to
+# build and run it; WebKitWebDriver, ImageMagick (screenshots, blank check), trayer (a
+# tray for the headless X session) and xdotool for the end-to-end run.
 TAURI_PACKAGES=(
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
+  libsoup-3.0-dev webkit2gtk-driver imagemagick x11-utils trayer xdotool
 )
+UI_DIR="$REPO_ROOT/ui"
+TAURI_DRIVER_VERSION="^2"
 # Benchmarks only (`make bench`, --bench).
 BENCH_PACKAGES=(
   hyperfine
@@ -144,6 +149,26 @@ ensure_hosts() {
   fi
 }
 
+ensure_ui() {
+  ensure_node
+  [ -f "$UI_DIR/package-lock.json" ] || die "missing $UI_DIR/package-lock.json"
+  local marker="$UI_DIR/node_modules/.package-lock.json"
+  if [ ! -d "$UI_DIR/node_modules" ] || [ ! -f "$marker" ] \
+     || [ "$UI_DIR/package-lock.json" -nt "$marker" ] \
+     || [ "$UI_DIR/package.json" -nt "$marker" ]; then
+    log "npm ci in ui (node $(node -v), npm $(npm -v))"
+    (cd "$UI_DIR" && npm ci --no-audit --no-fund </dev/null >&2)
+  fi
+}
+
+ensure_tauri_driver() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    log "cargo install tauri-driver $TAURI_DRIVER_VERSION (WebDriver for the app's end-to-end run)"
+    cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION" </dev/null >&2
+  fi
+}
+
 ensure_machine_id() {
   # dbus-daemon (dbus-run-session) refuses to start without a machine id.
   if [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ]; then
@@ -170,4 +195,8 @@ if [ "$MODE" != peers ]; then
 fi
 ensure_peers
 ensure_hosts
+if [ "$MODE" != peers ]; then
+  ensure_ui
+  ensure_tauri_driver
+fi
 log "ok"

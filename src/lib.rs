@@ -3,6 +3,7 @@
 //! No GUI, no Tauri: the launcher (`keybroker run`) is started by hosts for every server
 //! spawn and must stay small and fast.
 
+pub mod app_api;
 pub mod audit;
 pub mod bridge;
 pub mod configdoc;

@@ -1,0 +1,72 @@
+//! The UI's TypeScript types, generated from the Rust types that cross IPC (ts-rs).
+//! `ui/src/bindings.ts` is this text; a test fails when it is stale
+//! (`KEYBROKER_UPDATE_BINDINGS=1 cargo test -p keybroker-app bindings` rewrites it).
+
+use keybroker::app_api::{
+    ApprovalView, AuditFilter, AuditRow, AuditView, DetectedHost, ErrorView, ExportFormat,
+    HostGroup, ImportResult, MoveView, PlanView, ServerAction, ServerPlanView, ServerState,
+    ServerView, ServersView,
+};
+use ts_rs::TS;
+
+use crate::commands::SecretInput;
+use crate::tray::Navigate;
+
+macro_rules! decls {
+    ($($t:ty),* $(,)?) => {
+        vec![$(format!("export {}", <$t as TS>::decl())),*]
+    };
+}
+
+pub fn typescript() -> String {
+    let decls: Vec<String> = decls![
+        ErrorView,
+        ServerState,
+        ServerAction,
+        ServerView,
+        HostGroup,
+        ServersView,
+        ApprovalView,
+        DetectedHost,
+        MoveView,
+        ServerPlanView,
+        PlanView,
+        ImportResult,
+        AuditFilter,
+        AuditRow,
+        AuditView,
+        ExportFormat,
+        SecretInput,
+        Navigate,
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit:\n\
+         // run `KEYBROKER_UPDATE_BINDINGS=1 cargo test -p keybroker-app bindings`.\n\n",
+    );
+    for d in decls {
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    #[test]
+    fn ui_bindings_are_current_with_the_rust_types() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings.ts");
+        let want = super::typescript();
+        if std::env::var_os("KEYBROKER_UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &want).expect("write bindings");
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "ui/src/bindings.ts is stale: run `KEYBROKER_UPDATE_BINDINGS=1 cargo test -p keybroker-app bindings`"
+        );
+    }
+}

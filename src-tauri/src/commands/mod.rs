@@ -1,0 +1,60 @@
+//! The IPC surface: one-liner commands over `keybroker::app_api`.
+//!
+//! Every command answers `Result<T, ErrorView>` (`{code, message}` in the webview). No
+//! command returns a secret value: secrets only come in, through [`SecretInput`].
+
+pub mod audit;
+pub mod import;
+pub mod servers;
+pub mod settings;
+
+use serde::Deserialize;
+
+pub use keybroker::app_api::ErrorView;
+
+/// One secret typed in the webview, on its way to the keychain. Never serialized back;
+/// `Debug` does not show the value.
+#[derive(Deserialize, ts_rs::TS)]
+pub struct SecretInput {
+    pub env: String,
+    pub value: String,
+}
+
+impl std::fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretInput({}=<redacted>)", self.env)
+    }
+}
+
+impl SecretInput {
+    /// The value moves (not copied) into a zeroizing [`keybroker::Secret`].
+    pub fn into_pair(self) -> (String, keybroker::Secret) {
+        (self.env, keybroker::Secret::new(self.value))
+    }
+}
+
+pub(crate) fn now() -> String {
+    keybroker::audit::now_rfc3339()
+}
+
+/// Every command the UI may call (`names.rs` has the same list for `build.rs`).
+pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
+{
+    tauri::generate_handler![
+        servers::servers_list,
+        servers::server_connect,
+        servers::server_move_to_keychain,
+        servers::server_rotate,
+        servers::server_disconnect,
+        servers::server_pending_approval,
+        servers::server_approve,
+        import::import_hosts,
+        import::import_plan,
+        import::import_apply,
+        import::import_undo,
+        audit::audit_view,
+        audit::audit_export,
+        settings::autostart_get,
+        settings::autostart_set,
+    ]
+}

@@ -1,0 +1,1111 @@
+//! The tray app's view of the core: view models and actions for the Servers, Import and
+//! Audit views, each one call away from an IPC command.
+//!
+//! Everything the app does lives here, so the Tauri crate stays a thin shell and the CLI
+//! and the app cannot drift apart on what "Connect" or "Disconnect" mean. Nothing here
+//! returns a secret value: secrets only come *in* (as [`Secret`]) and go to the keychain.
+//! Types that cross into the webview derive `ts_rs::TS` (feature `ts`) so the UI's
+//! TypeScript bindings are generated from them.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, AuditLog, Event, Filter};
+use crate::error::{Error, Result};
+use crate::hosts::Host;
+use crate::inventory::{self, Status};
+use crate::paths::Paths;
+use crate::rewrite::{self, Action, ImportRequest};
+use crate::secret::Secret;
+use crate::state::{Binding, Credential, State};
+use crate::vault::Vault;
+
+/// Environment variable naming the Claude Desktop config the app works on (tests,
+/// portable setups); without it the host's usual location is used.
+pub const CLAUDE_CONFIG_ENV: &str = "KEYBROKER_CLAUDE_CONFIG";
+/// Environment variable naming the `keybroker` launcher written into rewritten entries;
+/// without it, the `keybroker` binary next to the running executable.
+pub const LAUNCHER_ENV: &str = "KEYBROKER_LAUNCHER";
+
+/// An error as the UI sees it: a stable code to branch on and a message for people.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<Error> for ErrorView {
+    fn from(e: Error) -> Self {
+        ErrorView {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Where the app's files, audit log, launcher and host configs are.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub paths: Paths,
+    pub audit: AuditLog,
+    pub launcher: PathBuf,
+    pub claude_config: Option<PathBuf>,
+}
+
+impl Context {
+    pub fn new(paths: Paths, launcher: PathBuf, claude_config: Option<PathBuf>) -> Context {
+        let audit = AuditLog::new(paths.audit_file());
+        Context {
+            paths,
+            audit,
+            launcher,
+            claude_config,
+        }
+    }
+
+    /// From the environment: `KEYBROKER_HOME`, [`CLAUDE_CONFIG_ENV`], [`LAUNCHER_ENV`].
+    pub fn discover() -> Result<Context> {
+        let paths = Paths::discover()?;
+        let launcher = match std::env::var_os(LAUNCHER_ENV).filter(|v| !v.is_empty()) {
+            Some(p) => PathBuf::from(p),
+            None => sibling_launcher()?,
+        };
+        let claude_config = std::env::var_os(CLAUDE_CONFIG_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        Ok(Context::new(paths, launcher, claude_config))
+    }
+
+    pub fn vault(&self) -> Result<Vault> {
+        Vault::open(&self.paths.keychain_service())
+    }
+
+    fn config_for(&self, host: Host) -> Result<PathBuf> {
+        match host {
+            Host::ClaudeDesktop => host.locate(self.claude_config.as_deref()),
+            other => other.locate(None),
+        }
+    }
+
+    /// Claude Desktop's file (the override, or its usual place even when it does not
+    /// exist yet) and every other host's file that exists.
+    fn configs(&self) -> Result<Vec<(Host, PathBuf)>> {
+        let mut out = vec![(Host::ClaudeDesktop, self.config_for(Host::ClaudeDesktop)?)];
+        out.extend(
+            crate::hosts::discover(None)
+                .into_iter()
+                .filter(|f| f.host != Host::ClaudeDesktop)
+                .map(|f| (f.host, f.path)),
+        );
+        Ok(out)
+    }
+
+    fn launcher(&self) -> Result<&Path> {
+        if self.launcher.is_file() {
+            Ok(&self.launcher)
+        } else {
+            Err(Error::other(
+                format!(
+                    "the keybroker launcher is not at {}",
+                    self.launcher.display()
+                ),
+                format!("install the `keybroker` binary next to the app, or set {LAUNCHER_ENV}"),
+            ))
+        }
+    }
+}
+
+fn sibling_launcher() -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| {
+        Error::other(
+            format!("cannot find the app's own path: {e}"),
+            format!("set {LAUNCHER_ENV} to the keybroker binary"),
+        )
+    })?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(dir.join(format!("keybroker{}", std::env::consts::EXE_SUFFIX)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers
+
+/// A server's state, as the tray and the Servers view name it.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerState {
+    Brokered,
+    NeedsSecret,
+    PlaintextInConfig,
+    CommandChanged,
+    NeedsSignIn,
+    NoSecrets,
+    MissingFromConfig,
+    NotBrokered,
+    Unsupported,
+}
+
+impl ServerState {
+    fn from_status(s: Status) -> ServerState {
+        match s {
+            Status::Brokered => ServerState::Brokered,
+            Status::MissingSecret => ServerState::NeedsSecret,
+            Status::PlaintextInConfig => ServerState::PlaintextInConfig,
+            Status::CommandChanged => ServerState::CommandChanged,
+            Status::Bridged => ServerState::Brokered,
+            Status::NeedsSignIn | Status::Remote => ServerState::NeedsSignIn,
+            Status::NoSecrets => ServerState::NoSecrets,
+            Status::MissingFromConfig => ServerState::MissingFromConfig,
+            Status::Unknown => ServerState::NotBrokered,
+            Status::Unsupported => ServerState::Unsupported,
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            ServerState::Brokered => "brokered",
+            ServerState::NeedsSecret => "needs a secret",
+            ServerState::PlaintextInConfig => "plaintext in config",
+            ServerState::CommandChanged => "command changed",
+            ServerState::NeedsSignIn => "needs sign-in",
+            ServerState::NoSecrets => "no secrets",
+            ServerState::MissingFromConfig => "missing from config",
+            ServerState::NotBrokered => "not brokered",
+            ServerState::Unsupported => "unsupported entry",
+        }
+    }
+
+    /// Something waits for the user (the tray switches to "needs attention").
+    pub fn needs_attention(self) -> bool {
+        matches!(
+            self,
+            ServerState::NeedsSecret
+                | ServerState::PlaintextInConfig
+                | ServerState::CommandChanged
+                | ServerState::MissingFromConfig
+                | ServerState::NotBrokered
+        )
+    }
+}
+
+/// What the user can do with a server.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerAction {
+    /// Type the missing secret(s) (`missing` names them) or name a new env var.
+    Connect,
+    /// Move the plaintext secrets of this one entry into the keychain.
+    MoveToKeychain,
+    Rotate,
+    Disconnect,
+    Approve,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServerView {
+    pub id: String,
+    pub host: String,
+    pub name: String,
+    pub transport: String,
+    pub state: ServerState,
+    pub state_text: String,
+    pub needs_attention: bool,
+    /// `credential -> target`, never a value.
+    pub credentials: Vec<String>,
+    /// Env var names whose secret is bound but missing from the keychain.
+    pub missing: Vec<String>,
+    /// Env var names already bound (what Rotate offers).
+    pub bound_env: Vec<String>,
+    pub detail: Option<String>,
+    pub actions: Vec<ServerAction>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HostGroup {
+    pub host: String,
+    pub label: String,
+    pub config: String,
+    pub config_exists: bool,
+    pub servers: Vec<ServerView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServersView {
+    pub groups: Vec<HostGroup>,
+    /// How many servers wait for the user.
+    pub attention: u32,
+    /// One line for the tray's status entry.
+    pub summary: String,
+}
+
+fn host_label(host: &str) -> String {
+    match host {
+        "claude-desktop" => "Claude Desktop".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Every server of every known host config, grouped by host, with its actions.
+pub fn servers(ctx: &Context) -> Result<ServersView> {
+    let state = State::load(&ctx.paths)?;
+    let vault = ctx.vault().ok();
+    let configs = ctx.configs()?;
+    let list = inventory::list(&state, vault.as_ref(), &configs)?;
+    let mut groups: Vec<HostGroup> = configs
+        .iter()
+        .map(|(h, p)| HostGroup {
+            host: h.id().to_string(),
+            label: host_label(h.id()),
+            config: p.display().to_string(),
+            config_exists: p.exists(),
+            servers: Vec::new(),
+        })
+        .collect();
+    let mut attention = 0u32;
+    for st in list {
+        let view = server_view(&state, vault.as_ref(), st)?;
+        if view.needs_attention {
+            attention += 1;
+        }
+        match groups.iter_mut().find(|g| g.host == view.host) {
+            Some(g) => g.servers.push(view),
+            None => groups.push(HostGroup {
+                host: view.host.clone(),
+                label: host_label(&view.host),
+                config: String::new(),
+                config_exists: false,
+                servers: vec![view],
+            }),
+        }
+    }
+    let total: usize = groups.iter().map(|g| g.servers.len()).sum();
+    let summary = match attention {
+        0 => format!("All good: {total} server(s)"),
+        1 => "1 server needs attention".to_string(),
+        n => format!("{n} servers need attention"),
+    };
+    Ok(ServersView {
+        groups,
+        attention,
+        summary,
+    })
+}
+
+fn server_view(
+    state: &State,
+    vault: Option<&Vault>,
+    st: inventory::ServerStatus,
+) -> Result<ServerView> {
+    let s = ServerState::from_status(st.status);
+    let mut missing = Vec::new();
+    let mut bound_env = Vec::new();
+    if let Some(server) = state.servers.get(&st.id) {
+        for b in &server.bindings {
+            let Some(env) = b.target.strip_prefix("env:") else {
+                continue;
+            };
+            bound_env.push(env.to_string());
+            if let Some(v) = vault
+                && v.get(&b.credential)?.is_none()
+            {
+                missing.push(env.to_string());
+            }
+        }
+    }
+    let in_state = state.servers.contains_key(&st.id);
+    let mut actions = Vec::new();
+    match s {
+        ServerState::PlaintextInConfig => actions.push(ServerAction::MoveToKeychain),
+        ServerState::CommandChanged => actions.push(ServerAction::Approve),
+        // Brokered servers change secrets with Rotate; remote ones sign in (OAuth).
+        ServerState::Brokered | ServerState::NeedsSignIn | ServerState::Unsupported => {}
+        _ => actions.push(ServerAction::Connect),
+    }
+    if in_state && !bound_env.is_empty() && s != ServerState::CommandChanged {
+        actions.push(ServerAction::Rotate);
+        actions.push(ServerAction::Disconnect);
+    }
+    Ok(ServerView {
+        id: st.id,
+        host: st.host,
+        name: st.name,
+        transport: st.transport.to_string(),
+        state: s,
+        state_text: s.text().to_string(),
+        needs_attention: s.needs_attention(),
+        credentials: st.credentials,
+        missing,
+        bound_env,
+        detail: st.detail,
+        actions,
+    })
+}
+
+fn check_env_name(env: &str) -> Result<()> {
+    let ok = !env.is_empty()
+        && env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !env.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::other(
+            format!("`{env}` is not an environment variable name"),
+            "use letters, digits and _ (for example GITHUB_TOKEN)",
+        ))
+    }
+}
+
+/// Connect: store typed secrets for a server's env vars (straight into the keychain).
+/// A server not brokered yet is rewritten to go through the launcher with the first one.
+/// Returns a sentence for the user.
+pub fn connect(
+    ctx: &Context,
+    server_id: &str,
+    values: Vec<(String, Secret)>,
+    now: &str,
+) -> Result<String> {
+    if values.is_empty() {
+        return Err(Error::other(
+            "no secret given",
+            "type the secret's value in the field",
+        ));
+    }
+    for (env, value) in &values {
+        check_env_name(env)?;
+        if value.is_empty() {
+            return Err(Error::other(
+                format!("the value for {env} is empty"),
+                "paste or type the secret's value",
+            ));
+        }
+    }
+    let state = State::load(&ctx.paths)?;
+    let mut rest = values.as_slice();
+    if !state.servers.contains_key(server_id) {
+        let (env, value) = &values[0];
+        connect_unbrokered(ctx, &state, server_id, env, value, now)?;
+        rest = &values[1..];
+    }
+    for (env, value) in rest {
+        store_secret(ctx, server_id, env, value, now)?;
+    }
+    let names: Vec<&str> = values.iter().map(|(e, _)| e.as_str()).collect();
+    Ok(format!(
+        "{server_id} now gets {} from the keychain. Restart the host's server for it to take effect.",
+        names.join(", ")
+    ))
+}
+
+/// Rotate: replace the value of one bound secret (every server sharing it gets it).
+pub fn rotate(
+    ctx: &Context,
+    server_id: &str,
+    env: &str,
+    value: &Secret,
+    now: &str,
+) -> Result<String> {
+    check_env_name(env)?;
+    let state = State::load(&ctx.paths)?;
+    let server = state.server(server_id)?;
+    if !server
+        .bindings
+        .iter()
+        .any(|b| b.target == format!("env:{env}"))
+    {
+        return Err(Error::other(
+            format!("`{server_id}` has no secret bound to {env}"),
+            "use Connect to add one",
+        ));
+    }
+    if value.is_empty() {
+        return Err(Error::other(
+            format!("the value for {env} is empty"),
+            "paste or type the new value",
+        ));
+    }
+    store_secret(ctx, server_id, env, value, now)?;
+    Ok(format!(
+        "Rotated {env} of {server_id}. Restart the host's server for it to take effect."
+    ))
+}
+
+fn store_secret(
+    ctx: &Context,
+    server_id: &str,
+    env: &str,
+    value: &Secret,
+    now: &str,
+) -> Result<()> {
+    let vault = ctx.vault()?;
+    let target = format!("env:{env}");
+    let (cred, rotated, shared) = State::update(&ctx.paths, |st| {
+        let server = st.server(server_id)?.clone();
+        if let Some(b) = server.bindings.iter().find(|b| b.target == target) {
+            let cred = b.credential.clone();
+            let existed = vault.get(&cred)?.is_some();
+            vault.set(&cred, value)?;
+            if existed && let Some(c) = st.credentials.get_mut(&cred) {
+                c.rotated = Some(now.to_string());
+            }
+            let shared: Vec<String> = st
+                .users_of(&cred)
+                .into_iter()
+                .filter(|s| *s != server_id)
+                .map(String::from)
+                .collect();
+            return Ok((cred, existed, shared));
+        }
+        let cred = st.fresh_credential_id(env);
+        vault.set(&cred, value)?;
+        st.credentials.insert(
+            cred.clone(),
+            Credential {
+                id: cred.clone(),
+                kind: "secret".into(),
+                label: format!("{env} ({server_id})"),
+                created: now.to_string(),
+                rotated: None,
+            },
+        );
+        if let Some(s) = st.servers.get_mut(server_id) {
+            s.bindings.push(Binding {
+                target: target.clone(),
+                credential: cred.clone(),
+            });
+        }
+        Ok((cred, false, Vec::new()))
+    })?;
+    ctx.audit.append(vec![Event {
+        time: now.to_string(),
+        event: if rotated { "rotated" } else { "stored" }.into(),
+        server: Some(server_id.to_string()),
+        host: server_id.split_once('/').map(|(h, _)| h.to_string()),
+        credential: Some(cred),
+        target: Some(target),
+        pid: Some(std::process::id()),
+        outcome: "ok".into(),
+        detail: (!shared.is_empty()).then(|| format!("also used by {}", shared.join(", "))),
+        ..Event::default()
+    }])?;
+    Ok(())
+}
+
+fn split_id(server_id: &str) -> Result<(Host, &str)> {
+    let (host, name) = server_id
+        .split_once('/')
+        .ok_or_else(|| Error::UnknownServer {
+            id: server_id.to_string(),
+        })?;
+    Ok((Host::parse(host)?, name))
+}
+
+fn connect_unbrokered(
+    ctx: &Context,
+    state: &State,
+    server_id: &str,
+    env: &str,
+    value: &Secret,
+    now: &str,
+) -> Result<()> {
+    let (host, name) = split_id(server_id)?;
+    let config = ctx.config_for(host)?;
+    let launcher = ctx.launcher()?;
+    let vault = ctx.vault()?;
+    let req = ImportRequest {
+        host,
+        config_path: &config,
+        exclude: &[],
+        launcher,
+        only: Some(name),
+        set_env: Some((env, value)),
+    };
+    let plan = rewrite::plan_import(&req, state, &vault)?;
+    if plan.servers.is_empty() {
+        return Err(Error::UnknownServer {
+            id: server_id.to_string(),
+        });
+    }
+    if plan.servers.iter().any(|s| s.action == Action::Remote) {
+        return Err(Error::other(
+            format!("`{server_id}` is a remote (HTTP) server"),
+            "remote servers sign in with OAuth instead of a typed secret",
+        ));
+    }
+    rewrite::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
+    Ok(())
+}
+
+/// Move the plaintext secrets of one entry into the keychain (an import of that entry).
+pub fn move_to_keychain(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
+    let (host, name) = split_id(server_id)?;
+    let applied = apply_import(ctx, host.id(), &[], Some(name), now)?;
+    Ok(format!(
+        "Moved {} secret(s) of {server_id} into the keychain.",
+        applied.credentials_stored
+    ))
+}
+
+/// Disconnect: forget this server's env secrets. A credential only this server uses is
+/// deleted from the keychain (the binding stays, so the server shows "needs a secret"
+/// and Connect asks for it again); a shared one is unbound from this server only.
+pub fn disconnect(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
+    let vault = ctx.vault()?;
+    let outcome = State::update(&ctx.paths, |st| {
+        let server = st.server(server_id)?.clone();
+        let mut out = Vec::new();
+        // Argument bindings stay: their placeholders are part of the approved command.
+        for b in server
+            .bindings
+            .iter()
+            .filter(|b| b.target.starts_with("env:"))
+        {
+            let shared = st.users_of(&b.credential).len() > 1;
+            if shared {
+                if let Some(s) = st.servers.get_mut(server_id) {
+                    s.bindings.retain(|x| x.target != b.target);
+                }
+            } else {
+                vault.delete(&b.credential)?;
+            }
+            out.push((b.credential.clone(), b.target.clone(), shared));
+        }
+        Ok(out)
+    })?;
+    let host = server_id.split_once('/').map(|(h, _)| h.to_string());
+    let events = outcome
+        .iter()
+        .map(|(cred, target, shared)| Event {
+            time: now.to_string(),
+            event: "deleted".into(),
+            server: Some(server_id.to_string()),
+            host: host.clone(),
+            credential: Some(cred.clone()),
+            target: Some(target.clone()),
+            pid: Some(std::process::id()),
+            outcome: "ok".into(),
+            detail: Some(if *shared {
+                "unbound from this server; the credential stays for its other servers".into()
+            } else {
+                "keychain item deleted (Disconnect)".into()
+            }),
+            ..Event::default()
+        })
+        .collect();
+    ctx.audit.append(events)?;
+    Ok(format!(
+        "Disconnected {server_id}: {} secret(s) removed.",
+        outcome.len()
+    ))
+}
+
+/// A changed command waiting for approval: old and new, in full.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ApprovalView {
+    pub server_id: String,
+    pub old_command: Vec<String>,
+    pub new_command: Vec<String>,
+    pub old_env_keys: Vec<String>,
+    pub new_env_keys: Vec<String>,
+}
+
+pub fn pending_approval(ctx: &Context, server_id: &str) -> Result<Option<ApprovalView>> {
+    let state = State::load(&ctx.paths)?;
+    let server = state.server(server_id)?;
+    Ok(
+        crate::launch::pending_approval(server)?.map(|a| ApprovalView {
+            server_id: a.server_id,
+            old_command: a.old_command,
+            new_command: a.new_command,
+            old_env_keys: a.old_env_keys,
+            new_env_keys: a.new_env_keys,
+        }),
+    )
+}
+
+/// Approve the command the config has now. `expected` is the command the user saw: if
+/// the file changed again since, nothing is approved.
+pub fn approve(ctx: &Context, server_id: &str, expected: &[String], now: &str) -> Result<String> {
+    let state = State::load(&ctx.paths)?;
+    let server = state.server(server_id)?;
+    let Some(approval) = crate::launch::pending_approval(server)? else {
+        return Ok(format!("{server_id}: nothing to approve"));
+    };
+    if approval.new_command != expected {
+        return Err(Error::ConfigChanged {
+            path: server.config_path.clone(),
+        });
+    }
+    crate::launch::approve(&ctx.paths, &ctx.audit, &approval, now)?;
+    Ok(format!("Approved the new command of {server_id}."))
+}
+
+// ---------------------------------------------------------------------------------------
+// Import
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DetectedHost {
+    pub host: String,
+    pub label: String,
+    pub config: String,
+    pub exists: bool,
+}
+
+/// The hosts whose config Keybroker can import, and where their file is.
+pub fn detect_hosts(ctx: &Context) -> Result<Vec<DetectedHost>> {
+    Ok(ctx
+        .configs()?
+        .into_iter()
+        .map(|(h, p)| DetectedHost {
+            host: h.id().to_string(),
+            label: host_label(h.id()),
+            exists: p.exists(),
+            config: p.display().to_string(),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MoveView {
+    pub target: String,
+    /// What to send back in `exclude` to leave this finding alone.
+    pub selector: String,
+    pub rule_text: String,
+    /// The value, masked.
+    pub masked: String,
+    pub credential: String,
+    pub reused: bool,
+    pub excluded: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServerPlanView {
+    pub name: String,
+    pub id: String,
+    pub action: String,
+    pub action_text: String,
+    pub changes: bool,
+    pub moves: Vec<MoveView>,
+    pub notes: Vec<String>,
+    /// The rewritten entry (pretty JSON, no secret in it).
+    pub new_entry: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PlanView {
+    pub host: String,
+    pub config: String,
+    pub changes: bool,
+    pub servers: Vec<ServerPlanView>,
+}
+
+fn action_names(a: &Action) -> (&'static str, String) {
+    match a {
+        Action::Broker => ("broker", "secrets move to the keychain".into()),
+        Action::UpdateLauncher => ("update-launcher", "launcher path updated".into()),
+        Action::AlreadyBrokered => ("already-brokered", "already brokered".into()),
+        Action::NothingToDo => ("nothing-to-do", "no secrets found".into()),
+        Action::Excluded => ("excluded", "left as is (excluded)".into()),
+        Action::Remote => ("remote", "remote server: left as is".into()),
+        Action::Unsupported(why) => ("unsupported", format!("left as is: {why}")),
+    }
+}
+
+fn plan_for(
+    ctx: &Context,
+    host: &str,
+    exclude: &[String],
+    only: Option<&str>,
+) -> Result<(rewrite::Plan, Vault)> {
+    let host = Host::parse(host)?;
+    let config = ctx.config_for(host)?;
+    if !config.exists() {
+        return Err(Error::other(
+            format!("{} does not exist", config.display()),
+            format!(
+                "start {} once so it creates its config, or set {CLAUDE_CONFIG_ENV}",
+                host_label(host.id())
+            ),
+        ));
+    }
+    let launcher = ctx.launcher()?;
+    let state = State::load(&ctx.paths)?;
+    let vault = ctx.vault()?;
+    let req = ImportRequest {
+        host,
+        config_path: &config,
+        exclude,
+        launcher,
+        only,
+        set_env: None,
+    };
+    let plan = rewrite::plan_import(&req, &state, &vault)?;
+    Ok((plan, vault))
+}
+
+/// The masked import plan: what moves where and the new entries. Changes nothing.
+pub fn plan_import(ctx: &Context, host: &str, exclude: &[String]) -> Result<PlanView> {
+    let (plan, _) = plan_for(ctx, host, exclude, None)?;
+    Ok(PlanView {
+        host: plan.host.id().to_string(),
+        config: plan.config_path.display().to_string(),
+        changes: plan.changes(),
+        servers: plan
+            .servers
+            .iter()
+            .map(|s| {
+                let (action, action_text) = action_names(&s.action);
+                ServerPlanView {
+                    name: s.name.clone(),
+                    id: s.id.clone(),
+                    action: action.to_string(),
+                    action_text,
+                    changes: s.changes(),
+                    moves: s
+                        .moves
+                        .iter()
+                        .map(|m| MoveView {
+                            target: m.target.clone(),
+                            selector: m.selector.clone(),
+                            rule_text: m.rule_text.to_string(),
+                            masked: m.masked.clone(),
+                            credential: m.credential.clone(),
+                            reused: m.reused,
+                            excluded: m.excluded,
+                        })
+                        .collect(),
+                    notes: s.notes.clone(),
+                    new_entry: s
+                        .new_entry
+                        .as_ref()
+                        .and_then(|v| serde_json::to_string_pretty(v).ok()),
+                }
+            })
+            .collect(),
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ImportResult {
+    pub servers: Vec<String>,
+    pub credentials_stored: u32,
+    pub message: String,
+}
+
+/// Apply the plan (re-planned now, so it matches the file as it is).
+pub fn apply_import(
+    ctx: &Context,
+    host: &str,
+    exclude: &[String],
+    only: Option<&str>,
+    now: &str,
+) -> Result<ImportResult> {
+    let (plan, vault) = plan_for(ctx, host, exclude, only)?;
+    let applied = rewrite::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
+    let message = format!(
+        "Rewrote {} entr{}; {} secret(s) stored in the keychain. Restart the host to use them.",
+        applied.servers.len(),
+        if applied.servers.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        applied.credentials_stored
+    );
+    Ok(ImportResult {
+        servers: applied.servers,
+        credentials_stored: u32::try_from(applied.credentials_stored).unwrap_or(u32::MAX),
+        message,
+    })
+}
+
+/// Undo: put the original entries back, secret values included (as they were before the
+/// import). The values also stay in the keychain.
+pub fn undo_import(ctx: &Context, host: &str, now: &str) -> Result<String> {
+    let host = Host::parse(host)?;
+    let config = ctx.config_for(host)?;
+    let state = State::load(&ctx.paths)?;
+    let vault = ctx.vault()?;
+    let plan = rewrite::plan_restore(host, &config, &state, &vault, true)?;
+    if plan.servers.is_empty() {
+        return Ok(format!(
+            "No brokered entries in {}; nothing to undo.",
+            config.display()
+        ));
+    }
+    rewrite::apply_restore(&plan, &ctx.paths, &ctx.audit, now)?;
+    Ok(format!(
+        "Restored {} original entr{}. Restart the host to use them.",
+        plan.servers.len(),
+        if plan.servers.len() == 1 { "y" } else { "ies" }
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Audit
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AuditFilter {
+    #[serde(default)]
+    pub server: Option<String>,
+    #[serde(default)]
+    pub credential: Option<String>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub event: Option<String>,
+    /// RFC 3339, inclusive.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// RFC 3339, inclusive.
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl AuditFilter {
+    fn to_core(&self) -> Filter {
+        Filter {
+            server: non_empty(&self.server),
+            credential: non_empty(&self.credential),
+            host: non_empty(&self.host),
+            event: non_empty(&self.event),
+            since: non_empty(&self.since),
+            until: non_empty(&self.until),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AuditRow {
+    pub time: String,
+    pub event: String,
+    pub server: Option<String>,
+    pub host: Option<String>,
+    pub credential: Option<String>,
+    pub target: Option<String>,
+    pub pid: Option<u32>,
+    pub ppid: Option<u32>,
+    pub parent: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub hash: String,
+}
+
+impl From<Event> for AuditRow {
+    fn from(e: Event) -> Self {
+        AuditRow {
+            time: e.time,
+            event: e.event,
+            server: e.server,
+            host: e.host,
+            credential: e.credential,
+            target: e.target,
+            pid: e.pid,
+            ppid: e.ppid,
+            parent: e.parent,
+            outcome: e.outcome,
+            detail: e.detail,
+            hash: e.hash,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AuditView {
+    pub rows: Vec<AuditRow>,
+    /// Every line in the log (not just the filtered rows).
+    pub total_lines: u32,
+    pub chain_ok: bool,
+    pub problems: Vec<String>,
+    pub notes: Vec<String>,
+    pub path: String,
+}
+
+/// The filtered audit rows (newest last) and the whole chain's verification.
+pub fn audit_view(ctx: &Context, filter: &AuditFilter) -> Result<AuditView> {
+    let rows = ctx
+        .audit
+        .query(&filter.to_core())?
+        .into_iter()
+        .map(AuditRow::from)
+        .collect();
+    let report = ctx.audit.verify()?;
+    Ok(AuditView {
+        rows,
+        total_lines: u32::try_from(report.lines).unwrap_or(u32::MAX),
+        chain_ok: report.ok,
+        problems: report.problems.into_iter().map(|p| p.message).collect(),
+        notes: report.notes,
+        path: ctx.audit.path().display().to_string(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The filtered rows as JSON (an array) or CSV (with a header line).
+pub fn export_audit(ctx: &Context, filter: &AuditFilter, format: ExportFormat) -> Result<String> {
+    let rows: Vec<AuditRow> = ctx
+        .audit
+        .query(&filter.to_core())?
+        .into_iter()
+        .map(AuditRow::from)
+        .collect();
+    match format {
+        ExportFormat::Json => serde_json::to_string_pretty(&rows)
+            .map_err(|e| Error::other(format!("cannot write JSON: {e}"), "report this bug")),
+        ExportFormat::Csv => {
+            let mut out = String::from(
+                "time,event,server,host,credential,target,pid,ppid,parent,outcome,detail,hash\n",
+            );
+            for r in &rows {
+                let opt = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
+                let num = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
+                let line = [
+                    csv_field(&r.time),
+                    csv_field(&r.event),
+                    opt(&r.server),
+                    opt(&r.host),
+                    opt(&r.credential),
+                    opt(&r.target),
+                    num(r.pid),
+                    num(r.ppid),
+                    opt(&r.parent),
+                    csv_field(&r.outcome),
+                    opt(&r.detail),
+                    csv_field(&r.hash),
+                ]
+                .join(",");
+                out.push_str(&line);
+                out.push('\n');
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Write an export next to the user's downloads (under `KEYBROKER_HOME/exports` when that
+/// is set) and return its path.
+pub fn export_audit_to_file(
+    ctx: &Context,
+    filter: &AuditFilter,
+    format: ExportFormat,
+) -> Result<String> {
+    let body = export_audit(ctx, filter, format)?;
+    let dir = match &ctx.paths.home {
+        Some(root) => root.join("exports"),
+        None => directories::UserDirs::new()
+            .and_then(|u| u.download_dir().map(Path::to_path_buf))
+            .unwrap_or_else(|| ctx.paths.data_dir.join("exports")),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let stamp: String = audit::now_rfc3339()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let ext = match format {
+        ExportFormat::Json => "json",
+        ExportFormat::Csv => "csv",
+    };
+    let path = dir.join(format!("keybroker-audit-{stamp}.{ext}"));
+    std::fs::write(&path, body).map_err(|e| Error::io(&path, e))?;
+    Ok(path.display().to_string())
+}
+
+/// A cheap "did anything change?" stamp of the files the views read (state, audit log,
+/// host configs): the app polls it and refreshes when it moves.
+pub fn change_stamp(ctx: &Context) -> Vec<(String, u64, u128)> {
+    let mut files = vec![ctx.paths.state_file(), ctx.paths.audit_file()];
+    if let Ok(cfgs) = ctx.configs() {
+        files.extend(cfgs.into_iter().map(|(_, p)| p));
+    }
+    files
+        .into_iter()
+        .map(|p| {
+            let meta = std::fs::metadata(&p).ok();
+            let len = meta.as_ref().map(|m| m.len()).unwrap_or(0);
+            let mtime = meta
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            (p.display().to_string(), len, mtime)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_with_commas_quotes_or_newlines_are_quoted() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn env_names_must_be_identifiers() {
+        for ok in ["GITHUB_TOKEN", "_X", "a1"] {
+            assert!(check_env_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1ABC", "A=B", "A B", "A\0", "É"] {
+            assert!(check_env_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_state_that_waits_for_the_user_needs_attention_and_no_other() {
+        let waiting = [
+            ServerState::NeedsSecret,
+            ServerState::PlaintextInConfig,
+            ServerState::CommandChanged,
+            ServerState::MissingFromConfig,
+            ServerState::NotBrokered,
+        ];
+        let calm = [
+            ServerState::Brokered,
+            ServerState::NoSecrets,
+            ServerState::NeedsSignIn,
+            ServerState::Unsupported,
+        ];
+        assert!(waiting.iter().all(|s| s.needs_attention()));
+        assert!(calm.iter().all(|s| !s.needs_attention()));
+    }
+}

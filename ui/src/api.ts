@@ -1,0 +1,63 @@
+// The IPC calls the UI makes, typed by the generated bindings. Views receive an `Api`
+// so the unit tests can hand them a fake.
+import { invoke } from '@tauri-apps/api/core';
+import type {
+  ApprovalView,
+  AuditFilter,
+  AuditView,
+  DetectedHost,
+  ErrorView,
+  ExportFormat,
+  ImportResult,
+  PlanView,
+  SecretInput,
+  ServersView,
+} from './bindings';
+
+export interface Api {
+  serversList(): Promise<ServersView>;
+  connect(serverId: string, secrets: SecretInput[]): Promise<string>;
+  moveToKeychain(serverId: string): Promise<string>;
+  rotate(serverId: string, secret: SecretInput): Promise<string>;
+  disconnect(serverId: string): Promise<string>;
+  pendingApproval(serverId: string): Promise<ApprovalView | null>;
+  approve(serverId: string, newCommand: string[]): Promise<string>;
+  importHosts(): Promise<DetectedHost[]>;
+  importPlan(host: string, exclude: string[]): Promise<PlanView>;
+  importApply(host: string, exclude: string[]): Promise<ImportResult>;
+  importUndo(host: string): Promise<string>;
+  auditView(filter: AuditFilter): Promise<AuditView>;
+  auditExport(filter: AuditFilter, format: ExportFormat): Promise<string>;
+  autostartGet(): Promise<boolean>;
+  autostartSet(enabled: boolean): Promise<boolean>;
+}
+
+export const tauriApi: Api = {
+  serversList: () => invoke('servers_list'),
+  connect: (serverId, secrets) => invoke('server_connect', { serverId, secrets }),
+  moveToKeychain: (serverId) => invoke('server_move_to_keychain', { serverId }),
+  rotate: (serverId, secret) => invoke('server_rotate', { serverId, secret }),
+  disconnect: (serverId) => invoke('server_disconnect', { serverId }),
+  pendingApproval: (serverId) => invoke('server_pending_approval', { serverId }),
+  approve: (serverId, newCommand) => invoke('server_approve', { serverId, newCommand }),
+  importHosts: () => invoke('import_hosts'),
+  importPlan: (host, exclude) => invoke('import_plan', { host, exclude }),
+  importApply: (host, exclude) => invoke('import_apply', { host, exclude }),
+  importUndo: (host) => invoke('import_undo', { host }),
+  auditView: (filter) => invoke('audit_view', { filter }),
+  auditExport: (filter, format) => invoke('audit_export', { filter, format }),
+  autostartGet: () => invoke('autostart_get'),
+  autostartSet: (enabled) => invoke('autostart_set', { enabled }),
+};
+
+/** The message of an `{code, message}` error (or anything else thrown). */
+export function errorText(e: unknown): string {
+  if (e && typeof e === 'object' && 'message' in e) return String((e as ErrorView).message);
+  return String(e);
+}
+
+/** Feedback shown to the user: a status line and a busy indicator for slow calls. */
+export interface Ui {
+  toast(message: string, kind?: 'ok' | 'error'): void;
+  busy<T>(label: string, work: () => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,82 @@
+// Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit:
+// run `KEYBROKER_UPDATE_BINDINGS=1 cargo test -p keybroker-app bindings`.
+
+export type ErrorView = { code: string, message: string, };
+
+export type ServerState = "brokered" | "needs-secret" | "plaintext-in-config" | "command-changed" | "needs-sign-in" | "no-secrets" | "missing-from-config" | "not-brokered" | "unsupported";
+
+export type ServerAction = "connect" | "move-to-keychain" | "rotate" | "disconnect" | "approve";
+
+export type ServerView = { id: string, host: string, name: string, transport: string, state: ServerState, state_text: string, needs_attention: boolean, 
+/**
+ * `credential -> target`, never a value.
+ */
+credentials: Array<string>, 
+/**
+ * Env var names whose secret is bound but missing from the keychain.
+ */
+missing: Array<string>, 
+/**
+ * Env var names already bound (what Rotate offers).
+ */
+bound_env: Array<string>, detail: string | null, actions: Array<ServerAction>, };
+
+export type HostGroup = { host: string, label: string, config: string, config_exists: boolean, servers: Array<ServerView>, };
+
+export type ServersView = { groups: Array<HostGroup>, 
+/**
+ * How many servers wait for the user.
+ */
+attention: number, 
+/**
+ * One line for the tray's status entry.
+ */
+summary: string, };
+
+export type ApprovalView = { server_id: string, old_command: Array<string>, new_command: Array<string>, old_env_keys: Array<string>, new_env_keys: Array<string>, };
+
+export type DetectedHost = { host: string, label: string, config: string, exists: boolean, };
+
+export type MoveView = { target: string, 
+/**
+ * What to send back in `exclude` to leave this finding alone.
+ */
+selector: string, rule_text: string, 
+/**
+ * The value, masked.
+ */
+masked: string, credential: string, reused: boolean, excluded: boolean, };
+
+export type ServerPlanView = { name: string, id: string, action: string, action_text: string, changes: boolean, moves: Array<MoveView>, notes: Array<string>, 
+/**
+ * The rewritten entry (pretty JSON, no secret in it).
+ */
+new_entry: string | null, };
+
+export type PlanView = { host: string, config: string, changes: boolean, servers: Array<ServerPlanView>, };
+
+export type ImportResult = { servers: Array<string>, credentials_stored: number, message: string, };
+
+export type AuditFilter = { server: string | null, credential: string | null, host: string | null, event: string | null, 
+/**
+ * RFC 3339, inclusive.
+ */
+since: string | null, 
+/**
+ * RFC 3339, inclusive.
+ */
+until: string | null, };
+
+export type AuditRow = { time: string, event: string, server: string | null, host: string | null, credential: string | null, target: string | null, pid: number | null, ppid: number | null, parent: string | null, outcome: string, detail: string | null, hash: string, };
+
+export type AuditView = { rows: Array<AuditRow>, 
+/**
+ * Every line in the log (not just the filtered rows).
+ */
+total_lines: number, chain_ok: boolean, problems: Array<string>, notes: Array<string>, path: string, };
+
+export type ExportFormat = "json" | "csv";
+
+export type SecretInput = { env: string, value: string, };
+
+export type Navigate = { view: string, server: string | null, action: ServerAction | null, };

@@ -1,0 +1,140 @@
+// A fake Api for the unit tests: canned answers, and a record of every call.
+import type { Api } from './api';
+import type { AuditView, PlanView, ServersView } from './bindings';
+
+export const servers: ServersView = {
+  attention: 2,
+  summary: '2 servers need attention',
+  groups: [
+    {
+      host: 'claude-desktop',
+      label: 'Claude Desktop',
+      config: '/home/me/.config/Claude/claude_desktop_config.json',
+      config_exists: true,
+      servers: [
+        {
+          id: 'claude-desktop/github',
+          host: 'claude-desktop',
+          name: 'github',
+          transport: 'stdio',
+          state: 'brokered',
+          state_text: 'brokered',
+          needs_attention: false,
+          credentials: ['github-personal-access-token -> env:GITHUB_PERSONAL_ACCESS_TOKEN'],
+          missing: [],
+          bound_env: ['GITHUB_PERSONAL_ACCESS_TOKEN'],
+          detail: null,
+          actions: ['connect', 'rotate', 'disconnect'],
+        },
+        {
+          id: 'claude-desktop/echo',
+          host: 'claude-desktop',
+          name: '<img src=x onerror=alert(1)>',
+          transport: 'stdio',
+          state: 'needs-secret',
+          state_text: 'needs a secret',
+          needs_attention: true,
+          credentials: ['echo-api-token -> env:ECHO_API_TOKEN'],
+          missing: ['ECHO_API_TOKEN', 'OTHER_TOKEN'],
+          bound_env: ['ECHO_API_TOKEN', 'OTHER_TOKEN'],
+          detail: null,
+          actions: ['connect', 'rotate', 'disconnect'],
+        },
+        {
+          id: 'claude-desktop/changed',
+          host: 'claude-desktop',
+          name: 'changed',
+          transport: 'stdio',
+          state: 'command-changed',
+          state_text: 'command changed',
+          needs_attention: true,
+          credentials: [],
+          missing: [],
+          bound_env: [],
+          detail: 'review it',
+          actions: ['approve'],
+        },
+      ],
+    },
+  ],
+};
+
+export function plan(exclude: string[]): PlanView {
+  const sel = 'slack:env:SLACK_BOT_TOKEN';
+  const excluded = exclude.includes(sel);
+  return {
+    host: 'claude-desktop',
+    config: '/cfg.json',
+    changes: !excluded,
+    servers: [
+      {
+        name: 'slack',
+        id: 'claude-desktop/slack',
+        action: excluded ? 'excluded' : 'broker',
+        action_text: excluded ? 'left as is (excluded)' : 'secrets move to the keychain',
+        changes: !excluded,
+        moves: [
+          {
+            target: 'env:SLACK_BOT_TOKEN',
+            selector: sel,
+            rule_text: 'Slack token',
+            masked: 'xoxb…0SD',
+            credential: 'slack-bot-token',
+            reused: false,
+            excluded,
+          },
+        ],
+        notes: [],
+        new_entry: excluded ? null : '{\n  "command": "/usr/bin/keybroker"\n}',
+      },
+    ],
+  };
+}
+
+export const audit: AuditView = {
+  rows: [
+    { time: '2026-01-01T10:00:00.000Z', event: 'imported', server: 'claude-desktop/echo', host: 'claude-desktop', credential: 'echo-api-token', target: 'env:ECHO_API_TOKEN', pid: 10, ppid: null, parent: null, outcome: 'ok', detail: null, hash: 'a' },
+    { time: '2026-01-01T10:05:00.000Z', event: 'released', server: 'claude-desktop/echo', host: 'claude-desktop', credential: 'echo-api-token', target: 'env:ECHO_API_TOKEN', pid: 11, ppid: 9, parent: 'node', outcome: 'ok', detail: null, hash: 'b' },
+  ],
+  total_lines: 2,
+  chain_ok: true,
+  problems: [],
+  notes: [],
+  path: '/audit.jsonl',
+};
+
+export type Call = [string, ...unknown[]];
+
+export function fakeApi(calls: Call[] = []): Api {
+  const rec =
+    <T>(name: string, answer: (...a: never[]) => T) =>
+    (...args: unknown[]) => {
+      calls.push([name, ...args]);
+      return Promise.resolve((answer as (...a: unknown[]) => T)(...args));
+    };
+  return {
+    serversList: rec('serversList', () => servers),
+    connect: rec('connect', () => 'connected'),
+    moveToKeychain: rec('moveToKeychain', () => 'moved'),
+    rotate: rec('rotate', () => 'rotated'),
+    disconnect: rec('disconnect', () => 'disconnected'),
+    pendingApproval: rec('pendingApproval', (id: string) => ({
+      server_id: id,
+      old_command: ['node', '/srv/echo.mjs'],
+      new_command: ['node', '/srv/echo.mjs', '--evil'],
+      old_env_keys: ['PLAIN'],
+      new_env_keys: ['PLAIN'],
+    })),
+    approve: rec('approve', () => 'approved'),
+    importHosts: rec('importHosts', () => [{ host: 'claude-desktop', label: 'Claude Desktop', config: '/cfg.json', exists: true }]),
+    importPlan: rec('importPlan', (_h: string, ex: string[]) => plan(ex)),
+    importApply: rec('importApply', () => ({ servers: ['claude-desktop/slack'], credentials_stored: 1, message: 'Rewrote 1 entry' })),
+    importUndo: rec('importUndo', () => 'restored'),
+    auditView: rec('auditView', () => audit),
+    auditExport: rec('auditExport', () => '/tmp/export.csv'),
+    autostartGet: rec('autostartGet', () => false),
+    autostartSet: rec('autostartSet', (on: boolean) => on),
+  };
+}
+
+export const flush = () => new Promise((r) => setTimeout(r, 0));

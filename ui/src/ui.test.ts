@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { App } from './app';
+import { h } from './dom';
+import { toRfc3339 } from './views/audit';
+import { type Call, fakeApi, flush } from './fake.test-util';
+
+async function mount(calls: Call[] = []) {
+  const root = document.createElement('div');
+  document.body.replaceChildren(root);
+  const app = new App(root, fakeApi(calls));
+  await app.show('servers');
+  return { root, app };
+}
+
+describe('dom', () => {
+  it('renders strings from configs as text, never as HTML', () => {
+    const el = h('p', {}, '<img src=x onerror=alert(1)>');
+    expect(el.querySelector('img')).toBeNull();
+    expect(el.textContent).toBe('<img src=x onerror=alert(1)>');
+  });
+});
+
+describe('servers view', () => {
+  it('groups servers by host and shows credential names but no values', async () => {
+    const { root } = await mount();
+    expect(root.querySelector('h3')?.textContent).toBe('Claude Desktop');
+    expect(root.querySelectorAll('[data-server]')).toHaveLength(3);
+    expect(root.textContent).toContain('github-personal-access-token -> env:GITHUB_PERSONAL_ACCESS_TOKEN');
+    expect(root.querySelector('img')).toBeNull();
+    expect(root.textContent).toContain('<img src=x onerror=alert(1)>');
+  });
+
+  it('connect asks one masked field per missing secret and sends the typed values', async () => {
+    const calls: Call[] = [];
+    const { root } = await mount(calls);
+    const card = root.querySelector('[data-server="claude-desktop/echo"]')!;
+    (card.querySelector('[data-action="connect"]') as HTMLButtonElement).click();
+    await flush();
+    const fields = root.querySelectorAll<HTMLInputElement>('[data-server="claude-desktop/echo"] input[data-env]');
+    expect([...fields].map((f) => f.dataset.env)).toEqual(['ECHO_API_TOKEN', 'OTHER_TOKEN']);
+    expect([...fields].every((f) => f.type === 'password')).toBe(true);
+    const toggle = fields[0].parentElement!.querySelector('button')!;
+    toggle.click();
+    expect(fields[0].type).toBe('text');
+    toggle.click();
+    expect(fields[0].type).toBe('password');
+    fields[0].value = 'one';
+    fields[1].value = 'two';
+    fields[0].form!.requestSubmit();
+    await flush();
+    expect(calls).toContainEqual(['connect', 'claude-desktop/echo', [{ env: 'ECHO_API_TOKEN', value: 'one' }, { env: 'OTHER_TOKEN', value: 'two' }]]);
+    expect(fields[0].value).toBe('');
+  });
+
+  it('a background change does not wipe a secret being typed', async () => {
+    const { root, app } = await mount();
+    (root.querySelector('[data-server="claude-desktop/echo"] [data-action="connect"]') as HTMLButtonElement).click();
+    await flush();
+    const field = root.querySelector<HTMLInputElement>('input[data-env="ECHO_API_TOKEN"]')!;
+    field.value = 'half-typed';
+    await app.changed();
+    expect(root.querySelector<HTMLInputElement>('input[data-env="ECHO_API_TOKEN"]')).toBe(field);
+    expect(field.value).toBe('half-typed');
+  });
+
+  it('approve shows the approved and the new command side by side and sends the one shown', async () => {
+    const calls: Call[] = [];
+    const { root } = await mount(calls);
+    (root.querySelector('[data-server="claude-desktop/changed"] [data-action="approve"]') as HTMLButtonElement).click();
+    await flush();
+    await flush();
+    const pres = [...root.querySelectorAll('.compare pre')].map((p) => p.textContent);
+    expect(pres).toEqual(['node\n/srv/echo.mjs', 'node\n/srv/echo.mjs\n--evil']);
+    (root.querySelector('[data-confirm="approve"]') as HTMLButtonElement).click();
+    await flush();
+    expect(calls).toContainEqual(['approve', 'claude-desktop/changed', ['node', '/srv/echo.mjs', '--evil']]);
+  });
+
+  it('disconnect asks for confirmation before removing anything', async () => {
+    const calls: Call[] = [];
+    const { root } = await mount(calls);
+    (root.querySelector('[data-server="claude-desktop/github"] [data-action="disconnect"]') as HTMLButtonElement).click();
+    await flush();
+    expect(calls.some((c) => c[0] === 'disconnect')).toBe(false);
+    (root.querySelector('[data-confirm="disconnect"]') as HTMLButtonElement).click();
+    await flush();
+    expect(calls).toContainEqual(['disconnect', 'claude-desktop/github']);
+  });
+});
+
+describe('import view', () => {
+  it('unticking a finding re-plans without it and Apply sends the exclusion', async () => {
+    const calls: Call[] = [];
+    const { root, app } = await mount(calls);
+    await app.show('import');
+    expect(root.textContent).toContain('xoxb…0SD');
+    const apply = () => root.querySelector('[data-action="apply"]') as HTMLButtonElement;
+    expect(apply().disabled).toBe(false);
+    const box = root.querySelector('[data-selector="slack:env:SLACK_BOT_TOKEN"]') as HTMLInputElement;
+    box.checked = false;
+    box.dispatchEvent(new Event('change'));
+    await flush();
+    expect(calls).toContainEqual(['importPlan', 'claude-desktop', ['slack:env:SLACK_BOT_TOKEN']]);
+    expect(apply().disabled).toBe(true);
+    box.checked = true;
+    (root.querySelector('[data-selector]') as HTMLInputElement).checked = true;
+    (root.querySelector('[data-selector]') as HTMLInputElement).dispatchEvent(new Event('change'));
+    await flush();
+    apply().click();
+    await flush();
+    expect(calls).toContainEqual(['importApply', 'claude-desktop', []]);
+    expect(root.textContent).toContain('Rewrote 1 entry');
+  });
+});
+
+describe('audit view', () => {
+  it('shows rows newest first with the chain state and passes filters through', async () => {
+    const calls: Call[] = [];
+    const { root, app } = await mount(calls);
+    await app.show('audit');
+    const events = [...root.querySelectorAll('tbody tr')].map((r) => r.getAttribute('data-event'));
+    expect(events).toEqual(['released', 'imported']);
+    expect(root.querySelector('.chain')?.textContent).toContain('Chain verified: 2 event(s)');
+    expect(root.textContent).toContain('11 / node');
+    await app.audit.setFilter({ server: 'claude-desktop/echo' });
+    expect(calls.at(-1)?.[1]).toMatchObject({ server: 'claude-desktop/echo' });
+  });
+
+  it('turns local date-times into RFC 3339 and ignores empty ones', () => {
+    expect(toRfc3339('')).toBeNull();
+    expect(toRfc3339('not a date')).toBeNull();
+    expect(toRfc3339('2026-01-02T03:04')).toMatch(/^2026-01-0[12]T\d\d:04:00\.000Z$/);
+  });
+});
+
+describe('app shell', () => {
+  it('shows progress while a slow call runs and hides it after', async () => {
+    const { root, app } = await mount();
+    let release!: () => void;
+    const p = app.busy('Working…', () => new Promise<void>((r) => (release = r)));
+    expect((root.querySelector('.progress') as HTMLElement).hidden).toBe(false);
+    expect(root.getAttribute('aria-busy')).toBe('true');
+    release();
+    await p;
+    expect((root.querySelector('.progress') as HTMLElement).hidden).toBe(true);
+  });
+
+  it('follows a tray click to the server and opens its form', async () => {
+    const { root, app } = await mount();
+    await app.navigate({ view: 'servers', server: 'claude-desktop/echo', action: 'connect' });
+    expect(root.querySelectorAll('[data-server="claude-desktop/echo"] input[data-env]')).toHaveLength(2);
+  });
+});

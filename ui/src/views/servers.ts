@@ -1,0 +1,307 @@
+// Servers view: servers grouped by host, their state and bound credential names (never
+// values), and Connect / Move to keychain / Rotate / Disconnect / Approve.
+import { type Api, type Ui, errorText } from '../api';
+import type { ServerAction, ServerView, ServersView } from '../bindings';
+import { h, replace } from '../dom';
+
+const ACTION_LABEL: Record<ServerAction, string> = {
+  connect: 'Connect…',
+  'move-to-keychain': 'Move secrets to keychain',
+  rotate: 'Rotate…',
+  disconnect: 'Disconnect…',
+  approve: 'Review change…',
+};
+
+/** A masked secret field with a show/hide toggle; paste works as usual. */
+export function secretField(env: string, label = env): { row: HTMLElement; input: HTMLInputElement } {
+  const id = `secret-${env}-${Math.random().toString(36).slice(2, 8)}`;
+  const input = h('input', {
+    id,
+    type: 'password',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    'data-env': env,
+    required: true,
+  });
+  const toggle = h(
+    'button',
+    {
+      type: 'button',
+      class: 'ghost',
+      'aria-controls': id,
+      'aria-pressed': 'false',
+      onclick: () => {
+        const show = input.type === 'password';
+        input.type = show ? 'text' : 'password';
+        toggle.textContent = show ? 'Hide' : 'Show';
+        toggle.setAttribute('aria-pressed', String(show));
+      },
+    },
+    'Show',
+  );
+  const row = h('div', { class: 'field' }, h('label', { for: id }, label), h('div', { class: 'secret' }, input, toggle));
+  return { row, input };
+}
+
+/** Each command argument on its own line: nothing is hidden by wrapping or quoting. */
+function commandBlock(title: string, cmd: string[], env: string[], cls: string): HTMLElement {
+  return h(
+    'div',
+    { class: `cmd ${cls}` },
+    h('h4', {}, title),
+    h('pre', {}, cmd.join('\n')),
+    h('p', { class: 'muted' }, env.length ? `env: ${env.join(', ')}` : 'env: (none)'),
+  );
+}
+
+export class ServersPanel {
+  private view: ServersView | null = null;
+  private open: { id: string; action: ServerAction } | null = null;
+  readonly root: HTMLElement;
+
+  constructor(
+    private readonly api: Api,
+    private readonly ui: Ui,
+  ) {
+    this.root = h('section', { class: 'view', 'aria-labelledby': 'servers-title' });
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.view = await this.api.serversList();
+    } catch (e) {
+      this.ui.toast(errorText(e), 'error');
+    }
+    this.render();
+  }
+
+  /** A form is open: a background refresh would wipe what the user is typing. */
+  editing(): boolean {
+    return this.open !== null;
+  }
+
+  /** Open an action's form for a server (from the tray). */
+  async focus(id: string, action: ServerAction | null): Promise<void> {
+    this.open = action ? { id, action } : null;
+    await this.refresh();
+    const card = [...this.root.querySelectorAll<HTMLElement>('[data-server]')].find((c) => c.dataset.server === id);
+    card?.scrollIntoView?.({ block: 'center' });
+    (card?.querySelector<HTMLElement>('input, .form button') ?? card?.querySelector<HTMLElement>('button'))?.focus();
+  }
+
+  render(): void {
+    const v = this.view;
+    replace(
+      this.root,
+      h('h2', { id: 'servers-title' }, 'Servers'),
+      v ? h('p', { class: v.attention ? 'summary attention' : 'summary' }, v.summary) : h('p', { class: 'muted' }, 'Loading…'),
+      ...(v?.groups ?? []).map((g) =>
+        h(
+          'div',
+          { class: 'group' },
+          h('h3', {}, g.label),
+          h('p', { class: 'muted path' }, g.config_exists ? g.config : `${g.config} (not found)`),
+          g.servers.length
+            ? h('ul', { class: 'cards' }, ...g.servers.map((s) => this.card(s)))
+            : h('p', { class: 'muted' }, 'No MCP servers in this config yet.'),
+        ),
+      ),
+    );
+  }
+
+  private card(s: ServerView): HTMLElement {
+    const form = this.open?.id === s.id ? this.form(s, this.open.action) : null;
+    return h(
+      'li',
+      { class: `card state-${s.state}`, 'data-server': s.id, 'data-state': s.state },
+      h(
+        'div',
+        { class: 'card-head' },
+        h('strong', { class: 'name' }, s.name),
+        h('span', { class: `badge ${s.needs_attention ? 'warn' : 'ok'}` }, s.state_text),
+        h('span', { class: 'muted' }, s.transport),
+      ),
+      s.credentials.length
+        ? h('ul', { class: 'creds', 'aria-label': 'Bound credentials' }, ...s.credentials.map((c) => h('li', {}, c)))
+        : null,
+      // The core's detail names the CLI fix; here the buttons are the fix, so it shows only
+      // when there is no button to press.
+      s.detail && !s.actions.length ? h('p', { class: 'muted detail' }, s.detail) : null,
+      s.actions.length
+        ? h(
+            'div',
+            { class: 'actions' },
+            ...s.actions.map((a) =>
+              h(
+                'button',
+                {
+                  type: 'button',
+                  'data-action': a,
+                  'aria-expanded': String(this.open?.id === s.id && this.open.action === a),
+                  onclick: () => this.onAction(s, a),
+                },
+                ACTION_LABEL[a],
+              ),
+            ),
+          )
+        : null,
+      form,
+    );
+  }
+
+  private onAction(s: ServerView, a: ServerAction): void {
+    if (a === 'move-to-keychain') {
+      void this.run(`Moving ${s.name}'s secrets…`, () => this.api.moveToKeychain(s.id));
+      return;
+    }
+    const same = this.open?.id === s.id && this.open.action === a;
+    void this.focus(s.id, same ? null : a);
+  }
+
+  private async run(label: string, work: () => Promise<string>): Promise<boolean> {
+    try {
+      const msg = await this.ui.busy(label, work);
+      this.ui.toast(msg, 'ok');
+      this.open = null;
+      await this.refresh();
+      return true;
+    } catch (e) {
+      this.ui.toast(errorText(e), 'error');
+      return false;
+    }
+  }
+
+  private cancel(): HTMLElement {
+    return h('button', { type: 'button', class: 'ghost', onclick: () => void this.focus('', null) }, 'Cancel');
+  }
+
+  private form(s: ServerView, action: ServerAction): HTMLElement | null {
+    switch (action) {
+      case 'connect':
+        return this.connectForm(s);
+      case 'rotate':
+        return this.rotateForm(s);
+      case 'disconnect':
+        return h(
+          'div',
+          { class: 'form', role: 'group', 'aria-label': `Disconnect ${s.name}` },
+          h('p', {}, `Remove ${s.name}'s secrets from the keychain? It will need Connect again to start with them.`),
+          h(
+            'div',
+            { class: 'actions' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'danger',
+                'data-confirm': 'disconnect',
+                onclick: () => void this.run('Disconnecting…', () => this.api.disconnect(s.id)),
+              },
+              'Disconnect',
+            ),
+            this.cancel(),
+          ),
+        );
+      case 'approve':
+        return this.approveForm(s);
+      default:
+        return null;
+    }
+  }
+
+  private connectForm(s: ServerView): HTMLElement {
+    const fields: { env: () => string; input: HTMLInputElement }[] = [];
+    const body: HTMLElement[] = [];
+    if (s.missing.length) {
+      for (const env of s.missing) {
+        const f = secretField(env);
+        fields.push({ env: () => env, input: f.input });
+        body.push(f.row);
+      }
+    } else {
+      const nameId = `env-${s.id}`;
+      const name = h('input', { id: nameId, type: 'text', placeholder: 'GITHUB_TOKEN', 'data-env-name': '', required: true });
+      const f = secretField('value', 'Value');
+      fields.push({ env: () => name.value.trim(), input: f.input });
+      body.push(h('div', { class: 'field' }, h('label', { for: nameId }, 'Environment variable'), name), f.row);
+    }
+    const form = h(
+      'form',
+      {
+        class: 'form',
+        'aria-label': `Connect ${s.name}`,
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          const secrets = fields.map((f) => ({ env: f.env(), value: f.input.value }));
+          for (const f of fields) f.input.value = '';
+          void this.run(`Storing in the keychain…`, () => this.api.connect(s.id, secrets));
+        },
+      },
+      h('p', { class: 'muted' }, 'Stored straight into the OS keychain; Keybroker never shows it again.'),
+      ...body,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', 'data-submit': 'connect' }, 'Connect'), this.cancel()),
+    );
+    return form;
+  }
+
+  private rotateForm(s: ServerView): HTMLElement {
+    const selId = `rotate-${s.id}`;
+    const select = h('select', { id: selId }, ...s.bound_env.map((e) => h('option', { value: e }, e)));
+    const f = secretField('new-value', 'New value');
+    return h(
+      'form',
+      {
+        class: 'form',
+        'aria-label': `Rotate ${s.name}`,
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          const secret = { env: select.value, value: f.input.value };
+          f.input.value = '';
+          void this.run('Rotating…', () => this.api.rotate(s.id, secret));
+        },
+      },
+      h('div', { class: 'field' }, h('label', { for: selId }, 'Secret'), select),
+      f.row,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Rotate'), this.cancel()),
+    );
+  }
+
+  private approveForm(s: ServerView): HTMLElement {
+    const box = h('div', { class: 'form', role: 'group', 'aria-label': `Review ${s.name}` }, h('p', { class: 'muted' }, 'Loading…'));
+    void this.api
+      .pendingApproval(s.id)
+      .then((p) => {
+        if (!p) {
+          replace(box, h('p', {}, 'Nothing to approve.'));
+          return;
+        }
+        replace(
+          box,
+          h('p', {}, `The command of ${s.name} changed in the config. Keybroker releases no secret to it until you approve.`),
+          h(
+            'div',
+            { class: 'compare' },
+            commandBlock('Approved command', p.old_command, p.old_env_keys, 'old'),
+            commandBlock('Command in the config now', p.new_command, p.new_env_keys, 'new'),
+          ),
+          h(
+            'div',
+            { class: 'actions' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'primary',
+                'data-confirm': 'approve',
+                onclick: () => void this.run('Approving…', () => this.api.approve(s.id, p.new_command)),
+              },
+              'Approve new command',
+            ),
+            this.cancel(),
+          ),
+        );
+      })
+      .catch((e) => replace(box, h('p', { class: 'error' }, errorText(e))));
+    return box;
+  }
+}
