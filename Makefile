@@ -31,7 +31,7 @@ CARGO_TARGETS := --all-targets
 TEST_LOG    := target/test-output.log
 RUN_ARGS    ?= servers
 
-.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e conformance bench bench-app bench-remote bench-deps clean
+.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e screenshots conformance bench bench-app bench-remote bench-deps clean
 
 all: test
 
@@ -82,9 +82,13 @@ conformance: deps build
 test-ui: deps
 	cd ui && npx vitest run
 
-# Reuses the debug build (make build); saves docs/screenshots/*.png.
+# Reuses the debug build (make build); saves its screenshots to target/e2e-screenshots.
 test-e2e: deps build
 	scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" node ui/e2e/run.mjs
+
+# The end-to-end run, saving the README's screenshots to docs/screenshots.
+screenshots: deps build
+	SCREENSHOT_DIR=docs/screenshots scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" node ui/e2e/run.mjs
 
 # bench/launcher.sh builds the release launcher itself (BENCH_PROFILE=debug: use the
 # debug build instead).

@@ -393,8 +393,11 @@ pub fn connect(
         connect_unbrokered(ctx, &state, server_id, env, value, now)?;
         rest = &values[1..];
     }
-    for (env, value) in rest {
-        store_secret(ctx, server_id, env, value, now)?;
+    if !rest.is_empty() {
+        let vault = ctx.vault()?;
+        for (env, value) in rest {
+            store_secret(&ctx.paths, &ctx.audit, &vault, server_id, env, value, now)?;
+        }
     }
     let names: Vec<&str> = values.iter().map(|(e, _)| e.as_str()).collect();
     Ok(format!(
@@ -430,22 +433,42 @@ pub fn rotate(
             "paste or type the new value",
         ));
     }
-    store_secret(ctx, server_id, env, value, now)?;
+    store_secret(
+        &ctx.paths,
+        &ctx.audit,
+        &ctx.vault()?,
+        server_id,
+        env,
+        value,
+        now,
+    )?;
     Ok(format!(
         "Rotated {env} of {server_id}. Restart the host's server for it to take effect."
     ))
 }
 
-fn store_secret(
-    ctx: &Context,
+/// What [`store_secret`] did.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub credential: String,
+    /// An existing value was replaced.
+    pub rotated: bool,
+    /// Other servers bound to the same credential (they get the new value too).
+    pub shared: Vec<String>,
+}
+
+/// Store (or rotate) the secret a brokered server reads from `env`, and audit it.
+pub fn store_secret(
+    paths: &Paths,
+    audit: &AuditLog,
+    vault: &Vault,
     server_id: &str,
     env: &str,
     value: &Secret,
     now: &str,
-) -> Result<()> {
-    let vault = ctx.vault()?;
+) -> Result<Stored> {
     let target = format!("env:{env}");
-    let (cred, rotated, shared) = State::update(&ctx.paths, |st| {
+    let (cred, rotated, shared) = State::update(paths, |st| {
         let server = st.server(server_id)?.clone();
         if let Some(b) = server.bindings.iter().find(|b| b.target == target) {
             let cred = b.credential.clone();
@@ -482,19 +505,23 @@ fn store_secret(
         }
         Ok((cred, false, Vec::new()))
     })?;
-    ctx.audit.append(vec![Event {
+    audit.append(vec![Event {
         time: now.to_string(),
         event: if rotated { "rotated" } else { "stored" }.into(),
         server: Some(server_id.to_string()),
         host: server_id.split_once('/').map(|(h, _)| h.to_string()),
-        credential: Some(cred),
+        credential: Some(cred.clone()),
         target: Some(target),
         pid: Some(std::process::id()),
         outcome: "ok".into(),
         detail: (!shared.is_empty()).then(|| format!("also used by {}", shared.join(", "))),
         ..Event::default()
     }])?;
-    Ok(())
+    Ok(Stored {
+        credential: cred,
+        rotated,
+        shared,
+    })
 }
 
 fn split_id(server_id: &str) -> Result<(Host, &str)> {

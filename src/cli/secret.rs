@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use keybroker::audit::Event;
 use keybroker::hosts::Host;
 use keybroker::rewrite::{self, ImportRequest};
-use keybroker::state::{Binding, Credential, State};
+use keybroker::state::State;
 use keybroker::{Error, Result};
 
 use super::Ctx;
@@ -59,56 +59,10 @@ fn set(server_id: &str, env: &str, config: Option<PathBuf>) -> Result<()> {
     }
     let value = super::read_secret(&format!("Value for {env} of {server_id} (input hidden): "))?;
     let vault = ctx.vault()?;
-    let target = format!("env:{env}");
-    let (cred, rotated, shared) = State::update(&ctx.paths, |st| {
-        let server = st.server(server_id)?.clone();
-        if let Some(b) = server.bindings.iter().find(|b| b.target == target) {
-            let cred = b.credential.clone();
-            vault.set(&cred, &value)?;
-            if let Some(c) = st.credentials.get_mut(&cred) {
-                c.rotated = Some(now.clone());
-            }
-            let shared: Vec<String> = st
-                .users_of(&cred)
-                .into_iter()
-                .filter(|s| *s != server_id)
-                .map(String::from)
-                .collect();
-            return Ok((cred, true, shared));
-        }
-        let cred = st.fresh_credential_id(env);
-        vault.set(&cred, &value)?;
-        st.credentials.insert(
-            cred.clone(),
-            Credential {
-                id: cred.clone(),
-                kind: "secret".into(),
-                label: format!("{env} ({server_id})"),
-                created: now.clone(),
-                rotated: None,
-            },
-        );
-        if let Some(s) = st.servers.get_mut(server_id) {
-            s.bindings.push(Binding {
-                target: target.clone(),
-                credential: cred.clone(),
-            });
-        }
-        Ok((cred, false, Vec::new()))
-    })?;
-    let host = server_id.split_once('/').map(|(h, _)| h.to_string());
-    ctx.audit.append(vec![Event {
-        time: now,
-        event: if rotated { "rotated" } else { "stored" }.into(),
-        server: Some(server_id.to_string()),
-        host,
-        credential: Some(cred.clone()),
-        target: Some(target),
-        pid: Some(std::process::id()),
-        outcome: "ok".into(),
-        detail: (!shared.is_empty()).then(|| format!("also used by {}", shared.join(", "))),
-        ..Event::default()
-    }])?;
+    let stored = keybroker::app_api::store_secret(
+        &ctx.paths, &ctx.audit, &vault, server_id, env, &value, &now,
+    )?;
+    let (cred, rotated, shared) = (stored.credential, stored.rotated, stored.shared);
     if rotated {
         println!("Rotated `{cred}` in the keychain.");
         if !shared.is_empty() {

@@ -10,8 +10,9 @@
 // echo-local and Connect it again by typing a secret; start it from the rewritten config
 // with the real MCP client; watch its `released` row appear live in the Audit view;
 // change its command in the file and see the app ask for approval (then approve).
-// Saves docs/screenshots/{servers,import,audit,approval,tray}.png; fails when a view is
-// blank. Exit code 0 only if every step passed.
+// Saves {servers,import,audit,approval,tray,tray-menu}.png to $SCREENSHOT_DIR (default
+// target/e2e-screenshots; `make screenshots` points it at docs/screenshots); fails when a
+// view is blank. Exit code 0 only if every step passed.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { remote } from 'webdriverio';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const app = join(repo, 'target/debug/keybroker-app');
 const launcher = join(repo, 'target/debug/keybroker');
-const shots = join(repo, 'docs/screenshots');
+const shots = resolve(repo, process.env.SCREENSHOT_DIR || 'target/e2e-screenshots');
 const peers = join(repo, 'tests/peers');
 const TYPED = 'kbt_e2e-typed-in-the-webview-0123456789';
 const sha256 = (s) => createHash('sha256').update(s, 'utf8').digest('hex');
