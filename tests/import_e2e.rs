@@ -320,20 +320,7 @@ fn a_plaintext_key_added_to_a_brokered_entry_is_moved_by_the_next_import() {
     let mut cfg = w.config_json();
     cfg["mcpServers"]["echo-local"]["env"]["EXTRA_API_KEY"] = json!(added);
     w.write_config(&serde_json::to_vec_pretty(&cfg).expect("json"));
-    let servers = w
-        .kb()
-        .args(["servers", "--json", "--config"])
-        .arg(&w.config)
-        .assert()
-        .success();
-    let list: serde_json::Value =
-        serde_json::from_slice(&servers.get_output().stdout).expect("json");
-    let echo = list
-        .as_array()
-        .expect("list")
-        .iter()
-        .find(|s| s["name"] == "echo-local")
-        .expect("echo-local");
+    let echo = w.server_status("echo-local");
     assert_eq!(
         echo["status"], "plaintext-in-config",
         "the fix is an import, not an approval"

@@ -96,20 +96,7 @@ fn changed_command_is_denied_audited_and_released_again_after_approve() {
     );
 
     // `servers` shows it, `approve` shows both commands and then lets it through.
-    let servers = w
-        .kb()
-        .args(["servers", "--json", "--config"])
-        .arg(&w.config)
-        .assert()
-        .success();
-    let list: serde_json::Value =
-        serde_json::from_slice(&servers.get_output().stdout).expect("json");
-    let printer = list
-        .as_array()
-        .expect("list")
-        .iter()
-        .find(|s| s["name"] == "printer")
-        .expect("printer");
+    let printer = w.server_status("printer");
     assert_eq!(printer["status"], "command-changed");
 
     let approve = w

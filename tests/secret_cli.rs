@@ -42,16 +42,6 @@ fn token_sha(w: &World) -> String {
         .to_string()
 }
 
-fn servers(w: &World) -> serde_json::Value {
-    let out = w
-        .kb()
-        .args(["servers", "--json", "--config"])
-        .arg(&w.config)
-        .assert()
-        .success();
-    serde_json::from_slice(&out.get_output().stdout).expect("json")
-}
-
 #[test]
 fn secret_set_connects_an_unbrokered_server_and_setting_again_rotates() {
     let w = world_with_plain_echo();
@@ -64,7 +54,7 @@ fn secret_set_connects_an_unbrokered_server_and_setting_again_rotates() {
         "entry now starts through the launcher"
     );
     assert_eq!(token_sha(&w), sha256_hex(FIRST));
-    assert_eq!(servers(&w)[0]["status"], "brokered");
+    assert_eq!(w.server_status("echo")["status"], "brokered");
 
     set(&w, SECOND).success();
     assert_eq!(token_sha(&w), sha256_hex(SECOND));
@@ -90,10 +80,10 @@ fn a_secret_missing_from_the_keychain_is_reported_and_the_server_is_not_started_
         .status()
         .expect("secret-tool");
     assert!(status.success());
-    let list = servers(&w);
-    assert_eq!(list[0]["status"], "missing-secret");
+    let echo = w.server_status("echo");
+    assert_eq!(echo["status"], "missing-secret");
     assert!(
-        list[0]["detail"]
+        echo["detail"]
             .as_str()
             .expect("detail")
             .contains("keybroker secret set claude-desktop/echo ECHO_API_TOKEN")

@@ -162,6 +162,24 @@ impl World {
         hits
     }
 
+    /// `keybroker servers --json` for this world's config: the row of server `name`.
+    pub fn server_status(&self, name: &str) -> serde_json::Value {
+        let out = self
+            .kb()
+            .args(["servers", "--json", "--config"])
+            .arg(&self.config)
+            .assert()
+            .success();
+        let list: serde_json::Value =
+            serde_json::from_slice(&out.get_output().stdout).expect("servers --json");
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no server {name} in {list}"))
+    }
+
     pub fn audit_lines(&self) -> Vec<serde_json::Value> {
         let raw = std::fs::read_to_string(self.home.join("data/audit.jsonl")).unwrap_or_default();
         raw.lines()
