@@ -1,5 +1,5 @@
 //! The tray app's view of the core: view models and actions for the Servers, Import and
-//! Audit views, each one call away from an IPC command.
+//! Audit views (and Sign in for remote servers), each one call away from an IPC command.
 //!
 //! Everything the app does lives here, so the Tauri crate stays a thin shell and the CLI
 //! and the app cannot drift apart on what "Connect" or "Disconnect" mean. Nothing here
@@ -7,7 +7,11 @@
 //! Types that cross into the webview derive `ts_rs::TS` (feature `ts`) so the UI's
 //! TypeScript bindings are generated from them.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +19,7 @@ use crate::audit::{self, AuditLog, Event, Filter};
 use crate::error::{Error, Result};
 use crate::hosts::Host;
 use crate::inventory::{self, Status};
+use crate::oauth::flow::Browser;
 use crate::paths::Paths;
 use crate::rewrite::{self, Action, ImportRequest};
 use crate::secret::Secret;
@@ -203,6 +208,8 @@ pub enum ServerAction {
     Rotate,
     Disconnect,
     Approve,
+    /// Sign in to a remote server in the browser (OAuth); the tokens go to the keychain.
+    SignIn,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -304,6 +311,9 @@ fn server_view(
     st: inventory::ServerStatus,
 ) -> Result<ServerView> {
     let s = ServerState::from_status(st.status);
+    // A bridged OAuth server that is not signed in: the Sign in button is the fix, so the
+    // CLI remedy in the detail goes. (An unmanaged remote entry has nothing to sign in.)
+    let sign_in = st.status == inventory::Status::NeedsSignIn;
     let mut missing = Vec::new();
     let mut bound_env = Vec::new();
     if let Some(server) = state.servers.get(&st.id) {
@@ -325,6 +335,7 @@ fn server_view(
         ServerState::PlaintextInConfig => actions.push(ServerAction::MoveToKeychain),
         ServerState::CommandChanged => actions.push(ServerAction::Approve),
         // Brokered servers change secrets with Rotate; remote ones sign in (OAuth).
+        ServerState::NeedsSignIn if sign_in => actions.push(ServerAction::SignIn),
         ServerState::Brokered | ServerState::NeedsSignIn | ServerState::Unsupported => {}
         _ => actions.push(ServerAction::Connect),
     }
@@ -343,7 +354,7 @@ fn server_view(
         credentials: st.credentials,
         missing,
         bound_env,
-        detail: st.detail,
+        detail: if sign_in { None } else { st.detail },
         actions,
     })
 }
@@ -672,6 +683,106 @@ pub fn approve(ctx: &Context, server_id: &str, expected: &[String], now: &str) -
     }
     crate::launch::approve(&ctx.paths, &ctx.audit, &approval, now)?;
     Ok(format!("Approved the new command of {server_id}."))
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign in (remote servers)
+
+/// How long the app waits for the browser before giving up on a sign-in.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The sign-ins waiting for the browser, by server id, so Cancel can reach them and a
+/// second click does not start a second flow. Cheap to clone (shared).
+#[derive(Debug, Clone, Default)]
+pub struct SignIns(Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>);
+
+impl SignIns {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AtomicBool>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stop the sign-in of `server_id` that waits for the browser. `false`: none runs.
+    pub fn cancel(&self, server_id: &str) -> bool {
+        match self.lock().get(server_id) {
+            Some(flag) => {
+                flag.store(true, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a sign-in of `server_id` is under way.
+    pub fn running(&self, server_id: &str) -> bool {
+        self.lock().contains_key(server_id)
+    }
+
+    fn begin(&self, server_id: &str) -> Result<SignInTicket<'_>> {
+        let mut map = self.lock();
+        if map.contains_key(server_id) {
+            return Err(Error::other(
+                format!("a sign-in to {server_id} is already waiting for the browser"),
+                "finish it in the browser, or cancel it first",
+            ));
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        map.insert(server_id.to_string(), flag.clone());
+        Ok(SignInTicket {
+            owner: self,
+            server_id: server_id.to_string(),
+            flag,
+        })
+    }
+}
+
+/// One registered sign-in; leaves the registry when dropped (finished, failed or
+/// cancelled).
+struct SignInTicket<'a> {
+    owner: &'a SignIns,
+    server_id: String,
+    flag: Arc<AtomicBool>,
+}
+
+impl Drop for SignInTicket<'_> {
+    fn drop(&mut self) {
+        self.owner.lock().remove(&self.server_id);
+    }
+}
+
+/// Sign in to remote server `server_id` in the browser (`browser`: the system browser in
+/// the app; tests play it through [`Browser::Hook`]). Blocks until the browser comes back,
+/// `timeout` passes or [`SignIns::cancel`] is called, so callers run it off the UI thread.
+/// The tokens go to the keychain; the answer is a sentence without any of them.
+pub fn sign_in(
+    ctx: &Context,
+    sign_ins: &SignIns,
+    server_id: &str,
+    browser: Browser,
+    timeout: Duration,
+    now: &str,
+) -> Result<String> {
+    let ticket = sign_ins.begin(server_id)?;
+    let opts = crate::oauth::connect::Options {
+        browser,
+        timeout,
+        cancel: Some(&ticket.flag),
+    };
+    let message = crate::oauth::connect::connect(
+        &ctx.paths,
+        &ctx.audit,
+        || ctx.vault(),
+        server_id,
+        &opts,
+        now,
+    )?;
+    drop(ticket);
+    let mut chars = message.chars();
+    Ok(match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => message,
+    })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -536,7 +536,7 @@ impl Bridge {
             previous: current.as_ref(),
             pre_registered: pre.as_ref(),
             client_metadata_url: policy.client_metadata_url.as_deref(),
-            browser: policy.browser,
+            browser: policy.browser.clone(),
             timeout: policy.timeout,
             cancel: None,
         };

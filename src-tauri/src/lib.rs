@@ -13,14 +13,30 @@ mod logging;
 pub mod tray;
 mod watch;
 
-use keybroker::app_api::Context;
+use keybroker::app_api::{Context, SignIns};
+use keybroker::oauth::flow::Browser;
 use tauri::{Builder, Manager, Runtime, WindowEvent};
 
 include!("commands/names.rs");
 
-/// What every command gets: where Keybroker's files and the host configs are.
+/// What every command gets: where Keybroker's files and the host configs are, the
+/// sign-ins waiting for the browser, and how sign-in URLs reach the browser.
 pub struct AppState {
     pub ctx: Context,
+    pub sign_ins: SignIns,
+    /// [`Browser::Open`] (the system browser, https/loopback URLs only, never through a
+    /// shell) in the app; the IPC tests put a hook here that plays the browser.
+    pub browser: Browser,
+}
+
+impl AppState {
+    pub fn new(ctx: Context) -> AppState {
+        AppState {
+            ctx,
+            sign_ins: SignIns::default(),
+            browser: Browser::Open,
+        }
+    }
 }
 
 /// The parts the real app and the mock-runtime tests share: state and IPC handler.
@@ -73,7 +89,7 @@ pub fn run() {
             watch::spawn(app.handle().clone(), watch_ctx);
             Ok(())
         });
-    let result = configure(builder, AppState { ctx }).run(tauri::generate_context!());
+    let result = configure(builder, AppState::new(ctx)).run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!("the app stopped: {e}");
         eprintln!("keybroker-app: {e}");

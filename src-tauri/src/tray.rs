@@ -4,7 +4,8 @@
 //!
 //! Menu ids are a typed enum ([`MenuId`]) so a click is parsed once, here; what a click
 //! does is navigation (show the window on the right view) or Quit: every action that
-//! changes something asks in the window first.
+//! changes something asks in the window first, and "Sign in..." starts in the window,
+//! where its progress and Cancel are.
 
 use keybroker::app_api::{ServerAction, ServersView};
 use serde::Serialize;
@@ -35,6 +36,7 @@ fn action_word(a: ServerAction) -> &'static str {
         ServerAction::Rotate => "rotate",
         ServerAction::Disconnect => "disconnect",
         ServerAction::Approve => "approve",
+        ServerAction::SignIn => "sign-in",
     }
 }
 
@@ -45,15 +47,17 @@ fn action_label(a: ServerAction) -> &'static str {
         ServerAction::Rotate => "Rotate...",
         ServerAction::Disconnect => "Disconnect...",
         ServerAction::Approve => "Review changed command...",
+        ServerAction::SignIn => "Sign in...",
     }
 }
 
-const ACTIONS: [ServerAction; 5] = [
+const ACTIONS: [ServerAction; 6] = [
     ServerAction::Connect,
     ServerAction::MoveToKeychain,
     ServerAction::Rotate,
     ServerAction::Disconnect,
     ServerAction::Approve,
+    ServerAction::SignIn,
 ];
 
 impl MenuId {

@@ -55,7 +55,7 @@ fn world() -> World {
         launcher,
         Some(config.clone()),
     );
-    let app = configure(mock_builder(), AppState { ctx })
+    let app = configure(mock_builder(), AppState::new(ctx))
         .build(mock_context(noop_assets()))
         .expect("mock app");
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())

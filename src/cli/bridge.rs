@@ -6,6 +6,7 @@ use std::time::Duration;
 use keybroker::Result;
 use keybroker::audit::Event;
 use keybroker::bridge::{Bridge, Out, SignInPolicy};
+use keybroker::oauth::connect::{self, Opened};
 use keybroker::oauth::flow::Browser;
 use keybroker::oauth::unix_now;
 use keybroker::state::State;
@@ -29,7 +30,12 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
-    let (http, store, url, remote) = super::connect::open_remote(&ctx, &a.server)?;
+    let Opened {
+        http,
+        store,
+        url,
+        remote,
+    } = connect::open(&ctx.paths, &ctx.audit, &a.server, || ctx.vault())?;
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server)?;
     let vault = ctx.vault()?;

@@ -36,12 +36,29 @@ pub fn pkce_challenge(verifier: &str) -> String {
 }
 
 /// How the authorization URL reaches the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Every variant gets the URL only after [`browser_url`] accepted it (https, or http to
+/// loopback; no credentials or control characters), so a hook cannot be handed anything
+/// the system browser would not be.
+#[derive(Clone)]
 pub enum Browser {
     /// Open the system browser (and print the URL on stderr as a fallback).
     Open,
     /// Only print the URL on stderr (`--no-browser`, SSH, tests).
     Print,
+    /// Hand the checked URL to this function (tests play the browser with it). It runs
+    /// on the signing-in thread, so it must not block waiting for the callback.
+    Hook(std::sync::Arc<dyn Fn(&Url) + Send + Sync>),
+}
+
+impl std::fmt::Debug for Browser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Browser::Open => "Open",
+            Browser::Print => "Print",
+            Browser::Hook(_) => "Hook",
+        })
+    }
 }
 
 pub struct SignIn<'a> {
@@ -560,10 +577,14 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
         "keybroker: sign in to {} in your browser:\n{}",
         req.server_id, auth_url
     );
-    if req.browser == Browser::Open
-        && let Err(e) = open_in_browser(&auth_url)
-    {
-        eprintln!("keybroker: {e}");
+    match &req.browser {
+        Browser::Open => {
+            if let Err(e) = open_in_browser(&auth_url) {
+                eprintln!("keybroker: {e}");
+            }
+        }
+        Browser::Print => {}
+        Browser::Hook(hook) => hook(&auth_url),
     }
     let params = loopback.wait(req.timeout, req.cancel, |p| {
         check_callback(p, &state, as_meta)

@@ -15,9 +15,10 @@
 //! refresh token marks the server "needs sign-in" (the tokens are dropped, the client
 //! registration kept) and is never retried in a loop.
 //!
-//! Not done here: the interactive flow's details ([`flow`]) and the network policy
-//! ([`net`]).
+//! Not done here: the interactive flow's details ([`flow`]), the whole sign-in as the
+//! CLI and the app start it ([`connect`]) and the network policy ([`net`]).
 
+pub mod connect;
 pub mod discovery;
 pub mod flow;
 pub mod net;

@@ -491,12 +491,15 @@ pub fn open_in_browser(url: &Url) -> Result<()> {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    cmd.spawn().map(|_| ()).map_err(|e| {
+    let mut child = cmd.spawn().map_err(|e| {
         Error::other(
             format!("could not open the browser: {e}"),
             "run the command again with --no-browser and open the printed URL yourself",
         )
-    })
+    })?;
+    // Reap the opener so a long-running app does not collect zombies.
+    std::thread::spawn(move || child.wait());
+    Ok(())
 }
 
 #[cfg(test)]

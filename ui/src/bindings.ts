@@ -5,7 +5,7 @@ export type ErrorView = { code: string, message: string, };
 
 export type ServerState = "brokered" | "needs-secret" | "plaintext-in-config" | "command-changed" | "needs-sign-in" | "no-secrets" | "missing-from-config" | "not-brokered" | "unsupported";
 
-export type ServerAction = "connect" | "move-to-keychain" | "rotate" | "disconnect" | "approve";
+export type ServerAction = "connect" | "move-to-keychain" | "rotate" | "disconnect" | "approve" | "sign-in";
 
 export type ServerView = { id: string, host: string, name: string, transport: string, state: ServerState, state_text: string, needs_attention: boolean, 
 /**

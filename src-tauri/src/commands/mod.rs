@@ -37,6 +37,20 @@ pub(crate) fn now() -> String {
     keybroker::audit::now_rfc3339()
 }
 
+/// Run slow core work (a sign-in waiting for the browser) on a blocking thread, off the
+/// async runtime's workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> keybroker::Result<T> + Send + 'static,
+) -> Result<T, ErrorView> {
+    match tauri::async_runtime::spawn_blocking(work).await {
+        Ok(result) => result.map_err(ErrorView::from),
+        Err(e) => Err(ErrorView {
+            code: "other".into(),
+            message: format!("the work stopped unexpectedly: {e}\n  fix: try again"),
+        }),
+    }
+}
+
 /// Every command the UI may call (`names.rs` has the same list for `build.rs`).
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
@@ -48,6 +62,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         servers::server_disconnect,
         servers::server_pending_approval,
         servers::server_approve,
+        servers::server_sign_in,
+        servers::server_sign_in_cancel,
         import::import_hosts,
         import::import_plan,
         import::import_apply,

@@ -8,6 +8,8 @@ pub const COMMANDS: &[&str] = &[
     "server_disconnect",
     "server_pending_approval",
     "server_approve",
+    "server_sign_in",
+    "server_sign_in_cancel",
     "import_hosts",
     "import_plan",
     "import_apply",

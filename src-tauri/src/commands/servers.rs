@@ -1,10 +1,10 @@
 //! Servers view and tray actions: list, Connect, Move to keychain, Rotate, Disconnect,
-//! Approve.
+//! Approve, Sign in (and its Cancel).
 
-use keybroker::app_api::{self, ApprovalView, ServersView};
+use keybroker::app_api::{self, ApprovalView, SIGN_IN_TIMEOUT, ServersView};
 use tauri::State;
 
-use super::{ErrorView, SecretInput, now};
+use super::{ErrorView, SecretInput, blocking, now};
 use crate::AppState;
 
 #[tauri::command]
@@ -68,4 +68,36 @@ pub async fn server_approve(
     new_command: Vec<String>,
 ) -> Result<String, ErrorView> {
     app_api::approve(&state.ctx, &server_id, &new_command, &now()).map_err(ErrorView::from)
+}
+
+/// Waits for the browser (minutes, if the user is slow), so it runs on a blocking thread.
+#[tauri::command]
+pub async fn server_sign_in(
+    state: State<'_, AppState>,
+    server_id: String,
+) -> Result<String, ErrorView> {
+    let (ctx, sign_ins, browser) = (
+        state.ctx.clone(),
+        state.sign_ins.clone(),
+        state.browser.clone(),
+    );
+    blocking(move || {
+        app_api::sign_in(
+            &ctx,
+            &sign_ins,
+            &server_id,
+            browser,
+            SIGN_IN_TIMEOUT,
+            &now(),
+        )
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn server_sign_in_cancel(
+    state: State<'_, AppState>,
+    server_id: String,
+) -> Result<bool, ErrorView> {
+    Ok(state.sign_ins.cancel(&server_id))
 }

@@ -1,0 +1,187 @@
+//! Sign-in to one remote server from start to finish, for both front ends: the CLI's
+//! `keybroker connect` and the app's Sign in button call [`connect`] with their own
+//! browser choice, timeout and cancel flag.
+//!
+//! The steps: open the server's record (URL, network policy, token store), ask the server
+//! how to sign in with an unauthenticated `initialize` (its 401 challenge), discover the
+//! protected resource and authorization server, run the browser flow ([`super::flow`]),
+//! then save the token set to the keychain, mark the credential in the state file and
+//! audit `authorized`. The returned sentence names the issuer, never a token.
+//!
+//! Not here: the checks on metadata and callbacks ([`super::discovery`],
+//! [`super::flow`]), refresh ([`super::Store::fresh`]), and carrying MCP traffic
+//! (`bridge`).
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use url::Url;
+
+use super::flow::{self, Browser};
+use super::net::{Http, Policy};
+use super::{Store, discovery, unix_now};
+use crate::audit::AuditLog;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::remote::{Remote, parse_server_url};
+use crate::state::{Credential, State};
+use crate::vault::Vault;
+
+/// A remote server ready to be reached: its HTTP client (with the server's network
+/// policy), its OAuth token store (when it signs in with OAuth), URL and record.
+pub struct Opened {
+    pub http: Http,
+    pub store: Option<Store>,
+    pub url: Url,
+    pub remote: Remote,
+}
+
+/// Open remote server `id`. `vault` is only called when the server uses OAuth.
+pub fn open(
+    paths: &Paths,
+    audit: &AuditLog,
+    id: &str,
+    vault: impl FnOnce() -> Result<Vault>,
+) -> Result<Opened> {
+    let state = State::load(paths)?;
+    let server = state.server(id)?;
+    let remote = server.remote.clone().ok_or_else(|| {
+        Error::other(
+            format!("{id} is not a remote server"),
+            "`keybroker connect` and `keybroker bridge` are for servers added with --url",
+        )
+    })?;
+    let url = parse_server_url(&remote.url, remote.allow_http)?;
+    let http = Http::new(Policy::for_server(&url, remote.allow_http)?);
+    let store = match remote.oauth_credential.clone() {
+        Some(credential) => Some(Store {
+            paths: paths.clone(),
+            vault: vault()?,
+            audit: audit.clone(),
+            server_id: id.to_string(),
+            credential,
+        }),
+        None => None,
+    };
+    Ok(Opened {
+        http,
+        store,
+        url,
+        remote,
+    })
+}
+
+/// How one sign-in reaches the user and when it gives up.
+pub struct Options<'a> {
+    pub browser: Browser,
+    /// How long to wait for the browser's callback.
+    pub timeout: Duration,
+    /// Set from elsewhere (the app's Cancel button) to abandon the wait.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// Sign in to remote server `server_id` in the browser and keep the tokens in the
+/// keychain. `now` (RFC 3339) stamps the credential record. Returns a sentence for the
+/// user.
+pub fn connect(
+    paths: &Paths,
+    audit: &AuditLog,
+    vault: impl FnOnce() -> Result<Vault>,
+    server_id: &str,
+    opts: &Options<'_>,
+    now: &str,
+) -> Result<String> {
+    let Opened {
+        http,
+        store,
+        url,
+        remote,
+    } = open(paths, audit, server_id, vault)?;
+    let Some(store) = store else {
+        return Err(Error::other(
+            format!("{server_id} uses a static header, not sign-in"),
+            "change it with `keybroker add --replace`",
+        ));
+    };
+    let challenge = probe(&http, &url)?;
+    let disc = discovery::discover(&http, &url, challenge.as_ref())?;
+    let previous = store.load()?;
+    let pre = previous
+        .as_ref()
+        .and_then(|t| t.client.as_ref())
+        .filter(|c| c.source == "pre-registered")
+        .cloned();
+    let req = flow::SignIn {
+        server_id,
+        discovery: &disc,
+        challenged_scope: challenge.as_ref().and_then(|c| c.scope.as_deref()),
+        previous_scope: None,
+        previous: previous.as_ref(),
+        pre_registered: pre.as_ref(),
+        client_metadata_url: remote.client_metadata_url.as_deref(),
+        browser: opts.browser.clone(),
+        timeout: opts.timeout,
+        cancel: opts.cancel,
+    };
+    let ts = flow::sign_in(&http, &req, unix_now)?;
+    store.save(&ts)?;
+    let cred = store.credential.clone();
+    State::update(paths, |s| {
+        let c = s.credentials.entry(cred.clone()).or_insert(Credential {
+            id: cred.clone(),
+            kind: "oauth".into(),
+            label: format!("{server_id} sign-in"),
+            created: now.to_string(),
+            rotated: None,
+        });
+        c.kind = "oauth".into();
+        c.rotated = Some(now.to_string());
+        Ok(())
+    })?;
+    store.audit_event(
+        "authorized",
+        "ok",
+        &format!("signed in with {}", disc.auth_server.issuer),
+    );
+    Ok(format!(
+        "signed in: {server_id} can now use {}",
+        disc.auth_server.issuer
+    ))
+}
+
+/// Ask the server how to sign in: an unauthenticated `initialize` gets the 401 and its
+/// `WWW-Authenticate` challenge. A session the server opened anyway is ended.
+fn probe(http: &Http, url: &Url) -> Result<Option<discovery::Challenge>> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": crate::bridge::PROTOCOL_VERSION, "capabilities": {},
+        "clientInfo": {"name": "keybroker", "version": env!("CARGO_PKG_VERSION")}}});
+    let resp = http.send(
+        "POST",
+        url,
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+        ],
+        Some(body.to_string().as_bytes()),
+        false,
+        "sign-in probe",
+    )?;
+    let challenge = resp
+        .header("www-authenticate")
+        .and_then(discovery::parse_challenge);
+    if let Some(sid) = resp
+        .header("mcp-session-id")
+        .filter(|s| crate::bridge::valid_session_id(s))
+    {
+        let sid = sid.to_string();
+        let _ = http.send(
+            "DELETE",
+            url,
+            &[("Mcp-Session-Id", &sid)],
+            None,
+            false,
+            "sign-in probe end",
+        );
+    }
+    Ok(challenge)
+}
