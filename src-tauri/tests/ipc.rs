@@ -6,8 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
 use keybroker::app_api::Context;
+use keybroker::audit::AuditLog;
+use keybroker::hosts::Host;
+use keybroker::oauth::flow::Browser;
 use keybroker::paths::Paths;
+use keybroker::remote::{self, AddRequest};
+use keybroker::vault::Vault;
 use keybroker_app::{AppState, configure};
 use serde_json::{Value, json};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -20,8 +28,11 @@ use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 const CANARY_MARKER: &str = "KBCANARY";
 const TYPED_CANARY: &str = "kbt_KBCANARYtypedInTheWebview0123456789";
 
+#[path = "../../tests/remote_support/mod.rs"]
+mod remote_support;
+
 struct World {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     config: PathBuf,
     _app: App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
@@ -34,6 +45,11 @@ fn repo() -> PathBuf {
 }
 
 fn world() -> World {
+    world_with(Browser::Open)
+}
+
+/// A world whose sign-ins hand the (checked) authorization URL to `browser`.
+fn world_with(browser: Browser) -> World {
     assert!(
         std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
         "these tests use the real Secret Service: run them under scripts/with-keyring.sh (make test does)"
@@ -55,14 +71,20 @@ fn world() -> World {
         launcher,
         Some(config.clone()),
     );
-    let app = configure(mock_builder(), AppState::new(ctx))
-        .build(mock_context(noop_assets()))
-        .expect("mock app");
+    let app = configure(
+        mock_builder(),
+        AppState {
+            browser,
+            ..AppState::new(ctx)
+        },
+    )
+    .build(mock_context(noop_assets()))
+    .expect("mock app");
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .expect("window");
     World {
-        _dir: dir,
+        dir,
         config,
         _app: app,
         window,
@@ -70,26 +92,35 @@ fn world() -> World {
     }
 }
 
+/// What the webview would send for `cmd`, and the JSON it would get back.
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
+    let res = get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().expect("url"),
+            body: InvokeBody::Json(body),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    );
+    res.map(|b| b.deserialize::<Value>().expect("json response"))
+}
+
 impl World {
     fn call(&self, cmd: &str, body: Value) -> Result<Value, Value> {
-        let res = get_ipc_response(
-            &self.window,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().expect("url"),
-                body: InvokeBody::Json(body),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        );
-        let out = res.map(|b| b.deserialize::<Value>().expect("json response"));
-        let text = match &out {
+        let out = invoke(&self.window, cmd, body);
+        self.record(&out);
+        out
+    }
+
+    fn record(&self, out: &Result<Value, Value>) {
+        let text = match out {
             Ok(v) | Err(v) => v.to_string(),
         };
         self.seen.borrow_mut().push_str(&text);
-        out
     }
 
     fn ok(&self, cmd: &str, body: Value) -> Value {
@@ -311,4 +342,169 @@ fn a_changed_command_asks_for_approval_with_both_commands_and_approve_clears_it(
         json!({"serverId": id, "newCommand": new_cmd}),
     );
     assert_eq!(w.server(id)["state"], "brokered");
+}
+
+impl World {
+    fn paths(&self) -> Paths {
+        Paths::under(&self.dir.path().join("home"))
+    }
+
+    fn vault(&self) -> Vault {
+        Vault::open(&self.paths().keychain_service()).expect("keychain")
+    }
+
+    /// `keybroker add claude-desktop <name> --url <url>`, through the core.
+    fn add_remote(&self, name: &str, url: &str) -> String {
+        let paths = self.paths();
+        let launcher = self.dir.path().join("keybroker");
+        let req = AddRequest {
+            host: Host::ClaudeDesktop,
+            config_path: &self.config,
+            name,
+            url,
+            allow_http: false,
+            launcher: &launcher,
+            headers: Vec::new(),
+            client: None,
+            client_metadata_url: None,
+            replace: false,
+            now: "2026-01-01T00:00:00Z",
+        };
+        let audit = AuditLog::new(paths.audit_file());
+        remote::add(&req, &paths, &self.vault(), &audit).expect("add remote server")
+    }
+
+    /// Every file under the world's directory that contains `needle`.
+    fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        fn walk(dir: &Path, needle: &[u8], out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, needle, out);
+                } else if std::fs::read(&p)
+                    .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+                {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.dir.path(), needle.as_bytes(), &mut out);
+        out
+    }
+}
+
+/// A browser that follows the sign-in URL on its own thread (the sign-in waits for the
+/// callback on the calling one), like the real one the user switches to.
+fn following_browser() -> Browser {
+    Browser::Hook(Arc::new(|url: &url::Url| {
+        let url = url.to_string();
+        std::thread::spawn(move || remote_support::follow(&url));
+    }))
+}
+
+#[test]
+fn sign_in_through_ipc_signs_in_for_real_and_the_token_stays_in_the_keychain() {
+    let (_peer, url) = remote_support::ts_oauth_server();
+    let w = world_with(following_browser());
+    let id = w.add_remote("demo", &url);
+    let before = w.server(&id);
+    assert_eq!(before["state"], "needs-sign-in");
+    assert_eq!(before["actions"], json!(["sign-in"]));
+    assert_eq!(
+        before["detail"],
+        Value::Null,
+        "the button replaces the CLI remedy"
+    );
+
+    let msg = w.ok("server_sign_in", json!({"serverId": id}));
+    let msg = msg.as_str().expect("message");
+    assert!(msg.starts_with("Signed in: claude-desktop/demo"), "{msg}");
+
+    let after = w.server(&id);
+    assert_eq!(after["state"], "brokered", "{after}");
+    assert_eq!(after["actions"], json!([]));
+
+    let item = w
+        .vault()
+        .get("claude-desktop-demo-oauth")
+        .expect("keychain")
+        .expect("the token set is in the keychain");
+    let ts: Value = serde_json::from_str(item.expose()).expect("token set");
+    let token = ts["access_token"].as_str().expect("access token");
+    assert!(token.len() > 8, "a real token: {}", token.len());
+    let audit = w.ok("audit_view", json!({"filter": {"server": id}}));
+    let events: Vec<&str> = audit["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["event"].as_str())
+        .collect();
+    assert!(events.contains(&"authorized"), "{events:?}");
+    assert_eq!(
+        w.call("server_sign_in_cancel", json!({"serverId": id})),
+        Ok(json!(false)),
+        "nothing waits any more"
+    );
+
+    let mut secrets = vec![token.to_string()];
+    secrets.extend(ts["refresh_token"].as_str().map(str::to_string));
+    for s in &secrets {
+        assert!(w.files_containing(s).is_empty(), "a token is in a file");
+        assert!(
+            !w.seen.borrow().contains(s.as_str()),
+            "a token reached the webview"
+        );
+    }
+}
+
+#[test]
+fn cancel_stops_a_sign_in_waiting_for_the_browser_and_a_second_one_is_refused_meanwhile() {
+    let (_peer, url) = remote_support::ts_oauth_server();
+    let (tx, rx) = mpsc::channel::<String>();
+    let tx = Mutex::new(tx);
+    let browser = Browser::Hook(Arc::new(move |u: &url::Url| {
+        let _ = tx.lock().expect("lock").send(u.to_string());
+    }));
+    let w = world_with(browser);
+    let id = w.add_remote("demo", &url);
+    let window = w.window.clone();
+    let body = json!({"serverId": id});
+    let waiting = std::thread::spawn(move || invoke(&window, "server_sign_in", body));
+    let opened = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the browser was asked to open the sign-in URL");
+    assert!(opened.contains("code_challenge_method=S256"), "{opened}");
+
+    let twice = w
+        .call("server_sign_in", json!({"serverId": id}))
+        .expect_err("a second sign-in while one waits");
+    assert!(
+        twice["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already waiting"),
+        "{twice}"
+    );
+
+    assert_eq!(
+        w.call("server_sign_in_cancel", json!({"serverId": id})),
+        Ok(json!(true))
+    );
+    let out = waiting.join().expect("sign-in thread");
+    w.record(&out);
+    let err = out.expect_err("a cancelled sign-in fails");
+    assert!(
+        err["message"].as_str().unwrap_or("").contains("cancelled"),
+        "{err}"
+    );
+    assert_eq!(w.server(&id)["state"], "needs-sign-in");
+    let item = w
+        .vault()
+        .get("claude-desktop-demo-oauth")
+        .expect("keychain");
+    let has_token = item
+        .and_then(|s| serde_json::from_str::<Value>(s.expose()).ok())
+        .is_some_and(|v| v["access_token"].is_string());
+    assert!(!has_token, "no token after a cancelled sign-in");
 }

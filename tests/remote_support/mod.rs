@@ -11,7 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub fn remote_peers() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/remote-peers");
+    // The core's tests and the app's (src-tauri/tests) both include this file.
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let p = [&manifest, &manifest.join("..")]
+        .iter()
+        .map(|root| root.join("tests/remote-peers"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| manifest.join("tests/remote-peers"));
     assert!(
         p.join("node_modules/@modelcontextprotocol/sdk").exists(),
         "tests/remote-peers is not installed: run `make peers` (make test does it)"
