@@ -22,6 +22,10 @@ export interface Api {
   disconnect(serverId: string): Promise<string>;
   pendingApproval(serverId: string): Promise<ApprovalView | null>;
   approve(serverId: string, newCommand: string[]): Promise<string>;
+  /** Resolves when the browser came back (or fails: timeout, cancel, refusal). */
+  signIn(serverId: string): Promise<string>;
+  /** `false`: no sign-in of that server was waiting. */
+  signInCancel(serverId: string): Promise<boolean>;
   importHosts(): Promise<DetectedHost[]>;
   importPlan(host: string, exclude: string[]): Promise<PlanView>;
   importApply(host: string, exclude: string[]): Promise<ImportResult>;
@@ -40,6 +44,8 @@ export const tauriApi: Api = {
   disconnect: (serverId) => invoke('server_disconnect', { serverId }),
   pendingApproval: (serverId) => invoke('server_pending_approval', { serverId }),
   approve: (serverId, newCommand) => invoke('server_approve', { serverId, newCommand }),
+  signIn: (serverId) => invoke('server_sign_in', { serverId }),
+  signInCancel: (serverId) => invoke('server_sign_in_cancel', { serverId }),
   importHosts: () => invoke('import_hosts'),
   importPlan: (host, exclude) => invoke('import_plan', { host, exclude }),
   importApply: (host, exclude) => invoke('import_apply', { host, exclude }),

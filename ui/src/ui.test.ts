@@ -1,16 +1,29 @@
 import { describe, expect, it } from 'vitest';
+import type { Api } from './api';
 import { App } from './app';
 import { h } from './dom';
 import { toRfc3339 } from './views/audit';
 import { type Call, fakeApi, flush } from './fake.test-util';
 
-async function mount(calls: Call[] = []) {
+async function mount(calls: Call[] = [], overrides: Partial<Api> = {}) {
   const root = document.createElement('div');
   document.body.replaceChildren(root);
-  const app = new App(root, fakeApi(calls));
+  const app = new App(root, { ...fakeApi(calls), ...overrides });
   await app.show('servers');
   return { root, app };
 }
+
+/** A sign-in that waits (like the browser round trip) until the test settles it. */
+function pendingSignIn(calls: Call[]) {
+  const ctl = {} as { resolve: (msg: string) => void; reject: (e: unknown) => void };
+  const signIn = (id: string) => {
+    calls.push(['signIn', id]);
+    return new Promise<string>((resolve, reject) => Object.assign(ctl, { resolve, reject }));
+  };
+  return { ctl, signIn };
+}
+
+const LINEAR = '[data-server="claude-desktop/linear"]';
 
 describe('dom', () => {
   it('renders strings from configs as text, never as HTML', () => {
@@ -24,7 +37,7 @@ describe('servers view', () => {
   it('groups servers by host and shows credential names but no values', async () => {
     const { root } = await mount();
     expect(root.querySelector('h3')?.textContent).toBe('Claude Desktop');
-    expect(root.querySelectorAll('[data-server]')).toHaveLength(3);
+    expect(root.querySelectorAll('[data-server]')).toHaveLength(4);
     expect(root.textContent).toContain('github-personal-access-token -> env:GITHUB_PERSONAL_ACCESS_TOKEN');
     expect(root.querySelector('img')).toBeNull();
     expect(root.textContent).toContain('<img src=x onerror=alert(1)>');
@@ -85,6 +98,76 @@ describe('servers view', () => {
     (root.querySelector('[data-confirm="disconnect"]') as HTMLButtonElement).click();
     await flush();
     expect(calls).toContainEqual(['disconnect', 'claude-desktop/github']);
+  });
+});
+
+describe('sign in', () => {
+  it('shows that it waits for the browser, then reports success and refreshes', async () => {
+    const calls: Call[] = [];
+    const { ctl, signIn } = pendingSignIn(calls);
+    const { root } = await mount(calls, { signIn });
+    const button = root.querySelector(`${LINEAR} [data-action="sign-in"]`) as HTMLButtonElement;
+    expect(button.textContent).toBe('Sign in…');
+    button.click();
+    await flush();
+    expect(calls).toContainEqual(['signIn', 'claude-desktop/linear']);
+    expect(root.querySelector(`${LINEAR} [data-sign-in-progress]`)?.textContent).toBe('Waiting for the browser…');
+    expect(root.querySelector(`${LINEAR} [data-action="sign-in"]`)).toBeNull();
+    const lists = calls.filter((c) => c[0] === 'serversList').length;
+    ctl.resolve('Signed in: claude-desktop/linear can now use https://as.example.');
+    await flush();
+    await flush();
+    expect(root.querySelector('.status')?.textContent).toContain('Signed in: claude-desktop/linear');
+    expect(calls.filter((c) => c[0] === 'serversList').length).toBeGreaterThan(lists);
+    expect(root.querySelector(`${LINEAR} [data-sign-in-progress]`)).toBeNull();
+  });
+
+  it('cancel asks the core to stop waiting and says it was cancelled', async () => {
+    const calls: Call[] = [];
+    const { ctl, signIn } = pendingSignIn(calls);
+    const signInCancel = (id: string) => {
+      calls.push(['signInCancel', id]);
+      ctl.reject({ code: 'other', message: 'sign-in cancelled\n  fix: connect again when you are ready' });
+      return Promise.resolve(true);
+    };
+    const { root } = await mount(calls, { signIn, signInCancel });
+    (root.querySelector(`${LINEAR} [data-action="sign-in"]`) as HTMLButtonElement).click();
+    await flush();
+    (root.querySelector(`${LINEAR} [data-cancel="sign-in"]`) as HTMLButtonElement).click();
+    await flush();
+    await flush();
+    expect(calls).toContainEqual(['signInCancel', 'claude-desktop/linear']);
+    expect(root.querySelector('.status')?.textContent).toBe('Sign-in to linear cancelled.');
+    expect(root.querySelector(`${LINEAR} [data-sign-in-error]`)).toBeNull();
+    expect(root.querySelector(`${LINEAR} [data-action="sign-in"]`)).not.toBeNull();
+  });
+
+  it('a failed sign-in shows the error as text in the card', async () => {
+    const calls: Call[] = [];
+    const { ctl, signIn } = pendingSignIn(calls);
+    const { root } = await mount(calls, { signIn });
+    (root.querySelector(`${LINEAR} [data-action="sign-in"]`) as HTMLButtonElement).click();
+    await flush();
+    ctl.reject({ code: 'denied', message: 'refused to open an authorization URL: <b>scheme `javascript:`</b>' });
+    await flush();
+    await flush();
+    const err = root.querySelector(`${LINEAR} [data-sign-in-error]`);
+    expect(err?.textContent).toBe('refused to open an authorization URL: <b>scheme `javascript:`</b>');
+    expect(err?.querySelector('b')).toBeNull();
+    expect(root.querySelector('.status')?.className).toContain('error');
+    expect(root.querySelector(`${LINEAR} [data-action="sign-in"]`)).not.toBeNull();
+  });
+
+  it('a tray click on Sign in starts it in the window', async () => {
+    const calls: Call[] = [];
+    const { ctl, signIn } = pendingSignIn(calls);
+    const { root, app } = await mount(calls, { signIn });
+    await app.navigate({ view: 'servers', server: 'claude-desktop/linear', action: 'sign-in' });
+    await flush();
+    expect(calls).toContainEqual(['signIn', 'claude-desktop/linear']);
+    expect(root.querySelector(`${LINEAR} [data-sign-in-progress]`)).not.toBeNull();
+    ctl.resolve('Signed in.');
+    await flush();
   });
 });
 

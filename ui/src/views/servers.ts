@@ -1,5 +1,6 @@
 // Servers view: servers grouped by host, their state and bound credential names (never
-// values), and Connect / Move to keychain / Rotate / Disconnect / Approve.
+// values), and Connect / Move to keychain / Rotate / Disconnect / Approve / Sign in.
+// Sign in waits for the browser: the card shows that, with Cancel, until it comes back.
 import { type Api, type Ui, errorText } from '../api';
 import type { ServerAction, ServerView, ServersView } from '../bindings';
 import { h, replace } from '../dom';
@@ -10,6 +11,7 @@ const ACTION_LABEL: Record<ServerAction, string> = {
   rotate: 'Rotate…',
   disconnect: 'Disconnect…',
   approve: 'Review change…',
+  'sign-in': 'Sign in…',
 };
 
 /** A masked secret field with a show/hide toggle; paste works as usual. */
@@ -57,6 +59,11 @@ function commandBlock(title: string, cmd: string[], env: string[], cls: string):
 export class ServersPanel {
   private view: ServersView | null = null;
   private open: { id: string; action: ServerAction } | null = null;
+  /** Sign-ins waiting for the browser, and the ones the user cancelled. */
+  private readonly signing = new Set<string>();
+  private readonly cancelled = new Set<string>();
+  /** The last sign-in error per server, shown in its card as text. */
+  private readonly signInErrors = new Map<string, string>();
   readonly root: HTMLElement;
 
   constructor(
@@ -82,8 +89,10 @@ export class ServersPanel {
 
   /** Open an action's form for a server (from the tray). */
   async focus(id: string, action: ServerAction | null): Promise<void> {
-    this.open = action ? { id, action } : null;
+    this.open = action && action !== 'sign-in' ? { id, action } : null;
     await this.refresh();
+    const server = this.view?.groups.flatMap((g) => g.servers).find((s) => s.id === id);
+    if (action === 'sign-in' && server) void this.signIn(server);
     const card = [...this.root.querySelectorAll<HTMLElement>('[data-server]')].find((c) => c.dataset.server === id);
     card?.scrollIntoView?.({ block: 'center' });
     (card?.querySelector<HTMLElement>('input, .form button') ?? card?.querySelector<HTMLElement>('button'))?.focus();
@@ -127,7 +136,21 @@ export class ServersPanel {
       // The core's detail names the CLI fix; here the buttons are the fix, so it shows only
       // when there is no button to press.
       s.detail && !s.actions.length ? h('p', { class: 'muted detail' }, s.detail) : null,
-      s.actions.length
+      this.signInErrors.has(s.id)
+        ? h('p', { class: 'error', role: 'alert', 'data-sign-in-error': '' }, this.signInErrors.get(s.id))
+        : null,
+      this.signing.has(s.id)
+        ? h(
+            'div',
+            { class: 'actions signing', role: 'status', 'aria-live': 'polite' },
+            h('span', { class: 'muted', 'data-sign-in-progress': '' }, 'Waiting for the browser…'),
+            h(
+              'button',
+              { type: 'button', class: 'ghost', 'data-cancel': 'sign-in', onclick: () => void this.cancelSignIn(s.id) },
+              'Cancel',
+            ),
+          )
+        : s.actions.length
         ? h(
             'div',
             { class: 'actions' },
@@ -150,6 +173,10 @@ export class ServersPanel {
   }
 
   private onAction(s: ServerView, a: ServerAction): void {
+    if (a === 'sign-in') {
+      void this.signIn(s);
+      return;
+    }
     if (a === 'move-to-keychain') {
       void this.run(`Moving ${s.name}'s secrets…`, () => this.api.moveToKeychain(s.id));
       return;
@@ -168,6 +195,38 @@ export class ServersPanel {
     } catch (e) {
       this.ui.toast(errorText(e), 'error');
       return false;
+    }
+  }
+
+  /** Sign in in the system browser; the card shows progress until it comes back. */
+  async signIn(s: ServerView): Promise<void> {
+    if (this.signing.has(s.id)) return;
+    this.signing.add(s.id);
+    this.signInErrors.delete(s.id);
+    this.render();
+    try {
+      this.ui.toast(await this.api.signIn(s.id), 'ok');
+    } catch (e) {
+      if (this.cancelled.has(s.id)) {
+        this.ui.toast(`Sign-in to ${s.name} cancelled.`, 'ok');
+      } else {
+        this.signInErrors.set(s.id, errorText(e));
+        this.ui.toast(errorText(e), 'error');
+      }
+    } finally {
+      this.signing.delete(s.id);
+      this.cancelled.delete(s.id);
+    }
+    await this.refresh();
+  }
+
+  private async cancelSignIn(id: string): Promise<void> {
+    this.cancelled.add(id);
+    try {
+      await this.api.signInCancel(id);
+    } catch (e) {
+      this.cancelled.delete(id);
+      this.ui.toast(errorText(e), 'error');
     }
   }
 
