@@ -1229,6 +1229,23 @@ mod tests {
     }
 
     #[test]
+    fn a_sign_in_is_registered_while_it_runs_and_cancel_reaches_only_that_one() {
+        let sign_ins = SignIns::default();
+        assert!(!sign_ins.cancel("h/a"), "nothing to cancel");
+        {
+            let ticket = sign_ins.begin("h/a").expect("first");
+            assert!(sign_ins.running("h/a"));
+            assert!(sign_ins.begin("h/a").is_err(), "one sign-in per server");
+            let other = sign_ins.begin("h/b").expect("another server");
+            assert!(sign_ins.cancel("h/a"));
+            assert!(ticket.flag.load(Ordering::SeqCst));
+            assert!(!other.flag.load(Ordering::SeqCst));
+        }
+        assert!(!sign_ins.running("h/a") && !sign_ins.running("h/b"));
+        assert!(sign_ins.begin("h/a").is_ok(), "free again once finished");
+    }
+
+    #[test]
     fn every_state_that_waits_for_the_user_needs_attention_and_no_other() {
         let waiting = [
             ServerState::NeedsSecret,

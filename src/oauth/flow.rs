@@ -776,6 +776,63 @@ mod tests {
     }
 
     #[test]
+    fn a_browser_hook_never_receives_a_url_the_system_opener_would_refuse() {
+        use super::super::discovery::ProtectedResource;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let record = seen.clone();
+        let hook = Browser::Hook(std::sync::Arc::new(move |u: &Url| {
+            record.lock().expect("lock").push(u.to_string());
+        }));
+        let client = ClientReg {
+            issuer: None,
+            client_id: "c".into(),
+            client_secret: None,
+            auth_method: "none".into(),
+            redirect_uri: None,
+            source: "pre-registered".into(),
+        };
+        let http = Http::new(
+            super::super::net::Policy::for_server(
+                &Url::parse("https://127.0.0.1:9/mcp").expect("u"),
+                false,
+            )
+            .expect("policy"),
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "http://example.com/authorize",
+        ] {
+            let mut auth_server = as_meta(false);
+            auth_server.authorization_endpoint = Url::parse(bad).expect("parses as a URL");
+            let disc = Discovery {
+                resource: ProtectedResource {
+                    resource: "https://127.0.0.1:9/mcp".into(),
+                    authorization_servers: vec![auth_server.issuer.clone()],
+                    scopes_supported: None,
+                },
+                auth_server,
+            };
+            let req = SignIn {
+                server_id: "h/s",
+                discovery: &disc,
+                challenged_scope: None,
+                previous_scope: None,
+                previous: None,
+                pre_registered: Some(&client),
+                client_metadata_url: None,
+                browser: hook.clone(),
+                timeout: Duration::from_secs(5),
+                cancel: None,
+            };
+            let err = sign_in(&http, &req, || 0).expect_err(bad);
+            assert_eq!(err.code(), "denied", "{bad}: {err}");
+        }
+        assert!(seen.lock().expect("lock").is_empty());
+        assert_eq!(http.attempts(), 0, "nothing was sent");
+    }
+
+    #[test]
     fn pkce_challenge_is_unpadded_base64url_of_the_sha256_of_the_verifier() {
         // Reference value computed independently (Python hashlib + base64).
         assert_eq!(
