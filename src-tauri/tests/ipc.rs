@@ -449,6 +449,7 @@ fn sign_in_through_ipc_signs_in_for_real_and_the_token_stays_in_the_keychain() {
 
     let mut secrets = vec![token.to_string()];
     secrets.extend(ts["refresh_token"].as_str().map(str::to_string));
+    secrets.extend(ts["client"]["client_secret"].as_str().map(str::to_string));
     for s in &secrets {
         assert!(w.files_containing(s).is_empty(), "a token is in a file");
         assert!(

@@ -139,36 +139,41 @@ export class ServersPanel {
       this.signInErrors.has(s.id)
         ? h('p', { class: 'error', role: 'alert', 'data-sign-in-error': '' }, this.signInErrors.get(s.id))
         : null,
-      this.signing.has(s.id)
-        ? h(
-            'div',
-            { class: 'actions signing', role: 'status', 'aria-live': 'polite' },
-            h('span', { class: 'muted', 'data-sign-in-progress': '' }, 'Waiting for the browser…'),
-            h(
-              'button',
-              { type: 'button', class: 'ghost', 'data-cancel': 'sign-in', onclick: () => void this.cancelSignIn(s.id) },
-              'Cancel',
-            ),
-          )
-        : s.actions.length
-        ? h(
-            'div',
-            { class: 'actions' },
-            ...s.actions.map((a) =>
-              h(
-                'button',
-                {
-                  type: 'button',
-                  'data-action': a,
-                  'aria-expanded': String(this.open?.id === s.id && this.open.action === a),
-                  onclick: () => this.onAction(s, a),
-                },
-                ACTION_LABEL[a],
-              ),
-            ),
-          )
-        : null,
+      this.actionsRow(s),
       form,
+    );
+  }
+
+  /** The card's buttons, or, while a sign-in waits for the browser, that and Cancel. */
+  private actionsRow(s: ServerView): HTMLElement | null {
+    if (this.signing.has(s.id)) {
+      return h(
+        'div',
+        { class: 'actions signing', role: 'status', 'aria-live': 'polite' },
+        h('span', { class: 'muted', 'data-sign-in-progress': '' }, 'Waiting for the browser…'),
+        h(
+          'button',
+          { type: 'button', class: 'ghost', 'data-cancel': 'sign-in', onclick: () => void this.cancelSignIn(s.id) },
+          'Cancel',
+        ),
+      );
+    }
+    if (!s.actions.length) return null;
+    return h(
+      'div',
+      { class: 'actions' },
+      ...s.actions.map((a) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            'data-action': a,
+            'aria-expanded': String(this.open?.id === s.id && this.open.action === a),
+            onclick: () => this.onAction(s, a),
+          },
+          ACTION_LABEL[a],
+        ),
+      ),
     );
   }
 
