@@ -356,28 +356,12 @@ pub fn plan_import(
     fresh_id: &mut dyn FnMut(&str) -> String,
 ) -> Result<Option<ImportPlan>> {
     let obj = value.as_object();
-    let env: Vec<(String, String)> = obj
-        .and_then(|o| o.get("env"))
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let env = string_pairs(obj, "env");
     let (url, headers) = if let Some(url) = ["url", "serverUrl", "httpUrl"]
         .iter()
         .find_map(|k| obj.and_then(|o| o.get(*k)).and_then(Value::as_str))
     {
-        let headers = obj
-            .and_then(|o| o.get("headers"))
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = string_pairs(obj, "headers");
         (url.to_string(), headers)
     } else {
         let command = obj
@@ -554,6 +538,18 @@ pub fn plan_import(
         oauth_client,
         notes,
     }))
+}
+
+/// The string values of the object at `key` (`env`, `headers`), in file order.
+fn string_pairs(obj: Option<&serde_json::Map<String, Value>>, key: &str) -> Vec<(String, String)> {
+    obj.and_then(|o| o.get(key))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
