@@ -35,7 +35,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-const BOM: &str = "\u{feff}";
+pub(crate) const BOM: &str = "\u{feff}";
 
 /// A host config file held as its original text, edited in place.
 #[derive(Debug, Clone)]
@@ -66,22 +66,7 @@ impl JsonFile {
     /// column 1-based, column counted in characters, BOM not counted); a root that is
     /// not an object (or an empty file) -> [`Error::ConfigShape`] with field `(root)`.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<JsonFile> {
-        let (bom, body) = match bytes.strip_prefix(BOM.as_bytes()) {
-            Some(rest) => (true, rest),
-            None => (false, bytes),
-        };
-        let text = std::str::from_utf8(body).map_err(|e| {
-            // The prefix up to the bad byte is valid UTF-8 by definition.
-            let valid = std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default();
-            let (line, column) = line_column(valid, valid.len());
-            let bad = body.get(e.valid_up_to()).copied().unwrap_or_default();
-            Error::ConfigSyntax {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: format!("invalid UTF-8 (byte 0x{bad:02x}); the file must be UTF-8"),
-            }
-        })?;
+        let (bom, text) = decode_text(path, bytes)?;
         root_object(path, text)?;
         Ok(JsonFile {
             path: path.to_path_buf(),
@@ -589,7 +574,30 @@ fn end_of_line_comments(text: &str, pos: usize) -> usize {
 
 /// 1-based line and column (in characters) of byte `pos`, counting lines the way
 /// jsonc-parser does (`\n`, `\r\n` and a lone `\r` each end a line).
-fn line_column(text: &str, pos: usize) -> (usize, usize) {
+/// Split off a UTF-8 BOM and decode the rest; invalid UTF-8 is a
+/// [`Error::ConfigSyntax`] at the first bad byte. Shared by every config format.
+pub(crate) fn decode_text<'b>(path: &Path, bytes: &'b [u8]) -> Result<(bool, &'b str)> {
+    let (bom, body) = match bytes.strip_prefix(BOM.as_bytes()) {
+        Some(rest) => (true, rest),
+        None => (false, bytes),
+    };
+    let text = std::str::from_utf8(body).map_err(|e| {
+        // The prefix up to the bad byte is valid UTF-8 by definition.
+        let valid = std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default();
+        let (line, column) = line_column(valid, valid.len());
+        let bad = body.get(e.valid_up_to()).copied().unwrap_or_default();
+        Error::ConfigSyntax {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: format!("invalid UTF-8 (byte 0x{bad:02x}); the file must be UTF-8"),
+        }
+    })?;
+    Ok((bom, text))
+}
+
+/// 1-based line and column (in characters) of byte `pos`; CRLF and lone CR end lines.
+pub(crate) fn line_column(text: &str, pos: usize) -> (usize, usize) {
     let mut line = 1;
     let mut column = 1;
     let bytes = text.as_bytes();

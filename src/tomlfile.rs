@@ -16,8 +16,7 @@ use serde_json::Value as Json;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
 
 use crate::error::{Error, Result};
-
-const BOM: &str = "\u{feff}";
+use crate::jsonfile::{BOM, decode_text, line_column};
 
 /// A TOML config file held as a `toml_edit` document.
 #[derive(Debug, Clone)]
@@ -31,20 +30,7 @@ impl TomlFile {
     /// Parse bytes read from `path` (used only in error messages). Invalid UTF-8 or
     /// TOML -> [`Error::ConfigSyntax`] with 1-based line and column.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<TomlFile> {
-        let (bom, body) = match bytes.strip_prefix(BOM.as_bytes()) {
-            Some(rest) => (true, rest),
-            None => (false, bytes),
-        };
-        let text = std::str::from_utf8(body).map_err(|e| {
-            let valid = std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default();
-            let (line, column) = line_column(valid, valid.len());
-            Error::ConfigSyntax {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: "invalid UTF-8; the file must be UTF-8".into(),
-            }
-        })?;
+        let (bom, text) = decode_text(path, bytes)?;
         let doc = text.parse::<DocumentMut>().map_err(|e| {
             let at = e.span().map(|s| s.start).unwrap_or(0);
             let (line, column) = line_column(text, at);
@@ -269,13 +255,6 @@ fn value_to_json(v: &Value) -> Json {
                 .collect(),
         ),
     }
-}
-
-fn line_column(text: &str, pos: usize) -> (usize, usize) {
-    let before = text.get(..pos).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    (line, before[col_start..].chars().count() + 1)
 }
 
 #[cfg(test)]

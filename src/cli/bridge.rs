@@ -1,13 +1,11 @@
 //! `keybroker bridge <server-id>`: what hosts run for a remote server (stdio <-> HTTP).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use keybroker::Result;
 use keybroker::audit::Event;
 use keybroker::bridge::{Bridge, Out, SignInPolicy};
 use keybroker::oauth::connect::{self, Opened};
-use keybroker::oauth::flow::Browser;
 use keybroker::oauth::unix_now;
 use keybroker::state::State;
 
@@ -20,12 +18,9 @@ pub struct Args {
     /// Sign in (browser) when the server asks, instead of answering "needs sign-in".
     #[arg(long)]
     sign_in: bool,
-    /// With --sign-in: print the sign-in URL on stderr instead of opening the browser.
-    #[arg(long)]
-    no_browser: bool,
-    /// With --sign-in: give up after this many seconds.
-    #[arg(long, default_value_t = 300, value_name = "SECS")]
-    timeout: u64,
+    /// With --sign-in: where the sign-in URL goes and how long to wait.
+    #[command(flatten)]
+    browser: super::connect::BrowserArgs,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -92,12 +87,8 @@ pub fn run(a: Args) -> Result<()> {
         headers,
         store,
         sign_in: a.sign_in.then(|| SignInPolicy {
-            browser: if a.no_browser {
-                Browser::Print
-            } else {
-                Browser::Open
-            },
-            timeout: Duration::from_secs(a.timeout),
+            browser: a.browser.browser(),
+            timeout: a.browser.timeout(),
             client_metadata_url: remote.client_metadata_url.clone(),
         }),
     };

@@ -13,6 +13,13 @@ use super::Ctx;
 pub struct Args {
     /// The server, e.g. `claude-desktop/linear`.
     server: String,
+    #[command(flatten)]
+    browser: BrowserArgs,
+}
+
+/// How an interactive sign-in reaches the user (`connect`, `bridge --sign-in`).
+#[derive(Debug, clap::Args)]
+pub struct BrowserArgs {
     /// Print the sign-in URL on stderr instead of opening the browser (SSH, headless).
     #[arg(long)]
     no_browser: bool,
@@ -21,15 +28,25 @@ pub struct Args {
     timeout: u64,
 }
 
-pub fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
-    let opts = Options {
-        browser: if a.no_browser {
+impl BrowserArgs {
+    pub fn browser(&self) -> Browser {
+        if self.no_browser {
             Browser::Print
         } else {
             Browser::Open
-        },
-        timeout: Duration::from_secs(a.timeout),
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let ctx = Ctx::new()?;
+    let opts = Options {
+        browser: a.browser.browser(),
+        timeout: a.browser.timeout(),
         cancel: None,
     };
     let message = connect::connect(
