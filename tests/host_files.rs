@@ -9,8 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::World;
-use keybroker::configdoc::ConfigDoc;
-use keybroker::hosts::Host;
+use keybroker::config::doc::ConfigDoc;
+use keybroker::config::hosts::Host;
 
 /// host id, fixture, path under HOME, [(start, end)] markers around each entry that
 /// holds a secret, servers, brokered after import.
@@ -470,11 +470,11 @@ fn import_all_skips_a_file_it_cannot_parse_and_imports_the_others() {
 
 #[test]
 fn a_codex_save_between_plan_and_apply_is_kept_and_a_symlinked_toml_stays_a_link() {
-    use keybroker::audit::AuditLog;
-    use keybroker::paths::Paths;
-    use keybroker::rewrite::{self, ImportRequest};
-    use keybroker::state::State;
-    use keybroker::vault::Vault;
+    use keybroker::base::paths::Paths;
+    use keybroker::ops::import::{self, ImportRequest};
+    use keybroker::store::audit::AuditLog;
+    use keybroker::store::state::State;
+    use keybroker::store::vault::Vault;
 
     let w = World::new();
     let dotfiles = w.dir.path().join("dotfiles");
@@ -497,14 +497,14 @@ fn a_codex_save_between_plan_and_apply_is_kept_and_a_symlinked_toml_stays_a_link
         set_env: None,
     };
     let plan =
-        rewrite::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");
+        import::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");
     // Codex (or the user) saves the file in the meantime.
     let saved = format!(
         "{}\n# saved by codex\n",
         String::from_utf8(fixture("codex.toml")).expect("utf8")
     );
     std::fs::write(&target, &saved).expect("save");
-    let err = rewrite::apply_import(&plan, &vault, &paths, &audit, "2026-11-26T00:00:00Z")
+    let err = import::apply_import(&plan, &vault, &paths, &audit, "2026-11-26T00:00:00Z")
         .expect_err("must refuse");
     assert!(
         matches!(err, keybroker::Error::ConfigChanged { .. }),
@@ -514,8 +514,8 @@ fn a_codex_save_between_plan_and_apply_is_kept_and_a_symlinked_toml_stays_a_link
 
     // Re-planned, it applies through the link.
     let plan =
-        rewrite::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");
-    rewrite::apply_import(&plan, &vault, &paths, &audit, "2026-11-26T00:00:00Z").expect("apply");
+        import::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");
+    import::apply_import(&plan, &vault, &paths, &audit, "2026-11-26T00:00:00Z").expect("apply");
     assert!(
         std::fs::symlink_metadata(&link)
             .expect("link")

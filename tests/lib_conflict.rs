@@ -5,12 +5,12 @@ mod common;
 
 use common::World;
 use keybroker::Error;
-use keybroker::audit::AuditLog;
-use keybroker::hosts::Host;
-use keybroker::paths::Paths;
-use keybroker::rewrite::{self, ImportRequest};
-use keybroker::state::State;
-use keybroker::vault::Vault;
+use keybroker::base::paths::Paths;
+use keybroker::config::hosts::Host;
+use keybroker::ops::import::{self, ImportRequest};
+use keybroker::store::audit::AuditLog;
+use keybroker::store::state::State;
+use keybroker::store::vault::Vault;
 
 #[test]
 fn a_host_saving_the_file_after_the_plan_makes_apply_refuse_and_write_nothing() {
@@ -27,7 +27,7 @@ fn a_host_saving_the_file_after_the_plan_makes_apply_refuse_and_write_nothing() 
         set_env: None,
     };
     let plan =
-        rewrite::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");
+        import::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");
     assert!(plan.changes());
 
     // The host saves its own change (a new preference) in the meantime.
@@ -36,7 +36,7 @@ fn a_host_saving_the_file_after_the_plan_makes_apply_refuse_and_write_nothing() 
     w.write_config(&host_version);
 
     let audit = AuditLog::new(paths.audit_file());
-    let err = rewrite::apply_import(&plan, &vault, &paths, &audit, "2026-11-26T00:00:00Z")
+    let err = import::apply_import(&plan, &vault, &paths, &audit, "2026-11-26T00:00:00Z")
         .expect_err("must refuse");
     assert!(matches!(err, Error::ConfigChanged { .. }), "{err}");
     assert!(err.to_string().contains("run the command again"));

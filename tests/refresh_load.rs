@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::World;
-use keybroker::oauth::{ClientReg, TokenSet, unix_now};
-use keybroker::vault::Vault;
+use keybroker::base::clock::unix_now;
+use keybroker::oauth::{ClientReg, TokenSet};
+use keybroker::store::vault::Vault;
 use remote_support::*;
 
 #[derive(Default)]

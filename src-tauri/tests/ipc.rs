@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use keybroker::app_api::Context;
-use keybroker::audit::AuditLog;
-use keybroker::hosts::Host;
+use keybroker::base::paths::Paths;
+use keybroker::config::hosts::Host;
 use keybroker::oauth::flow::Browser;
-use keybroker::paths::Paths;
-use keybroker::remote::{self, AddRequest};
-use keybroker::vault::Vault;
+use keybroker::ops::remote::{self, AddRequest};
+use keybroker::store::audit::AuditLog;
+use keybroker::store::vault::Vault;
 use keybroker_app::{AppState, configure};
 use serde_json::{Value, json};
 use tauri::ipc::{CallbackFn, InvokeBody};

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use keybroker::hosts::Host;
-use keybroker::remote::{self, AddRequest, HeaderSecret};
+use keybroker::config::hosts::Host;
+use keybroker::ops::remote::{self, AddRequest, HeaderSecret};
 use keybroker::{Error, Result};
 
 use super::Ctx;
@@ -73,7 +73,9 @@ pub fn run(a: Args) -> Result<()> {
                 info.aud.as_deref().unwrap_or("-"),
                 info.scope.as_deref().unwrap_or("-")
             );
-            if let Some(w) = remote::jwt_expiry_warning(&info, keybroker::oauth::unix_now(), 7) {
+            if let Some(w) =
+                remote::jwt_expiry_warning(&info, keybroker::base::clock::unix_now(), 7)
+            {
                 eprintln!("{w}; it will need replacing (keybroker add --replace)");
             }
         }

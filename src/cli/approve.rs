@@ -1,8 +1,8 @@
 //! `keybroker approve <server-id>`: accept a changed command after seeing it in full.
 
 use keybroker::Result;
-use keybroker::launch::{self, shell_words};
-use keybroker::state::State;
+use keybroker::ops::launch::{self, shell_words};
+use keybroker::store::state::State;
 
 use super::Ctx;
 

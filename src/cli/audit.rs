@@ -1,6 +1,6 @@
 //! `keybroker audit`: who received what, and `audit verify`: is the log intact.
 
-use keybroker::audit::{Event, Filter};
+use keybroker::store::audit::{Event, Filter};
 use keybroker::{Error, Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

@@ -3,11 +3,11 @@
 use std::sync::{Arc, Mutex};
 
 use keybroker::Result;
-use keybroker::audit::Event;
-use keybroker::bridge::{Bridge, Out, SignInPolicy};
-use keybroker::oauth::connect::{self, Opened};
-use keybroker::oauth::unix_now;
-use keybroker::state::State;
+use keybroker::base::clock::unix_now;
+use keybroker::ops::bridge::{Bridge, Out, SignInPolicy};
+use keybroker::ops::signin::{self, Opened};
+use keybroker::store::audit::Event;
+use keybroker::store::state::State;
 
 use super::Ctx;
 
@@ -30,7 +30,7 @@ pub fn run(a: Args) -> Result<()> {
         store,
         url,
         remote,
-    } = connect::open(&ctx.paths, &ctx.audit, &a.server, || ctx.vault())?;
+    } = signin::open(&ctx.paths, &ctx.audit, &a.server, || ctx.vault())?;
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server)?;
     let vault = ctx.vault()?;

@@ -1,11 +1,11 @@
 //! `keybroker connect <server-id>`: sign in to a remote server (OAuth in the browser).
-//! The sign-in itself is `keybroker::oauth::connect`, shared with the app.
+//! The sign-in itself is `keybroker::ops::signin`, shared with the app.
 
 use std::time::Duration;
 
 use keybroker::Result;
-use keybroker::oauth::connect::{self, Options};
 use keybroker::oauth::flow::Browser;
+use keybroker::ops::signin::{self, Options};
 
 use super::Ctx;
 
@@ -49,7 +49,7 @@ pub fn run(a: Args) -> Result<()> {
         timeout: a.browser.timeout(),
         cancel: None,
     };
-    let message = connect::connect(
+    let message = signin::connect(
         &ctx.paths,
         &ctx.audit,
         || ctx.vault(),

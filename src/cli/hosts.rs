@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use keybroker::hosts::{self, Host};
-use keybroker::inventory::{self, Status};
-use keybroker::state::State;
+use keybroker::config::hosts::{self, Host};
+use keybroker::ops::inventory::{self, Status};
+use keybroker::store::state::State;
 use keybroker::{Error, Result};
 use serde::Serialize;
 

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use keybroker::configdoc::ConfigDoc;
-use keybroker::hosts::{self, Host};
-use keybroker::rewrite::{self, Action, ImportRequest, Plan};
-use keybroker::state::State;
+use keybroker::config::doc::ConfigDoc;
+use keybroker::config::hosts::{self, Host};
+use keybroker::ops::import::{self, Action, ImportRequest, Plan};
+use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
 use super::Ctx;
@@ -107,7 +107,7 @@ pub fn run(a: Args) -> Result<()> {
             set_env: None,
         })
         .collect();
-    let plans = rewrite::plan_import_all(&reqs, &state, &vault)?;
+    let plans = import::plan_import_all(&reqs, &state, &vault)?;
     for (i, plan) in plans.iter().enumerate() {
         if i > 0 {
             println!();
@@ -130,7 +130,7 @@ pub fn run(a: Args) -> Result<()> {
     let (mut servers, mut stored) = (0, 0);
     let mut restart = Vec::new();
     for plan in plans.iter().filter(|p| p.changes()) {
-        let applied = rewrite::apply_import(plan, &vault, &ctx.paths, &ctx.audit, &now)?;
+        let applied = import::apply_import(plan, &vault, &ctx.paths, &ctx.audit, &now)?;
         servers += applied.servers.len();
         stored += applied.credentials_stored;
         if !restart.contains(&plan.host.name()) {

@@ -17,9 +17,9 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use keybroker::audit::AuditLog;
-use keybroker::paths::Paths;
-use keybroker::vault::Vault;
+use keybroker::base::paths::Paths;
+use keybroker::store::audit::AuditLog;
+use keybroker::store::vault::Vault;
 use keybroker::{Error, Result, Secret};
 
 const ABOUT: &str = "Keep MCP servers' secrets in the OS keychain and hand them to each server only when its host starts it.";
@@ -118,7 +118,7 @@ impl Ctx {
 
 /// The current time, RFC 3339 UTC: read once per command and passed down.
 pub fn now() -> String {
-    keybroker::audit::now_rfc3339()
+    keybroker::base::clock::now_rfc3339()
 }
 
 /// The absolute path of this binary, as written into rewritten entries.

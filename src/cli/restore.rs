@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use keybroker::Result;
-use keybroker::hosts::Host;
-use keybroker::rewrite;
-use keybroker::state::State;
+use keybroker::config::hosts::Host;
+use keybroker::ops::import;
+use keybroker::store::state::State;
 
 use super::Ctx;
 
@@ -43,7 +43,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;
-    let plan = rewrite::plan_restore(host, &config, &state, &vault, a.reveal)?;
+    let plan = import::plan_restore(host, &config, &state, &vault, a.reveal)?;
     if plan.servers.is_empty() {
         println!(
             "No brokered entries in {}; nothing to restore.",
@@ -65,7 +65,7 @@ pub fn run(a: Args) -> Result<()> {
         println!("Not restored.");
         return Ok(());
     }
-    rewrite::apply_restore(&plan, &ctx.paths, &ctx.audit, &super::now())?;
+    import::apply_restore(&plan, &ctx.paths, &ctx.audit, &super::now())?;
     println!(
         "Restored {} entr{}. Restart the host to use them.",
         plan.servers.len(),

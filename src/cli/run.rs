@@ -3,8 +3,8 @@
 use std::ffi::OsString;
 
 use keybroker::Result;
-use keybroker::launch;
-use keybroker::state::State;
+use keybroker::ops::launch;
+use keybroker::store::state::State;
 
 use super::Ctx;
 

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use keybroker::audit::Event;
-use keybroker::hosts::Host;
-use keybroker::rewrite::{self, ImportRequest};
-use keybroker::state::State;
+use keybroker::config::hosts::Host;
+use keybroker::ops::import::{self, ImportRequest};
+use keybroker::store::audit::Event;
+use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
 use super::Ctx;
@@ -105,7 +105,7 @@ fn connect(
         only: Some(name),
         set_env: None,
     };
-    let probe_plan = rewrite::plan_import(&probe, state, &vault)?;
+    let probe_plan = import::plan_import(&probe, state, &vault)?;
     if probe_plan.servers.is_empty() {
         return Err(Error::UnknownServer {
             id: server_id.to_string(),
@@ -114,7 +114,7 @@ fn connect(
     if probe_plan
         .servers
         .iter()
-        .any(|s| s.action == rewrite::Action::Remote)
+        .any(|s| s.action == import::Action::Remote)
     {
         return Err(Error::other(
             format!("`{server_id}` is a remote (HTTP) server"),
@@ -126,9 +126,9 @@ fn connect(
         set_env: Some((env, &value)),
         ..probe
     };
-    let plan = rewrite::plan_import(&req, state, &vault)?;
+    let plan = import::plan_import(&req, state, &vault)?;
     super::import::print_plan(&plan);
-    rewrite::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
+    import::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
     println!(
         "{server_id} now gets ${env} from the keychain. Restart the host for it to take effect."
     );

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use keybroker::hosts::{self, Host};
-use keybroker::inventory;
-use keybroker::state::State;
+use keybroker::config::hosts::{self, Host};
+use keybroker::ops::inventory;
+use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
 use super::Ctx;
@@ -42,7 +42,7 @@ pub fn run(a: Args) -> Result<()> {
     for f in hosts::discover(a.project.as_deref()) {
         if !files
             .iter()
-            .any(|(h, p)| *h == f.host && inventory::same_file(p, &f.path))
+            .any(|(h, p)| *h == f.host && keybroker::base::fsutil::same_file(p, &f.path))
         {
             files.push((f.host, f.path));
         }

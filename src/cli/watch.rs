@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use keybroker::hosts::{self, Host};
-use keybroker::watch::{self, Drift, Event};
+use keybroker::config::hosts::{self, Host};
+use keybroker::ops::watch::{self, Drift, Event};
 use keybroker::{Error, Result};
 
 use super::Ctx;

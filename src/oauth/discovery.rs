@@ -10,8 +10,8 @@
 use serde_json::Value;
 use url::Url;
 
-use super::net::{Http, redact};
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
+use crate::net::{Http, redact};
 
 /// The parameters of a `WWW-Authenticate: Bearer ...` challenge.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -18,9 +18,9 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::discovery::{AuthServer, Discovery};
-use super::net::{Http, browser_url, open_in_browser, redact};
 use super::{ClientReg, TokenSet};
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
+use crate::net::{Http, browser_url, open_in_browser, redact};
 
 /// Random URL-safe text from `n` random bytes.
 pub fn random_token(n: usize) -> Result<String> {
@@ -792,7 +792,7 @@ mod tests {
             source: "pre-registered".into(),
         };
         let http = Http::new(
-            super::super::net::Policy::for_server(
+            crate::net::Policy::for_server(
                 &Url::parse("https://127.0.0.1:9/mcp").expect("u"),
                 false,
             )

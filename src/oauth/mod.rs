@@ -18,20 +18,18 @@
 //! Not done here: the interactive flow's details ([`flow`]), the whole sign-in as the
 //! CLI and the app start it ([`connect`]) and the network policy ([`net`]).
 
-pub mod connect;
 pub mod discovery;
 pub mod flow;
-pub mod net;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::audit::{AuditLog, Event};
-use crate::error::{Error, Result};
-use crate::fsutil;
-use crate::paths::Paths;
-use crate::secret::Secret;
-use crate::vault::Vault;
+use crate::base::error::{Error, Result};
+use crate::base::fsutil;
+use crate::base::paths::Paths;
+use crate::base::secret::Secret;
+use crate::store::audit::{AuditLog, Event};
+use crate::store::vault::Vault;
 
 /// A client registration with one authorization server.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -122,14 +120,6 @@ impl TokenSet {
     }
 }
 
-/// Unix seconds now; read at the edges and passed in.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// The keychain item and lock of one server's OAuth credential.
 pub struct Store {
     pub paths: Paths,
@@ -169,7 +159,7 @@ impl Store {
     fn lock_path(&self) -> std::path::PathBuf {
         self.paths.config_dir.join("locks").join(format!(
             "oauth-{}.lock",
-            crate::state::slug(&self.credential)
+            crate::store::state::slug(&self.credential)
         ))
     }
 
@@ -190,7 +180,7 @@ impl Store {
     /// refresh under the lock. `stale`: the token a server just rejected with 401.
     pub fn fresh(
         &self,
-        http: &net::Http,
+        http: &crate::net::Http,
         stale: Option<&str>,
         now: &dyn Fn() -> i64,
     ) -> Result<TokenSet> {
@@ -264,7 +254,7 @@ impl Store {
     pub fn audit_event(&self, event: &str, outcome: &str, detail: &str) {
         let host = self.server_id.split('/').next().map(str::to_string);
         let ev = Event {
-            time: crate::audit::now_rfc3339(),
+            time: crate::base::clock::now_rfc3339(),
             event: event.into(),
             server: Some(self.server_id.clone()),
             host,
@@ -321,9 +311,9 @@ mod tests {
         }
     }
 
-    fn http() -> net::Http {
+    fn http() -> crate::net::Http {
         let url = Url::parse("https://127.0.0.1:9/mcp").expect("url");
-        net::Http::new(net::Policy::for_server(&url, false).expect("policy"))
+        crate::net::Http::new(crate::net::Policy::for_server(&url, false).expect("policy"))
     }
 
     #[test]

@@ -34,7 +34,7 @@ impl SecretInput {
 }
 
 pub(crate) fn now() -> String {
-    keybroker::audit::now_rfc3339()
+    keybroker::base::clock::now_rfc3339()
 }
 
 /// Run slow core work (a sign-in waiting for the browser) on a blocking thread, off the

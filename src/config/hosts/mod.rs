@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 
 /// The hosts Keybroker can import from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -274,30 +274,6 @@ impl Entry {
     }
 }
 
-/// Plaintext secrets in a remote entry: in its URL (`url`, `serverUrl`, `httpUrl`) and
-/// in its headers (`headers`, Codex's `http_headers`). Import leaves remote entries as
-/// they are, so these are reported, not moved.
-pub fn remote_plaintext(v: &Value) -> usize {
-    let Some(obj) = v.as_object() else {
-        return 0;
-    };
-    let urls: Vec<String> = ["url", "serverUrl", "httpUrl"]
-        .iter()
-        .filter_map(|k| obj.get(*k).and_then(Value::as_str).map(String::from))
-        .collect();
-    let mut n = crate::scan::scan_args(&urls).len();
-    for key in ["headers", "http_headers"] {
-        if let Some(h) = obj.get(key).and_then(Value::as_object) {
-            n += h
-                .iter()
-                .filter_map(|(name, value)| Some((name, value.as_str()?)))
-                .filter(|(name, value)| crate::scan::scan_env(name, value).is_some())
-                .count();
-        }
-    }
-    n
-}
-
 /// A stdio entry that already goes through `keybroker run <id> -- ...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Brokered {
@@ -362,13 +338,5 @@ mod tests {
     fn zeds_older_nested_command_form_is_listed_but_not_rewritten() {
         let v = serde_json::json!({"command": {"path": "npx", "args": []}, "settings": {}});
         assert!(matches!(Entry::from_value(&v), Entry::Unsupported(_)));
-    }
-
-    #[test]
-    fn a_secret_in_remote_headers_or_url_is_counted() {
-        let v = serde_json::json!({"serverUrl": "https://x.example/mcp", "headers": {"Authorization": "Bearer ghp_KBCANARYghEbNXbnFJZlruZPOSZfkleGN4jF", "Accept": "text/plain"}});
-        assert_eq!(remote_plaintext(&v), 1);
-        let clean = serde_json::json!({"httpUrl": "https://x.example/mcp"});
-        assert_eq!(remote_plaintext(&clean), 0);
     }
 }

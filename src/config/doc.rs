@@ -12,10 +12,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::error::Result;
-use crate::hosts::{Format, Host};
-use crate::jsonfile::JsonFile;
-use crate::tomlfile::TomlFile;
+use crate::base::error::Result;
+use crate::config::hosts::{Format, Host};
+use crate::config::jsonfile::JsonFile;
+use crate::config::tomlfile::TomlFile;
 
 /// A parsed host config, edited in place.
 #[derive(Debug, Clone)]

@@ -15,16 +15,16 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, AuditLog, Event, Filter};
-use crate::error::{Error, Result};
-use crate::hosts::Host;
-use crate::inventory::{self, Status};
+use crate::base::error::{Error, Result};
+use crate::base::paths::Paths;
+use crate::base::secret::Secret;
+use crate::config::hosts::Host;
 use crate::oauth::flow::Browser;
-use crate::paths::Paths;
-use crate::rewrite::{self, Action, ImportRequest};
-use crate::secret::Secret;
-use crate::state::{Binding, Credential, State};
-use crate::vault::Vault;
+use crate::ops::import::{self, Action, ImportRequest};
+use crate::ops::inventory::{self, Status};
+use crate::store::audit::{AuditLog, Event, Filter};
+use crate::store::state::{Binding, Credential, State};
+use crate::store::vault::Vault;
 
 /// Environment variable naming the Claude Desktop config the app works on (tests,
 /// portable setups); without it the host's usual location is used.
@@ -99,7 +99,7 @@ impl Context {
     fn configs(&self) -> Result<Vec<(Host, PathBuf)>> {
         let mut out = vec![(Host::ClaudeDesktop, self.config_for(Host::ClaudeDesktop)?)];
         out.extend(
-            crate::hosts::discover(None)
+            crate::config::hosts::discover(None)
                 .into_iter()
                 .filter(|f| f.host != Host::ClaudeDesktop)
                 .map(|f| (f.host, f.path)),
@@ -564,7 +564,7 @@ fn connect_unbrokered(
         only: Some(name),
         set_env: Some((env, value)),
     };
-    let plan = rewrite::plan_import(&req, state, &vault)?;
+    let plan = import::plan_import(&req, state, &vault)?;
     if plan.servers.is_empty() {
         return Err(Error::UnknownServer {
             id: server_id.to_string(),
@@ -576,7 +576,7 @@ fn connect_unbrokered(
             "remote servers sign in with OAuth instead of a typed secret",
         ));
     }
-    rewrite::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
+    import::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
     Ok(())
 }
 
@@ -658,7 +658,7 @@ pub fn pending_approval(ctx: &Context, server_id: &str) -> Result<Option<Approva
     let state = State::load(&ctx.paths)?;
     let server = state.server(server_id)?;
     Ok(
-        crate::launch::pending_approval(server)?.map(|a| ApprovalView {
+        crate::ops::launch::pending_approval(server)?.map(|a| ApprovalView {
             server_id: a.server_id,
             old_command: a.old_command,
             new_command: a.new_command,
@@ -673,7 +673,7 @@ pub fn pending_approval(ctx: &Context, server_id: &str) -> Result<Option<Approva
 pub fn approve(ctx: &Context, server_id: &str, expected: &[String], now: &str) -> Result<String> {
     let state = State::load(&ctx.paths)?;
     let server = state.server(server_id)?;
-    let Some(approval) = crate::launch::pending_approval(server)? else {
+    let Some(approval) = crate::ops::launch::pending_approval(server)? else {
         return Ok(format!("{server_id}: nothing to approve"));
     };
     if approval.new_command != expected {
@@ -681,7 +681,7 @@ pub fn approve(ctx: &Context, server_id: &str, expected: &[String], now: &str) -
             path: server.config_path.clone(),
         });
     }
-    crate::launch::approve(&ctx.paths, &ctx.audit, &approval, now)?;
+    crate::ops::launch::approve(&ctx.paths, &ctx.audit, &approval, now)?;
     Ok(format!("Approved the new command of {server_id}."))
 }
 
@@ -764,12 +764,12 @@ pub fn sign_in(
     now: &str,
 ) -> Result<String> {
     let ticket = sign_ins.begin(server_id)?;
-    let opts = crate::oauth::connect::Options {
+    let opts = crate::ops::signin::Options {
         browser,
         timeout,
         cancel: Some(&ticket.flag),
     };
-    let message = crate::oauth::connect::connect(
+    let message = crate::ops::signin::connect(
         &ctx.paths,
         &ctx.audit,
         || ctx.vault(),
@@ -865,7 +865,7 @@ fn plan_for(
     host: &str,
     exclude: &[String],
     only: Option<&str>,
-) -> Result<(rewrite::Plan, Vault)> {
+) -> Result<(import::Plan, Vault)> {
     let host = Host::parse(host)?;
     let config = ctx.config_for(host)?;
     if !config.exists() {
@@ -888,7 +888,7 @@ fn plan_for(
         only,
         set_env: None,
     };
-    let plan = rewrite::plan_import(&req, &state, &vault)?;
+    let plan = import::plan_import(&req, &state, &vault)?;
     Ok((plan, vault))
 }
 
@@ -951,7 +951,7 @@ pub fn apply_import(
     now: &str,
 ) -> Result<ImportResult> {
     let (plan, vault) = plan_for(ctx, host, exclude, only)?;
-    let applied = rewrite::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
+    let applied = import::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
     let message = format!(
         "Rewrote {} entr{}; {} secret(s) stored in the keychain. Restart the host to use them.",
         applied.servers.len(),
@@ -976,14 +976,14 @@ pub fn undo_import(ctx: &Context, host: &str, now: &str) -> Result<String> {
     let config = ctx.config_for(host)?;
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;
-    let plan = rewrite::plan_restore(host, &config, &state, &vault, true)?;
+    let plan = import::plan_restore(host, &config, &state, &vault, true)?;
     if plan.servers.is_empty() {
         return Ok(format!(
             "No brokered entries in {}; nothing to undo.",
             config.display()
         ));
     }
-    rewrite::apply_restore(&plan, &ctx.paths, &ctx.audit, now)?;
+    import::apply_restore(&plan, &ctx.paths, &ctx.audit, now)?;
     Ok(format!(
         "Restored {} original entr{}. Restart the host to use them.",
         plan.servers.len(),
@@ -1171,7 +1171,7 @@ pub fn export_audit_to_file(
             .unwrap_or_else(|| ctx.paths.data_dir.join("exports")),
     };
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let stamp: String = audit::now_rfc3339()
+    let stamp: String = crate::base::clock::now_rfc3339()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();

@@ -4,12 +4,12 @@
 //!
 //! The steps: open the server's record (URL, network policy, token store), ask the server
 //! how to sign in with an unauthenticated `initialize` (its 401 challenge), discover the
-//! protected resource and authorization server, run the browser flow ([`super::flow`]),
+//! protected resource and authorization server, run the browser flow ([`crate::oauth::flow`]),
 //! then save the token set to the keychain, mark the credential in the state file and
 //! audit `authorized`. The returned sentence names the issuer, never a token.
 //!
-//! Not here: the checks on metadata and callbacks ([`super::discovery`],
-//! [`super::flow`]), refresh ([`super::Store::fresh`]), and carrying MCP traffic
+//! Not here: the checks on metadata and callbacks ([`crate::oauth::discovery`],
+//! [`crate::oauth::flow`]), refresh ([`crate::oauth::Store::fresh`]), and carrying MCP traffic
 //! (`bridge`).
 
 use std::sync::atomic::AtomicBool;
@@ -17,15 +17,17 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::flow::{self, Browser};
-use super::net::{Http, Policy};
-use super::{Store, discovery, unix_now};
-use crate::audit::AuditLog;
-use crate::error::{Error, Result};
-use crate::paths::Paths;
-use crate::remote::{Remote, parse_server_url};
-use crate::state::{Credential, State};
-use crate::vault::Vault;
+use crate::base::clock::unix_now;
+use crate::base::error::{Error, Result};
+use crate::base::paths::Paths;
+use crate::net::parse_server_url;
+use crate::net::{Http, Policy};
+use crate::oauth::flow::{self, Browser};
+use crate::oauth::{Store, discovery};
+use crate::store::audit::AuditLog;
+use crate::store::state::Remote;
+use crate::store::state::{Credential, State};
+use crate::store::vault::Vault;
 
 /// A remote server ready to be reached: its HTTP client (with the server's network
 /// policy), its OAuth token store (when it signs in with OAuth), URL and record.
@@ -153,7 +155,7 @@ pub fn connect(
 /// `WWW-Authenticate` challenge. A session the server opened anyway is ended.
 fn probe(http: &Http, url: &Url) -> Result<Option<discovery::Challenge>> {
     let body = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": crate::bridge::PROTOCOL_VERSION, "capabilities": {},
+        "protocolVersion": crate::mcp::PROTOCOL_VERSION, "capabilities": {},
         "clientInfo": {"name": "keybroker", "version": env!("CARGO_PKG_VERSION")}}});
     let resp = http.send(
         "POST",
@@ -171,7 +173,7 @@ fn probe(http: &Http, url: &Url) -> Result<Option<discovery::Challenge>> {
         .and_then(discovery::parse_challenge);
     if let Some(sid) = resp
         .header("mcp-session-id")
-        .filter(|s| crate::bridge::valid_session_id(s))
+        .filter(|s| crate::mcp::valid_session_id(s))
     {
         let sid = sid.to_string();
         let _ = http.send(

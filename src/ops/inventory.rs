@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::configdoc::{ConfigDoc, Found};
-use crate::error::Result;
-use crate::fsutil;
-use crate::hosts::{self, Entry, Host};
+use crate::base::error::Result;
+use crate::base::fsutil;
+use crate::config::doc::{ConfigDoc, Found};
+use crate::config::hosts::{self, Entry, Host};
 use crate::scan;
-use crate::state::{self, State};
-use crate::vault::Vault;
+use crate::store::state::{self, State};
+use crate::store::vault::Vault;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -98,7 +98,7 @@ pub fn list(
         if let Ok(h) = Host::parse(&s.host)
             && !files
                 .iter()
-                .any(|(fh, p)| *fh == h && same_file(p, &s.config_path))
+                .any(|(fh, p)| *fh == h && crate::base::fsutil::same_file(p, &s.config_path))
         {
             files.push((h, s.config_path.clone()));
         }
@@ -139,7 +139,7 @@ pub fn list_file(
     }
     for s in state.servers.values() {
         if s.host == host.id()
-            && same_file(&s.config_path, path)
+            && crate::base::fsutil::same_file(&s.config_path, path)
             && !out.iter().any(|st| st.id == s.id)
         {
             out.push(missing_from_config(s));
@@ -190,7 +190,7 @@ fn entry_status(
         Entry::Remote { .. } => {
             st.transport = "http";
             st.status = Status::Remote;
-            st.plaintext = hosts::remote_plaintext(value);
+            st.plaintext = scan::remote_plaintext(value);
             if st.plaintext > 0 {
                 st.detail = Some(
                     "a secret sits in this remote entry's URL or headers; remote servers are not imported yet".into(),
@@ -209,7 +209,7 @@ fn entry_status(
         host.id(),
         path.display()
     );
-    if let Some(id) = crate::remote::as_bridged(&command, &args) {
+    if let Some(id) = crate::ops::remote::as_bridged(&command, &args) {
         return bridged_status(state, vault, st, id);
     }
     let Some(b) = hosts::as_brokered(&command, &args) else {
@@ -300,7 +300,7 @@ fn bridged_status(
         let ts: Option<crate::oauth::TokenSet> = v
             .get(cred)?
             .and_then(|s| serde_json::from_str(s.expose()).ok());
-        let now = crate::oauth::unix_now();
+        let now = crate::base::clock::unix_now();
         let usable = ts.as_ref().is_some_and(|t| {
             t.access_token.is_some()
                 && (t.refresh_token.is_some() || t.expires_at.is_none_or(|e| e > now))
@@ -318,11 +318,4 @@ fn bound(s: &state::Server) -> Vec<String> {
         .iter()
         .map(|b| format!("{} -> {}", b.credential, b.target))
         .collect()
-}
-
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
 }

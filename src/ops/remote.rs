@@ -9,38 +9,21 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use url::Url;
 
-use crate::audit::{AuditLog, Event};
-use crate::configdoc::ConfigDoc;
-use crate::error::{Error, Result};
-use crate::fsutil;
-use crate::hosts::Format;
-use crate::hosts::Host;
-use crate::oauth::net::{Policy, is_loopback_host, redact};
+use crate::base::error::{Error, Result};
+use crate::base::fsutil;
+use crate::base::paths::Paths;
+use crate::base::secret::Secret;
+use crate::config::doc::ConfigDoc;
+use crate::config::hosts::Format;
+use crate::config::hosts::Host;
+use crate::net::{Policy, parse_server_url, redact};
 use crate::oauth::{ClientReg, Store, TokenSet};
-use crate::paths::Paths;
-use crate::secret::Secret;
-use crate::state::{self, Binding, Credential, Server, State, Transport};
-use crate::vault::Vault;
-
-/// What the state keeps about a remote server (no secret).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Remote {
-    /// The MCP endpoint (Streamable HTTP).
-    pub url: String,
-    /// The user allowed plain http:// for this non-loopback server.
-    #[serde(default)]
-    pub allow_http: bool,
-    /// The OAuth credential (keychain item holding registration and tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oauth_credential: Option<String>,
-    /// A client ID metadata document URL to use where the server supports it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_metadata_url: Option<String>,
-}
+use crate::store::audit::{AuditLog, Event};
+pub use crate::store::state::Remote;
+use crate::store::state::{self, Binding, Credential, Server, State, Transport};
+use crate::store::vault::Vault;
 
 /// A static header credential (API key, static bearer token).
 pub struct HeaderSecret {
@@ -62,40 +45,6 @@ pub struct AddRequest<'a> {
     /// Replace an existing entry of the same name.
     pub replace: bool,
     pub now: &'a str,
-}
-
-/// Parse and check a server URL: http(s), no credentials or fragment in it, plain http
-/// only on loopback unless allowed.
-pub fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url> {
-    let url = Url::parse(raw.trim()).map_err(|e| {
-        Error::other(
-            format!("`{raw}` is not a valid URL: {e}"),
-            "pass the server's full https:// URL",
-        )
-    })?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::other(
-            "the URL carries a user name or password",
-            "give the credential with --header instead; it goes to the keychain",
-        ));
-    }
-    if url.fragment().is_some() {
-        return Err(Error::other("the URL has a #fragment", "remove it"));
-    }
-    if url.scheme() == "http" && !is_loopback_host(&url) && !allow_http {
-        return Err(Error::Denied {
-            message: format!("{} uses plain http:// off this machine", redact(&url)),
-            fix: "use https, or pass --allow-http if you accept that tokens travel unencrypted"
-                .into(),
-        });
-    }
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::other(
-            format!("unsupported URL scheme `{}`", url.scheme()),
-            "use https",
-        ));
-    }
-    Ok(url)
 }
 
 /// What a static bearer token that is a JWT says about itself, read without verifying

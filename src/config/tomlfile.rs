@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
 
-use crate::error::{Error, Result};
-use crate::jsonfile::{BOM, decode_text, line_column};
+use crate::base::error::{Error, Result};
+use crate::config::text::{BOM, decode_text, line_column};
 
 /// A TOML config file held as a `toml_edit` document.
 #[derive(Debug, Clone)]

@@ -11,13 +11,13 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::audit::{AuditLog, Event};
-use crate::configdoc::ConfigDoc;
-use crate::error::{Error, Result};
-use crate::hosts::{self, Entry, Host};
-use crate::secret::Secret;
-use crate::state::{self, Binding, Server, State};
-use crate::vault::Vault;
+use crate::base::error::{Error, Result};
+use crate::base::secret::Secret;
+use crate::config::doc::ConfigDoc;
+use crate::config::hosts::{self, Entry, Host};
+use crate::store::audit::{AuditLog, Event};
+use crate::store::state::{self, Binding, Server, State};
+use crate::store::vault::Vault;
 
 /// Everything needed to start the server; secrets only in memory.
 pub struct Launch {
@@ -240,7 +240,7 @@ pub fn pending_approval(server: &Server) -> Result<Option<Approval>> {
 
 /// Record `approval` (re-checked against the state under its lock) and audit it.
 pub fn approve(
-    paths: &crate::paths::Paths,
+    paths: &crate::base::paths::Paths,
     audit: &AuditLog,
     approval: &Approval,
     now: &str,

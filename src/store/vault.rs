@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use keyring_core::api::CredentialStore;
 
-use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::base::error::{Error, Result};
+use crate::base::secret::Secret;
 
 /// How long one keychain call may take before we give up (overridable for tests and slow
 /// machines with `KEYBROKER_KEYCHAIN_TIMEOUT` in seconds).

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 
 pub type Digest32 = [u8; 32];
 
@@ -150,6 +150,15 @@ pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
         .map_err(|e| Error::io(path, e))?;
     fs4::FileExt::lock(&file).map_err(|e| Error::io(path, e))?;
     Ok(LockGuard { file })
+}
+
+/// Whether two paths name the same file (after resolving symlinks; as given when
+/// either does not exist).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@
 //! * It is tamper-*evident* against casual edits, not tamper-*proof*: the chain is not
 //!   keyed, so someone who can write the user's files can rewrite the whole log and the
 //!   head consistently.
-//! * It never reads the clock, except in [`now_rfc3339`], which callers may use.
+//! * It never reads the clock, except in [`crate::base::clock::now_rfc3339`], which callers may use.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -58,7 +58,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 
 /// `prev` of the first event in a log.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -76,7 +76,7 @@ const TAIL_CHUNK: u64 = 16 * 1024;
 /// One audit event, one line of the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// RFC 3339 UTC time, set by the caller (see [`now_rfc3339`]).
+    /// RFC 3339 UTC time, set by the caller (see [`crate::base::clock::now_rfc3339`]).
     pub time: String,
     /// What happened: released, denied, imported, rewritten, approved, rotated, ...
     pub event: String,
@@ -172,21 +172,6 @@ pub enum ProblemKind {
     HeadUnreadable,
     /// An `audit-head-mismatch` event: an earlier append found the head disagreeing.
     HeadMismatchRecorded,
-}
-
-/// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-03-21T10:00:00.123Z`.
-pub fn now_rfc3339() -> String {
-    let t = OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
 }
 
 /// The audit log at one path. Cheap to create; nothing is touched until first use.
@@ -624,7 +609,7 @@ fn validate(e: &Event) -> Result<()> {
                 "audit event `{}` has time `{}`, which is not RFC 3339",
                 e.event, e.time
             ),
-            "report this as a Keybroker bug (audit times come from audit::now_rfc3339)",
+            "report this as a Keybroker bug (audit times come from base::clock::now_rfc3339)",
         ));
     }
     if e.event.is_empty() {
@@ -889,6 +874,7 @@ fn sync_parent_dir(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::clock::now_rfc3339;
     use std::collections::HashSet;
     use std::process::Command;
 

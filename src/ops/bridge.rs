@@ -17,22 +17,21 @@
 //! 400/404/405 answer to the initialize POST; the bridge then opens the event stream,
 //! POSTs to the endpoint it names (same origin only) and relays the stream.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::base::clock::unix_now;
+use crate::base::error::{Error, Result};
+use crate::base::secret::Secret;
+use crate::mcp::{one_line, read_sse, valid_session_id};
+use crate::net::{Http, Response, redact};
 use crate::oauth::discovery::{self, Challenge};
 use crate::oauth::flow::{self, Browser};
-use crate::oauth::net::{Http, Response, redact};
-use crate::oauth::{Store, TokenSet, unix_now};
-use crate::secret::Secret;
-
-/// The protocol version the bridge announces on its own metadata requests.
-pub const PROTOCOL_VERSION: &str = "2025-11-25";
+use crate::oauth::{Store, TokenSet};
 
 /// How many times one request may trigger a new authorization for more scope.
 pub const MAX_STEP_UPS: u32 = 2;
@@ -73,20 +72,6 @@ struct Session {
     legacy_post: Option<Url>,
 }
 
-/// A session id must be visible ASCII (0x21-0x7E), THREATS 26.
-pub fn valid_session_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 1024 && id.bytes().all(|b| (0x21..=0x7e).contains(&b))
-}
-
-/// One message as one line: drop CR/LF (only ever whitespace between JSON tokens).
-pub fn one_line(bytes: &[u8]) -> Vec<u8> {
-    bytes
-        .iter()
-        .copied()
-        .filter(|b| *b != b'\n' && *b != b'\r')
-        .collect()
-}
-
 fn write_msg(out: &Out, bytes: &[u8]) {
     let line = one_line(bytes);
     if line.iter().all(u8::is_ascii_whitespace) {
@@ -102,55 +87,6 @@ fn write_msg(out: &Out, bytes: &[u8]) {
 fn rpc_error(out: &Out, id: &Value, code: i64, message: &str) {
     let msg = serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
     write_msg(out, msg.to_string().as_bytes());
-}
-
-/// An SSE event as parsed from a stream.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct SseEvent {
-    pub event: String,
-    pub data: String,
-    pub id: Option<String>,
-    pub retry: Option<u64>,
-}
-
-/// Read SSE events from `r`, calling `f` for each; returns at end of stream.
-pub fn read_sse(r: impl Read, mut f: impl FnMut(SseEvent) -> bool) {
-    let reader = BufReader::new(r);
-    let mut ev = SseEvent::default();
-    let mut has_data = false;
-    for line in reader.lines() {
-        let Ok(line) = line else { return };
-        if line.is_empty() {
-            if has_data || ev.id.is_some() || ev.retry.is_some() {
-                let done = std::mem::take(&mut ev);
-                has_data = false;
-                if !f(done) {
-                    return;
-                }
-            }
-            continue;
-        }
-        if line.starts_with(':') {
-            continue;
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line.as_str(), ""),
-        };
-        match field {
-            "event" => ev.event = value.to_string(),
-            "data" => {
-                if has_data {
-                    ev.data.push('\n');
-                }
-                ev.data.push_str(value);
-                has_data = true;
-            }
-            "id" if !value.contains('\0') => ev.id = Some(value.to_string()),
-            "retry" => ev.retry = value.parse().ok(),
-            _ => {}
-        }
-    }
 }
 
 impl Bridge {

@@ -12,15 +12,15 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::audit::{AuditLog, Event};
-use crate::configdoc::ConfigDoc;
-use crate::error::{Error, Result};
-use crate::fsutil::{self, Digest32};
-use crate::hosts::{self, Entry, Host};
+use crate::base::error::{Error, Result};
+use crate::base::fsutil::{self, Digest32};
+use crate::base::secret::Secret;
+use crate::config::doc::ConfigDoc;
+use crate::config::hosts::{self, Entry, Host};
 use crate::scan::{self, Location};
-use crate::secret::Secret;
-use crate::state::{self, Binding, Credential, Server, State, Transport};
-use crate::vault::Vault;
+use crate::store::audit::{AuditLog, Event};
+use crate::store::state::{self, Binding, Credential, Server, State, Transport};
+use crate::store::vault::Vault;
 
 /// What an import does to one server entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,7 +204,7 @@ fn readd_dropped(
     let maps = file.server_maps(req.host, req.config_path)?;
     for s in state.servers.values() {
         if s.host != req.host.id()
-            || !crate::inventory::same_file(&s.config_path, req.config_path)
+            || !crate::base::fsutil::same_file(&s.config_path, req.config_path)
             || present.contains(&s.id)
             || servers.iter().any(|sp| sp.id == s.id)
         {
@@ -314,7 +314,7 @@ impl<'a> Planner<'a> {
             let state = self.state;
             let mut fresh = |base: &str| state.fresh_credential_id(base);
             if let Some(rp) =
-                crate::remote::plan_import(value, req.host, name, launcher, &mut fresh)?
+                crate::ops::remote::plan_import(value, req.host, name, launcher, &mut fresh)?
             {
                 return Ok(self.remote_plan(sp, rp));
             }
@@ -330,7 +330,7 @@ impl<'a> Planner<'a> {
                 if !scan::scan_args(std::slice::from_ref(&url)).is_empty() {
                     sp.notes
                         .push("warning: its URL carries a secret that stays in the file".into());
-                } else if hosts::remote_plaintext(value) > 0 {
+                } else if scan::remote_plaintext(value) > 0 {
                     sp.notes
                         .push("warning: its headers carry a secret that stays in the file".into());
                 }
@@ -602,7 +602,11 @@ impl<'a> Planner<'a> {
         Ok(sp)
     }
 
-    fn remote_plan(&mut self, mut sp: ServerPlan, rp: crate::remote::ImportPlan) -> ServerPlan {
+    fn remote_plan(
+        &mut self,
+        mut sp: ServerPlan,
+        rp: crate::ops::remote::ImportPlan,
+    ) -> ServerPlan {
         sp.id = rp.record.id.clone();
         sp.action = Action::Broker;
         for (cid, label, target, value) in rp.secrets {
@@ -676,7 +680,7 @@ pub struct Applied {
 pub fn apply_import(
     plan: &Plan,
     vault: &Vault,
-    paths: &crate::paths::Paths,
+    paths: &crate::base::paths::Paths,
     audit: &AuditLog,
     now: &str,
 ) -> Result<Applied> {
@@ -827,7 +831,7 @@ pub fn plan_restore(
         };
         let Some(server_id) = hosts::as_brokered(&command, &args)
             .map(|b| b.server_id)
-            .or_else(|| crate::remote::as_bridged(&command, &args))
+            .or_else(|| crate::ops::remote::as_bridged(&command, &args))
         else {
             continue;
         };
@@ -887,7 +891,7 @@ fn substitute(v: &mut Value, placeholder: &str, secret: &Secret) {
 
 pub fn apply_restore(
     plan: &RestorePlan,
-    paths: &crate::paths::Paths,
+    paths: &crate::base::paths::Paths,
     audit: &AuditLog,
     now: &str,
 ) -> Result<()> {

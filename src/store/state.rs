@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
-use crate::fsutil;
-use crate::paths::Paths;
+use crate::base::error::{Error, Result};
+use crate::base::fsutil;
+use crate::base::paths::Paths;
 
 pub const STATE_VERSION: u32 = 1;
 
@@ -47,7 +47,7 @@ pub struct Server {
     pub original: serde_json::Value,
     /// For remote (HTTP) servers: where the bridge connects and how.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote: Option<crate::remote::Remote>,
+    pub remote: Option<Remote>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -176,6 +176,22 @@ pub fn slug(s: &str) -> String {
     }
     let out = out.trim_end_matches('-').to_string();
     if out.is_empty() { "secret".into() } else { out }
+}
+
+/// What the state keeps about a remote server (no secret).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Remote {
+    /// The MCP endpoint (Streamable HTTP).
+    pub url: String,
+    /// The user allowed plain http:// for this non-loopback server.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// The OAuth credential (keychain item holding registration and tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_credential: Option<String>,
+    /// A client ID metadata document URL to use where the server supports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_metadata_url: Option<String>,
 }
 
 #[cfg(test)]

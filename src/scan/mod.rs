@@ -22,6 +22,7 @@
 //! - It does not expand or resolve `${VAR}` references; a value that is only a
 //!   reference is, by definition, not a plaintext secret.
 
+use serde_json::Value;
 use std::fmt;
 use std::ops::Range;
 
@@ -1078,6 +1079,30 @@ fn is_auth_scheme_value(s: &str) -> bool {
     }
 }
 
+/// Plaintext secrets in a remote entry: in its URL (`url`, `serverUrl`, `httpUrl`) and
+/// in its headers (`headers`, Codex's `http_headers`). Import leaves remote entries as
+/// they are, so these are reported, not moved.
+pub fn remote_plaintext(v: &Value) -> usize {
+    let Some(obj) = v.as_object() else {
+        return 0;
+    };
+    let urls: Vec<String> = ["url", "serverUrl", "httpUrl"]
+        .iter()
+        .filter_map(|k| obj.get(*k).and_then(Value::as_str).map(String::from))
+        .collect();
+    let mut n = scan_args(&urls).len();
+    for key in ["headers", "http_headers"] {
+        if let Some(h) = obj.get(key).and_then(Value::as_object) {
+            n += h
+                .iter()
+                .filter_map(|(name, value)| Some((name, value.as_str()?)))
+                .filter(|(name, value)| scan_env(name, value).is_some())
+                .count();
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1884,5 +1909,13 @@ mod tests {
         let v = "пароль-пароль-пароль";
         assert_eq!(mask(v), "••••…роль");
         assert_eq!(mask("ключ"), "••••");
+    }
+
+    #[test]
+    fn a_secret_in_remote_headers_or_url_is_counted() {
+        let v = serde_json::json!({"serverUrl": "https://x.example/mcp", "headers": {"Authorization": "Bearer ghp_KBCANARYghEbNXbnFJZlruZPOSZfkleGN4jF", "Accept": "text/plain"}});
+        assert_eq!(remote_plaintext(&v), 1);
+        let clean = serde_json::json!({"httpUrl": "https://x.example/mcp"});
+        assert_eq!(remote_plaintext(&clean), 0);
     }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 
 /// What kind of address a host resolves to; non-public kinds are only reachable when the
 /// MCP server itself is of that kind.
@@ -391,7 +391,7 @@ impl Http {
                 &current,
                 &[
                     ("Accept", "application/json"),
-                    ("MCP-Protocol-Version", crate::bridge::PROTOCOL_VERSION),
+                    ("MCP-Protocol-Version", crate::mcp::PROTOCOL_VERSION),
                 ],
                 None,
                 false,
@@ -500,6 +500,40 @@ pub fn open_in_browser(url: &Url) -> Result<()> {
     // Reap the opener so a long-running app does not collect zombies.
     std::thread::spawn(move || child.wait());
     Ok(())
+}
+
+/// Parse and check a server URL: http(s), no credentials or fragment in it, plain http
+/// only on loopback unless allowed.
+pub fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::other(
+            format!("`{raw}` is not a valid URL: {e}"),
+            "pass the server's full https:// URL",
+        )
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::other(
+            "the URL carries a user name or password",
+            "give the credential with --header instead; it goes to the keychain",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(Error::other("the URL has a #fragment", "remove it"));
+    }
+    if url.scheme() == "http" && !is_loopback_host(&url) && !allow_http {
+        return Err(Error::Denied {
+            message: format!("{} uses plain http:// off this machine", redact(&url)),
+            fix: "use https, or pass --allow-http if you accept that tokens travel unencrypted"
+                .into(),
+        });
+    }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::other(
+            format!("unsupported URL scheme `{}`", url.scheme()),
+            "use https",
+        ));
+    }
+    Ok(url)
 }
 
 #[cfg(test)]

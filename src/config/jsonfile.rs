@@ -33,9 +33,8 @@ use jsonc_parser::common::Ranged;
 use jsonc_parser::{CollectOptions, ParseOptions};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-
-pub(crate) const BOM: &str = "\u{feff}";
+use crate::base::error::{Error, Result};
+use crate::config::text::{BOM, decode_text, line_column};
 
 /// A host config file held as its original text, edited in place.
 #[derive(Debug, Clone)]
@@ -570,46 +569,6 @@ fn end_of_line_comments(text: &str, pos: usize) -> usize {
             return at;
         }
     }
-}
-
-/// 1-based line and column (in characters) of byte `pos`, counting lines the way
-/// jsonc-parser does (`\n`, `\r\n` and a lone `\r` each end a line).
-/// Split off a UTF-8 BOM and decode the rest; invalid UTF-8 is a
-/// [`Error::ConfigSyntax`] at the first bad byte. Shared by every config format.
-pub(crate) fn decode_text<'b>(path: &Path, bytes: &'b [u8]) -> Result<(bool, &'b str)> {
-    let (bom, body) = match bytes.strip_prefix(BOM.as_bytes()) {
-        Some(rest) => (true, rest),
-        None => (false, bytes),
-    };
-    let text = std::str::from_utf8(body).map_err(|e| {
-        // The prefix up to the bad byte is valid UTF-8 by definition.
-        let valid = std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default();
-        let (line, column) = line_column(valid, valid.len());
-        let bad = body.get(e.valid_up_to()).copied().unwrap_or_default();
-        Error::ConfigSyntax {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: format!("invalid UTF-8 (byte 0x{bad:02x}); the file must be UTF-8"),
-        }
-    })?;
-    Ok((bom, text))
-}
-
-/// 1-based line and column (in characters) of byte `pos`; CRLF and lone CR end lines.
-pub(crate) fn line_column(text: &str, pos: usize) -> (usize, usize) {
-    let mut line = 1;
-    let mut column = 1;
-    let bytes = text.as_bytes();
-    for (i, c) in text[..pos].char_indices() {
-        if c == '\n' || (c == '\r' && bytes.get(i + 1) != Some(&b'\n')) {
-            line += 1;
-            column = 1;
-        } else if c != '\r' {
-            column += 1;
-        }
-    }
-    (line, column)
 }
 
 #[cfg(test)]

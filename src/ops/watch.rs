@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use notify::{RecursiveMode, Watcher as _};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::hosts::Host;
-use crate::inventory::{self, ServerStatus, Status};
-use crate::paths::Paths;
-use crate::state::State;
+use crate::base::error::{Error, Result};
+use crate::base::paths::Paths;
+use crate::config::hosts::Host;
+use crate::ops::inventory::{self, ServerStatus, Status};
+use crate::store::state::State;
 
 /// What changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -337,7 +337,7 @@ pub enum Event<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::ServerStatus;
+    use crate::ops::inventory::ServerStatus;
 
     fn st(id: &str, status: Status, plaintext: usize) -> ServerStatus {
         ServerStatus {
