@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Start logging; keep the guard alive for the life of the app (it flushes on drop).
 /// `KEYBROKER_LOG` sets the filter (default `info`).
-pub fn init(dir: &Path) -> Option<WorkerGuard> {
+pub(crate) fn init(dir: &Path) -> Option<WorkerGuard> {
     std::fs::create_dir_all(dir).ok()?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)

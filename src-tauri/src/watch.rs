@@ -14,7 +14,7 @@ use tauri_plugin_notification::NotificationExt;
 
 const PERIOD: Duration = Duration::from_millis(1000);
 
-pub fn spawn<R: Runtime>(app: AppHandle<R>, ctx: Context) {
+pub(crate) fn spawn<R: Runtime>(app: AppHandle<R>, ctx: Context) {
     let spawned = std::thread::Builder::new()
         .name("kb-watch".into())
         .spawn(move || {

@@ -28,8 +28,7 @@ use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 const CANARY_MARKER: &str = "KBCANARY";
 const TYPED_CANARY: &str = "kbt_KBCANARYtypedInTheWebview0123456789";
 
-#[path = "../../tests/remote_support/mod.rs"]
-mod remote_support;
+use keybroker_test_support::remote as remote_support;
 
 struct World {
     dir: tempfile::TempDir,

@@ -9,7 +9,7 @@ use keybroker::{Error, Result};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The host whose config gets the entry: `claude-desktop`.
     host: String,
     /// The server's name in that config.
@@ -41,7 +41,7 @@ pub struct Args {
     replace: bool,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let host = Host::parse(&a.host)?;
     let config = host.locate(a.config.as_deref())?;

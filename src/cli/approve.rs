@@ -7,7 +7,7 @@ use keybroker::store::state::State;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// `<host>/<name>`, e.g. `claude-desktop/github`.
     server_id: String,
     /// Approve without asking (needed when there is no terminal).
@@ -15,7 +15,7 @@ pub struct Args {
     yes: bool,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server_id)?;

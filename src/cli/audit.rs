@@ -9,7 +9,7 @@ use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct Args {
+pub(super) struct Args {
     #[command(subcommand)]
     verify: Option<Sub>,
     /// Only this server (`<host>/<name>`).
@@ -41,7 +41,7 @@ enum Sub {
     },
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     if let Some(Sub::Verify { json }) = a.verify {
         return verify(&ctx, json);

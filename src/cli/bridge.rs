@@ -12,7 +12,7 @@ use keybroker::store::state::State;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The server, e.g. `claude-desktop/linear`.
     server: String,
     /// Sign in (browser) when the server asks, instead of answering "needs sign-in".
@@ -23,7 +23,7 @@ pub struct Args {
     browser: super::connect::BrowserArgs,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let Opened {
         http,

@@ -10,7 +10,7 @@ use keybroker::ops::signin::{self, Options};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The server, e.g. `claude-desktop/linear`.
     server: String,
     #[command(flatten)]
@@ -19,7 +19,7 @@ pub struct Args {
 
 /// How an interactive sign-in reaches the user (`connect`, `bridge --sign-in`).
 #[derive(Debug, clap::Args)]
-pub struct BrowserArgs {
+pub(super) struct BrowserArgs {
     /// Print the sign-in URL on stderr instead of opening the browser (SSH, headless).
     #[arg(long)]
     no_browser: bool,
@@ -29,7 +29,7 @@ pub struct BrowserArgs {
 }
 
 impl BrowserArgs {
-    pub fn browser(&self) -> Browser {
+    pub(super) fn browser(&self) -> Browser {
         if self.no_browser {
             Browser::Print
         } else {
@@ -37,12 +37,12 @@ impl BrowserArgs {
         }
     }
 
-    pub fn timeout(&self) -> Duration {
+    pub(super) fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout)
     }
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let opts = Options {
         browser: a.browser.browser(),

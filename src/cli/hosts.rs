@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// Also look at the project files in DIR (`.mcp.json`, `.vscode/mcp.json`, ...).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
@@ -34,7 +34,7 @@ struct Row {
     error: Option<String>,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let state = State::load(&ctx.paths)?;
     let mut rows = Vec::new();

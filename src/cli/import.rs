@@ -11,7 +11,7 @@ use keybroker::{Error, Result};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The host whose config to import: claude-desktop, claude-code, cursor, vscode,
     /// windsurf, gemini-cli, codex, zed, cline. Omit it with --all.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -37,7 +37,7 @@ pub struct Args {
     exclude: Vec<String>,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let files: Vec<(Host, PathBuf)> = match (&a.host, a.all) {
         (_, true) => hosts::discover(a.project.as_deref())
@@ -148,7 +148,7 @@ pub fn run(a: Args) -> Result<()> {
 }
 
 /// The plan, values masked: what moves where, and each new entry.
-pub fn print_plan(plan: &Plan) {
+pub(super) fn print_plan(plan: &Plan) {
     println!(
         "{} config: {}",
         plan.host.name(),

@@ -47,7 +47,7 @@ Exit codes: 0 ok, 1 other error, 64 usage/unknown server, 65 bad config file,
 
 #[derive(Debug, Parser)]
 #[command(name = "keybroker", version, about = ABOUT, long_about = LONG_ABOUT)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -81,7 +81,7 @@ enum Command {
     Bridge(bridge::Args),
 }
 
-pub fn dispatch(cli: Cli) -> Result<()> {
+pub(crate) fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Import(a) => import::run(a),
         Command::Run(a) => run::run(a),
@@ -99,30 +99,30 @@ pub fn dispatch(cli: Cli) -> Result<()> {
 }
 
 /// What every subcommand needs: where files live and the audit log.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub paths: Paths,
     pub audit: AuditLog,
 }
 
 impl Ctx {
-    pub fn new() -> Result<Ctx> {
+    pub(crate) fn new() -> Result<Ctx> {
         let paths = Paths::discover()?;
         let audit = AuditLog::new(paths.audit_file());
         Ok(Ctx { paths, audit })
     }
 
-    pub fn vault(&self) -> Result<Vault> {
+    pub(crate) fn vault(&self) -> Result<Vault> {
         Vault::open(&self.paths.keychain_service())
     }
 }
 
 /// The current time, RFC 3339 UTC: read once per command and passed down.
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     keybroker::base::clock::now_rfc3339()
 }
 
 /// The absolute path of this binary, as written into rewritten entries.
-pub fn launcher_path() -> Result<PathBuf> {
+pub(crate) fn launcher_path() -> Result<PathBuf> {
     let exe = std::env::current_exe().map_err(|e| {
         Error::other(
             format!("cannot find the keybroker binary's path: {e}"),
@@ -133,7 +133,7 @@ pub fn launcher_path() -> Result<PathBuf> {
 }
 
 /// Ask before changing things: `--yes` skips it; without a terminal it is an error.
-pub fn confirm(question: &str, yes: bool) -> Result<bool> {
+pub(crate) fn confirm(question: &str, yes: bool) -> Result<bool> {
     if yes {
         return Ok(true);
     }
@@ -153,7 +153,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool> {
 }
 
 /// A secret from a hidden prompt (terminal) or from stdin (pipes, scripts).
-pub fn read_secret(prompt: &str) -> Result<Secret> {
+pub(crate) fn read_secret(prompt: &str) -> Result<Secret> {
     let value = if std::io::stdin().is_terminal() {
         rpassword::prompt_password(prompt).map_err(|e| Error::io("terminal", e))?
     } else {

@@ -10,7 +10,7 @@ use keybroker::store::state::State;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The host: claude-desktop, claude-code, cursor, vscode, windsurf, gemini-cli,
     /// codex, zed, cline.
     host: String,
@@ -29,7 +29,7 @@ pub struct Args {
     yes: bool,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let host = Host::parse(&a.host)?;
     let config = match &a.project {

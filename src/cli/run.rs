@@ -9,7 +9,7 @@ use keybroker::store::state::State;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The server's id, `<host>/<name>` (as written into the host's config by import).
     server_id: String,
     /// The server's own command and arguments, after `--`.
@@ -17,7 +17,7 @@ pub struct Args {
     command: Vec<OsString>,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let command = launch::utf8_args(a.command)?;
     let state = State::load(&ctx.paths)?;

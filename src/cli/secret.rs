@@ -12,7 +12,7 @@ use keybroker::{Error, Result};
 use super::Ctx;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(super) enum Command {
     /// Store a secret for a server's env var; setting it again rotates it. The value is
     /// read from a hidden prompt, or from stdin when stdin is not a terminal. A server that
     /// does not go through Keybroker yet is rewritten to do so.
@@ -33,7 +33,7 @@ pub enum Command {
     },
 }
 
-pub fn run(c: Command) -> Result<()> {
+pub(super) fn run(c: Command) -> Result<()> {
     match c {
         Command::Set {
             server_id,

@@ -10,7 +10,7 @@ use keybroker::{Error, Result};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// Also read this Claude Desktop config (default: its usual location).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
@@ -22,7 +22,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let state = State::load(&ctx.paths)?;
     let host = Host::ClaudeDesktop;

@@ -11,7 +11,7 @@ use keybroker::{Error, Result};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// Also watch the project files in DIR.
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
@@ -26,7 +26,7 @@ pub struct Args {
     debounce_ms: u64,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
     let mut files: Vec<(Host, PathBuf)> = Vec::new();
     for spec in &a.file {

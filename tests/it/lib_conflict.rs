@@ -1,9 +1,8 @@
 //! The library's plan/apply path on the real keychain: a host that saves its config
 //! between our read and our write is never overwritten.
 
-mod common;
+use keybroker_test_support::world;
 
-use common::World;
 use keybroker::Error;
 use keybroker::base::paths::Paths;
 use keybroker::config::hosts::Host;
@@ -11,6 +10,7 @@ use keybroker::ops::import::{self, ImportRequest};
 use keybroker::store::audit::AuditLog;
 use keybroker::store::state::State;
 use keybroker::store::vault::Vault;
+use world::World;
 
 #[test]
 fn a_host_saving_the_file_after_the_plan_makes_apply_refuse_and_write_nothing() {

@@ -1,10 +1,10 @@
 //! Import a realistic Claude Desktop config on the real keychain, then start servers from
 //! the rewritten file with the official MCP SDK's client, exactly as a host does.
 
-mod common;
+use keybroker_test_support::world;
 
-use common::{CANARY_MARKER, World, canaries, sha256_hex};
 use serde_json::json;
+use world::{CANARY_MARKER, World, canaries, sha256_hex};
 
 const ECHO_TOKEN: &str = "kbt_KBCANARYechovLrCbn13HFKI3NpsSjr8";
 const DSN_PASSWORD: &str = "KBCANARYdsn7Qm2xVb9LpTz4";
@@ -15,7 +15,7 @@ fn world_with_dsn_server() -> World {
     let mut cfg = w.config_json();
     cfg["mcpServers"]["echo-dsn"] = json!({
         "command": "node",
-        "args": [common::echo_server(), format!("postgresql://app:{DSN_PASSWORD}@localhost:5432/app")],
+        "args": [world::echo_server(), format!("postgresql://app:{DSN_PASSWORD}@localhost:5432/app")],
     });
     let mut bytes = serde_json::to_vec_pretty(&cfg).expect("json");
     bytes.push(b'\n');

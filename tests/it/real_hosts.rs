@@ -9,18 +9,18 @@
 //! - Codex CLI (`codex mcp get --json`) parses the rewritten TOML entry.
 #![cfg(target_os = "linux")]
 
-mod common;
+use keybroker_test_support::world;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::World;
+use world::World;
 
 const TOKEN: &str = "ghp_KBCANARYghEbNXbnFJZlruZPOSZfkleGN4jF";
 const OTHER: &str = "ghp_KBCANARYotherNXbnFJZlruZPOSZfkleGN4jF";
 
 fn hosts_bin(rel: &str) -> PathBuf {
-    let p = common::repo().join("tests/hosts/node_modules").join(rel);
+    let p = world::repo().join("tests/hosts/node_modules").join(rel);
     assert!(
         p.exists(),
         "{} is missing: run `make deps` (scripts/install-deps.sh installs tests/hosts)",
@@ -33,7 +33,7 @@ fn claude_bin() -> PathBuf {
     // The platform package holds the native binary; the wrapper's own copy is only put
     // in place by a postinstall script that npm may be told not to run.
     let native =
-        common::repo().join("tests/hosts/node_modules/@anthropic-ai/claude-code-linux-x64/claude");
+        world::repo().join("tests/hosts/node_modules/@anthropic-ai/claude-code-linux-x64/claude");
     if native.exists() {
         native
     } else {
@@ -43,7 +43,7 @@ fn claude_bin() -> PathBuf {
 
 /// Two servers: `echo` gets TOKEN, `echo-wrong` gets OTHER; both demand TOKEN.
 fn servers_json(extra_env: &[(&str, &str)]) -> serde_json::Value {
-    let want = format!("GITHUB_PERSONAL_ACCESS_TOKEN={}", common::sha256_hex(TOKEN));
+    let want = format!("GITHUB_PERSONAL_ACCESS_TOKEN={}", world::sha256_hex(TOKEN));
     let entry = |token: &str| {
         let mut env = serde_json::Map::new();
         for (k, v) in extra_env {
@@ -53,7 +53,7 @@ fn servers_json(extra_env: &[(&str, &str)]) -> serde_json::Value {
         env.insert("REQUIRE_ENV_SHA256".into(), want.clone().into());
         serde_json::json!({
             "command": "node",
-            "args": [common::echo_server()],
+            "args": [world::echo_server()],
             "env": env,
         })
     };
@@ -123,7 +123,7 @@ fn claude_code_connects_to_a_brokered_server_that_demands_the_right_secret() {
 
     kb_import(&w, &home, "claude-code");
     let text = std::fs::read_to_string(&file).expect("read");
-    assert!(!text.contains(common::CANARY_MARKER), "{text}");
+    assert!(!text.contains(world::CANARY_MARKER), "{text}");
 
     let out = host_cmd(&claude_bin(), &home, &w)
         .current_dir(&home)
@@ -166,7 +166,7 @@ fn gemini_cli_connects_to_a_brokered_server_that_demands_the_right_secret() {
 
     kb_import(&w, &home, "gemini-cli");
     let text = std::fs::read_to_string(&file).expect("read");
-    assert!(!text.contains(common::CANARY_MARKER), "{text}");
+    assert!(!text.contains(world::CANARY_MARKER), "{text}");
 
     let out = host_cmd(&hosts_bin(".bin/gemini"), &home, &w)
         .current_dir(&project)
@@ -199,14 +199,14 @@ fn codex_cli_reads_the_rewritten_toml_entry() {
         &file,
         format!(
             "# my codex config\nmodel = \"gpt-5\"  # default\n\n[mcp_servers.echo]\ncommand = \"node\"\nargs = [\"{}\"]\nenv = {{ GITHUB_PERSONAL_ACCESS_TOKEN = \"{TOKEN}\", LOG_LEVEL = \"debug\" }}\n",
-            common::echo_server().display()
+            world::echo_server().display()
         ),
     )
     .expect("write");
 
     kb_import(&w, &home, "codex");
     let text = std::fs::read_to_string(&file).expect("read");
-    assert!(!text.contains(common::CANARY_MARKER), "{text}");
+    assert!(!text.contains(world::CANARY_MARKER), "{text}");
     assert!(text.starts_with("# my codex config\nmodel = \"gpt-5\"  # default\n"));
 
     let out = host_cmd(&hosts_bin(".bin/codex"), &home, &w)
@@ -242,7 +242,7 @@ fn codex_cli_reads_the_rewritten_toml_entry() {
         .env("KEYBROKER_HOME", &w.home)
         .env(
             "REQUIRE_ENV_SHA256",
-            format!("GITHUB_PERSONAL_ACCESS_TOKEN={}", common::sha256_hex(TOKEN)),
+            format!("GITHUB_PERSONAL_ACCESS_TOKEN={}", world::sha256_hex(TOKEN)),
         )
         .stdin(std::process::Stdio::null());
     let out = c.output().expect("run entry");

@@ -2,14 +2,14 @@
 //! example server, a real SDK client spawning the bridge from the host config, and
 //! scripted hostile servers (THREATS 14-27). Run under scripts/with-keyring.sh.
 
-mod common;
-mod remote_support;
+use keybroker_test_support::remote;
+use keybroker_test_support::world;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::World;
-use remote_support::*;
+use remote::*;
+use world::World;
 
 fn kb_cmd(w: &World) -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("keybroker"));
@@ -342,7 +342,7 @@ fn import_turns_url_and_mcp_remote_entries_into_bridge_entries_with_no_plaintext
         );
     }
     assert!(
-        w.files_containing(common::CANARY_MARKER.as_bytes())
+        w.files_containing(world::CANARY_MARKER.as_bytes())
             .is_empty(),
         "no plaintext in config, state, audit or backups"
     );

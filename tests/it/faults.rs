@@ -2,12 +2,12 @@
 //! a concurrent edit is never overwritten, a kill at any moment leaves the old or the
 //! new file, and symlinks stay links.
 
-mod common;
+use keybroker_test_support::world;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{CANARY_MARKER, World};
+use world::{CANARY_MARKER, World};
 
 #[test]
 fn invalid_json_names_line_and_column_and_leaves_the_file_byte_identical() {
@@ -81,8 +81,8 @@ fn a_symlinked_config_is_written_through_and_stays_a_link() {
 
 #[test]
 fn kill_9_at_random_moments_of_an_import_leaves_the_old_or_the_new_file() {
-    let fixture = common::fill_echo(
-        &std::fs::read(common::repo().join("tests/fixtures/claude_desktop_config.json"))
+    let fixture = world::fill_echo(
+        &std::fs::read(world::repo().join("tests/fixtures/claude_desktop_config.json"))
             .expect("fixture"),
     );
     // The new version, from one complete run in the same world.

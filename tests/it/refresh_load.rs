@@ -5,19 +5,19 @@
 //! "needs sign-in" without a retry loop. The peer is scripted on 127.0.0.1 so it can
 //! count every token request. Run under scripts/with-keyring.sh.
 
-mod common;
-mod remote_support;
+use keybroker_test_support::remote;
+use keybroker_test_support::world;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::World;
 use keybroker::base::clock::unix_now;
 use keybroker::oauth::{ClientReg, TokenSet};
 use keybroker::store::vault::Vault;
-use remote_support::*;
+use remote::*;
+use world::World;
 
 #[derive(Default)]
 struct As {

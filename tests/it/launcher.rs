@@ -1,13 +1,13 @@
 //! `keybroker run` against the real keychain: approval, confused deputy, stdout purity,
 //! bounded keychain waits, and many launchers at once.
 
-mod common;
+use keybroker_test_support::world;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{CANARY_MARKER, World};
 use serde_json::json;
+use world::{CANARY_MARKER, World};
 
 const TOKEN: &str = "ghp_KBCANARYlaunch00000000000000000000001";
 

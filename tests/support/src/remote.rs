@@ -1,7 +1,6 @@
 //! Shared pieces of the remote-server tests: free loopback ports, the TypeScript SDK's
 //! OAuth example server, a browser stand-in that follows the printed sign-in URL, and a
 //! tiny scripted HTTP peer for hostile-server cases. Everything listens on 127.0.0.1.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -11,13 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub fn remote_peers() -> PathBuf {
-    // The core's tests and the app's (src-tauri/tests) both include this file.
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let p = [&manifest, &manifest.join("..")]
-        .iter()
-        .map(|root| root.join("tests/remote-peers"))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| manifest.join("tests/remote-peers"));
+    let p = crate::world::repo().join("tests/remote-peers");
     assert!(
         p.join("node_modules/@modelcontextprotocol/sdk").exists(),
         "tests/remote-peers is not installed: run `make peers` (make test does it)"

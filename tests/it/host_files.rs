@@ -4,13 +4,13 @@
 //! left byte-identical when there is nothing to change.
 #![cfg(target_os = "linux")]
 
-mod common;
+use keybroker_test_support::world;
 
 use std::path::{Path, PathBuf};
 
-use common::World;
 use keybroker::config::doc::ConfigDoc;
 use keybroker::config::hosts::Host;
+use world::World;
 
 /// host id, fixture, path under HOME, [(start, end)] markers around each entry that
 /// holds a secret, servers, brokered after import.
@@ -101,7 +101,7 @@ const CASES: &[Case] = &[
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(common::repo().join("tests/fixtures/hosts").join(name)).expect("fixture")
+    std::fs::read(world::repo().join("tests/fixtures/hosts").join(name)).expect("fixture")
 }
 
 /// `keybroker` with a temporary HOME and nothing else that moves host files.
@@ -230,7 +230,7 @@ fn import_of_each_host_edits_only_the_entries_that_held_a_secret_or_reach_a_remo
         let before_text = String::from_utf8(before.clone()).expect("utf8");
         let after_text = String::from_utf8(after.clone()).expect("utf8");
         assert!(
-            !after_text.contains(common::CANARY_MARKER),
+            !after_text.contains(world::CANARY_MARKER),
             "{}: {after_text}",
             case.host
         );
@@ -330,7 +330,7 @@ fn import_all_plans_every_detected_file_and_shares_one_credential_for_one_value(
         vs,
     ] {
         let text = std::fs::read_to_string(&f).expect("read");
-        assert!(!text.contains(common::CANARY_MARKER), "{}", f.display());
+        assert!(!text.contains(world::CANARY_MARKER), "{}", f.display());
     }
 }
 
@@ -389,7 +389,7 @@ fn after_importing_every_host_no_file_anywhere_holds_a_canary() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
-        w.files_containing(common::CANARY_MARKER.as_bytes()),
+        w.files_containing(world::CANARY_MARKER.as_bytes()),
         Vec::<PathBuf>::new()
     );
     // Seven files share one GitHub token, Claude Code adds a DSN password: two values.
@@ -465,7 +465,7 @@ fn import_all_skips_a_file_it_cannot_parse_and_imports_the_others() {
     assert!(stdout.contains("1 file(s) skipped"), "{stdout}");
     assert_eq!(std::fs::read_to_string(&zed).expect("read"), broken);
     let text = std::fs::read_to_string(&cursor).expect("read");
-    assert!(text.contains("cursor/github") && !text.contains(common::CANARY_MARKER));
+    assert!(text.contains("cursor/github") && !text.contains(world::CANARY_MARKER));
 }
 
 #[test]
@@ -527,5 +527,5 @@ fn a_codex_save_between_plan_and_apply_is_kept_and_a_symlinked_toml_stays_a_link
         text.ends_with("# saved by codex\n") && text.contains("codex/github"),
         "{text}"
     );
-    assert!(!text.contains(common::CANARY_MARKER));
+    assert!(!text.contains(world::CANARY_MARKER));
 }

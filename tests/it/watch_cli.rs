@@ -3,7 +3,7 @@
 //! added. A file that vanishes for a moment during a save is not reported.
 #![cfg(target_os = "linux")]
 
-mod common;
+use keybroker_test_support::world;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use common::World;
+use world::World;
 
 /// A bound on how long a report may take; the debounce is 200 ms.
 const WITHIN: Duration = Duration::from_secs(5);
@@ -84,7 +84,7 @@ fn setup() -> (World, std::path::PathBuf, std::path::PathBuf) {
     std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
     std::fs::write(
         &file,
-        std::fs::read(common::repo().join("tests/fixtures/hosts/cursor.json")).expect("fixture"),
+        std::fs::read(world::repo().join("tests/fixtures/hosts/cursor.json")).expect("fixture"),
     )
     .expect("write");
     let out = w

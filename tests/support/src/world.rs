@@ -2,7 +2,6 @@
 //! dir, the real `keybroker` binary, the real keychain (gnome-keyring in the private
 //! session bus `scripts/with-keyring.sh` starts) and real MCP peers from the official
 //! TypeScript SDK (`tests/peers`).
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,8 +11,9 @@ use sha2::{Digest, Sha256};
 /// Every canary secret in the fixtures contains this marker.
 pub const CANARY_MARKER: &str = "KBCANARY";
 
+/// The repository root (this crate lives in `tests/support`).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 pub fn peers() -> PathBuf {
@@ -48,6 +48,10 @@ pub struct World {
 }
 
 impl World {
+    #[allow(
+        clippy::new_without_default,
+        reason = "a World makes temp dirs and needs the keychain: not a plain default value"
+    )]
     pub fn new() -> World {
         require_keychain();
         let dir = tempfile::tempdir().expect("tempdir");

@@ -1,19 +1,19 @@
 //! Connect, Rotate and Disconnect from the CLI: `keybroker secret set|rm`, on the real
 //! keychain, checked by starting the server with the official MCP SDK client.
 
-mod common;
+use keybroker_test_support::world;
 
 use std::process::Command;
 
-use common::{CANARY_MARKER, World, sha256_hex};
 use serde_json::json;
+use world::{CANARY_MARKER, World, sha256_hex};
 
 const FIRST: &str = "kbt_KBCANARYconnect0000000000000001";
 const SECOND: &str = "kbt_KBCANARYrotated0000000000000002";
 
 fn world_with_plain_echo() -> World {
     let w = World::new();
-    let cfg = json!({"mcpServers": {"echo": {"command": "node", "args": [common::echo_server()]}}});
+    let cfg = json!({"mcpServers": {"echo": {"command": "node", "args": [world::echo_server()]}}});
     w.write_config(serde_json::to_string_pretty(&cfg).expect("json").as_bytes());
     w
 }

@@ -1,0 +1,15 @@
+//! The core's integration tests, one binary: the CLI and the library against real peers
+//! (the keychain in `scripts/with-keyring.sh`, the official MCP SDKs, real OAuth servers,
+//! real hosts). Set-up shared with the app's tests is in `tests/support`.
+
+mod faults;
+mod host_files;
+mod import_e2e;
+mod launcher;
+mod layers;
+mod lib_conflict;
+mod real_hosts;
+mod refresh_load;
+mod remote_e2e;
+mod secret_cli;
+mod watch_cli;
