@@ -1,6 +1,6 @@
 //! Host adapters: where each AI host keeps its MCP config, and how its server entries look.
 //!
-//! Every fact about a host is a row of [`table::TABLE`]; [`Host`] is a small handle into
+//! Every fact about a host is a row of `table::TABLE`; [`Host`] is a small handle into
 //! it, and the methods here read the row. An adapter only locates and reads; planning
 //! and writing edits is `rewrite`'s job, so every host goes through the same
 //! conflict-checked, atomic path.
@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::base::error::{Error, Result};
 use locations::{Dirs, UserFile};
 
-/// The hosts Keybroker can import from. The variants only index [`table::TABLE`] (a
+/// The hosts Keybroker can import from. The variants only index `table::TABLE` (a
 /// new variant needs its row there, in the same position); ids, names and files come
 /// from the row. Serialized as the row's id (`claude-desktop`, `vscode`, ...), which
 /// state files store.
