@@ -1,8 +1,9 @@
-//! `keybroker hosts`: every detected host config file, with what it holds.
+//! `keybroker hosts`: every detected host config file, with what it holds; with
+//! `--supported`, every host Keybroker knows and where it looks for each one's files.
 
 use std::path::PathBuf;
 
-use keybroker::config::hosts::{self, Host};
+use keybroker::config::hosts::{self, Format, Host};
 use keybroker::ops::inventory::{self, Status};
 use keybroker::store::state::State;
 use keybroker::{Error, Result};
@@ -15,6 +16,10 @@ pub(super) struct Args {
     /// Also look at the project files in DIR (`.mcp.json`, `.vscode/mcp.json`, ...).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
+    /// List every supported host with its user and project files on this system,
+    /// found or not (project files in DIR from --project, else the current dir).
+    #[arg(long)]
+    supported: bool,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -34,7 +39,21 @@ struct Row {
     error: Option<String>,
 }
 
+/// One file a supported host may use.
+#[derive(Debug, Serialize)]
+struct SupportedRow {
+    host: Host,
+    name: &'static str,
+    format: Format,
+    scope: &'static str,
+    path: PathBuf,
+    exists: bool,
+}
+
 pub(super) fn run(a: Args) -> Result<()> {
+    if a.supported {
+        return supported(a);
+    }
     let ctx = Ctx::new()?;
     let state = State::load(&ctx.paths)?;
     let mut rows = Vec::new();
@@ -106,6 +125,56 @@ pub(super) fn run(a: Args) -> Result<()> {
     if plaintext > 0 {
         println!(
             "\n{plaintext} plaintext secret(s): `keybroker import --all --dry-run` shows the plan."
+        );
+    }
+    Ok(())
+}
+
+/// Every supported host's user files on this OS and its project file, found or not.
+fn supported(a: Args) -> Result<()> {
+    let project = match a.project {
+        Some(dir) => dir,
+        None => std::env::current_dir().map_err(|e| {
+            Error::other(
+                format!("cannot read the current dir: {e}"),
+                "pass the project dir with --project DIR",
+            )
+        })?,
+    };
+    let project = std::path::absolute(&project).unwrap_or(project);
+    let mut rows = Vec::new();
+    for host in Host::ALL {
+        let user = host.user_paths().into_iter().map(|p| ("user", p));
+        let proj = host.project_path(&project).map(|p| ("project", p));
+        for (scope, path) in user.chain(proj) {
+            rows.push(SupportedRow {
+                host,
+                name: host.name(),
+                format: host.format(),
+                scope,
+                exists: path.exists(),
+                path,
+            });
+        }
+    }
+    if a.json {
+        let out = serde_json::to_string_pretty(&rows)
+            .map_err(|e| Error::other(format!("cannot encode: {e}"), "report this bug"))?;
+        println!("{out}");
+        return Ok(());
+    }
+    println!(
+        "{:<15} {:<15} {:<8} {:<8} FILE",
+        "HOST", "NAME", "SCOPE", "STATE"
+    );
+    for r in &rows {
+        println!(
+            "{:<15} {:<15} {:<8} {:<8} {}",
+            r.host.id(),
+            r.name,
+            r.scope,
+            if r.exists { "exists" } else { "missing" },
+            r.path.display()
         );
     }
     Ok(())

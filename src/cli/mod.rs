@@ -69,7 +69,8 @@ enum Command {
     Audit(audit::Args),
     /// Give a host its original entries back (undo import).
     Restore(restore::Args),
-    /// Every detected host config file, with servers, brokered, plaintext and drift counts.
+    /// Every detected host config file, with servers, brokered, plaintext and drift counts
+    /// (`--supported`: every supported host's files, found or not).
     Hosts(hosts::Args),
     /// Watch every host config file and report drift as it happens.
     Watch(watch::Args),

@@ -74,12 +74,14 @@ impl ConfigDoc {
             .project_of(file)
             .map(|p| format!("@{p}"))
             .unwrap_or_default();
-        let mut maps = vec![(vec![host.servers_key().to_string()], base)];
-        if host == Host::ClaudeCode
+        let mut maps = vec![(host.servers_path(), base)];
+        if let Some(per_dir) = host.per_dir()
             && let ConfigDoc::Json(f) = self
         {
-            for project in f.keys_at(&["projects"])? {
-                let path = vec!["projects".to_string(), project.clone(), "mcpServers".into()];
+            for project in f.keys_at(per_dir.under)? {
+                let mut path: Vec<String> = per_dir.under.iter().map(|k| k.to_string()).collect();
+                path.push(project.clone());
+                path.extend(per_dir.servers.iter().map(|k| k.to_string()));
                 if !self.entries_at(&path)?.is_empty() {
                     let dir = Path::new(&project)
                         .file_name()

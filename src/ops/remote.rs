@@ -126,7 +126,7 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
     };
     let bytes = fsutil::read_optional(req.config_path)?.unwrap_or_else(|| empty.to_vec());
     let mut file = ConfigDoc::parse(req.host, req.config_path, &bytes)?;
-    let key = [req.host.servers_key().to_string()];
+    let key = req.host.servers_path();
     if !req.replace && file.entries_at(&key)?.iter().any(|(n, _)| n == req.name) {
         return Err(Error::other(
             format!(

@@ -4,6 +4,7 @@
 
 mod faults;
 mod host_files;
+mod hosts_cli;
 mod import_e2e;
 mod launcher;
 mod layers;

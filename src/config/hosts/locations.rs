@@ -1,74 +1,144 @@
-//! Where each host keeps its MCP config, per OS and scope.
+//! How a host's user config files are described as data, and the one builder that turns
+//! those descriptions into paths for an OS and a set of base dirs.
 //!
-//! Only paths: nothing here reads a file. Home and the platform config dir come from
-//! `directories` (`$HOME`, `$XDG_CONFIG_HOME`, `%APPDATA%`), so a test with a temporary
-//! `HOME` never sees the real files.
+//! The base dirs come in as a [`Dirs`] value: [`Dirs::system`] reads the real ones from
+//! `directories` (`$HOME`, `$XDG_CONFIG_HOME`, `%APPDATA%`, `%LOCALAPPDATA%`), so a test
+//! with a temporary `HOME` never sees the real files, and a unit test can build the paths
+//! of any OS from made-up dirs. Nothing here reads a file; the one directory listing is
+//! the MSIX package lookup, which has no other way to learn a package's dir name.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
-use super::{Host, claude_desktop};
+use super::HostSpec;
 
-/// User-scope config files of `host`, most likely first.
-pub fn user_paths(host: Host) -> Vec<PathBuf> {
-    let Some(base) = directories::BaseDirs::new() else {
-        return Vec::new();
-    };
-    let home = base.home_dir().to_path_buf();
-    // VS Code's (and so Cline's) `User` dir: ~/.config/Code, ~/Library/Application
-    // Support/Code, %APPDATA%\Code.
-    let code_user = base.config_dir().join("Code").join("User");
-    match host {
-        Host::ClaudeDesktop => claude_desktop::default_paths(),
-        Host::ClaudeCode => {
-            let dir = std::env::var_os("CLAUDE_CONFIG_DIR")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or(home);
-            vec![dir.join(".claude.json")]
+/// The operating systems hosts lay their files out for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    /// Linux and the other Unix systems that follow XDG.
+    Linux,
+    MacOs,
+    Windows,
+}
+
+impl Os {
+    pub const ALL: [Os; 3] = [Os::Linux, Os::MacOs, Os::Windows];
+
+    /// The OS this build runs on.
+    pub fn current() -> Os {
+        if cfg!(windows) {
+            Os::Windows
+        } else if cfg!(target_os = "macos") {
+            Os::MacOs
+        } else {
+            Os::Linux
         }
-        Host::Cursor => vec![home.join(".cursor").join("mcp.json")],
-        Host::VsCode => vec![code_user.join("mcp.json")],
-        Host::Windsurf => vec![
-            home.join(".codeium")
-                .join("windsurf")
-                .join("mcp_config.json"),
-        ],
-        Host::GeminiCli => vec![home.join(".gemini").join("settings.json")],
-        Host::Codex => {
-            let dir = std::env::var_os("CODEX_HOME")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| home.join(".codex"));
-            vec![dir.join("config.toml")]
-        }
-        Host::Zed => {
-            if cfg!(windows) {
-                vec![base.config_dir().join("Zed").join("settings.json")]
-            } else if cfg!(target_os = "macos") {
-                vec![home.join(".config").join("zed").join("settings.json")]
-            } else {
-                vec![base.config_dir().join("zed").join("settings.json")]
-            }
-        }
-        Host::Cline => vec![
-            code_user
-                .join("globalStorage")
-                .join("saoudrizwan.claude-dev")
-                .join("settings")
-                .join("cline_mcp_settings.json"),
-        ],
     }
 }
 
-/// The project-scope file, relative to the project dir.
-pub fn project_file(host: Host) -> Option<&'static str> {
-    match host {
-        Host::ClaudeCode => Some(".mcp.json"),
-        Host::Cursor => Some(".cursor/mcp.json"),
-        Host::VsCode => Some(".vscode/mcp.json"),
-        Host::GeminiCli => Some(".gemini/settings.json"),
-        Host::Codex => Some(".codex/config.toml"),
-        Host::Zed => Some(".zed/settings.json"),
-        Host::ClaudeDesktop | Host::Windsurf | Host::Cline => None,
+/// Every OS, for a file that sits in the same place everywhere.
+pub const ANY_OS: &[Os] = &Os::ALL;
+
+/// The dir a user file's relative path starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The user's home dir.
+    Home,
+    /// The platform config dir: `$XDG_CONFIG_HOME` (default `~/.config`),
+    /// `~/Library/Application Support`, `%APPDATA%`.
+    Config,
+    /// `$var` when it is set and not empty, else `fallback` under home (`""` for home).
+    EnvOrHome {
+        var: &'static str,
+        fallback: &'static str,
+    },
+    /// The roaming dir Windows gives each installed MSIX package whose family name starts
+    /// with `package_prefix`: `%LOCALAPPDATA%\Packages\<family>\LocalCache\Roaming`. A
+    /// packaged app reads its files there, never from the plain `%APPDATA%`, so each
+    /// installed package is a candidate (none when nothing is installed).
+    MsixRoaming { package_prefix: &'static str },
+}
+
+/// One user-scope config file of a host: on which OSes, from which base dir, and the
+/// path below it (`/`-separated; joined component by component).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserFile {
+    pub os: &'static [Os],
+    pub base: Base,
+    pub rel: &'static str,
+}
+
+/// The base dirs user paths are built from.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub os: Os,
+    pub home: PathBuf,
+    /// See [`Base::Config`].
+    pub config: PathBuf,
+    /// Per-user local app data (`%LOCALAPPDATA%` on Windows), where MSIX packages live.
+    pub local_data: PathBuf,
+    /// Reads an environment variable; `std::env::var_os` for the real system.
+    pub var: fn(&str) -> Option<OsString>,
+}
+
+impl Dirs {
+    /// This system's dirs, or `None` when it has no home dir to start from.
+    pub fn system() -> Option<Dirs> {
+        let base = directories::BaseDirs::new()?;
+        Some(Dirs {
+            os: Os::current(),
+            home: base.home_dir().to_path_buf(),
+            config: base.config_dir().to_path_buf(),
+            local_data: base.data_local_dir().to_path_buf(),
+            var: |name| std::env::var_os(name),
+        })
     }
+}
+
+/// `host`'s user-scope config files under `dirs`, most likely first (they may not exist).
+pub fn user_paths(host: &HostSpec, dirs: &Dirs) -> Vec<PathBuf> {
+    host.user_files
+        .iter()
+        .filter(|f| f.os.contains(&dirs.os))
+        .flat_map(|f| {
+            base_dirs(f.base, dirs)
+                .into_iter()
+                .map(|d| join_rel(&d, f.rel))
+        })
+        .collect()
+}
+
+/// `rel` (`/`-separated) under `dir`, with the platform's separators.
+pub fn join_rel(dir: &Path, rel: &str) -> PathBuf {
+    rel.split('/')
+        .filter(|s| !s.is_empty())
+        .fold(dir.to_path_buf(), |p, s| p.join(s))
+}
+
+fn base_dirs(base: Base, dirs: &Dirs) -> Vec<PathBuf> {
+    match base {
+        Base::Home => vec![dirs.home.clone()],
+        Base::Config => vec![dirs.config.clone()],
+        Base::EnvOrHome { var, fallback } => vec![
+            (dirs.var)(var)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| join_rel(&dirs.home, fallback)),
+        ],
+        Base::MsixRoaming { package_prefix } => msix_roaming(&dirs.local_data, package_prefix),
+    }
+}
+
+/// The roaming dirs of the installed packages whose family name starts with `prefix`,
+/// sorted so the order does not depend on the file system.
+fn msix_roaming(local_data: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(local_data.join("Packages"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path().join("LocalCache").join("Roaming"))
+        .collect();
+    found.sort();
+    found
 }

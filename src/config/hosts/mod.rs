@@ -1,26 +1,30 @@
 //! Host adapters: where each AI host keeps its MCP config, and how its server entries look.
 //!
-//! An adapter only locates and reads; planning and writing edits is `rewrite`'s job, so
-//! every host goes through the same conflict-checked, atomic path.
+//! Every fact about a host is a row of `table::TABLE`; [`Host`] is a small handle into
+//! it, and the methods here read the row. An adapter only locates and reads; planning
+//! and writing edits is `rewrite`'s job, so every host goes through the same
+//! conflict-checked, atomic path.
 
-pub mod claude_desktop;
 pub mod locations;
+mod table;
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::base::error::{Error, Result};
+use locations::{Dirs, UserFile};
 
-/// The hosts Keybroker can import from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// The hosts Keybroker can import from. The variants only index `table::TABLE` (a
+/// new variant needs its row there, in the same position); ids, names and files come
+/// from the row. Serialized as the row's id (`claude-desktop`, `vscode`, ...), which
+/// state files store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Host {
     ClaudeDesktop,
     ClaudeCode,
     Cursor,
-    #[serde(rename = "vscode")]
     VsCode,
     Windsurf,
     GeminiCli,
@@ -29,37 +33,95 @@ pub enum Host {
     Cline,
 }
 
-/// How a host's config file is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a host's config file is written. (YAML hosts would be a third variant with its
+/// own document type in `config::doc`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// JSON; comments and trailing commas are accepted and kept (JSONC).
     Json,
     Toml,
 }
 
-impl Host {
-    pub const ALL: [Host; 9] = [
-        Host::ClaudeDesktop,
-        Host::ClaudeCode,
-        Host::Cursor,
-        Host::VsCode,
-        Host::Windsurf,
-        Host::GeminiCli,
-        Host::Codex,
-        Host::Zed,
-        Host::Cline,
-    ];
+/// Server maps a host keeps per project dir inside its user file: the map of project
+/// dirs at `under`, each holding a server map at `servers`
+/// (`projects.<dir>.mcpServers` in Claude Code's `~/.claude.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerDir {
+    pub under: &'static [&'static str],
+    pub servers: &'static [&'static str],
+}
 
+/// One host, as data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostSpec {
+    /// The variant this row belongs to (its position in the table).
+    pub host: Host,
+    /// The stable id: CLI argument, server id prefix, and what state files store.
+    pub id: &'static str,
+    /// Other names `Host::parse` accepts.
+    pub aliases: &'static [&'static str],
+    /// The name people know the host by.
+    pub name: &'static str,
+    pub format: Format,
+    /// The key path of the server map, from the file's root.
+    pub servers: &'static [&'static str],
+    pub per_dir: Option<PerDir>,
+    /// User-scope files, most likely first; see [`locations::user_paths`].
+    pub user_files: &'static [UserFile],
+    /// The project-scope file, `/`-separated, relative to the project dir.
+    pub project_file: Option<&'static str>,
+    /// The entry keys that change what the host starts or connects to for an entry:
+    /// the program, its arguments, environment (inline or from a file), working dir,
+    /// and the keys that pick another transport. Anything else (timeouts, tool
+    /// filters, trust flags) leaves the spawn as it is.
+    pub spawn_keys: &'static [&'static str],
+}
+
+/// The table as a static, so a row can be borrowed for the life of the program.
+static HOSTS: [HostSpec; table::TABLE.len()] = table::TABLE;
+
+// Each row sits at its variant's index, so `spec` is a plain index.
+const _: () = {
+    let mut i = 0;
+    while i < table::TABLE.len() {
+        assert!(
+            table::TABLE[i].host as usize == i,
+            "host table rows must follow the order of `Host`"
+        );
+        i += 1;
+    }
+};
+
+impl Serialize for Host {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+impl Host {
+    /// Every host, in table order.
+    pub const ALL: [Host; table::TABLE.len()] = {
+        let mut out = [Host::ClaudeDesktop; table::TABLE.len()];
+        let mut i = 0;
+        while i < out.len() {
+            out[i] = table::TABLE[i].host;
+            i += 1;
+        }
+        out
+    };
+
+    /// The host's row.
+    pub fn spec(self) -> &'static HostSpec {
+        &HOSTS[self as usize]
+    }
+
+    /// The host with id or alias `id`.
     pub fn parse(id: &str) -> Result<Host> {
-        let alias = match id {
-            "claude" => Some(Host::ClaudeDesktop),
-            "code" | "vs-code" => Some(Host::VsCode),
-            "gemini" => Some(Host::GeminiCli),
-            "codex-cli" => Some(Host::Codex),
-            _ => None,
-        };
-        alias
-            .or_else(|| Host::ALL.into_iter().find(|h| h.id() == id))
+        HOSTS
+            .iter()
+            .find(|s| s.id == id || s.aliases.contains(&id))
+            .map(|s| s.host)
             .ok_or_else(|| {
                 Error::other(
                     format!("unknown host `{id}`"),
@@ -69,60 +131,52 @@ impl Host {
     }
 
     pub fn id(self) -> &'static str {
-        match self {
-            Host::ClaudeDesktop => "claude-desktop",
-            Host::ClaudeCode => "claude-code",
-            Host::Cursor => "cursor",
-            Host::VsCode => "vscode",
-            Host::Windsurf => "windsurf",
-            Host::GeminiCli => "gemini-cli",
-            Host::Codex => "codex",
-            Host::Zed => "zed",
-            Host::Cline => "cline",
-        }
+        self.spec().id
     }
 
     /// The name people know the host by.
     pub fn name(self) -> &'static str {
-        match self {
-            Host::ClaudeDesktop => "Claude Desktop",
-            Host::ClaudeCode => "Claude Code",
-            Host::Cursor => "Cursor",
-            Host::VsCode => "VS Code",
-            Host::Windsurf => "Windsurf",
-            Host::GeminiCli => "Gemini CLI",
-            Host::Codex => "Codex CLI",
-            Host::Zed => "Zed",
-            Host::Cline => "Cline",
-        }
+        self.spec().name
     }
 
     pub fn format(self) -> Format {
-        match self {
-            Host::Codex => Format::Toml,
-            _ => Format::Json,
-        }
+        self.spec().format
     }
 
-    /// The key that holds the server map in this host's config (at the root; Claude
-    /// Code also keeps per-project maps under `projects.<dir>.mcpServers`).
-    pub fn servers_key(self) -> &'static str {
-        match self {
-            Host::VsCode => "servers",
-            Host::Zed => "context_servers",
-            Host::Codex => "mcp_servers",
-            _ => "mcpServers",
-        }
+    /// The key path of the server map, from the file's root (`["mcpServers"]`,
+    /// `["servers"]`, ...). Claude Code also keeps per-project maps: [`Host::per_dir`].
+    pub fn servers_path(self) -> Vec<String> {
+        self.spec().servers.iter().map(|k| k.to_string()).collect()
     }
 
-    /// User-scope config files, most likely first (they may not exist).
+    /// Where this host keeps server maps per project dir inside its user file, if it does.
+    pub fn per_dir(self) -> Option<PerDir> {
+        self.spec().per_dir
+    }
+
+    /// The entry keys that change what the host starts for an entry (see
+    /// [`HostSpec::spawn_keys`]).
+    pub fn spawn_keys(self) -> &'static [&'static str] {
+        self.spec().spawn_keys
+    }
+
+    /// User-scope config files on this system, most likely first (they may not exist).
     pub fn user_paths(self) -> Vec<PathBuf> {
-        locations::user_paths(self)
+        Dirs::system()
+            .map(|d| self.user_paths_in(&d))
+            .unwrap_or_default()
+    }
+
+    /// User-scope config files under the given base dirs, for the OS they name.
+    pub fn user_paths_in(self, dirs: &Dirs) -> Vec<PathBuf> {
+        locations::user_paths(self.spec(), dirs)
     }
 
     /// The project-scope file inside project dir `dir`, if this host has one.
     pub fn project_path(self, dir: &Path) -> Option<PathBuf> {
-        locations::project_file(self).map(|rel| dir.join(rel))
+        self.spec()
+            .project_file
+            .map(|rel| locations::join_rel(dir, rel))
     }
 
     /// The config file to use: `explicit` if given, else the first default that exists,
@@ -155,12 +209,12 @@ impl Host {
         if self.user_paths().iter().any(|u| u == file) {
             return None;
         }
-        let rel = locations::project_file(self)?;
+        let rel = Path::new(self.spec().project_file?);
         if !file.ends_with(rel) {
             return None;
         }
         let mut dir = file;
-        for _ in Path::new(rel).components() {
+        for _ in rel.components() {
             dir = dir.parent()?;
         }
         let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -298,6 +352,7 @@ pub fn as_brokered(command: &str, args: &[String]) -> Option<Brokered> {
 
 #[cfg(test)]
 mod tests {
+    use super::locations::Os;
     use super::*;
 
     #[test]
@@ -329,9 +384,176 @@ mod tests {
         for h in Host::ALL {
             assert_eq!(h.format() == Format::Toml, h == Host::Codex);
         }
-        assert_eq!(Host::VsCode.servers_key(), "servers");
-        assert_eq!(Host::Zed.servers_key(), "context_servers");
-        assert_eq!(Host::Codex.servers_key(), "mcp_servers");
+        assert_eq!(Host::VsCode.servers_path(), ["servers"]);
+        assert_eq!(Host::Zed.servers_path(), ["context_servers"]);
+        assert_eq!(Host::Codex.servers_path(), ["mcp_servers"]);
+        assert_eq!(Host::Cursor.servers_path(), ["mcpServers"]);
+    }
+
+    #[test]
+    fn ids_and_aliases_are_unique_and_every_alias_resolves_to_its_row() {
+        let mut names: Vec<&str> = Vec::new();
+        for (i, spec) in HOSTS.iter().enumerate() {
+            assert_eq!(spec.host as usize, i, "{} is out of place", spec.id);
+            assert_eq!(spec.host.spec().id, spec.id);
+            for name in std::iter::once(&spec.id).chain(spec.aliases) {
+                assert!(!names.contains(name), "`{name}` names two hosts");
+                names.push(name);
+                assert_eq!(Host::parse(name).expect("parses"), spec.host, "{name}");
+            }
+        }
+        assert_eq!(Host::parse("claude").expect("alias"), Host::ClaudeDesktop);
+        assert_eq!(Host::parse("vs-code").expect("alias"), Host::VsCode);
+        assert_eq!(Host::parse("codex-cli").expect("alias"), Host::Codex);
+    }
+
+    #[test]
+    fn a_host_serializes_as_the_id_state_files_store() {
+        for h in Host::ALL {
+            assert_eq!(serde_json::to_value(h).expect("json"), h.id());
+        }
+        assert_eq!(
+            serde_json::to_string(&[Host::VsCode, Host::ClaudeDesktop, Host::GeminiCli])
+                .expect("json"),
+            r#"["vscode","claude-desktop","gemini-cli"]"#
+        );
+    }
+
+    fn no_var(_: &str) -> Option<std::ffi::OsString> {
+        None
+    }
+
+    fn dirs(os: Os, var: fn(&str) -> Option<std::ffi::OsString>) -> Dirs {
+        Dirs {
+            os,
+            home: PathBuf::from("/h"),
+            config: PathBuf::from("/cfg"),
+            local_data: PathBuf::from("/nonexistent-local-data"),
+            var,
+        }
+    }
+
+    #[test]
+    fn every_host_has_a_user_path_on_each_os_built_from_the_given_dirs() {
+        for os in Os::ALL {
+            for h in Host::ALL {
+                let paths = h.user_paths_in(&dirs(os, no_var));
+                assert!(!paths.is_empty(), "{} has no user file on {os:?}", h.id());
+                for p in &paths {
+                    assert!(
+                        p.starts_with("/h") || p.starts_with("/cfg"),
+                        "{} on {os:?}: {}",
+                        h.id(),
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn user_paths_follow_each_oss_layout() {
+        let first = |h: Host, os: Os| h.user_paths_in(&dirs(os, no_var)).remove(0);
+        let p = |s: &str| locations::join_rel(Path::new("/"), s);
+        assert_eq!(first(Host::Zed, Os::Linux), p("cfg/zed/settings.json"));
+        assert_eq!(
+            first(Host::Zed, Os::MacOs),
+            p("h/.config/zed/settings.json")
+        );
+        assert_eq!(first(Host::Zed, Os::Windows), p("cfg/Zed/settings.json"));
+        assert_eq!(
+            first(Host::ClaudeDesktop, Os::MacOs),
+            p("h/Library/Application Support/Claude/claude_desktop_config.json")
+        );
+        assert_eq!(
+            Host::ClaudeDesktop.user_paths_in(&dirs(Os::Windows, no_var)),
+            [p("cfg/Claude/claude_desktop_config.json")]
+        );
+        assert_eq!(
+            first(Host::ClaudeDesktop, Os::Linux),
+            p("cfg/Claude/claude_desktop_config.json")
+        );
+        assert_eq!(first(Host::VsCode, Os::MacOs), p("cfg/Code/User/mcp.json"));
+        assert_eq!(first(Host::Codex, Os::Linux), p("h/.codex/config.toml"));
+        assert_eq!(first(Host::ClaudeCode, Os::Windows), p("h/.claude.json"));
+        assert_eq!(first(Host::Cursor, Os::Linux), p("h/.cursor/mcp.json"));
+    }
+
+    #[test]
+    fn codex_home_and_claude_config_dir_move_the_user_file_unless_empty() {
+        fn var(name: &str) -> Option<std::ffi::OsString> {
+            match name {
+                "CODEX_HOME" => Some("/codex-home".into()),
+                "CLAUDE_CONFIG_DIR" => Some("".into()),
+                _ => None,
+            }
+        }
+        let d = dirs(Os::Linux, var);
+        assert_eq!(
+            Host::Codex.user_paths_in(&d),
+            [Path::new("/codex-home").join("config.toml")]
+        );
+        // An empty CLAUDE_CONFIG_DIR counts as unset.
+        assert_eq!(
+            Host::ClaudeCode.user_paths_in(&d),
+            [Path::new("/h").join(".claude.json")]
+        );
+    }
+
+    #[test]
+    fn claude_desktops_msix_package_copy_comes_before_the_plain_appdata_file() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let packages = tmp.path().join("Packages");
+        for name in ["Claude_pzs8sxrjxfjjc", "Other_123"] {
+            std::fs::create_dir_all(packages.join(name)).expect("package dir");
+        }
+        let mut d = dirs(Os::Windows, no_var);
+        d.local_data = tmp.path().to_path_buf();
+        let file = |base: &Path| base.join("Claude").join("claude_desktop_config.json");
+        let msix = packages
+            .join("Claude_pzs8sxrjxfjjc")
+            .join("LocalCache")
+            .join("Roaming");
+        assert_eq!(
+            Host::ClaudeDesktop.user_paths_in(&d),
+            [file(&msix), file(Path::new("/cfg"))]
+        );
+        // Other OSes never look for packages.
+        d.os = Os::Linux;
+        assert_eq!(
+            Host::ClaudeDesktop.user_paths_in(&d),
+            [file(Path::new("/cfg"))]
+        );
+    }
+
+    #[test]
+    fn project_files_join_under_the_project_dir_and_name_it() {
+        let dir = Path::new("/work/my-app");
+        for h in Host::ALL {
+            let Some(file) = h.project_path(dir) else {
+                continue;
+            };
+            assert!(file.starts_with(dir), "{}", file.display());
+            assert_eq!(h.project_of(&file).as_deref(), Some("my-app"), "{}", h.id());
+        }
+        assert_eq!(
+            Host::VsCode.project_path(dir),
+            Some(dir.join(".vscode").join("mcp.json"))
+        );
+        assert_eq!(Host::Windsurf.project_path(dir), None);
+    }
+
+    #[test]
+    fn every_host_names_the_keys_of_a_stdio_spawn() {
+        for h in Host::ALL {
+            for key in ["command", "args", "env"] {
+                assert!(h.spawn_keys().contains(&key), "{} lacks {key}", h.id());
+            }
+        }
+        assert!(Host::VsCode.spawn_keys().contains(&"envFile"));
+        assert!(Host::Codex.spawn_keys().contains(&"env_vars"));
+        assert!(Host::GeminiCli.spawn_keys().contains(&"cwd"));
+        assert!(!Host::ClaudeDesktop.spawn_keys().contains(&"url"));
     }
 
     #[test]
