@@ -22,7 +22,7 @@ use crate::config::hosts::Host;
 use crate::oauth::flow::Browser;
 use crate::ops::import::{self, Action, ImportRequest};
 use crate::ops::inventory::{self, Status};
-use crate::store::audit::{AuditLog, Event, Filter};
+use crate::store::audit::{AuditLog, Event, EventKind, Filter, Outcome, Target};
 use crate::store::state::{Binding, Credential, State};
 use crate::store::vault::Vault;
 
@@ -478,7 +478,7 @@ pub fn store_secret(
     value: &Secret,
     now: &str,
 ) -> Result<Stored> {
-    let target = format!("env:{env}");
+    let target = Target::Env(env.to_string()).to_string();
     let (cred, rotated, shared) = State::update(paths, |st| {
         let server = st.server(server_id)?.clone();
         if let Some(b) = server.bindings.iter().find(|b| b.target == target) {
@@ -516,23 +516,34 @@ pub fn store_secret(
         }
         Ok((cred, false, Vec::new()))
     })?;
-    audit.append(vec![Event {
-        time: now.to_string(),
-        event: if rotated { "rotated" } else { "stored" }.into(),
-        server: Some(server_id.to_string()),
-        host: server_id.split_once('/').map(|(h, _)| h.to_string()),
-        credential: Some(cred.clone()),
-        target: Some(target),
-        pid: Some(std::process::id()),
-        outcome: "ok".into(),
-        detail: (!shared.is_empty()).then(|| format!("also used by {}", shared.join(", "))),
-        ..Event::default()
-    }])?;
+    let kind = if rotated {
+        EventKind::Rotated
+    } else {
+        EventKind::Stored
+    };
+    let mut e = secret_event(now, kind, server_id, &cred, &target);
+    if !shared.is_empty() {
+        e = e.detail(format!("also used by {}", shared.join(", ")));
+    }
+    audit.append(vec![e])?;
     Ok(Stored {
         credential: cred,
         rotated,
         shared,
     })
+}
+
+/// A change to one of `server_id`'s secrets, made by this process.
+fn secret_event(now: &str, kind: EventKind, server_id: &str, cred: &str, target: &str) -> Event {
+    let mut e = Event::new(kind, Outcome::Ok, now)
+        .server(server_id)
+        .credential(cred)
+        .target(Target::from(target))
+        .process(std::process::id(), None, None);
+    if let Some((host, _)) = server_id.split_once('/') {
+        e = e.host(host);
+    }
+    e
 }
 
 fn split_id(server_id: &str) -> Result<(Host, &str)> {
@@ -616,24 +627,14 @@ pub fn disconnect(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
         }
         Ok(out)
     })?;
-    let host = server_id.split_once('/').map(|(h, _)| h.to_string());
     let events = outcome
         .iter()
-        .map(|(cred, target, shared)| Event {
-            time: now.to_string(),
-            event: "deleted".into(),
-            server: Some(server_id.to_string()),
-            host: host.clone(),
-            credential: Some(cred.clone()),
-            target: Some(target.clone()),
-            pid: Some(std::process::id()),
-            outcome: "ok".into(),
-            detail: Some(if *shared {
-                "unbound from this server; the credential stays for its other servers".into()
+        .map(|(cred, target, shared)| {
+            secret_event(now, EventKind::Deleted, server_id, cred, target).detail(if *shared {
+                "unbound from this server; the credential stays for its other servers"
             } else {
-                "keychain item deleted (Disconnect)".into()
-            }),
-            ..Event::default()
+                "keychain item deleted (Disconnect)"
+            })
         })
         .collect();
     ctx.audit.append(events)?;
@@ -1025,7 +1026,7 @@ impl AuditFilter {
             server: non_empty(&self.server),
             credential: non_empty(&self.credential),
             host: non_empty(&self.host),
-            event: non_empty(&self.event),
+            kind: non_empty(&self.event).map(|k| EventKind::from(k.as_str())),
             since: non_empty(&self.since),
             until: non_empty(&self.until),
         }
@@ -1036,15 +1037,18 @@ impl AuditFilter {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditRow {
     pub time: String,
-    pub event: String,
+    #[cfg_attr(feature = "ts", ts(as = "String"))]
+    pub event: EventKind,
     pub server: Option<String>,
     pub host: Option<String>,
     pub credential: Option<String>,
-    pub target: Option<String>,
+    #[cfg_attr(feature = "ts", ts(as = "Option<String>"))]
+    pub target: Option<Target>,
     pub pid: Option<u32>,
     pub ppid: Option<u32>,
     pub parent: Option<String>,
-    pub outcome: String,
+    #[cfg_attr(feature = "ts", ts(as = "String"))]
+    pub outcome: Outcome,
     pub detail: Option<String>,
     pub hash: String,
 }
@@ -1053,7 +1057,7 @@ impl From<Event> for AuditRow {
     fn from(e: Event) -> Self {
         AuditRow {
             time: e.time,
-            event: e.event,
+            event: e.kind,
             server: e.server,
             host: e.host,
             credential: e.credential,
@@ -1135,15 +1139,15 @@ pub fn export_audit(ctx: &Context, filter: &AuditFilter, format: ExportFormat) -
                 let num = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
                 let line = [
                     csv_field(&r.time),
-                    csv_field(&r.event),
+                    csv_field(r.event.as_str()),
                     opt(&r.server),
                     opt(&r.host),
                     opt(&r.credential),
-                    opt(&r.target),
+                    csv_field(&r.target.as_ref().map(Target::to_string).unwrap_or_default()),
                     num(r.pid),
                     num(r.ppid),
                     opt(&r.parent),
-                    csv_field(&r.outcome),
+                    csv_field(r.outcome.as_str()),
                     opt(&r.detail),
                     csv_field(&r.hash),
                 ]

@@ -1,6 +1,6 @@
 //! `keybroker audit`: who received what, and `audit verify`: is the log intact.
 
-use keybroker::store::audit::{Event, Filter};
+use keybroker::store::audit::{Event, EventKind, Filter, Outcome, Target};
 use keybroker::{Error, Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -51,7 +51,7 @@ pub(super) fn run(a: Args) -> Result<()> {
         server: a.server,
         credential: a.credential,
         host: a.host,
-        event: a.event,
+        kind: a.event.as_deref().map(EventKind::from),
         since,
         until: None,
     };
@@ -91,7 +91,7 @@ fn filter_is_empty(f: &Filter) -> bool {
     f.server.is_none()
         && f.credential.is_none()
         && f.host.is_none()
-        && f.event.is_none()
+        && f.kind.is_none()
         && f.since.is_none()
 }
 
@@ -106,14 +106,14 @@ fn print_row(e: &Event) {
     println!(
         "{:<24} {:<10} {:<30} {:<28} {:<34} {:<8} {}",
         e.time,
-        e.event,
+        e.kind.as_str(),
         e.server.clone().unwrap_or_else(dash),
         e.credential.clone().unwrap_or_else(dash),
-        e.target.clone().unwrap_or_else(dash),
-        e.outcome,
+        e.target.as_ref().map_or_else(dash, Target::to_string),
+        e.outcome.as_str(),
         pid
     );
-    if e.outcome != "ok"
+    if e.outcome != Outcome::Ok
         && let Some(d) = &e.detail
     {
         println!("{:<24} {d}", "");

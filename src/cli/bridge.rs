@@ -6,7 +6,7 @@ use keybroker::Result;
 use keybroker::base::clock::unix_now;
 use keybroker::ops::bridge::{Bridge, Out, SignInPolicy};
 use keybroker::ops::signin::{self, Opened};
-use keybroker::store::audit::Event;
+use keybroker::store::audit::{Event, EventKind, Outcome, Target};
 use keybroker::store::state::State;
 
 use super::Ctx;
@@ -37,38 +37,31 @@ pub(super) fn run(a: Args) -> Result<()> {
     let mut headers = Vec::new();
     let mut events = Vec::new();
     for b in &server.bindings {
-        let Some(name) = b.target.strip_prefix("header:") else {
+        let Target::Header(name) = Target::from(b.target.as_str()) else {
             continue;
         };
         if Some(&b.credential) == remote.oauth_credential.as_ref() {
             continue;
         }
         if let Some(v) = vault.get(&b.credential)? {
-            headers.push((name.to_string(), v));
+            headers.push((name, v));
         }
     }
-    for b in server
-        .bindings
-        .iter()
-        .filter(|b| b.target.starts_with("header:"))
-    {
-        events.push(Event {
-            time: super::now(),
-            event: "released".into(),
-            server: Some(a.server.clone()),
-            host: Some(server.host.clone()),
-            credential: Some(b.credential.clone()),
-            target: Some(b.target.clone()),
-            pid: Some(std::process::id()),
-            ppid: None,
-            parent: None,
-            fingerprint: Some(server.fingerprint.clone()),
-            outcome: "ok".into(),
-            detail: Some("bridge started".into()),
-            torn: None,
-            prev: String::new(),
-            hash: String::new(),
-        });
+    for b in &server.bindings {
+        let target = Target::from(b.target.as_str());
+        if !matches!(target, Target::Header(_)) {
+            continue;
+        }
+        events.push(
+            Event::new(EventKind::Released, Outcome::Ok, super::now())
+                .server(&a.server)
+                .host(&server.host)
+                .credential(&b.credential)
+                .target(target)
+                .process(std::process::id(), None, None)
+                .fingerprint(&server.fingerprint)
+                .detail("bridge started"),
+        );
     }
     ctx.audit.append(events)?;
     // Refresh ahead of expiry before the first request (under the cross-process lock).

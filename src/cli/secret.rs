@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use keybroker::config::hosts::Host;
 use keybroker::ops::import::{self, ImportRequest};
-use keybroker::store::audit::Event;
+use keybroker::store::audit::{Event, EventKind, Outcome, Target};
 use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
@@ -137,11 +137,12 @@ fn connect(
 
 fn rm(server_id: &str, target: &str) -> Result<()> {
     let ctx = Ctx::new()?;
-    let target = if target.starts_with("env:") || target.starts_with("arg:") {
-        target.to_string()
-    } else {
-        format!("env:{target}")
+    // A bare name is an environment variable.
+    let typed = match Target::from(target) {
+        t @ (Target::Env(_) | Target::Arg(_) | Target::NamedArg(_)) => t,
+        Target::Header(_) | Target::Other(_) => Target::Env(target.to_string()),
     };
+    let target = typed.to_string();
     let vault = ctx.vault()?;
     let now = super::now();
     let (cred, deleted) = State::update(&ctx.paths, |st| {
@@ -169,22 +170,20 @@ fn rm(server_id: &str, target: &str) -> Result<()> {
         }
         Ok((cred, deleted))
     })?;
-    ctx.audit.append(vec![Event {
-        time: now,
-        event: "deleted".into(),
-        server: Some(server_id.to_string()),
-        host: server_id.split_once('/').map(|(h, _)| h.to_string()),
-        credential: Some(cred.clone()),
-        target: Some(target.clone()),
-        pid: Some(std::process::id()),
-        outcome: "ok".into(),
-        detail: Some(if deleted {
-            "binding removed; keychain item deleted".into()
+    let mut event = Event::new(EventKind::Deleted, Outcome::Ok, now)
+        .server(server_id)
+        .credential(&cred)
+        .target(typed)
+        .process(std::process::id(), None, None)
+        .detail(if deleted {
+            "binding removed; keychain item deleted"
         } else {
-            "binding removed; credential kept for its other servers".into()
-        }),
-        ..Event::default()
-    }])?;
+            "binding removed; credential kept for its other servers"
+        });
+    if let Some((host, _)) = server_id.split_once('/') {
+        event = event.host(host);
+    }
+    ctx.audit.append(vec![event])?;
     println!(
         "Removed {target} from {server_id}{}.",
         if deleted {

@@ -28,7 +28,7 @@ use crate::base::error::{Error, Result};
 use crate::base::fsutil;
 use crate::base::paths::Paths;
 use crate::base::secret::Secret;
-use crate::store::audit::{AuditLog, Event};
+use crate::store::audit::{AuditLog, Event, EventKind, Outcome, Target};
 use crate::store::vault::Vault;
 
 /// A client registration with one authorization server.
@@ -233,7 +233,7 @@ impl Store {
                 flow::TokenReply::Tokens(v) => {
                     flow::apply_tokens(&mut ts, &v, now());
                     self.save(&ts)?;
-                    self.audit_event("refreshed", "ok", "access token refreshed");
+                    self.audit_event(EventKind::Refreshed, Outcome::Ok, "access token refreshed")?;
                     Ok(ts)
                 }
                 flow::TokenReply::Error(code, _) => {
@@ -242,37 +242,38 @@ impl Store {
                     ts.refresh_token = None;
                     ts.expires_at = None;
                     self.save(&ts)?;
-                    self.audit_event("refreshed", "error", &format!("refresh refused: {code}"));
-                    Err(self.needs_sign_in(format!(
-                        "the authorization server refused the refresh ({code})"
-                    )))
+                    let refused = self.event(
+                        EventKind::Refreshed,
+                        Outcome::Error,
+                        &format!("refresh refused: {code}"),
+                    );
+                    Err(self.audit.append_refusal(
+                        vec![refused],
+                        self.needs_sign_in(format!(
+                            "the authorization server refused the refresh ({code})"
+                        )),
+                    ))
                 }
             }
         })
     }
 
-    pub fn audit_event(&self, event: &str, outcome: &str, detail: &str) {
-        let host = self.server_id.split('/').next().map(str::to_string);
-        let ev = Event {
-            time: crate::base::clock::now_rfc3339(),
-            event: event.into(),
-            server: Some(self.server_id.clone()),
-            host,
-            credential: Some(self.credential.clone()),
-            target: Some("header:Authorization".into()),
-            pid: Some(std::process::id()),
-            ppid: None,
-            parent: None,
-            fingerprint: None,
-            outcome: outcome.into(),
-            detail: Some(detail.into()),
-            torn: None,
-            prev: String::new(),
-            hash: String::new(),
-        };
-        if let Err(e) = self.audit.append(vec![ev]) {
-            eprintln!("keybroker: could not write the audit log: {e}");
-        }
+    /// Record what happened to this server's sign-in. An event that cannot be written
+    /// is an error: the caller does not go on as if it had been recorded.
+    pub fn audit_event(&self, kind: EventKind, outcome: Outcome, detail: &str) -> Result<()> {
+        self.audit.append(vec![self.event(kind, outcome, detail)])?;
+        Ok(())
+    }
+
+    /// An event about this server's `Authorization` header, stamped now.
+    fn event(&self, kind: EventKind, outcome: Outcome, detail: &str) -> Event {
+        Event::new(kind, outcome, crate::base::clock::now_rfc3339())
+            .server(&self.server_id)
+            .host(self.server_id.split('/').next().unwrap_or_default())
+            .credential(&self.credential)
+            .target(Target::Header("Authorization".into()))
+            .process(std::process::id(), None, None)
+            .detail(detail)
     }
 }
 

@@ -32,6 +32,7 @@ use crate::net::{Http, Response, redact};
 use crate::oauth::discovery::{self, Challenge};
 use crate::oauth::flow::{self, Browser};
 use crate::oauth::{Store, TokenSet};
+use crate::store::audit::{EventKind, Outcome};
 
 /// How many times one request may trigger a new authorization for more scope.
 pub const MAX_STEP_UPS: u32 = 2;
@@ -478,7 +479,11 @@ impl Bridge {
         };
         let ts = flow::sign_in(&self.http, &req, unix_now)?;
         store.save(&ts)?;
-        store.audit_event("authorized", "ok", "signed in from the bridge");
+        store.audit_event(
+            EventKind::Authorized,
+            Outcome::Ok,
+            "signed in from the bridge",
+        )?;
         lock(session).tokens = Some(ts);
         Ok(())
     }

@@ -18,7 +18,7 @@ use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
 use crate::config::hosts::{self, Entry, Host};
 use crate::scan::{self, Location};
-use crate::store::audit::{AuditLog, Event};
+use crate::store::audit::{AuditLog, Event, EventKind, Outcome, Target};
 use crate::store::state::{self, Binding, Credential, Server, State, Transport};
 use crate::store::vault::Vault;
 
@@ -733,51 +733,41 @@ pub fn apply_import(
     for sp in plan.servers.iter().filter(|s| s.changes()) {
         applied.servers.push(sp.id.clone());
         for m in sp.moves.iter().filter(|m| !m.excluded) {
-            events.push(event(now, "imported", &sp.id, plan.host, |e| {
-                e.credential = Some(m.credential.clone());
-                e.target = Some(m.target.clone());
-                e.detail = Some(format!(
-                    "moved from {} into the keychain{}",
-                    plan.config_path.display(),
-                    if m.reused {
-                        " (same value as an existing credential)"
-                    } else {
-                        ""
-                    }
-                ));
-            }));
+            events.push(
+                event(now, EventKind::Imported, &sp.id, plan.host)
+                    .credential(&m.credential)
+                    .target(Target::from(m.target.as_str()))
+                    .detail(format!(
+                        "moved from {} into the keychain{}",
+                        plan.config_path.display(),
+                        if m.reused {
+                            " (same value as an existing credential)"
+                        } else {
+                            ""
+                        }
+                    )),
+            );
         }
-        events.push(event(now, "rewritten", &sp.id, plan.host, |e| {
-            e.fingerprint = sp.record.as_ref().map(|r| r.fingerprint.clone());
-            e.detail = Some(format!(
-                "entry `{}` in {} now starts through keybroker run",
-                sp.name,
-                plan.config_path.display()
-            ));
-        }));
+        let mut rewritten = event(now, EventKind::Rewritten, &sp.id, plan.host).detail(format!(
+            "entry `{}` in {} now starts through keybroker run",
+            sp.name,
+            plan.config_path.display()
+        ));
+        if let Some(r) = &sp.record {
+            rewritten = rewritten.fingerprint(&r.fingerprint);
+        }
+        events.push(rewritten);
     }
     audit.append(events)?;
     Ok(applied)
 }
 
-pub(crate) fn event(
-    now: &str,
-    kind: &str,
-    server: &str,
-    host: Host,
-    f: impl FnOnce(&mut Event),
-) -> Event {
-    let mut e = Event {
-        time: now.to_string(),
-        event: kind.to_string(),
-        server: Some(server.to_string()),
-        host: Some(host.id().to_string()),
-        pid: Some(std::process::id()),
-        outcome: "ok".into(),
-        ..Event::default()
-    };
-    f(&mut e);
-    e
+/// A successful change to `server`'s entry in `host`'s config, made by this process.
+fn event(now: &str, kind: EventKind, server: &str, host: Host) -> Event {
+    Event::new(kind, Outcome::Ok, now)
+        .server(server)
+        .host(host.id())
+        .process(std::process::id(), None, None)
 }
 
 /// A URL for display: userinfo and query values masked.
@@ -913,12 +903,10 @@ pub fn apply_restore(
         .servers
         .iter()
         .map(|(id, name, _)| {
-            event(now, "restored", id, plan.host, |e| {
-                e.detail = Some(format!(
-                    "entry `{name}` in {} restored",
-                    plan.config_path.display()
-                ));
-            })
+            event(now, EventKind::Restored, id, plan.host).detail(format!(
+                "entry `{name}` in {} restored",
+                plan.config_path.display()
+            ))
         })
         .collect();
     audit.append(events)?;

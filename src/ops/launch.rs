@@ -15,7 +15,7 @@ use crate::base::error::{Error, Result};
 use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
 use crate::config::hosts::{self, Entry, Host};
-use crate::store::audit::{AuditLog, Event};
+use crate::store::audit::{AuditLog, Event, EventKind, Outcome, Target};
 use crate::store::state::{self, Binding, Server, State};
 use crate::store::vault::Vault;
 
@@ -47,16 +47,16 @@ pub fn prepare(
     match check(state, server_id, command) {
         Ok(server) => release(server, vault, audit, command, now),
         Err(err) => {
-            let host = server_id.split_once('/').map(|(h, _)| h.to_string());
-            let mut e = base_event(now, "denied", server_id, host);
-            e.outcome = "denied".into();
-            e.fingerprint = state.servers.get(server_id).map(|s| s.fingerprint.clone());
-            e.detail = Some(first_line(&err.to_string()));
-            // The refusal stands even if the audit cannot be written; say so on stderr.
-            if let Err(audit_err) = audit.append(vec![e]) {
-                eprintln!("keybroker: could not record the refusal in the audit log: {audit_err}");
+            let mut e = base_event(now, EventKind::Denied, Outcome::Denied, server_id)
+                .detail(first_line(&err.to_string()));
+            if let Some((host, _)) = server_id.split_once('/') {
+                e = e.host(host);
             }
-            Err(err)
+            if let Some(s) = state.servers.get(server_id) {
+                e = e.fingerprint(&s.fingerprint);
+            }
+            // The refusal stands even if the audit cannot be written; its message says so.
+            Err(audit.append_refusal(vec![e], err))
         }
     }
 }
@@ -155,11 +155,13 @@ fn release(
         {
             *arg = arg.replace(&state::placeholder(&b.credential), value.expose());
         }
-        let mut e = base_event(now, "released", &server.id, Some(server.host.clone()));
-        e.credential = Some(b.credential.clone());
-        e.target = Some(b.target.clone());
-        e.fingerprint = Some(server.fingerprint.clone());
-        events.push(e);
+        events.push(
+            base_event(now, EventKind::Released, Outcome::Ok, &server.id)
+                .host(&server.host)
+                .credential(&b.credential)
+                .target(Target::from(b.target.as_str()))
+                .fingerprint(&server.fingerprint),
+        );
     }
     // No audit, no secrets: a hand-out that cannot be recorded does not happen.
     audit.append(events)?;
@@ -285,37 +287,25 @@ pub fn approve(
         server.bindings = bindings;
         Ok(())
     })?;
-    let mut e = base_event(
-        now,
-        "approved",
-        &approval.server_id,
-        approval
-            .server_id
-            .split_once('/')
-            .map(|(h, _)| h.to_string()),
-    );
-    e.fingerprint = Some(approval.fingerprint.clone());
-    e.detail = Some(format!(
-        "new command approved: {}",
-        shell_words(&approval.new_command)
-    ));
+    let mut e = base_event(now, EventKind::Approved, Outcome::Ok, &approval.server_id)
+        .fingerprint(&approval.fingerprint)
+        .detail(format!(
+            "new command approved: {}",
+            shell_words(&approval.new_command)
+        ));
+    if let Some((host, _)) = approval.server_id.split_once('/') {
+        e = e.host(host);
+    }
     audit.append(vec![e])?;
     Ok(())
 }
 
-fn base_event(now: &str, kind: &str, server: &str, host: Option<String>) -> Event {
+/// An event about `server` made by this process, with its parent (the host that started it).
+fn base_event(now: &str, kind: EventKind, outcome: Outcome, server: &str) -> Event {
     let (ppid, parent) = parent_process();
-    Event {
-        time: now.to_string(),
-        event: kind.to_string(),
-        server: Some(server.to_string()),
-        host,
-        pid: Some(std::process::id()),
-        ppid,
-        parent,
-        outcome: "ok".into(),
-        ..Event::default()
-    }
+    Event::new(kind, outcome, now)
+        .server(server)
+        .process(std::process::id(), ppid, parent)
 }
 
 /// `${keybroker:<id>}` references in an argument.

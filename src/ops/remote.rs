@@ -20,7 +20,7 @@ use crate::config::hosts::Format;
 use crate::config::hosts::Host;
 use crate::net::{Policy, parse_server_url, redact};
 use crate::oauth::{ClientReg, Store, TokenSet};
-use crate::store::audit::{AuditLog, Event};
+use crate::store::audit::{AuditLog, Event, EventKind, Outcome};
 pub use crate::store::state::Remote;
 use crate::store::state::{self, Binding, Credential, Server, State, Transport};
 use crate::store::vault::Vault;
@@ -232,26 +232,18 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         fsutil::Expect::Hash(fsutil::sha256(&bytes))
     };
     fsutil::replace_file(req.config_path, &file.to_bytes(), expect)?;
-    let _ = audit.append(vec![Event {
-        time: req.now.into(),
-        event: "rewritten".into(),
-        server: Some(id.clone()),
-        host: Some(req.host.id().into()),
-        credential: None,
-        target: None,
-        pid: Some(std::process::id()),
-        ppid: None,
-        parent: None,
-        fingerprint: None,
-        outcome: "ok".into(),
-        detail: Some(format!(
-            "added remote server {} through keybroker bridge",
-            redact(&url)
-        )),
-        torn: None,
-        prev: String::new(),
-        hash: String::new(),
-    }]);
+    // The config and state are already written and stay so; an audit failure is returned
+    // so the caller reports the unrecorded change instead of it passing silently.
+    audit.append(vec![
+        Event::new(EventKind::Rewritten, Outcome::Ok, req.now)
+            .server(&id)
+            .host(req.host.id())
+            .process(std::process::id(), None, None)
+            .detail(format!(
+                "added remote server {} through keybroker bridge",
+                redact(&url)
+            )),
+    ])?;
     Ok(id)
 }
 

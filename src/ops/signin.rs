@@ -24,7 +24,7 @@ use crate::net::parse_server_url;
 use crate::net::{Http, Policy};
 use crate::oauth::flow::{self, Browser};
 use crate::oauth::{Store, discovery};
-use crate::store::audit::AuditLog;
+use crate::store::audit::{AuditLog, EventKind, Outcome};
 use crate::store::state::Remote;
 use crate::store::state::{Credential, State};
 use crate::store::vault::Vault;
@@ -141,10 +141,10 @@ pub fn connect(
         Ok(())
     })?;
     store.audit_event(
-        "authorized",
-        "ok",
+        EventKind::Authorized,
+        Outcome::Ok,
         &format!("signed in with {}", disc.auth_server.issuer),
-    );
+    )?;
     Ok(format!(
         "signed in: {server_id} can now use {}",
         disc.auth_server.issuer

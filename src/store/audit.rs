@@ -60,11 +60,12 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::base::error::{Error, Result};
 
+mod event;
+
+pub use event::{Event, EventKind, Outcome, Target};
+
 /// `prev` of the first event in a log.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// `event` of the entry an append writes when the head file disagrees with the log.
-pub const HEAD_MISMATCH_EVENT: &str = "audit-head-mismatch";
 
 /// Length of `,"hash":"` + 64 hex digits + `"}`.
 const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
@@ -73,54 +74,13 @@ const HASH_KEY: &[u8] = b",\"hash\":\"";
 /// First tail read size; doubled until a valid event line is found.
 const TAIL_CHUNK: u64 = 16 * 1024;
 
-/// One audit event, one line of the log.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    /// RFC 3339 UTC time, set by the caller (see [`crate::base::clock::now_rfc3339`]).
-    pub time: String,
-    /// What happened: released, denied, imported, rewritten, approved, rotated, ...
-    pub event: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-    /// Where the secret went, e.g. `env:GITHUB_TOKEN`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ppid: Option<u32>,
-    /// Parent process name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
-    /// `ok`, `denied` or `error`.
-    pub outcome: String,
-    /// A human sentence. Never a secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// SHA-256 hex of the torn fragment this append terminated (set by `append`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub torn: Option<String>,
-    /// `hash` of the previous event line (set by `append`).
-    pub prev: String,
-    /// SHA-256 hex of this line without the `hash` key (set by `append`).
-    /// Omitted from serialization while empty, which is how the hashed body is produced.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub hash: String,
-}
-
 /// Which events [`AuditLog::query`] returns; `None` matches everything.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     pub server: Option<String>,
     pub credential: Option<String>,
     pub host: Option<String>,
-    pub event: Option<String>,
+    pub kind: Option<EventKind>,
     /// RFC 3339, inclusive. Compared as parsed instants, not strings.
     pub since: Option<String>,
     /// RFC 3339, inclusive.
@@ -231,6 +191,7 @@ impl AuditLog {
     /// If the head cannot be updated after the events were written, the error is
     /// returned although the events are durably in the log (the next append repairs
     /// the head).
+    #[must_use = "an event that cannot be written must stop the action or reach the caller"]
     pub fn append(&self, events: Vec<Event>) -> Result<Vec<Event>> {
         if events.is_empty() {
             return Ok(events);
@@ -247,6 +208,21 @@ impl AuditLog {
         let result = self.append_locked(events);
         drop(lock);
         result
+    }
+
+    /// Record why an action was refused and hand the refusal back for the caller to
+    /// return.
+    ///
+    /// The refusal stands whether or not the log can be written. If the append fails, the
+    /// returned error is still the refusal (a denial stays a denial, with the code and exit
+    /// status scripts and the app branch on) and its message says the entry is missing, so
+    /// a failed append is never silent and never hides why the action was refused.
+    #[must_use = "the refusal is the error to return"]
+    pub fn append_refusal(&self, events: Vec<Event>, refusal: Error) -> Error {
+        match self.append(events) {
+            Ok(_) => refusal,
+            Err(audit_err) => unrecorded(refusal, &audit_err),
+        }
     }
 
     fn append_locked(&self, events: Vec<Event>) -> Result<Vec<Event>> {
@@ -300,13 +276,9 @@ impl AuditLog {
 
         let mut all = Vec::with_capacity(events.len() + 1);
         if let Some(detail) = mismatch {
-            all.push(Event {
-                time: events[0].time.clone(),
-                event: HEAD_MISMATCH_EVENT.to_owned(),
-                outcome: "error".to_owned(),
-                detail: Some(detail),
-                ..Event::default()
-            });
+            all.push(
+                Event::new(EventKind::HeadMismatch, Outcome::Error, &events[0].time).detail(detail),
+            );
         }
         all.extend(events);
 
@@ -404,7 +376,7 @@ impl AuditLog {
                 eq(&filter.server, &e.server)
                     && eq(&filter.credential, &e.credential)
                     && eq(&filter.host, &e.host)
-                    && filter.event.as_deref().is_none_or(|w| w == e.event)
+                    && filter.kind.as_ref().is_none_or(|k| *k == e.kind)
             })
             .filter(|e| {
                 if since.is_none() && until.is_none() {
@@ -465,7 +437,7 @@ impl AuditLog {
                                 "{log}: line {n} ({} at {}) does not match its hash: it was edited \
                                  after it was written. Compare it with a backup; treat its fields \
                                  as untrustworthy",
-                                e.event, e.time
+                                e.kind, e.time
                             ),
                         });
                     }
@@ -482,11 +454,11 @@ impl AuditLog {
                                 "{log}: line {n} ({} at {}) does not follow {what}: lines were \
                                  removed, inserted or reordered just before line {n}. Compare the \
                                  log with a backup",
-                                e.event, e.time
+                                e.kind, e.time
                             ),
                         });
                     }
-                    if e.event == HEAD_MISMATCH_EVENT {
+                    if e.kind == EventKind::HeadMismatch {
                         report.problems.push(Problem {
                             line: n,
                             kind: ProblemKind::HeadMismatchRecorded,
@@ -602,27 +574,55 @@ impl AuditLog {
     }
 }
 
+/// `refusal` with a note that it could not be recorded because of `audit_err`.
+fn unrecorded(refusal: Error, audit_err: &Error) -> Error {
+    let why = audit_err.to_string();
+    let note = format!(
+        "this refusal is missing from the audit log: {}",
+        why.lines().next().unwrap_or_default()
+    );
+    match refusal {
+        Error::Denied { message, fix } => Error::Denied {
+            message: format!("{message}\n  {note}"),
+            fix,
+        },
+        Error::NeedsSignIn { server, reason } => Error::NeedsSignIn {
+            server,
+            reason: format!("{reason} ({note})"),
+        },
+        Error::Other { message, fix } => Error::Other {
+            message: format!("{message}\n  {note}"),
+            fix,
+        },
+        other => Error::other(
+            format!("{other}\n  {note}"),
+            "fix the problem above, then run the command again",
+        ),
+    }
+}
+
+/// New lines use only the kinds and outcomes this version names; `Other` is for reading.
 fn validate(e: &Event) -> Result<()> {
     if OffsetDateTime::parse(&e.time, &Rfc3339).is_err() {
         return Err(Error::other(
             format!(
                 "audit event `{}` has time `{}`, which is not RFC 3339",
-                e.event, e.time
+                e.kind, e.time
             ),
             "report this as a Keybroker bug (audit times come from base::clock::now_rfc3339)",
         ));
     }
-    if e.event.is_empty() {
+    if !e.kind.is_known() {
         return Err(Error::other(
-            "audit event has an empty `event` name",
+            format!("audit event has the unknown kind `{}`", e.kind),
             "report this as a Keybroker bug",
         ));
     }
-    if !matches!(e.outcome.as_str(), "ok" | "denied" | "error") {
+    if !e.outcome.is_known() {
         return Err(Error::other(
             format!(
                 "audit event `{}` has outcome `{}`; expected ok, denied or error",
-                e.event, e.outcome
+                e.kind, e.outcome
             ),
             "report this as a Keybroker bug",
         ));
@@ -648,7 +648,7 @@ fn serialize_line(e: &mut Event) -> Result<Vec<u8>> {
     debug_assert!(e.hash.is_empty());
     let body = serde_json::to_vec(&*e).map_err(|err| {
         Error::other(
-            format!("cannot serialize audit event `{}`: {err}", e.event),
+            format!("cannot serialize audit event `{}`: {err}", e.kind),
             "report this as a Keybroker bug",
         )
     })?;
@@ -881,22 +881,15 @@ mod tests {
     const CHILD_ENV: &str = "KB_AUDIT_TEST_CHILD_LOG";
     const CHILD_ID_ENV: &str = "KB_AUDIT_TEST_CHILD_ID";
 
-    fn ev(event: &str, server: &str, time: &str) -> Event {
-        Event {
-            time: time.to_owned(),
-            event: event.to_owned(),
-            server: Some(server.to_owned()),
-            host: Some("claude-desktop".to_owned()),
-            credential: Some("github".to_owned()),
-            target: Some("env:GITHUB_TOKEN".to_owned()),
-            pid: Some(4242),
-            ppid: Some(1),
-            parent: Some("claude".to_owned()),
-            fingerprint: Some("sha256:abcd".to_owned()),
-            outcome: "ok".to_owned(),
-            detail: Some("released to the server".to_owned()),
-            ..Event::default()
-        }
+    fn ev(kind: EventKind, server: &str, time: &str) -> Event {
+        Event::new(kind, Outcome::Ok, time)
+            .server(server)
+            .host("claude-desktop")
+            .credential("github")
+            .target(Target::Env("GITHUB_TOKEN".to_owned()))
+            .process(4242, Some(1), Some("claude".to_owned()))
+            .fingerprint("sha256:abcd")
+            .detail("released to the server")
     }
 
     fn setup(n: usize) -> (tempfile::TempDir, AuditLog) {
@@ -904,7 +897,7 @@ mod tests {
         let log = AuditLog::new(dir.path().join("audit").join("audit.jsonl"));
         for i in 0..n {
             log.append(vec![ev(
-                "released",
+                EventKind::Released,
                 &format!("s{i}"),
                 &format!("2026-01-0{}T00:00:00Z", i + 1),
             )])
@@ -954,8 +947,8 @@ mod tests {
         let (_d, log) = setup(1);
         let out = log
             .append(vec![
-                ev("released", "a", "2026-02-01T00:00:00Z"),
-                ev("denied", "b", "2026-02-01T00:00:01Z"),
+                ev(EventKind::Released, "a", "2026-02-01T00:00:00Z"),
+                ev(EventKind::Denied, "b", "2026-02-01T00:00:01Z"),
             ])
             .unwrap();
         assert_eq!(out.len(), 2);
@@ -1043,7 +1036,7 @@ mod tests {
         let mut l = lines(&log);
         l.pop();
         write_lines(&log, &l);
-        log.append(vec![ev("released", "z", "2026-03-01T00:00:00Z")])
+        log.append(vec![ev(EventKind::Released, "z", "2026-03-01T00:00:00Z")])
             .unwrap();
         let report = log.verify().unwrap();
         assert!(!report.ok);
@@ -1055,7 +1048,7 @@ mod tests {
         assert_eq!(report.problems.len(), 1);
         let events = log.read_all().unwrap();
         assert_eq!(events.len(), 4);
-        assert_eq!(events[2].event, HEAD_MISMATCH_EVENT);
+        assert_eq!(events[2].kind, EventKind::HeadMismatch);
         assert_eq!(events[3].server.as_deref(), Some("z"));
     }
 
@@ -1072,14 +1065,14 @@ mod tests {
     fn a_head_behind_by_valid_lines_is_a_note_not_a_failure() {
         let (_d, log) = setup(2);
         let old_head = fs::read(log.head_path()).unwrap();
-        log.append(vec![ev("released", "x", "2026-03-01T00:00:00Z")])
+        log.append(vec![ev(EventKind::Released, "x", "2026-03-01T00:00:00Z")])
             .unwrap();
         fs::write(log.head_path(), &old_head).unwrap(); // crash before head update
         let report = log.verify().unwrap();
         assert!(report.ok, "{report:#?}");
         assert_eq!(report.notes.len(), 1);
         // The next append repairs the head without recording a mismatch.
-        log.append(vec![ev("released", "y", "2026-03-02T00:00:00Z")])
+        log.append(vec![ev(EventKind::Released, "y", "2026-03-02T00:00:00Z")])
             .unwrap();
         let report = log.verify().unwrap();
         assert!(report.ok && report.notes.is_empty(), "{report:#?}");
@@ -1090,14 +1083,14 @@ mod tests {
     fn a_crash_mid_batch_leaves_only_a_torn_tail_problem_and_the_next_append_recovers() {
         let (_d, log) = setup(2);
         let old_head = fs::read(log.head_path()).unwrap();
-        log.append(vec![ev("released", "x", "2026-03-01T00:00:00Z")])
+        log.append(vec![ev(EventKind::Released, "x", "2026-03-01T00:00:00Z")])
             .unwrap();
         fs::write(log.head_path(), &old_head).unwrap();
         tear(&log);
         let report = log.verify().unwrap();
         let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
         assert_eq!(kinds, [ProblemKind::TornUnacknowledged], "{report:#?}");
-        log.append(vec![ev("released", "y", "2026-03-02T00:00:00Z")])
+        log.append(vec![ev(EventKind::Released, "y", "2026-03-02T00:00:00Z")])
             .unwrap();
         let report = log.verify().unwrap();
         assert!(report.ok && report.notes.is_empty(), "{report:#?}");
@@ -1105,7 +1098,7 @@ mod tests {
     }
 
     fn tear(log: &AuditLog) -> Vec<u8> {
-        let mut probe = ev("released", "torn", "2026-02-01T00:00:00Z");
+        let mut probe = ev(EventKind::Released, "torn", "2026-02-01T00:00:00Z");
         probe.prev = GENESIS.to_owned();
         let full = serialize_line(&mut probe).unwrap();
         let half = full[..full.len() / 2].to_vec();
@@ -1122,7 +1115,11 @@ mod tests {
         assert_eq!(kinds_at(&before, 4), vec![ProblemKind::TornUnacknowledged]);
 
         let out = log
-            .append(vec![ev("released", "after", "2026-02-02T00:00:00Z")])
+            .append(vec![ev(
+                EventKind::Released,
+                "after",
+                "2026-02-02T00:00:00Z",
+            )])
             .unwrap();
         assert_eq!(out[0].torn.as_deref(), Some(sha256_hex(&half).as_str()));
         let report = log.verify().unwrap();
@@ -1133,8 +1130,12 @@ mod tests {
         assert_eq!(events.len(), 4);
         assert_eq!(events[3].prev, events[2].hash, "the chain continues");
 
-        log.append(vec![ev("released", "more", "2026-02-03T00:00:00Z")])
-            .unwrap();
+        log.append(vec![ev(
+            EventKind::Released,
+            "more",
+            "2026-02-03T00:00:00Z",
+        )])
+        .unwrap();
         let report = log.verify().unwrap();
         assert!(report.ok, "{report:#?}");
         assert_eq!(report.lines, 6);
@@ -1144,8 +1145,12 @@ mod tests {
     fn editing_a_torn_fragment_afterwards_is_reported() {
         let (_d, log) = setup(3);
         tear(&log);
-        log.append(vec![ev("released", "after", "2026-02-02T00:00:00Z")])
-            .unwrap();
+        log.append(vec![ev(
+            EventKind::Released,
+            "after",
+            "2026-02-02T00:00:00Z",
+        )])
+        .unwrap();
         let mut l = lines(&log);
         l[3].push_str("tampered");
         write_lines(&log, &l);
@@ -1169,12 +1174,16 @@ mod tests {
     #[test]
     fn the_tail_reader_finds_prev_beyond_its_first_chunk() {
         let (_d, log) = setup(1);
-        let mut big = ev("released", "big", "2026-02-01T00:00:00Z");
+        let mut big = ev(EventKind::Released, "big", "2026-02-01T00:00:00Z");
         big.detail = Some("x".repeat(3 * TAIL_CHUNK as usize));
         log.append(vec![big]).unwrap();
         tear(&log);
         let out = log
-            .append(vec![ev("released", "after", "2026-02-02T00:00:00Z")])
+            .append(vec![ev(
+                EventKind::Released,
+                "after",
+                "2026-02-02T00:00:00Z",
+            )])
             .unwrap();
         let events = log.read_all().unwrap();
         assert_eq!(out[0].prev, events[1].hash);
@@ -1214,8 +1223,12 @@ mod tests {
                 s.spawn(move || {
                     let log = AuditLog::new(path);
                     for i in 0..10 {
-                        log.append(vec![ev("released", &format!("t{t}-{i}"), &now_rfc3339())])
-                            .unwrap();
+                        log.append(vec![ev(
+                            EventKind::Released,
+                            &format!("t{t}-{i}"),
+                            &now_rfc3339(),
+                        )])
+                        .unwrap();
                     }
                 });
             }
@@ -1233,8 +1246,12 @@ mod tests {
         let id = std::env::var(CHILD_ID_ENV).unwrap();
         let log = AuditLog::new(path);
         for i in 0..10 {
-            log.append(vec![ev("released", &format!("p{id}-{i}"), &now_rfc3339())])
-                .unwrap();
+            log.append(vec![ev(
+                EventKind::Released,
+                &format!("p{id}-{i}"),
+                &now_rfc3339(),
+            )])
+            .unwrap();
         }
     }
 
@@ -1272,8 +1289,12 @@ mod tests {
     #[test]
     fn query_filters_by_server_event_and_since() {
         let (_d, log) = setup(3); // s0..s2 on Jan 1..3
-        log.append(vec![ev("denied", "s1", "2026-01-04T00:00:00+02:00")])
-            .unwrap();
+        log.append(vec![ev(
+            EventKind::Denied,
+            "s1",
+            "2026-01-04T00:00:00+02:00",
+        )])
+        .unwrap();
         let by_server = log
             .query(&Filter {
                 server: Some("s1".into()),
@@ -1283,7 +1304,7 @@ mod tests {
         assert_eq!(by_server.len(), 2);
         let by_event = log
             .query(&Filter {
-                event: Some("denied".into()),
+                kind: Some(EventKind::Denied),
                 ..Filter::default()
             })
             .unwrap();
@@ -1317,15 +1338,13 @@ mod tests {
     #[test]
     fn event_serialization_omits_none_fields_and_has_only_known_fields_in_order() {
         let (_d, log) = setup(0);
-        let sparse = Event {
-            time: "2026-01-01T00:00:00Z".into(),
-            event: "denied".into(),
-            server: Some("s".into()),
-            outcome: "denied".into(),
-            ..Event::default()
-        };
-        log.append(vec![sparse, ev("released", "full", "2026-01-01T00:00:01Z")])
-            .unwrap();
+        let sparse =
+            Event::new(EventKind::Denied, Outcome::Denied, "2026-01-01T00:00:00Z").server("s");
+        log.append(vec![
+            sparse,
+            ev(EventKind::Released, "full", "2026-01-01T00:00:01Z"),
+        ])
+        .unwrap();
         let l = lines(&log);
         let sparse: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&l[0]).unwrap();
@@ -1359,9 +1378,12 @@ mod tests {
     fn append_rejects_a_bad_time_or_outcome_and_writes_nothing() {
         let (_d, log) = setup(1);
         let before = fs::read(log.path()).unwrap();
-        assert!(log.append(vec![ev("released", "s", "now")]).is_err());
-        let mut bad = ev("released", "s", "2026-01-01T00:00:00Z");
-        bad.outcome = "maybe".into();
+        assert!(
+            log.append(vec![ev(EventKind::Released, "s", "now")])
+                .is_err()
+        );
+        let mut bad = ev(EventKind::Released, "s", "2026-01-01T00:00:00Z");
+        bad.outcome = Outcome::Other("maybe".into());
         assert!(log.append(vec![bad]).is_err());
         assert_eq!(fs::read(log.path()).unwrap(), before);
     }
@@ -1373,6 +1395,216 @@ mod tests {
         let (_d, log) = setup(1);
         let mode = fs::metadata(log.path()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    /// Lines written by the version that stored events as plain strings, before the
+    /// kinds, outcomes and targets were typed: a full `released` event, an
+    /// `audit-head-mismatch` with `torn`, and events with a kind, an offset time and
+    /// targets that version wrote or could have read.
+    const EARLIER_LINES: [&str; 6] = [
+        r#"{"time":"2026-03-01T10:00:00Z","event":"released","server":"claude-desktop/github","host":"claude-desktop","credential":"github-token","target":"env:GITHUB_TOKEN","pid":4242,"ppid":1,"parent":"claude","fingerprint":"sha256:abcd","outcome":"ok","detail":"released to the server","prev":"0000000000000000000000000000000000000000000000000000000000000000","hash":"d9f0667a0c919f267dcf26bbb19ef331320027e766ffdd85d9bd413709d7e765"}"#,
+        r#"{"time":"2026-03-01T10:00:01Z","event":"audit-head-mismatch","outcome":"error","detail":"the head \"file\" disagreed","torn":"abababababababababababababababababababababababababababababababab","prev":"d9f0667a0c919f267dcf26bbb19ef331320027e766ffdd85d9bd413709d7e765","hash":"2683c8004593f730aeaeffe01579b7860b82b4badb4a0e6a320f8a65d8ce423d"}"#,
+        r#"{"time":"2026-03-01T10:00:02+02:00","event":"future-kind","server":"remote/x","target":"arg:static-oauth-client-info","outcome":"denied","prev":"2683c8004593f730aeaeffe01579b7860b82b4badb4a0e6a320f8a65d8ce423d","hash":"6eff931a7ee6e1d1cf08e90cc9ee335393b02ad835b758286d28857925e60b70"}"#,
+        r#"{"time":"2026-03-01T10:00:03Z","event":"rewritten","target":"header:Authorization","pid":7,"outcome":"ok","prev":"6eff931a7ee6e1d1cf08e90cc9ee335393b02ad835b758286d28857925e60b70","hash":"802367e7625ba27ae6b2c5acbf9b254d87f20eccb5553716b71b50c810bf173c"}"#,
+        r#"{"time":"2026-03-01T10:00:04Z","event":"imported","target":"arg:3","outcome":"ok","prev":"802367e7625ba27ae6b2c5acbf9b254d87f20eccb5553716b71b50c810bf173c","hash":"2067aa8dc085853a9e577fa132ad3bfaefc4ef1596bdabe9b50c3a5ae7753e65"}"#,
+        r#"{"time":"2026-03-01T10:00:05Z","event":"imported","target":"vault:x","outcome":"ok","prev":"2067aa8dc085853a9e577fa132ad3bfaefc4ef1596bdabe9b50c3a5ae7753e65","hash":"a4bbeac33d348f4734a11c1fb788be56ec47021df23819d060b2e796d62f71b2"}"#,
+    ];
+
+    #[test]
+    fn typed_events_serialize_to_the_bytes_the_string_events_wrote() {
+        let mut full = Event::new(EventKind::Released, Outcome::Ok, "2026-03-01T10:00:00Z")
+            .server("claude-desktop/github")
+            .host("claude-desktop")
+            .credential("github-token")
+            .target(Target::Env("GITHUB_TOKEN".into()))
+            .process(4242, Some(1), Some("claude".into()))
+            .fingerprint("sha256:abcd")
+            .detail("released to the server");
+        full.prev = GENESIS.to_owned();
+        let line = serialize_line(&mut full).unwrap();
+        assert_eq!(line, format!("{}\n", EARLIER_LINES[0]).into_bytes());
+
+        let mut mismatch = Event::new(
+            EventKind::HeadMismatch,
+            Outcome::Error,
+            "2026-03-01T10:00:01Z",
+        )
+        .detail("the head \"file\" disagreed");
+        mismatch.torn = Some("ab".repeat(32));
+        mismatch.prev = full.hash.clone();
+        let line = serialize_line(&mut mismatch).unwrap();
+        assert_eq!(line, format!("{}\n", EARLIER_LINES[1]).into_bytes());
+
+        let mut header = Event::new(EventKind::Rewritten, Outcome::Ok, "2026-03-01T10:00:03Z")
+            .target(Target::Header("Authorization".into()))
+            .process(7, None, None);
+        header.prev = "6eff931a7ee6e1d1cf08e90cc9ee335393b02ad835b758286d28857925e60b70".into();
+        let line = serialize_line(&mut header).unwrap();
+        assert_eq!(line, format!("{}\n", EARLIER_LINES[3]).into_bytes());
+
+        let mut arg = Event::new(EventKind::Imported, Outcome::Ok, "2026-03-01T10:00:04Z")
+            .target(Target::Arg(3));
+        arg.prev = header.hash.clone();
+        let line = serialize_line(&mut arg).unwrap();
+        assert_eq!(line, format!("{}\n", EARLIER_LINES[4]).into_bytes());
+    }
+
+    #[test]
+    fn a_log_in_the_earlier_format_reads_re_serializes_identically_and_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.jsonl"));
+        let mut bytes = EARLIER_LINES.join("\n");
+        bytes.push('\n');
+        fs::write(log.path(), &bytes).unwrap();
+        let last = &EARLIER_LINES[5][EARLIER_LINES[5].len() - 66..EARLIER_LINES[5].len() - 2];
+        fs::write(
+            log.head_path(),
+            format!("{{\"lines\":6,\"hash\":\"{last}\"}}\n"),
+        )
+        .unwrap();
+        // Every hash and link holds; the recorded head mismatch is reported as such.
+        let report = log.verify().unwrap();
+        assert_eq!(report.lines, 6);
+        let problems: Vec<_> = report.problems.iter().map(|p| (p.line, p.kind)).collect();
+        assert_eq!(
+            problems,
+            [(2, ProblemKind::HeadMismatchRecorded)],
+            "{report:#?}"
+        );
+
+        let events = log.read_all().unwrap();
+        assert_eq!(events.len(), 6);
+        let kinds: Vec<&EventKind> = events.iter().map(|e| &e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                &EventKind::Released,
+                &EventKind::HeadMismatch,
+                &EventKind::Other("future-kind".into()),
+                &EventKind::Rewritten,
+                &EventKind::Imported,
+                &EventKind::Imported,
+            ]
+        );
+        assert_eq!(events[2].outcome, Outcome::Denied);
+        let targets: Vec<Option<&Target>> = events.iter().map(|e| e.target.as_ref()).collect();
+        assert_eq!(
+            targets,
+            [
+                Some(&Target::Env("GITHUB_TOKEN".into())),
+                None,
+                Some(&Target::NamedArg("static-oauth-client-info".into())),
+                Some(&Target::Header("Authorization".into())),
+                Some(&Target::Arg(3)),
+                Some(&Target::Other("vault:x".into())),
+            ]
+        );
+        for (e, want) in events.into_iter().zip(EARLIER_LINES) {
+            let mut again = e.clone();
+            again.hash = String::new();
+            let line = serialize_line(&mut again).unwrap();
+            assert_eq!(line, format!("{want}\n").into_bytes());
+            assert_eq!(again.hash, e.hash);
+        }
+
+        log.append(vec![ev(
+            EventKind::Released,
+            "after",
+            "2026-03-02T00:00:00Z",
+        )])
+        .unwrap();
+        let report = log.verify().unwrap();
+        assert_eq!(report.lines, 7);
+        let problems: Vec<_> = report.problems.iter().map(|p| (p.line, p.kind)).collect();
+        assert_eq!(
+            problems,
+            [(2, ProblemKind::HeadMismatchRecorded)],
+            "{report:#?}"
+        );
+    }
+
+    #[test]
+    fn append_rejects_a_kind_it_does_not_know_and_writes_nothing() {
+        let (_d, log) = setup(1);
+        let before = fs::read(log.path()).unwrap();
+        let unknown = ev(
+            EventKind::Other("future-kind".into()),
+            "s",
+            "2026-01-01T00:00:00Z",
+        );
+        assert!(log.append(vec![unknown]).is_err());
+        let empty = ev(EventKind::Other(String::new()), "s", "2026-01-01T00:00:00Z");
+        assert!(log.append(vec![empty]).is_err());
+        assert_eq!(fs::read(log.path()).unwrap(), before);
+    }
+
+    #[test]
+    fn query_filters_by_kind_including_one_this_version_does_not_know() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.jsonl"));
+        let mut bytes = EARLIER_LINES.join("\n");
+        bytes.push('\n');
+        fs::write(log.path(), &bytes).unwrap();
+        let by_kind = |kind: EventKind| {
+            log.query(&Filter {
+                kind: Some(kind),
+                ..Filter::default()
+            })
+            .unwrap()
+            .len()
+        };
+        assert_eq!(by_kind(EventKind::Imported), 2);
+        assert_eq!(by_kind(EventKind::from("future-kind")), 1);
+        assert_eq!(by_kind(EventKind::Denied), 0);
+    }
+
+    #[test]
+    fn a_refusal_is_recorded_and_returned_unchanged() {
+        let (_d, log) = setup(0);
+        let refusal = Error::Denied {
+            message: "no secrets released".into(),
+            fix: "approve it".into(),
+        };
+        let e = Event::new(EventKind::Denied, Outcome::Denied, "2026-01-01T00:00:00Z").server("s");
+        let err = log.append_refusal(vec![e], refusal);
+        assert!(matches!(&err, Error::Denied { message, .. } if message == "no secrets released"));
+        let events = log.read_all().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, EventKind::Denied);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_refusal_that_cannot_be_recorded_stays_the_error_and_says_it_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the log's directory should be: every append fails.
+        let blocker = dir.path().join("blocked");
+        fs::write(&blocker, b"").unwrap();
+        let log = AuditLog::new(blocker.join("audit.jsonl"));
+        let event = || Event::new(EventKind::Denied, Outcome::Denied, "2026-01-01T00:00:00Z");
+        let denied = Error::Denied {
+            message: "no secrets released".into(),
+            fix: "approve it".into(),
+        };
+        let err = log.append_refusal(vec![event()], denied);
+        let Error::Denied { message, fix } = &err else {
+            panic!("still a denial: {err:?}");
+        };
+        assert!(message.starts_with("no secrets released\n"), "{message}");
+        assert!(message.contains("missing from the audit log"), "{message}");
+        assert_eq!(fix, "approve it");
+        assert_eq!(err.code(), "denied");
+
+        let sign_in = Error::NeedsSignIn {
+            server: "remote/x".into(),
+            reason: "refresh refused".into(),
+        };
+        let err = log.append_refusal(vec![event()], sign_in);
+        assert!(
+            matches!(&err, Error::NeedsSignIn { reason, .. }
+                if reason.starts_with("refresh refused") && reason.contains("missing from the audit log")),
+            "{err:?}"
+        );
     }
 
     #[test]
