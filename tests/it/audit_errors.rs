@@ -2,11 +2,11 @@
 //! changed something returns the error, and a refusal stays a refusal whose message says
 //! its entry is missing.
 
-mod common;
+use keybroker_test_support::world;
 
 use std::path::Path;
 
-use common::World;
+use world::World;
 
 /// Makes every append fail: the log's directory (`KEYBROKER_HOME/data`) is a file.
 fn block_the_audit_log(w: &World) {
