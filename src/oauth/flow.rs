@@ -2,10 +2,14 @@
 //! the system browser, the one-shot loopback redirect listener, and the token requests.
 //!
 //! Callback checks (THREATS 18, 19) run before any token request: `state` must match the
-//! one this attempt generated (each attempt has its own and the listener closes after one
-//! callback, so a `state` is never accepted twice); `iss` must equal the issuer exactly
-//! when present, and must be present when the server advertises RFC 9207 support. The
-//! success/failure page shows fixed text only, with any reflected value HTML-escaped.
+//! one this attempt generated (each attempt has its own and the listener closes with the
+//! callback that carries it, so a `state` is never accepted twice); `iss` must equal the
+//! issuer exactly when present, and must be present when the server advertises RFC 9207
+//! support. A request without this attempt's `state` (a stale tab, another local program,
+//! a guess) is answered with an error page and does not end the wait: one stray request
+//! must not be able to cancel a sign-in the user is in the middle of. Only the timeout,
+//! a cancel, or the callback with the right `state` ends it. Every page shows fixed text,
+//! with any reflected value HTML-escaped.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -344,10 +348,13 @@ impl Loopback {
         })
     }
 
-    /// Wait for the one callback on `/callback`; other paths get 404 and are ignored.
-    /// Returns its query parameters. The listener is closed when this returns.
+    /// Wait for the one callback on `/callback` that carries `state`; other paths get 404,
+    /// callbacks with another or no `state` get 400, and both are otherwise ignored. The
+    /// callback with `state` ends the wait with `check`'s verdict on it. Returns its query
+    /// parameters. The listener is closed when this returns.
     pub fn wait(
         self,
+        state: &str,
         timeout: Duration,
         cancel: Option<&std::sync::atomic::AtomicBool>,
         check: impl Fn(&[(String, String)]) -> Result<()>,
@@ -371,7 +378,7 @@ impl Loopback {
             }
             match self.listener.accept() {
                 Ok((stream, _)) => {
-                    if let Some(result) = handle_callback(stream, &check) {
+                    if let Some(result) = handle_callback(stream, state, &check) {
                         return result;
                     }
                 }
@@ -397,9 +404,10 @@ pub fn html_escape(s: &str) -> String {
         .collect()
 }
 
-/// `None`: not the callback (keep waiting). `Some(result)`: the one callback.
+/// `None`: not this attempt's callback (keep waiting). `Some(result)`: the one callback.
 fn handle_callback(
     stream: TcpStream,
+    state: &str,
     check: &impl Fn(&[(String, String)]) -> Result<()>,
 ) -> Option<Result<Vec<(String, String)>>> {
     let _ = stream.set_nonblocking(false);
@@ -433,6 +441,20 @@ fn handle_callback(
         return None;
     }
     let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    // The first `state` counts, as in `check_callback`.
+    if params
+        .iter()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.as_str())
+        != Some(state)
+    {
+        respond(
+            &stream,
+            400,
+            "This is not the sign-in Keybroker is waiting for (its state does not match), so nothing was exchanged. Finish signing in in the tab Keybroker opened.",
+        );
+        return None;
+    }
     let result = check(&params);
     match &result {
         Ok(()) => respond(
@@ -586,7 +608,7 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
         Browser::Print => {}
         Browser::Hook(hook) => hook(&auth_url),
     }
-    let params = loopback.wait(req.timeout, req.cancel, |p| {
+    let params = loopback.wait(&state, req.timeout, req.cancel, |p| {
         check_callback(p, &state, as_meta)
     })?;
     let code = params
@@ -693,40 +715,103 @@ mod tests {
         );
     }
 
+    /// `host:port` of a bound listener's redirect URI.
+    fn addr_of(lb: &Loopback) -> String {
+        lb.redirect_uri
+            .trim_start_matches("http://")
+            .trim_end_matches("/callback")
+            .to_string()
+    }
+
+    /// One GET over a real TCP connection, like a browser tab; the raw response.
+    fn get(addr: &str, path: &str) -> String {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
     #[test]
-    fn the_loopback_listener_takes_one_callback_and_escapes_what_it_reflects() {
+    fn the_loopback_listener_escapes_what_it_reflects_and_a_wrong_state_alone_times_out() {
         let lb = Loopback::bind(None).expect("bind");
         let uri = lb.redirect_uri.clone();
         assert!(uri.starts_with("http://127.0.0.1:"));
-        let addr = uri
-            .trim_start_matches("http://")
-            .trim_end_matches("/callback")
-            .to_string();
+        let addr = addr_of(&lb);
         let client = std::thread::spawn(move || {
-            let get = |path: &str| -> String {
-                let mut s = TcpStream::connect(&addr).expect("connect");
-                write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
-                let mut out = String::new();
-                let _ = s.read_to_string(&mut out);
-                out
-            };
-            let favicon = get("/favicon.ico");
-            let page =
-                get("/callback?state=bad&code=%3Cscript%3Ealert(1)%3C%2Fscript%3E&iss=%3Cb%3E");
+            let favicon = get(&addr, "/favicon.ico");
+            let page = get(
+                &addr,
+                "/callback?state=bad&code=%3Cscript%3Ealert(1)%3C%2Fscript%3E&iss=%3Cb%3E",
+            );
             (favicon, page, addr)
         });
         let m = as_meta(false);
-        let res = lb.wait(Duration::from_secs(10), None, |q| {
+        let started = Instant::now();
+        let res = lb.wait("good", Duration::from_secs(2), None, |q| {
             check_callback(q, "good", &m)
         });
         assert!(res.is_err(), "a wrong state is rejected");
+        let err = res.expect_err("timeout").to_string();
+        assert!(err.contains("timed out"), "only the timeout ends it: {err}");
+        assert!(started.elapsed() >= Duration::from_secs(2));
         let (favicon, page, addr) = client.join().expect("join");
         // `wait` consumed the listener: it is closed now.
         let closed = std::net::TcpStream::connect(&addr).is_err();
         assert!(favicon.starts_with("HTTP/1.1 404"));
         assert!(page.starts_with("HTTP/1.1 400"));
         assert!(!page.contains("<script>") && !page.contains("<b>"));
-        assert!(closed, "the listener is closed after one callback");
+        assert!(closed, "the listener is closed once the wait ends");
+    }
+
+    #[test]
+    fn a_stray_request_does_not_end_the_wait_and_the_right_callback_still_does() {
+        let lb = Loopback::bind(None).expect("bind");
+        let addr = addr_of(&lb);
+        let client = std::thread::spawn(move || {
+            let wrong = get(&addr, "/callback?state=guess&code=evil");
+            let missing = get(&addr, "/callback?code=evil");
+            let favicon = get(&addr, "/favicon.ico");
+            let right = get(&addr, "/callback?state=s3cret&code=the-code");
+            (wrong, missing, favicon, right, addr)
+        });
+        let m = as_meta(false);
+        let params = lb
+            .wait("s3cret", Duration::from_secs(20), None, |q| {
+                check_callback(q, "s3cret", &m)
+            })
+            .expect("the right callback ends the wait");
+        assert!(params.contains(&("code".into(), "the-code".into())));
+        let (wrong, missing, favicon, right, addr) = client.join().expect("join");
+        assert!(wrong.starts_with("HTTP/1.1 400"), "{wrong}");
+        assert!(wrong.contains("not the sign-in Keybroker is waiting for"));
+        assert!(missing.starts_with("HTTP/1.1 400"), "{missing}");
+        assert!(favicon.starts_with("HTTP/1.1 404"), "{favicon}");
+        assert!(right.starts_with("HTTP/1.1 200"), "{right}");
+        // The state is used once: replaying the callback finds nobody listening.
+        assert!(TcpStream::connect(&addr).is_err(), "listener closed");
+    }
+
+    #[test]
+    fn a_callback_with_the_right_state_but_another_issuer_ends_the_sign_in_escaped() {
+        let lb = Loopback::bind(None).expect("bind");
+        let addr = addr_of(&lb);
+        let client = std::thread::spawn(move || {
+            get(
+                &addr,
+                "/callback?state=s1&code=c&iss=https%3A%2F%2Fevil.example%2F%3Cscript%3E",
+            )
+        });
+        let m = as_meta(false);
+        let res = lb.wait("s1", Duration::from_secs(20), None, |q| {
+            check_callback(q, "s1", &m)
+        });
+        let err = res.expect_err("mix-up").to_string();
+        assert!(err.contains("evil.example"), "{err}");
+        let page = client.join().expect("join");
+        assert!(page.starts_with("HTTP/1.1 400"), "{page}");
+        assert!(page.contains("evil.example/&lt;script&gt;"), "{page}");
+        assert!(!page.contains("<script>"), "{page}");
     }
 
     #[test]
@@ -738,7 +823,7 @@ mod tests {
             .trim_start_matches("http://")
             .trim_end_matches("/callback")
             .to_string();
-        let err = lb.wait(Duration::from_secs(30), Some(&cancel), |_| Ok(()));
+        let err = lb.wait("s", Duration::from_secs(30), Some(&cancel), |_| Ok(()));
         assert!(
             err.expect_err("cancelled")
                 .to_string()
@@ -747,7 +832,7 @@ mod tests {
         assert!(TcpStream::connect(&addr).is_err(), "listener closed");
         let lb = Loopback::bind(None).expect("bind");
         let started = Instant::now();
-        let err = lb.wait(Duration::from_millis(200), None, |_| Ok(()));
+        let err = lb.wait("s", Duration::from_millis(200), None, |_| Ok(()));
         assert!(err.expect_err("timeout").to_string().contains("timed out"));
         assert!(started.elapsed() < Duration::from_secs(5));
     }
