@@ -366,6 +366,7 @@ impl World {
             launcher: &launcher,
             headers: Vec::new(),
             client: None,
+            issuer: None,
             client_metadata_url: None,
             replace: false,
             now: "2026-01-01T00:00:00Z",

@@ -33,6 +33,11 @@ pub struct Args {
     /// With --client-id: read its client secret from stdin.
     #[arg(long, requires = "client_id")]
     client_secret_stdin: bool,
+    /// With --client-id: the issuer of the authorization server it was registered with,
+    /// exactly as its metadata names it. The client is never sent to another one
+    /// (default: the issuer of the first sign-in).
+    #[arg(long, value_name = "URL", requires = "client_id")]
+    issuer: Option<String>,
     /// Keybroker's client ID metadata document URL, used where the server supports it.
     #[arg(long, value_name = "URL")]
     client_metadata_url: Option<String>,
@@ -99,6 +104,7 @@ pub fn run(a: Args) -> Result<()> {
         launcher: &launcher,
         headers,
         client,
+        issuer: a.issuer.as_deref(),
         client_metadata_url: a.client_metadata_url.as_deref(),
         replace: a.replace,
         now: &now,

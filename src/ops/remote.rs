@@ -41,6 +41,9 @@ pub struct AddRequest<'a> {
     pub headers: Vec<HeaderSecret>,
     /// A client registered by hand (`--client-id`, `--client-secret-stdin`).
     pub client: Option<(String, Option<Secret>)>,
+    /// The authorization server that client was registered with (`--issuer`). Without
+    /// it the client is bound to the issuer of its first successful sign-in.
+    pub issuer: Option<&'a str>,
     pub client_metadata_url: Option<&'a str>,
     /// Replace an existing entry of the same name.
     pub replace: bool,
@@ -119,6 +122,13 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
     let url = parse_server_url(req.url, req.allow_http)?;
     // Resolving now tells the user early when the host is unreachable or forbidden.
     Policy::for_server(&url, req.allow_http)?;
+    let issuer = req.issuer.map(check_issuer).transpose()?;
+    if issuer.is_some() && req.client.is_none() {
+        return Err(Error::other(
+            "--issuer names the authorization server of a client registered by hand",
+            "pass it together with --client-id",
+        ));
+    }
     let id = format!("{}/{}", req.host.id(), req.name);
     let empty: &[u8] = match req.host.format() {
         Format::Json => b"{}\n",
@@ -166,7 +176,7 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         if let Some((client_id, secret)) = &req.client {
             let ts = TokenSet {
                 client: Some(ClientReg {
-                    issuer: None,
+                    issuer: issuer.clone(),
                     client_id: client_id.clone(),
                     client_secret: secret.as_ref().map(|s| s.expose().to_string()),
                     auth_method: if secret.is_some() {
@@ -253,6 +263,25 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         hash: String::new(),
     }]);
     Ok(id)
+}
+
+/// The issuer of a client registered by hand, as typed (issuers are compared exactly,
+/// so it is not normalized): an http(s) URL without credentials, query or fragment.
+fn check_issuer(raw: &str) -> Result<String> {
+    let issuer = raw.trim();
+    let url = parse_server_url(issuer, false).map_err(|e| {
+        Error::other(
+            format!("--issuer {issuer}: {e}"),
+            "give the authorization server's issuer URL exactly as its metadata names it",
+        )
+    })?;
+    if url.query().is_some() {
+        return Err(Error::other(
+            format!("--issuer {issuer} has a query"),
+            "give the authorization server's issuer URL exactly as its metadata names it",
+        ));
+    }
+    Ok(issuer.to_string())
 }
 
 /// What importing one remote entry does: the bridge entry, the server record, and the
@@ -459,7 +488,10 @@ pub fn plan_import(
                 Secret::new(raw),
             ));
         }
-        notes.push("its pre-registered OAuth client is used for sign-in".into());
+        notes.push(
+            "its pre-registered OAuth client is used for sign-in, and only with the authorization server of its first sign-in"
+                .into(),
+        );
     }
     let command = vec!["bridge".to_string(), id.clone()];
     let record = Server {
@@ -530,6 +562,90 @@ mod tests {
         );
         assert_eq!(jwt_expiry_warning(&info, 1000 - 30 * 86_400, 7), None);
         assert_eq!(peek_jwt("ghp_notajwt"), None);
+    }
+
+    struct Sandbox {
+        dir: tempfile::TempDir,
+        paths: Paths,
+        vault: Vault,
+        audit: AuditLog,
+    }
+
+    fn sandbox() -> Sandbox {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mock: std::sync::Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().expect("mock store");
+        let paths = Paths::under(&dir.path().join("home"));
+        Sandbox {
+            audit: AuditLog::new(paths.audit_file()),
+            vault: Vault::with_store(mock, "keybroker-test"),
+            paths,
+            dir,
+        }
+    }
+
+    fn add_with(sb: &Sandbox, issuer: Option<&str>, client: bool) -> Result<String> {
+        let config = sb.dir.path().join("claude_desktop_config.json");
+        let launcher = sb.dir.path().join("keybroker");
+        let req = AddRequest {
+            host: Host::ClaudeDesktop,
+            config_path: &config,
+            name: "s",
+            url: "http://127.0.0.1:9/mcp",
+            allow_http: false,
+            launcher: &launcher,
+            headers: Vec::new(),
+            client: client.then(|| ("kb-hand".to_string(), Some(Secret::new("cs")))),
+            issuer,
+            client_metadata_url: None,
+            replace: true,
+            now: "2026-01-01T00:00:00Z",
+        };
+        add(&req, &sb.paths, &sb.vault, &sb.audit)
+    }
+
+    fn stored_client(sb: &Sandbox) -> ClientReg {
+        let item = sb
+            .vault
+            .get("claude-desktop-s-oauth")
+            .expect("vault")
+            .expect("token set");
+        let ts: TokenSet = serde_json::from_str(item.expose()).expect("json");
+        ts.client.expect("client")
+    }
+
+    #[test]
+    fn a_hand_registered_client_is_stored_with_the_issuer_given_exactly_as_typed() {
+        let sb = sandbox();
+        add_with(&sb, Some(" https://as.example "), true).expect("add");
+        let client = stored_client(&sb);
+        assert_eq!(client.issuer.as_deref(), Some("https://as.example"));
+        assert_eq!(client.source, "pre-registered");
+        add_with(&sb, None, true).expect("add");
+        assert_eq!(
+            stored_client(&sb).issuer,
+            None,
+            "bound by its first sign-in"
+        );
+    }
+
+    #[test]
+    fn an_issuer_without_a_client_or_that_is_not_an_issuer_url_is_refused() {
+        let sb = sandbox();
+        assert!(add_with(&sb, Some("https://as.example"), false).is_err());
+        for bad in [
+            "as.example",
+            "http://as.example",
+            "https://u:p@as.example",
+            "https://as.example/#x",
+            "https://as.example/?tenant=1",
+        ] {
+            assert!(add_with(&sb, Some(bad), true).is_err(), "{bad}");
+        }
+        assert!(
+            State::load(&sb.paths).expect("state").servers.is_empty(),
+            "nothing was added"
+        );
     }
 
     #[test]
