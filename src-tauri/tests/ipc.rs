@@ -368,6 +368,7 @@ impl World {
             client: None,
             issuer: None,
             client_metadata_url: None,
+            proxy: None,
             replace: false,
             now: "2026-01-01T00:00:00Z",
         };

@@ -41,6 +41,11 @@ pub struct Args {
     /// Keybroker's client ID metadata document URL, used where the server supports it.
     #[arg(long, value_name = "URL")]
     client_metadata_url: Option<String>,
+    /// Reach this server (sign-in and bridge) through this HTTP proxy, e.g.
+    /// `http://proxy.example:3128`; no credentials in it. Without it Keybroker connects
+    /// directly and ignores HTTP_PROXY, HTTPS_PROXY and ALL_PROXY.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
     /// Replace an existing entry with the same name.
     #[arg(long)]
     replace: bool,
@@ -106,6 +111,7 @@ pub fn run(a: Args) -> Result<()> {
         client,
         issuer: a.issuer.as_deref(),
         client_metadata_url: a.client_metadata_url.as_deref(),
+        proxy: a.proxy.as_deref(),
         replace: a.replace,
         now: &now,
     };

@@ -18,7 +18,7 @@ use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
 use crate::config::hosts::Format;
 use crate::config::hosts::Host;
-use crate::net::{Policy, parse_server_url, redact};
+use crate::net::{Policy, parse_proxy_url, parse_server_url, redact};
 use crate::oauth::{ClientReg, Store, TokenSet};
 use crate::store::audit::{AuditLog, Event};
 pub use crate::store::state::Remote;
@@ -45,6 +45,8 @@ pub struct AddRequest<'a> {
     /// it the client is bound to the issuer of its first successful sign-in.
     pub issuer: Option<&'a str>,
     pub client_metadata_url: Option<&'a str>,
+    /// The HTTP proxy for this server only (`--proxy`); `None`: connect directly.
+    pub proxy: Option<&'a str>,
     /// Replace an existing entry of the same name.
     pub replace: bool,
     pub now: &'a str,
@@ -122,6 +124,10 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
     let url = parse_server_url(req.url, req.allow_http)?;
     // Resolving now tells the user early when the host is unreachable or forbidden.
     Policy::for_server(&url, req.allow_http)?;
+    let proxy = req
+        .proxy
+        .map(|p| parse_proxy_url(p).map(|_| p.trim().to_string()))
+        .transpose()?;
     let issuer = req.issuer.map(check_issuer).transpose()?;
     if issuer.is_some() && req.client.is_none() {
         return Err(Error::other(
@@ -227,6 +233,7 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
             allow_http: req.allow_http,
             oauth_credential: uses_oauth.then(|| oauth_cred.clone()),
             client_metadata_url: req.client_metadata_url.map(str::to_string),
+            proxy,
         }),
     };
     State::update(paths, |s| {
@@ -510,6 +517,7 @@ pub fn plan_import(
             allow_http: false,
             oauth_credential: uses_oauth.then_some(oauth_cred),
             client_metadata_url: None,
+            proxy: None,
         }),
     };
     Ok(Some(ImportPlan {
@@ -585,6 +593,15 @@ mod tests {
     }
 
     fn add_with(sb: &Sandbox, issuer: Option<&str>, client: bool) -> Result<String> {
+        add_via(sb, issuer, client, None)
+    }
+
+    fn add_via(
+        sb: &Sandbox,
+        issuer: Option<&str>,
+        client: bool,
+        proxy: Option<&str>,
+    ) -> Result<String> {
         let config = sb.dir.path().join("claude_desktop_config.json");
         let launcher = sb.dir.path().join("keybroker");
         let req = AddRequest {
@@ -598,6 +615,7 @@ mod tests {
             client: client.then(|| ("kb-hand".to_string(), Some(Secret::new("cs")))),
             issuer,
             client_metadata_url: None,
+            proxy,
             replace: true,
             now: "2026-01-01T00:00:00Z",
         };
@@ -646,6 +664,27 @@ mod tests {
             State::load(&sb.paths).expect("state").servers.is_empty(),
             "nothing was added"
         );
+    }
+
+    #[test]
+    fn a_proxy_is_kept_for_its_server_only_and_one_with_credentials_is_refused() {
+        let sb = sandbox();
+        let remote = |sb: &Sandbox| {
+            State::load(&sb.paths).expect("state").servers["claude-desktop/s"]
+                .remote
+                .clone()
+                .expect("remote")
+        };
+        add_via(&sb, None, false, None).expect("add");
+        assert_eq!(remote(&sb).proxy, None);
+        add_via(&sb, None, false, Some("http://127.0.0.1:3128")).expect("add");
+        assert_eq!(remote(&sb).proxy.as_deref(), Some("http://127.0.0.1:3128"));
+        let err = add_via(&sb, None, false, Some("http://u:KBCANARY@127.0.0.1:3128"))
+            .expect_err("credentials refused");
+        assert!(err.to_string().contains("user name or password"), "{err}");
+        let state = std::fs::read_to_string(sb.paths.state_file()).expect("state");
+        assert!(!state.contains("KBCANARY"));
+        assert_eq!(remote(&sb).proxy.as_deref(), Some("http://127.0.0.1:3128"));
     }
 
     #[test]
