@@ -365,7 +365,9 @@ impl World {
             launcher: &launcher,
             headers: Vec::new(),
             client: None,
+            issuer: None,
             client_metadata_url: None,
+            proxy: None,
             replace: false,
             now: "2026-01-01T00:00:00Z",
         };

@@ -33,9 +33,19 @@ pub(super) struct Args {
     /// With --client-id: read its client secret from stdin.
     #[arg(long, requires = "client_id")]
     client_secret_stdin: bool,
+    /// With --client-id: the issuer of the authorization server it was registered with,
+    /// exactly as its metadata names it. The client is never sent to another one
+    /// (default: the issuer of the first sign-in).
+    #[arg(long, value_name = "URL", requires = "client_id")]
+    issuer: Option<String>,
     /// Keybroker's client ID metadata document URL, used where the server supports it.
     #[arg(long, value_name = "URL")]
     client_metadata_url: Option<String>,
+    /// Reach this server (sign-in and bridge) through this HTTP proxy, e.g.
+    /// `http://proxy.example:3128`; no credentials in it. Without it Keybroker connects
+    /// directly and ignores HTTP_PROXY, HTTPS_PROXY and ALL_PROXY.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
     /// Replace an existing entry with the same name.
     #[arg(long)]
     replace: bool,
@@ -99,7 +109,9 @@ pub(super) fn run(a: Args) -> Result<()> {
         launcher: &launcher,
         headers,
         client,
+        issuer: a.issuer.as_deref(),
         client_metadata_url: a.client_metadata_url.as_deref(),
+        proxy: a.proxy.as_deref(),
         replace: a.replace,
         now: &now,
     };

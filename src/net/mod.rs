@@ -9,9 +9,15 @@
 //!
 //! The same address check runs a second time inside the HTTP client's resolver, on the
 //! very addresses it is about to connect to, so a DNS answer that changes between the
-//! check and the connection (DNS rebinding) is refused too. With an HTTP proxy
-//! configured (`HTTPS_PROXY` etc.) the proxy resolves names and only the first check
-//! applies. Everything is HTTP/1.1 through `ureq`.
+//! check and the connection (DNS rebinding) is refused too.
+//!
+//! Proxies: `ureq` on its own takes one from `ALL_PROXY` / `HTTPS_PROXY` / `HTTP_PROXY`
+//! (and the lowercase names) in the environment. Requests here carry tokens, client
+//! secrets and API keys, and an environment variable is easy for anything that starts a
+//! host to set, so the agent is always built with an explicit proxy setting: none, or
+//! the one the user gave for that server (`keybroker add --proxy`), which carries no
+//! credentials of its own. With a proxy the proxy resolves names, so only the first
+//! address check applies to the destination. Everything is HTTP/1.1 through `ureq`.
 
 use std::io::Read;
 use std::net::{IpAddr, ToSocketAddrs};
@@ -159,6 +165,8 @@ impl ureq::unversioned::resolver::Resolver for PinnedResolver {
     ) -> std::result::Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
         let addrs = ureq::unversioned::resolver::DefaultResolver::default()
             .resolve(uri, config, timeout)?;
+        // With a proxy this resolves only the proxy itself (the user's choice, which may
+        // be on loopback or the LAN); the proxy resolves the destination.
         if config.proxy().is_none() {
             for a in addrs.iter() {
                 if !allowed(classify(a.ip()), &self.server_kinds) {
@@ -290,9 +298,35 @@ pub struct Http {
 }
 
 impl Http {
+    /// A client that connects directly, whatever proxy the environment names.
     pub fn new(policy: Policy) -> Http {
+        Http::build(policy, None)
+    }
+
+    /// A client that goes through `proxy` (an http(s) proxy URL the user configured for
+    /// this server, see [`parse_proxy_url`]), or directly when it is `None`.
+    pub fn with_proxy(policy: Policy, proxy: Option<&str>) -> Result<Http> {
+        let proxy = match proxy {
+            None => None,
+            Some(raw) => {
+                let url = parse_proxy_url(raw)?;
+                let p = ureq::Proxy::new(url.as_str()).map_err(|e| {
+                    Error::other(
+                        format!("the proxy {} is not usable: {e}", redact(&url)),
+                        "add the server again with a proxy URL like http://proxy.example:3128",
+                    )
+                })?;
+                Some(p)
+            }
+        };
+        Ok(Http::build(policy, proxy))
+    }
+
+    fn build(policy: Policy, proxy: Option<ureq::Proxy>) -> Http {
         let pinned = |global: Option<Duration>| {
             let config = ureq::Agent::config_builder()
+                // Never the environment's proxy (`Config::default` reads it).
+                .proxy(proxy.clone())
                 .max_redirects(0)
                 .http_status_as_error(false)
                 .timeout_connect(Some(Duration::from_secs(15)))
@@ -502,6 +536,43 @@ pub fn open_in_browser(url: &Url) -> Result<()> {
     Ok(())
 }
 
+/// Parse and check a proxy URL for `keybroker add --proxy`: `http://` or `https://`, a
+/// host, at most a port; no user name or password (they would sit in the state file, and
+/// a proxy that wants them is not supported), no path, query or fragment.
+pub fn parse_proxy_url(raw: &str) -> Result<Url> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::other(
+            format!("`{raw}` is not a valid proxy URL: {e}"),
+            "give the proxy as http://host:port",
+        )
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::other(
+            "the proxy URL carries a user name or password",
+            "Keybroker keeps no proxy credentials; use a proxy that needs none, or none",
+        ));
+    }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::other(
+            format!("unsupported proxy scheme `{}`", url.scheme()),
+            "use an http:// or https:// proxy",
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::other(
+            "the proxy URL has no host",
+            "give the proxy as http://host:port",
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::other(
+            "the proxy URL has a path, query or fragment",
+            "give the proxy as http://host:port",
+        ));
+    }
+    Ok(url)
+}
+
 /// Parse and check a server URL: http(s), no credentials or fragment in it, plain http
 /// only on loopback unless allowed.
 pub fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url> {
@@ -604,6 +675,79 @@ mod tests {
             err.to_string().contains("refused to connect to 127.0.0.1"),
             "{err}"
         );
+    }
+
+    fn public_policy() -> Policy {
+        Policy {
+            server_kinds: vec![AddrKind::Public],
+            allow_http: false,
+            server_origin: url("https://mcp.example/mcp").origin(),
+        }
+    }
+
+    fn proxy_of(agent: &ureq::Agent) -> Option<String> {
+        agent.config().proxy().map(|p| p.uri().to_string())
+    }
+
+    #[test]
+    fn the_agent_has_no_proxy_unless_one_was_configured_for_the_server() {
+        let direct = Http::new(public_policy());
+        assert_eq!(proxy_of(&direct.agent), None);
+        assert_eq!(proxy_of(&direct.stream_agent), None);
+        let none = Http::with_proxy(public_policy(), None).expect("no proxy");
+        assert_eq!(proxy_of(&none.agent), None);
+        let via =
+            Http::with_proxy(public_policy(), Some("http://127.0.0.1:3128")).expect("a proxy");
+        assert_eq!(
+            proxy_of(&via.agent).as_deref(),
+            Some("http://127.0.0.1:3128/")
+        );
+        assert_eq!(
+            proxy_of(&via.stream_agent).as_deref(),
+            Some("http://127.0.0.1:3128/")
+        );
+    }
+
+    #[test]
+    fn proxy_urls_with_credentials_or_other_schemes_are_refused() {
+        for bad in [
+            "http://user:pw@proxy.example:3128",
+            "http://user@proxy.example:3128",
+            "socks5://proxy.example:1080",
+            "file:///tmp/proxy",
+            "http://proxy.example:3128/path",
+            "http://proxy.example:3128/?x=1",
+            "proxy.example:3128",
+        ] {
+            assert!(parse_proxy_url(bad).is_err(), "{bad} must be refused");
+            assert!(
+                Http::with_proxy(public_policy(), Some(bad)).is_err(),
+                "{bad} must be refused"
+            );
+        }
+        assert!(parse_proxy_url("https://proxy.example").is_ok());
+        assert!(parse_proxy_url(" http://[::1]:3128/ ").is_ok());
+    }
+
+    #[test]
+    fn a_configured_proxy_is_the_one_contacted_even_on_loopback_for_a_public_server() {
+        // The proxy resolves the destination, so nothing but 127.0.0.1 is contacted.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let proxy = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = std::thread::spawn(move || {
+            use std::io::{BufRead, Write};
+            let (mut conn, _) = listener.accept().expect("the proxy is contacted");
+            let mut line = String::new();
+            std::io::BufReader::new(&conn)
+                .read_line(&mut line)
+                .expect("request line");
+            let _ = conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+            line
+        });
+        let http = Http::with_proxy(public_policy(), Some(&proxy)).expect("proxy");
+        let _ = http.agent.get("http://mcp.example/mcp").call();
+        let line = seen.join().expect("join");
+        assert!(line.starts_with("CONNECT mcp.example:80 "), "{line}");
     }
 
     #[test]

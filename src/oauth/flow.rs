@@ -2,10 +2,14 @@
 //! the system browser, the one-shot loopback redirect listener, and the token requests.
 //!
 //! Callback checks (THREATS 18, 19) run before any token request: `state` must match the
-//! one this attempt generated (each attempt has its own and the listener closes after one
-//! callback, so a `state` is never accepted twice); `iss` must equal the issuer exactly
-//! when present, and must be present when the server advertises RFC 9207 support. The
-//! success/failure page shows fixed text only, with any reflected value HTML-escaped.
+//! one this attempt generated (each attempt has its own and the listener closes with the
+//! callback that carries it, so a `state` is never accepted twice); `iss` must equal the
+//! issuer exactly when present, and must be present when the server advertises RFC 9207
+//! support. A request without this attempt's `state` (a stale tab, another local program,
+//! a guess) is answered with an error page and does not end the wait: one stray request
+//! must not be able to cancel a sign-in the user is in the middle of. Only the timeout,
+//! a cancel, or the callback with the right `state` ends it. Every page shows fixed text,
+//! with any reflected value HTML-escaped.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -344,10 +348,13 @@ impl Loopback {
         })
     }
 
-    /// Wait for the one callback on `/callback`; other paths get 404 and are ignored.
-    /// Returns its query parameters. The listener is closed when this returns.
+    /// Wait for the one callback on `/callback` that carries `state`; other paths get 404,
+    /// callbacks with another or no `state` get 400, and both are otherwise ignored. The
+    /// callback with `state` ends the wait with `check`'s verdict on it. Returns its query
+    /// parameters. The listener is closed when this returns.
     pub fn wait(
         self,
+        state: &str,
         timeout: Duration,
         cancel: Option<&std::sync::atomic::AtomicBool>,
         check: impl Fn(&[(String, String)]) -> Result<()>,
@@ -371,7 +378,7 @@ impl Loopback {
             }
             match self.listener.accept() {
                 Ok((stream, _)) => {
-                    if let Some(result) = handle_callback(stream, &check) {
+                    if let Some(result) = handle_callback(stream, state, &check) {
                         return result;
                     }
                 }
@@ -397,9 +404,10 @@ pub fn html_escape(s: &str) -> String {
         .collect()
 }
 
-/// `None`: not the callback (keep waiting). `Some(result)`: the one callback.
+/// `None`: not this attempt's callback (keep waiting). `Some(result)`: the one callback.
 fn handle_callback(
     stream: TcpStream,
+    state: &str,
     check: &impl Fn(&[(String, String)]) -> Result<()>,
 ) -> Option<Result<Vec<(String, String)>>> {
     let _ = stream.set_nonblocking(false);
@@ -433,6 +441,20 @@ fn handle_callback(
         return None;
     }
     let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    // The first `state` counts, as in `check_callback`.
+    if params
+        .iter()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.as_str())
+        != Some(state)
+    {
+        respond(
+            &stream,
+            400,
+            "This is not the sign-in Keybroker is waiting for (its state does not match), so nothing was exchanged. Finish signing in in the tab Keybroker opened.",
+        );
+        return None;
+    }
     let result = check(&params);
     match &result {
         Ok(()) => respond(
@@ -516,23 +538,50 @@ pub fn check_callback(
     Ok(())
 }
 
+/// Refuse a client registered by hand with one authorization server when the resource now
+/// names another (THREATS 20): its id and secret are only ever sent to the issuer it is
+/// bound to. A client not bound yet (`issuer: None`) is bound by its first sign-in.
+pub fn check_client_issuer(server_id: &str, client: &ClientReg, issuer: &str) -> Result<()> {
+    match client.issuer.as_deref() {
+        Some(bound) if bound != issuer => {
+            let (host, name) = server_id.split_once('/').unwrap_or((server_id, ""));
+            Err(Error::Denied {
+                message: format!(
+                    "the client registered by hand for {server_id} belongs to the authorization server `{bound}`, but the server now names `{issuer}`; its client id and secret were not sent there"
+                ),
+                fix: format!(
+                    "if {server_id} really moved to `{issuer}`, register Keybroker there and add the server again with that client: `keybroker add {host} {name} --url <url> --replace --client-id <id> --issuer {issuer}` (or leave out --client-id to register automatically)"
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Run the authorization-code flow with PKCE; returns the new token set.
 pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<TokenSet> {
     let as_meta = &req.discovery.auth_server;
-    let same_issuer = |c: &ClientReg| c.issuer.as_deref().is_none_or(|i| i == as_meta.issuer);
+    // Before anything else: nothing may carry a hand-registered client elsewhere.
+    if let Some(pre) = req.pre_registered {
+        check_client_issuer(req.server_id, pre, &as_meta.issuer)?;
+    }
     // Registration in the spec's order: pre-registered, stored (same issuer), CIMD, dynamic.
-    let stored = req
-        .previous
-        .and_then(|p| p.client.as_ref())
-        .filter(|c| same_issuer(c) && c.source != "pre-registered");
+    // A stored registration is reused only with the issuer it was made with.
+    let stored = req.previous.and_then(|p| p.client.as_ref()).filter(|c| {
+        c.issuer.as_deref() == Some(as_meta.issuer.as_str()) && c.source != "pre-registered"
+    });
     let preferred_port = stored
         .and_then(|c| c.redirect_uri.as_deref())
         .and_then(|u| Url::parse(u).ok())
         .and_then(|u| u.port());
     let loopback = Loopback::bind(preferred_port)?;
     let redirect_uri = loopback.redirect_uri.clone();
-    let client = if let Some(pre) = req.pre_registered.filter(|c| same_issuer(c)) {
-        pre.clone()
+    let client = if let Some(pre) = req.pre_registered {
+        // Bound to this issuer from now on (recorded only if the sign-in succeeds).
+        ClientReg {
+            issuer: Some(as_meta.issuer.clone()),
+            ..pre.clone()
+        }
     } else if let Some(c) = stored
         .filter(|c| c.source == "cimd" || c.redirect_uri.as_deref() == Some(redirect_uri.as_str()))
     {
@@ -586,7 +635,7 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
         Browser::Print => {}
         Browser::Hook(hook) => hook(&auth_url),
     }
-    let params = loopback.wait(req.timeout, req.cancel, |p| {
+    let params = loopback.wait(&state, req.timeout, req.cancel, |p| {
         check_callback(p, &state, as_meta)
     })?;
     let code = params
@@ -693,40 +742,103 @@ mod tests {
         );
     }
 
+    /// `host:port` of a bound listener's redirect URI.
+    fn addr_of(lb: &Loopback) -> String {
+        lb.redirect_uri
+            .trim_start_matches("http://")
+            .trim_end_matches("/callback")
+            .to_string()
+    }
+
+    /// One GET over a real TCP connection, like a browser tab; the raw response.
+    fn get(addr: &str, path: &str) -> String {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
     #[test]
-    fn the_loopback_listener_takes_one_callback_and_escapes_what_it_reflects() {
+    fn the_loopback_listener_escapes_what_it_reflects_and_a_wrong_state_alone_times_out() {
         let lb = Loopback::bind(None).expect("bind");
         let uri = lb.redirect_uri.clone();
         assert!(uri.starts_with("http://127.0.0.1:"));
-        let addr = uri
-            .trim_start_matches("http://")
-            .trim_end_matches("/callback")
-            .to_string();
+        let addr = addr_of(&lb);
         let client = std::thread::spawn(move || {
-            let get = |path: &str| -> String {
-                let mut s = TcpStream::connect(&addr).expect("connect");
-                write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
-                let mut out = String::new();
-                let _ = s.read_to_string(&mut out);
-                out
-            };
-            let favicon = get("/favicon.ico");
-            let page =
-                get("/callback?state=bad&code=%3Cscript%3Ealert(1)%3C%2Fscript%3E&iss=%3Cb%3E");
+            let favicon = get(&addr, "/favicon.ico");
+            let page = get(
+                &addr,
+                "/callback?state=bad&code=%3Cscript%3Ealert(1)%3C%2Fscript%3E&iss=%3Cb%3E",
+            );
             (favicon, page, addr)
         });
         let m = as_meta(false);
-        let res = lb.wait(Duration::from_secs(10), None, |q| {
+        let started = Instant::now();
+        let res = lb.wait("good", Duration::from_secs(2), None, |q| {
             check_callback(q, "good", &m)
         });
         assert!(res.is_err(), "a wrong state is rejected");
+        let err = res.expect_err("timeout").to_string();
+        assert!(err.contains("timed out"), "only the timeout ends it: {err}");
+        assert!(started.elapsed() >= Duration::from_secs(2));
         let (favicon, page, addr) = client.join().expect("join");
         // `wait` consumed the listener: it is closed now.
         let closed = std::net::TcpStream::connect(&addr).is_err();
         assert!(favicon.starts_with("HTTP/1.1 404"));
         assert!(page.starts_with("HTTP/1.1 400"));
         assert!(!page.contains("<script>") && !page.contains("<b>"));
-        assert!(closed, "the listener is closed after one callback");
+        assert!(closed, "the listener is closed once the wait ends");
+    }
+
+    #[test]
+    fn a_stray_request_does_not_end_the_wait_and_the_right_callback_still_does() {
+        let lb = Loopback::bind(None).expect("bind");
+        let addr = addr_of(&lb);
+        let client = std::thread::spawn(move || {
+            let wrong = get(&addr, "/callback?state=guess&code=evil");
+            let missing = get(&addr, "/callback?code=evil");
+            let favicon = get(&addr, "/favicon.ico");
+            let right = get(&addr, "/callback?state=s3cret&code=the-code");
+            (wrong, missing, favicon, right, addr)
+        });
+        let m = as_meta(false);
+        let params = lb
+            .wait("s3cret", Duration::from_secs(20), None, |q| {
+                check_callback(q, "s3cret", &m)
+            })
+            .expect("the right callback ends the wait");
+        assert!(params.contains(&("code".into(), "the-code".into())));
+        let (wrong, missing, favicon, right, addr) = client.join().expect("join");
+        assert!(wrong.starts_with("HTTP/1.1 400"), "{wrong}");
+        assert!(wrong.contains("not the sign-in Keybroker is waiting for"));
+        assert!(missing.starts_with("HTTP/1.1 400"), "{missing}");
+        assert!(favicon.starts_with("HTTP/1.1 404"), "{favicon}");
+        assert!(right.starts_with("HTTP/1.1 200"), "{right}");
+        // The state is used once: replaying the callback finds nobody listening.
+        assert!(TcpStream::connect(&addr).is_err(), "listener closed");
+    }
+
+    #[test]
+    fn a_callback_with_the_right_state_but_another_issuer_ends_the_sign_in_escaped() {
+        let lb = Loopback::bind(None).expect("bind");
+        let addr = addr_of(&lb);
+        let client = std::thread::spawn(move || {
+            get(
+                &addr,
+                "/callback?state=s1&code=c&iss=https%3A%2F%2Fevil.example%2F%3Cscript%3E",
+            )
+        });
+        let m = as_meta(false);
+        let res = lb.wait("s1", Duration::from_secs(20), None, |q| {
+            check_callback(q, "s1", &m)
+        });
+        let err = res.expect_err("mix-up").to_string();
+        assert!(err.contains("evil.example"), "{err}");
+        let page = client.join().expect("join");
+        assert!(page.starts_with("HTTP/1.1 400"), "{page}");
+        assert!(page.contains("evil.example/&lt;script&gt;"), "{page}");
+        assert!(!page.contains("<script>"), "{page}");
     }
 
     #[test]
@@ -738,7 +850,7 @@ mod tests {
             .trim_start_matches("http://")
             .trim_end_matches("/callback")
             .to_string();
-        let err = lb.wait(Duration::from_secs(30), Some(&cancel), |_| Ok(()));
+        let err = lb.wait("s", Duration::from_secs(30), Some(&cancel), |_| Ok(()));
         assert!(
             err.expect_err("cancelled")
                 .to_string()
@@ -747,7 +859,7 @@ mod tests {
         assert!(TcpStream::connect(&addr).is_err(), "listener closed");
         let lb = Loopback::bind(None).expect("bind");
         let started = Instant::now();
-        let err = lb.wait(Duration::from_millis(200), None, |_| Ok(()));
+        let err = lb.wait("s", Duration::from_millis(200), None, |_| Ok(()));
         assert!(err.expect_err("timeout").to_string().contains("timed out"));
         assert!(started.elapsed() < Duration::from_secs(5));
     }
@@ -830,6 +942,275 @@ mod tests {
         }
         assert!(seen.lock().expect("lock").is_empty());
         assert_eq!(http.attempts(), 0, "nothing was sent");
+    }
+
+    /// A small authorization server on 127.0.0.1: `/register` and `/token` answer like a
+    /// real one, and every request (line, headers, body) is recorded.
+    struct TestAs {
+        base: String,
+        seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl TestAs {
+        fn start() -> TestAs {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let base = format!("http://{}", listener.local_addr().expect("addr"));
+            let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let record = seen.clone();
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    let Ok(conn) = conn else { continue };
+                    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+                    let mut raw = String::new();
+                    let mut len = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        raw.push_str(&line);
+                    }
+                    let mut body = vec![0u8; len];
+                    let _ = reader.read_exact(&mut body);
+                    raw.push_str(&String::from_utf8_lossy(&body));
+                    let json = if raw.starts_with("POST /register") {
+                        r#"{"client_id":"dyn-new"}"#
+                    } else if raw.starts_with("POST /token") {
+                        r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600}"#
+                    } else {
+                        "{}"
+                    };
+                    record.lock().expect("lock").push(raw);
+                    let mut conn = conn;
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{json}",
+                        json.len()
+                    );
+                }
+            });
+            TestAs { base, seen }
+        }
+
+        fn discovery(&self) -> Discovery {
+            use super::super::discovery::ProtectedResource;
+            let u = |p: &str| Url::parse(&format!("{}{p}", self.base)).expect("url");
+            Discovery {
+                resource: ProtectedResource {
+                    resource: format!("{}/mcp", self.base),
+                    authorization_servers: vec![self.base.clone()],
+                    scopes_supported: None,
+                },
+                auth_server: AuthServer {
+                    issuer: self.base.clone(),
+                    authorization_endpoint: u("/authorize"),
+                    token_endpoint: u("/token"),
+                    registration_endpoint: Some(u("/register")),
+                    scopes_supported: None,
+                    token_endpoint_auth_methods: None,
+                    iss_parameter_supported: false,
+                    cimd_supported: false,
+                },
+            }
+        }
+
+        fn http(&self) -> Http {
+            let url = Url::parse(&format!("{}/mcp", self.base)).expect("url");
+            Http::new(crate::net::Policy::for_server(&url, false).expect("policy"))
+        }
+
+        fn requests(&self) -> Vec<String> {
+            self.seen.lock().expect("lock").clone()
+        }
+    }
+
+    /// A browser that, like a stale tab or another local program, first hits the redirect
+    /// URI with a wrong `state`, then comes back with the real callback. Keeps the
+    /// responses to the stray requests.
+    fn browser_with_a_stray_request_first()
+    -> (Browser, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let pages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = pages.clone();
+        let hook = Browser::Hook(std::sync::Arc::new(move |u: &Url| {
+            let q: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+            let get_q = |k: &str| {
+                q.iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+                    .expect("param")
+            };
+            let (state, redirect) = (get_q("state"), get_q("redirect_uri"));
+            let keep = keep.clone();
+            // The hook runs on the signing-in thread: the "browser" is another one.
+            std::thread::spawn(move || {
+                let addr = redirect
+                    .trim_start_matches("http://")
+                    .trim_end_matches("/callback")
+                    .to_string();
+                let stray = get(&addr, "/callback?state=not-it&code=evil");
+                keep.lock().expect("lock").push(stray);
+                get(&addr, &format!("/callback?state={state}&code=good-code"));
+            });
+        }));
+        (hook, pages)
+    }
+
+    fn sign_in_req<'a>(
+        disc: &'a Discovery,
+        pre: Option<&'a ClientReg>,
+        previous: Option<&'a TokenSet>,
+        browser: Browser,
+    ) -> SignIn<'a> {
+        SignIn {
+            server_id: "claude-desktop/s",
+            discovery: disc,
+            challenged_scope: None,
+            previous_scope: None,
+            previous,
+            pre_registered: pre,
+            client_metadata_url: None,
+            browser,
+            timeout: Duration::from_secs(20),
+            cancel: None,
+        }
+    }
+
+    fn hand_client(issuer: Option<&str>) -> ClientReg {
+        ClientReg {
+            issuer: issuer.map(str::to_string),
+            client_id: "kb-hand".into(),
+            client_secret: Some("KBCANARY-hand-secret".into()),
+            auth_method: "client_secret_basic".into(),
+            redirect_uri: None,
+            source: "pre-registered".into(),
+        }
+    }
+
+    #[test]
+    fn a_stray_request_before_the_real_callback_does_not_stop_the_sign_in() {
+        let as_ = TestAs::start();
+        let disc = as_.discovery();
+        let (browser, strays) = browser_with_a_stray_request_first();
+        let pre = hand_client(None);
+        let ts = sign_in(
+            &as_.http(),
+            &sign_in_req(&disc, Some(&pre), None, browser),
+            || 1_000,
+        )
+        .expect("sign-in succeeds after the stray request");
+        assert_eq!(ts.access_token.as_deref(), Some("at-1"));
+        let strays = strays.lock().expect("lock").clone();
+        assert_eq!(strays.len(), 1);
+        assert!(strays[0].starts_with("HTTP/1.1 400"), "{}", strays[0]);
+        let tokens: Vec<String> = as_
+            .requests()
+            .into_iter()
+            .filter(|r| r.starts_with("POST /token"))
+            .collect();
+        assert_eq!(tokens.len(), 1, "exactly one token request");
+        assert!(tokens[0].contains("code=good-code") && !tokens[0].contains("evil"));
+    }
+
+    #[test]
+    fn a_hand_registered_client_without_an_issuer_is_bound_by_its_first_sign_in() {
+        let as_ = TestAs::start();
+        let disc = as_.discovery();
+        let (browser, _) = browser_with_a_stray_request_first();
+        let pre = hand_client(None);
+        let ts = sign_in(
+            &as_.http(),
+            &sign_in_req(&disc, Some(&pre), None, browser),
+            || 1_000,
+        )
+        .expect("sign-in");
+        let client = ts.client.expect("client kept");
+        assert_eq!(client.issuer.as_deref(), Some(as_.base.as_str()));
+        assert_eq!(client.client_id, "kb-hand");
+        assert_eq!(client.source, "pre-registered");
+        assert!(check_client_issuer("h/s", &client, &as_.base).is_ok());
+        assert!(check_client_issuer("h/s", &client, "https://other.example").is_err());
+    }
+
+    #[test]
+    fn a_hand_registered_client_is_never_sent_to_another_issuer() {
+        let as_ = TestAs::start();
+        let disc = as_.discovery();
+        let opened = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let record = opened.clone();
+        let hook = Browser::Hook(std::sync::Arc::new(move |u: &Url| {
+            record.lock().expect("lock").push(u.to_string());
+        }));
+        let pre = hand_client(Some("https://as.bound.example"));
+        let http = as_.http();
+        let err =
+            sign_in(&http, &sign_in_req(&disc, Some(&pre), None, hook), || 0).expect_err("refused");
+        assert_eq!(err.code(), "denied", "{err}");
+        let text = err.to_string();
+        assert!(text.contains("https://as.bound.example"), "{text}");
+        assert!(text.contains(&as_.base), "{text}");
+        let Error::Denied { fix, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            fix.contains("--issuer") && fix.contains("--replace"),
+            "{fix}"
+        );
+        assert!(opened.lock().expect("lock").is_empty(), "no browser opened");
+        assert_eq!(http.attempts(), 0, "nothing was sent");
+        assert!(as_.requests().is_empty(), "the other issuer saw nothing");
+    }
+
+    #[test]
+    fn a_stored_registration_from_another_issuer_is_not_reused() {
+        let as_ = TestAs::start();
+        let disc = as_.discovery();
+        // Reusable in every other respect: its redirect port is free again, and with
+        // `client_secret_post` a reuse would show in the token request's body.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let previous = TokenSet {
+            issuer: Some("https://old.example".into()),
+            client: Some(ClientReg {
+                issuer: Some("https://old.example".into()),
+                client_id: "dyn-old".into(),
+                client_secret: Some("KBCANARY-old-secret".into()),
+                auth_method: "client_secret_post".into(),
+                redirect_uri: Some(format!("http://127.0.0.1:{port}/callback")),
+                source: "dynamic".into(),
+            }),
+            ..TokenSet::default()
+        };
+        let unbound = TokenSet {
+            client: Some(ClientReg {
+                issuer: None,
+                ..previous.client.clone().expect("client")
+            }),
+            ..TokenSet::default()
+        };
+        for prev in [&previous, &unbound] {
+            let (browser, _) = browser_with_a_stray_request_first();
+            let ts = sign_in(
+                &as_.http(),
+                &sign_in_req(&disc, None, Some(prev), browser),
+                || 0,
+            )
+            .expect("sign-in");
+            assert_eq!(
+                ts.client.as_ref().map(|c| c.client_id.as_str()),
+                Some("dyn-new")
+            );
+        }
+        let all = as_.requests().join("\n");
+        assert!(
+            !all.contains("dyn-old") && !all.contains("KBCANARY"),
+            "{all}"
+        );
     }
 
     #[test]

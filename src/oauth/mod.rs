@@ -5,7 +5,9 @@
 //! expiry, granted scope) is one keychain item, the server's `oauth` credential; state
 //! files only know that the credential exists. Tokens are keyed by issuer: when the
 //! resource names another authorization server, neither the old registration nor the old
-//! tokens are used there (THREATS 20).
+//! tokens are used there (THREATS 20). A client registered by hand is bound to one issuer
+//! (`add --issuer`, else the issuer of its first sign-in); sign-in with it stops with an
+//! error rather than show its id or secret to another one.
 //!
 //! Refresh (THREATS 22, 23, 24): every process that wants a fresh token takes an
 //! exclusive file lock for that credential, re-reads the keychain item, and refreshes only
@@ -34,8 +36,9 @@ use crate::store::vault::Vault;
 /// A client registration with one authorization server.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ClientReg {
-    /// The issuer it was registered with (`None`: a pre-registered client for whatever
-    /// issuer the server names).
+    /// The issuer it was registered with. `None` only for a client registered by hand
+    /// without `--issuer`, until its first successful sign-in binds it; from then on it
+    /// is never sent to another issuer ([`flow::check_client_issuer`]).
     pub issuer: Option<String>,
     pub client_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

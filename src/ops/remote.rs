@@ -18,7 +18,7 @@ use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
 use crate::config::hosts::Format;
 use crate::config::hosts::Host;
-use crate::net::{Policy, parse_server_url, redact};
+use crate::net::{Policy, parse_proxy_url, parse_server_url, redact};
 use crate::oauth::{ClientReg, Store, TokenSet};
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome};
 pub use crate::store::state::Remote;
@@ -41,7 +41,12 @@ pub struct AddRequest<'a> {
     pub headers: Vec<HeaderSecret>,
     /// A client registered by hand (`--client-id`, `--client-secret-stdin`).
     pub client: Option<(String, Option<Secret>)>,
+    /// The authorization server that client was registered with (`--issuer`). Without
+    /// it the client is bound to the issuer of its first successful sign-in.
+    pub issuer: Option<&'a str>,
     pub client_metadata_url: Option<&'a str>,
+    /// The HTTP proxy for this server only (`--proxy`); `None`: connect directly.
+    pub proxy: Option<&'a str>,
     /// Replace an existing entry of the same name.
     pub replace: bool,
     pub now: &'a str,
@@ -119,6 +124,17 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
     let url = parse_server_url(req.url, req.allow_http)?;
     // Resolving now tells the user early when the host is unreachable or forbidden.
     Policy::for_server(&url, req.allow_http)?;
+    let proxy = req
+        .proxy
+        .map(|p| parse_proxy_url(p).map(|_| p.trim().to_string()))
+        .transpose()?;
+    let issuer = req.issuer.map(check_issuer).transpose()?;
+    if issuer.is_some() && req.client.is_none() {
+        return Err(Error::other(
+            "--issuer names the authorization server of a client registered by hand",
+            "pass it together with --client-id",
+        ));
+    }
     let id = format!("{}/{}", req.host.id(), req.name);
     let empty: &[u8] = match req.host.format() {
         Format::Json => b"{}\n",
@@ -166,7 +182,7 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         if let Some((client_id, secret)) = &req.client {
             let ts = TokenSet {
                 client: Some(ClientReg {
-                    issuer: None,
+                    issuer: issuer.clone(),
                     client_id: client_id.clone(),
                     client_secret: secret.as_ref().map(|s| s.expose().to_string()),
                     auth_method: if secret.is_some() {
@@ -217,6 +233,7 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
             allow_http: req.allow_http,
             oauth_credential: uses_oauth.then(|| oauth_cred.clone()),
             client_metadata_url: req.client_metadata_url.map(str::to_string),
+            proxy,
         }),
     };
     State::update(paths, |s| {
@@ -245,6 +262,25 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
             )),
     ])?;
     Ok(id)
+}
+
+/// The issuer of a client registered by hand, as typed (issuers are compared exactly,
+/// so it is not normalized): an http(s) URL without credentials, query or fragment.
+fn check_issuer(raw: &str) -> Result<String> {
+    let issuer = raw.trim();
+    let url = parse_server_url(issuer, false).map_err(|e| {
+        Error::other(
+            format!("--issuer {issuer}: {e}"),
+            "give the authorization server's issuer URL exactly as its metadata names it",
+        )
+    })?;
+    if url.query().is_some() {
+        return Err(Error::other(
+            format!("--issuer {issuer} has a query"),
+            "give the authorization server's issuer URL exactly as its metadata names it",
+        ));
+    }
+    Ok(issuer.to_string())
 }
 
 /// What importing one remote entry does: the bridge entry, the server record, and the
@@ -451,7 +487,10 @@ pub fn plan_import(
                 Secret::new(raw),
             ));
         }
-        notes.push("its pre-registered OAuth client is used for sign-in".into());
+        notes.push(
+            "its pre-registered OAuth client is used for sign-in, and only with the authorization server of its first sign-in"
+                .into(),
+        );
     }
     let command = vec!["bridge".to_string(), id.clone()];
     let record = Server {
@@ -470,6 +509,7 @@ pub fn plan_import(
             allow_http: false,
             oauth_credential: uses_oauth.then_some(oauth_cred),
             client_metadata_url: None,
+            proxy: None,
         }),
     };
     Ok(Some(ImportPlan {
@@ -522,6 +562,121 @@ mod tests {
         );
         assert_eq!(jwt_expiry_warning(&info, 1000 - 30 * 86_400, 7), None);
         assert_eq!(peek_jwt("ghp_notajwt"), None);
+    }
+
+    struct Sandbox {
+        dir: tempfile::TempDir,
+        paths: Paths,
+        vault: Vault,
+        audit: AuditLog,
+    }
+
+    fn sandbox() -> Sandbox {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mock: std::sync::Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().expect("mock store");
+        let paths = Paths::under(&dir.path().join("home"));
+        Sandbox {
+            audit: AuditLog::new(paths.audit_file()),
+            vault: Vault::with_store(mock, "keybroker-test"),
+            paths,
+            dir,
+        }
+    }
+
+    fn add_with(sb: &Sandbox, issuer: Option<&str>, client: bool) -> Result<String> {
+        add_via(sb, issuer, client, None)
+    }
+
+    fn add_via(
+        sb: &Sandbox,
+        issuer: Option<&str>,
+        client: bool,
+        proxy: Option<&str>,
+    ) -> Result<String> {
+        let config = sb.dir.path().join("claude_desktop_config.json");
+        let launcher = sb.dir.path().join("keybroker");
+        let req = AddRequest {
+            host: Host::ClaudeDesktop,
+            config_path: &config,
+            name: "s",
+            url: "http://127.0.0.1:9/mcp",
+            allow_http: false,
+            launcher: &launcher,
+            headers: Vec::new(),
+            client: client.then(|| ("kb-hand".to_string(), Some(Secret::new("cs")))),
+            issuer,
+            client_metadata_url: None,
+            proxy,
+            replace: true,
+            now: "2026-01-01T00:00:00Z",
+        };
+        add(&req, &sb.paths, &sb.vault, &sb.audit)
+    }
+
+    fn stored_client(sb: &Sandbox) -> ClientReg {
+        let item = sb
+            .vault
+            .get("claude-desktop-s-oauth")
+            .expect("vault")
+            .expect("token set");
+        let ts: TokenSet = serde_json::from_str(item.expose()).expect("json");
+        ts.client.expect("client")
+    }
+
+    #[test]
+    fn a_hand_registered_client_is_stored_with_the_issuer_given_exactly_as_typed() {
+        let sb = sandbox();
+        add_with(&sb, Some(" https://as.example "), true).expect("add");
+        let client = stored_client(&sb);
+        assert_eq!(client.issuer.as_deref(), Some("https://as.example"));
+        assert_eq!(client.source, "pre-registered");
+        add_with(&sb, None, true).expect("add");
+        assert_eq!(
+            stored_client(&sb).issuer,
+            None,
+            "bound by its first sign-in"
+        );
+    }
+
+    #[test]
+    fn an_issuer_without_a_client_or_that_is_not_an_issuer_url_is_refused() {
+        let sb = sandbox();
+        assert!(add_with(&sb, Some("https://as.example"), false).is_err());
+        for bad in [
+            "as.example",
+            "http://as.example",
+            "https://u:p@as.example",
+            "https://as.example/#x",
+            "https://as.example/?tenant=1",
+        ] {
+            assert!(add_with(&sb, Some(bad), true).is_err(), "{bad}");
+        }
+        assert!(
+            State::load(&sb.paths).expect("state").servers.is_empty(),
+            "nothing was added"
+        );
+    }
+
+    #[test]
+    fn a_proxy_is_kept_for_its_server_only_and_one_with_credentials_is_refused() {
+        let sb = sandbox();
+        let remote = |sb: &Sandbox| {
+            State::load(&sb.paths).expect("state").servers["claude-desktop/s"]
+                .remote
+                .clone()
+                .expect("remote")
+        };
+        add_via(&sb, None, false, None).expect("add");
+        assert_eq!(remote(&sb).proxy, None);
+        add_via(&sb, None, false, Some("http://127.0.0.1:3128")).expect("add");
+        assert_eq!(remote(&sb).proxy.as_deref(), Some("http://127.0.0.1:3128"));
+        let err = add_via(&sb, None, false, Some("http://u:KBCANARY@127.0.0.1:3128"))
+            .expect_err("credentials refused");
+        assert!(err.to_string().contains("user name or password"), "{err}");
+        let state = std::fs::read_to_string(sb.paths.state_file()).expect("state");
+        assert!(!state.contains("KBCANARY"));
+        assert_eq!(remote(&sb).proxy.as_deref(), Some("http://127.0.0.1:3128"));
     }
 
     #[test]

@@ -54,7 +54,11 @@ pub fn open(
         )
     })?;
     let url = parse_server_url(&remote.url, remote.allow_http)?;
-    let http = Http::new(Policy::for_server(&url, remote.allow_http)?);
+    // The bridge and sign-in both come through here: the server's own proxy or none.
+    let http = Http::with_proxy(
+        Policy::for_server(&url, remote.allow_http)?,
+        remote.proxy.as_deref(),
+    )?;
     let store = match remote.oauth_credential.clone() {
         Some(credential) => Some(Store {
             paths: paths.clone(),

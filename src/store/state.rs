@@ -192,6 +192,10 @@ pub struct Remote {
     /// A client ID metadata document URL to use where the server supports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_metadata_url: Option<String>,
+    /// The HTTP proxy the user chose for this server (`add --proxy`, no credentials in
+    /// it). `None`: connect directly; proxies named in the environment are never used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 #[cfg(test)]

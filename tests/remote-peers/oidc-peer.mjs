@@ -4,6 +4,10 @@
 //
 //   node oidc-peer.mjs            prints {"mcp": URL, "issuer": URL} on stdout when ready
 // GET <mcp origin>/stats -> {"refreshes": n, "refreshErrors": n, "codes": n}
+// GET <mcp origin>/use-authorization-server?issuer=URL -> the protected-resource metadata
+//   names that authorization server from now on (a resource that moved, or was taken over)
+// STATIC_CLIENT='{"client_id": ..., "client_secret": ...}' adds a client registered by
+//   hand (native, client_secret_basic, any loopback redirect port).
 // Access tokens live ACCESS_TTL seconds (default 4). Sign-in interactions are approved
 // automatically (the "user" says yes), so a test can follow the URL without a UI.
 import http from 'node:http';
@@ -20,9 +24,20 @@ const [asPort, mcpPort] = [await listen(asServer), await listen(mcpServer)];
 const issuer = `http://127.0.0.1:${asPort}`;
 const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
 const stats = { refreshes: 0, refreshErrors: 0, codes: 0 };
+let authorizationServer = issuer;
+const clients = process.env.STATIC_CLIENT
+  ? [{
+      ...JSON.parse(process.env.STATIC_CLIENT),
+      application_type: 'native',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    }]
+  : [];
 
 const provider = new Provider(issuer, {
-  clients: [],
+  clients,
   scopes: ['openid'],
   features: {
     devInteractions: { enabled: false },
@@ -86,9 +101,13 @@ mcpServer.on('request', async (req, res) => {
     res.setHeader('content-type', 'application/json');
     return res.end(JSON.stringify(stats));
   }
+  if (req.url.startsWith('/use-authorization-server?')) {
+    authorizationServer = new URL(req.url, mcpUrl).searchParams.get('issuer');
+    return res.end('ok');
+  }
   if (req.url === '/.well-known/oauth-protected-resource/mcp') {
     res.setHeader('content-type', 'application/json');
-    return res.end(JSON.stringify({ resource: mcpUrl, authorization_servers: [issuer], scopes_supported: ['openid', 'mcp'] }));
+    return res.end(JSON.stringify({ resource: mcpUrl, authorization_servers: [authorizationServer], scopes_supported: ['openid', 'mcp'] }));
   }
   if (!req.url.startsWith('/mcp')) {
     res.statusCode = 404;
