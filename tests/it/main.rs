@@ -13,5 +13,6 @@ mod lib_conflict;
 mod real_hosts;
 mod refresh_load;
 mod remote_e2e;
+mod remote_hardening;
 mod secret_cli;
 mod watch_cli;

@@ -4,8 +4,8 @@
 //! to), and no request follows a proxy from the environment; a proxy configured for a
 //! server is the one used. Run under scripts/with-keyring.sh.
 
-mod common;
-mod remote_support;
+use keybroker_test_support::remote;
+use keybroker_test_support::world;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::World;
-use remote_support::*;
+use remote::*;
+use world::World;
 
 const CLIENT_ID: &str = "kb-hand";
 const CLIENT_SECRET: &str = "KBCANARY-hand-secret-0123456789";
