@@ -11,7 +11,8 @@ const LAYERS: &[&str] = &[
 ];
 
 /// Names the crate root re-exports, and the layer each comes from.
-const ROOT_REEXPORTS: &[(&str, &str)] = &[("Error", "base"), ("Result", "base"), ("Secret", "base")];
+const ROOT_REEXPORTS: &[(&str, &str)] =
+    &[("Error", "base"), ("Result", "base"), ("Secret", "base")];
 
 fn rank(layer: &str) -> Option<usize> {
     LAYERS.iter().position(|l| *l == layer)
@@ -140,7 +141,10 @@ fn every_layer_uses_only_the_layers_before_it() {
         }
         checked += 1;
     }
-    assert!(checked > 30, "only {checked} files checked; is src/ laid out in layers?");
+    assert!(
+        checked > 30,
+        "only {checked} files checked; is src/ laid out in layers?"
+    );
     assert!(wrong.is_empty(), "wrong-way imports:\n{}", wrong.join("\n"));
 }
 
@@ -151,8 +155,17 @@ fn the_layer_check_catches_a_wrong_way_import() {
     let grouped = "use crate::{config::hosts::Host, oauth::flow};\n";
     assert_eq!(violations("scan", grouped), vec![(1, "oauth".to_string())]);
     let path_expr = "    let x = crate::app_api::Context::new();\n";
-    assert_eq!(violations("ops", path_expr), vec![(1, "app_api".to_string())]);
-    assert!(violations("ops", "use crate::store::state::State;\nuse crate::Error;\n").is_empty());
+    assert_eq!(
+        violations("ops", path_expr),
+        vec![(1, "app_api".to_string())]
+    );
+    assert!(
+        violations(
+            "ops",
+            "use crate::store::state::State;\nuse crate::Error;\n"
+        )
+        .is_empty()
+    );
     assert!(violations("base", "// see crate::ops::launch\n").is_empty());
     assert!(violations("base", "let a = my_crate::ops;\n").is_empty());
 }
