@@ -80,8 +80,8 @@ pub fn check<'s>(state: &'s State, server_id: &str, command: &[String]) -> Resul
         if command != server.command.as_slice() {
             what.push(format!(
                 "  approved: {}\n  now:      {}",
-                shell_words(&server.command),
-                shell_words(command)
+                shell_words::join(&server.command),
+                shell_words::join(command)
             ));
         }
         let mut approved_env = server.env_keys.clone();
@@ -297,7 +297,7 @@ pub fn approve(
     e.fingerprint = Some(approval.fingerprint.clone());
     e.detail = Some(format!(
         "new command approved: {}",
-        shell_words(&approval.new_command)
+        shell_words::join(&approval.new_command)
     ));
     audit.append(vec![e])?;
     Ok(())
@@ -348,24 +348,6 @@ fn parent_process() -> (Option<u32>, Option<String>) {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
-}
-
-/// A command line for display (not for a shell to run).
-pub fn shell_words(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| {
-            if !w.is_empty()
-                && w.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:@=+,%".contains(c))
-            {
-                w.clone()
-            } else {
-                format!("'{}'", w.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Start the server in place of this process. Returns only on failure.
@@ -433,6 +415,6 @@ mod tests {
     #[test]
     fn shell_words_quotes_what_a_shell_would_split() {
         let w = vec!["npx".to_string(), "a b".into(), "it's".into()];
-        assert_eq!(shell_words(&w), "npx 'a b' 'it'\\''s'");
+        assert_eq!(shell_words::join(&w), "npx 'a b' 'it'\\''s'");
     }
 }
