@@ -1107,12 +1107,51 @@ pub enum ExportFormat {
     Csv,
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+/// The export's CSV columns, in order.
+const CSV_HEADER: [&str; 12] = [
+    "time",
+    "event",
+    "server",
+    "host",
+    "credential",
+    "target",
+    "pid",
+    "ppid",
+    "parent",
+    "outcome",
+    "detail",
+    "hash",
+];
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or CR first: CSV
+/// injection) gets a leading `'`, which makes it text. Audit cells carry server names and
+/// details taken from host configs and servers, so they are not trusted.
+fn csv_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
     } else {
         s.to_string()
     }
+}
+
+/// Records as CSV (quoting by the `csv` crate), one `\n`-terminated line each.
+fn to_csv<I, R>(records: I) -> Result<String>
+where
+    I: IntoIterator<Item = R>,
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+{
+    let bug = |e: &dyn std::fmt::Display| {
+        Error::other(format!("cannot write CSV: {e}"), "report this bug")
+    };
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    for r in records {
+        w.write_record(r).map_err(|e| bug(&e))?;
+    }
+    let bytes = w.into_inner().map_err(|e| bug(&e))?;
+    String::from_utf8(bytes).map_err(|e| bug(&e))
 }
 
 /// The filtered rows as JSON (an array) or CSV (with a header line).
@@ -1127,15 +1166,13 @@ pub fn export_audit(ctx: &Context, filter: &AuditFilter, format: ExportFormat) -
         ExportFormat::Json => serde_json::to_string_pretty(&rows)
             .map_err(|e| Error::other(format!("cannot write JSON: {e}"), "report this bug")),
         ExportFormat::Csv => {
-            let mut out = String::from(
-                "time,event,server,host,credential,target,pid,ppid,parent,outcome,detail,hash\n",
-            );
-            for r in &rows {
-                let opt = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
+            let header = CSV_HEADER.map(str::to_string);
+            let lines = rows.iter().map(|r| {
+                let opt = |v: &Option<String>| csv_cell(v.as_deref().unwrap_or(""));
                 let num = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
-                let line = [
-                    csv_field(&r.time),
-                    csv_field(&r.event),
+                [
+                    csv_cell(&r.time),
+                    csv_cell(&r.event),
                     opt(&r.server),
                     opt(&r.host),
                     opt(&r.credential),
@@ -1143,15 +1180,12 @@ pub fn export_audit(ctx: &Context, filter: &AuditFilter, format: ExportFormat) -
                     num(r.pid),
                     num(r.ppid),
                     opt(&r.parent),
-                    csv_field(&r.outcome),
+                    csv_cell(&r.outcome),
                     opt(&r.detail),
-                    csv_field(&r.hash),
+                    csv_cell(&r.hash),
                 ]
-                .join(",");
-                out.push_str(&line);
-                out.push('\n');
-            }
-            Ok(out)
+            });
+            to_csv(std::iter::once(header).chain(lines))
         }
     }
 }
@@ -1210,12 +1244,39 @@ pub fn change_stamp(ctx: &Context) -> Vec<(String, u64, u128)> {
 mod tests {
     use super::*;
 
+    fn csv_field(s: &str) -> String {
+        to_csv([[s, "end"]])
+            .expect("csv")
+            .strip_suffix(",end\n")
+            .expect("one record")
+            .to_string()
+    }
+
     #[test]
     fn csv_fields_with_commas_quotes_or_newlines_are_quoted() {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_as_formulas_become_text() {
+        for (cell, want) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+        ] {
+            assert_eq!(csv_cell(cell), want, "{cell:?}");
+        }
+        for plain in ["", "released", "a=b", "2026-01-01T00:00:00Z", "x-y"] {
+            assert_eq!(csv_cell(plain), plain);
+        }
+        // Escaped, then quoted where CSV needs it.
+        assert_eq!(csv_field(&csv_cell("=1,2")), "\"'=1,2\"");
     }
 
     #[test]
