@@ -49,7 +49,7 @@ pub fn run() {
     let ctx = match Context::discover() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("keybroker-app: {e}");
+            eprintln!("keybroker-app: {}", e.describe());
             std::process::exit(1);
         }
     };

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::base::error::{Error, Result};
+use crate::base::error::{Error, ErrorCode, Result};
 use crate::base::paths::Paths;
 use crate::base::secret::Secret;
 use crate::config::hosts::Host;
@@ -33,19 +33,34 @@ pub const CLAUDE_CONFIG_ENV: &str = "KEYBROKER_CLAUDE_CONFIG";
 /// without it, the `keybroker` binary next to the running executable.
 pub const LAUNCHER_ENV: &str = "KEYBROKER_LAUNCHER";
 
-/// An error as the UI sees it: a stable code to branch on and a message for people.
+/// An error as the UI sees it: a stable code to branch on (the UI turns some codes into
+/// a button, e.g. `needs_sign_in` into Sign in), the message, and the remedy in words for
+/// when there is no button.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorView {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
+    pub fix: Option<String>,
+}
+
+impl ErrorView {
+    /// An error that did not come from the core (the app's own plumbing).
+    pub fn other(message: impl Into<String>, fix: impl Into<String>) -> ErrorView {
+        ErrorView {
+            code: ErrorCode::Other,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
+    }
 }
 
 impl From<Error> for ErrorView {
     fn from(e: Error) -> Self {
         ErrorView {
-            code: e.code().to_string(),
+            code: e.code(),
             message: e.to_string(),
+            fix: e.fix(),
         }
     }
 }

@@ -78,7 +78,7 @@ pub fn run(a: Args) -> Result<()> {
         && ts.usable(unix_now(), ts.refresh_ahead()).is_none()
         && let Err(e) = st.fresh(&http, None, &unix_now)
     {
-        eprintln!("keybroker bridge: {e}");
+        eprintln!("keybroker bridge: {}", e.describe());
     }
     let bridge = Bridge {
         server_id: a.server.clone(),

@@ -580,7 +580,7 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
     match &req.browser {
         Browser::Open => {
             if let Err(e) = open_in_browser(&auth_url) {
-                eprintln!("keybroker: {e}");
+                eprintln!("keybroker: {}", e.describe());
             }
         }
         Browser::Print => {}
@@ -627,6 +627,7 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::error::ErrorCode;
 
     fn as_meta(iss_supported: bool) -> AuthServer {
         AuthServer {
@@ -826,7 +827,7 @@ mod tests {
                 cancel: None,
             };
             let err = sign_in(&http, &req, || 0).expect_err(bad);
-            assert_eq!(err.code(), "denied", "{bad}: {err}");
+            assert_eq!(err.code(), ErrorCode::Denied, "{bad}: {err}");
         }
         assert!(seen.lock().expect("lock").is_empty());
         assert_eq!(http.attempts(), 0, "nothing was sent");

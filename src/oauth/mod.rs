@@ -271,7 +271,7 @@ impl Store {
             hash: String::new(),
         };
         if let Err(e) = self.audit.append(vec![ev]) {
-            eprintln!("keybroker: could not write the audit log: {e}");
+            eprintln!("keybroker: could not write the audit log: {}", e.describe());
         }
     }
 }

@@ -297,9 +297,9 @@ impl Bridge {
         let id = msg.get("id").cloned();
         let is_request = msg.get("method").is_some() && id.is_some();
         if let Err(e) = self.deliver_inner(session, out, gate, line, msg) {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("").to_string();
-            eprintln!("keybroker bridge: {text}");
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or("").to_string();
+            eprintln!("keybroker bridge: {}", e.describe());
             if let (true, Some(id)) = (is_request, id) {
                 let code = if matches!(e, Error::NeedsSignIn { .. }) {
                     -32001

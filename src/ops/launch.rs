@@ -54,7 +54,10 @@ pub fn prepare(
             e.detail = Some(first_line(&err.to_string()));
             // The refusal stands even if the audit cannot be written; say so on stderr.
             if let Err(audit_err) = audit.append(vec![e]) {
-                eprintln!("keybroker: could not record the refusal in the audit log: {audit_err}");
+                eprintln!(
+                    "keybroker: could not record the refusal in the audit log: {}",
+                    audit_err.describe()
+                );
             }
             Err(err)
         }
