@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::error::{Error, ErrorCode, Result};
 use crate::base::paths::Paths;
+use crate::base::report::Reporter;
 use crate::base::secret::Secret;
 use crate::config::hosts::Host;
 use crate::oauth::flow::Browser;
@@ -769,7 +770,8 @@ impl Drop for SignInTicket<'_> {
 /// Sign in to remote server `server_id` in the browser (`browser`: the system browser in
 /// the app; tests play it through [`Browser::Hook`]). Blocks until the browser comes back,
 /// `timeout` passes or [`SignIns::cancel`] is called, so callers run it off the UI thread.
-/// The tokens go to the keychain; the answer is a sentence without any of them.
+/// The tokens go to the keychain; the answer is a sentence without any of them. `report`
+/// hears the sign-in URL and warnings (the app logs them).
 pub fn sign_in(
     ctx: &Context,
     sign_ins: &SignIns,
@@ -777,12 +779,14 @@ pub fn sign_in(
     browser: Browser,
     timeout: Duration,
     now: &str,
+    report: &Reporter,
 ) -> Result<String> {
     let ticket = sign_ins.begin(server_id)?;
     let opts = crate::ops::signin::Options {
         browser,
         timeout,
         cancel: Some(&ticket.flag),
+        report,
     };
     let message = crate::ops::signin::connect(
         &ctx.paths,

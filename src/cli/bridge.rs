@@ -25,12 +25,13 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
+    let report = super::stderr_reporter();
     let Opened {
         http,
         store,
         url,
         remote,
-    } = signin::open(&ctx.paths, &ctx.audit, &a.server, || ctx.vault())?;
+    } = signin::open(&ctx.paths, &ctx.audit, &a.server, || ctx.vault(), &report)?;
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server)?;
     let vault = ctx.vault()?;
@@ -91,6 +92,7 @@ pub fn run(a: Args) -> Result<()> {
             timeout: a.browser.timeout(),
             client_metadata_url: remote.client_metadata_url.clone(),
         }),
+        report,
     };
     let out: Out = Arc::new(Mutex::new(Box::new(std::io::stdout())));
     bridge.run(std::io::stdin().lock(), out)

@@ -29,6 +29,7 @@ pub fn run(a: Args) -> Result<()> {
         &a.server_id,
         &command,
         &super::now(),
+        &super::stderr_reporter(),
     )?;
     Err(launch::exec(launch))
 }

@@ -27,6 +27,7 @@ use url::Url;
 use crate::base::error::{Error, Result};
 use crate::base::fsutil;
 use crate::base::paths::Paths;
+use crate::base::report::Reporter;
 use crate::base::secret::Secret;
 use crate::store::audit::{AuditLog, Event};
 use crate::store::vault::Vault;
@@ -127,6 +128,8 @@ pub struct Store {
     pub audit: AuditLog,
     pub server_id: String,
     pub credential: String,
+    /// Told when an audit event cannot be written (the sign-in or refresh still counts).
+    pub report: Reporter,
 }
 
 impl Store {
@@ -271,7 +274,10 @@ impl Store {
             hash: String::new(),
         };
         if let Err(e) = self.audit.append(vec![ev]) {
-            eprintln!("keybroker: could not write the audit log: {}", e.describe());
+            self.report.line(&format!(
+                "keybroker: could not write the audit log: {}",
+                e.describe()
+            ));
         }
     }
 }
@@ -308,6 +314,7 @@ mod tests {
             vault: Vault::with_store(mock, "keybroker-test"),
             server_id: "h/s".into(),
             credential: "h-s-oauth".into(),
+            report: Reporter::silent(),
         }
     }
 

@@ -5,7 +5,8 @@
 //! server answers (a JSON body or an SSE stream) is written to stdout unchanged except
 //! that line breaks between JSON tokens are removed (stdio framing is one message per
 //! line; JSON strings cannot contain raw line breaks, so this never changes a value,
-//! THREATS 27). stdout carries only MCP messages; everything else goes to stderr.
+//! THREATS 27). stdout carries only MCP messages; everything else goes to the bridge's
+//! [`Reporter`] (the CLI's writes to stderr).
 //!
 //! Around that: `Mcp-Session-Id` (validated, THREATS 26) and `MCP-Protocol-Version` on
 //! every request after initialize, the GET stream for server-initiated messages, SSE
@@ -26,6 +27,7 @@ use url::Url;
 
 use crate::base::clock::unix_now;
 use crate::base::error::{Error, Result};
+use crate::base::report::Reporter;
 use crate::base::secret::Secret;
 use crate::mcp::{one_line, read_sse, valid_session_id};
 use crate::net::{Http, Response, redact};
@@ -54,6 +56,9 @@ pub struct Bridge {
     pub store: Option<Store>,
     /// `None`: never sign in interactively; report "needs sign-in" instead.
     pub sign_in: Option<SignInPolicy>,
+    /// Where everything for the user goes (stdout is only for MCP): failed deliveries,
+    /// ignored input, the sign-in URL. The CLI writes it to stderr.
+    pub report: Reporter,
 }
 
 /// Where MCP messages go (stdout, or a buffer in tests).
@@ -109,8 +114,8 @@ impl Bridge {
                 let parsed: Value = match serde_json::from_slice(&line) {
                     Ok(v) => v,
                     Err(_) => {
-                        eprintln!(
-                            "keybroker bridge: ignored a line from the host that is not JSON"
+                        this.report.line(
+                            "keybroker bridge: ignored a line from the host that is not JSON",
                         );
                         continue;
                     }
@@ -299,7 +304,8 @@ impl Bridge {
         if let Err(e) = self.deliver_inner(session, out, gate, line, msg) {
             let message = e.to_string();
             let first = message.lines().next().unwrap_or("").to_string();
-            eprintln!("keybroker bridge: {}", e.describe());
+            self.report
+                .line(&format!("keybroker bridge: {}", e.describe()));
             if let (true, Some(id)) = (is_request, id) {
                 let code = if matches!(e, Error::NeedsSignIn { .. }) {
                     -32001
@@ -475,6 +481,7 @@ impl Bridge {
             browser: policy.browser.clone(),
             timeout: policy.timeout,
             cancel: None,
+            report: &self.report,
         };
         let ts = flow::sign_in(&self.http, &req, unix_now)?;
         store.save(&ts)?;

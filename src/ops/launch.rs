@@ -5,13 +5,15 @@
 //! server's bound secrets from the keychain, records a `released` audit event per secret,
 //! and replaces itself with the server (Unix `exec`), adding the secrets to the server's
 //! environment and nowhere else. It never writes to stdout: stdout is the server's MCP
-//! channel. On any doubt it releases nothing, records `denied`, explains on stderr and
-//! exits non-zero. It does not scan, rewrite, prompt, or talk to the network.
+//! channel. On any doubt it releases nothing, records `denied` and returns the error
+//! (the CLI explains it on stderr and exits non-zero); it prints nothing itself. It does
+//! not scan, rewrite, prompt, or talk to the network.
 
 use std::ffi::OsString;
 use std::path::Path;
 
 use crate::base::error::{Error, Result};
+use crate::base::report::Reporter;
 use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
 use crate::config::hosts::{self, Entry, Host};
@@ -36,6 +38,8 @@ impl std::fmt::Debug for Launch {
 }
 
 /// Check the request against the approval, read the secrets, audit. The caller execs.
+/// `report` hears what the user should know although it does not change the outcome (a
+/// refusal the audit log could not record).
 pub fn prepare(
     state: &State,
     vault: &Vault,
@@ -43,6 +47,7 @@ pub fn prepare(
     server_id: &str,
     command: &[String],
     now: &str,
+    report: &Reporter,
 ) -> Result<Launch> {
     match check(state, server_id, command) {
         Ok(server) => release(server, vault, audit, command, now),
@@ -52,12 +57,12 @@ pub fn prepare(
             e.outcome = "denied".into();
             e.fingerprint = state.servers.get(server_id).map(|s| s.fingerprint.clone());
             e.detail = Some(first_line(&err.to_string()));
-            // The refusal stands even if the audit cannot be written; say so on stderr.
+            // The refusal stands even if the audit cannot be written; say so.
             if let Err(audit_err) = audit.append(vec![e]) {
-                eprintln!(
+                report.line(&format!(
                     "keybroker: could not record the refusal in the audit log: {}",
                     audit_err.describe()
-                );
+                ));
             }
             Err(err)
         }
