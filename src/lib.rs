@@ -8,7 +8,7 @@
 //!
 //! | layer | owns |
 //! |---|---|
-//! | [`base`] | errors, `Secret`, the clock, files (atomic replace, locks, private files), paths |
+//! | [`base`] | errors, `Secret`, the clock, files (atomic replace, locks, private files), paths, the reporter |
 //! | [`store`] | the keychain vault, the state file, the audit log |
 //! | [`config`] | host config documents edited in place; the host table |
 //! | [`scan`] | plaintext-secret detection |

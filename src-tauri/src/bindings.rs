@@ -7,6 +7,7 @@ use keybroker::app_api::{
     HostGroup, ImportResult, MoveView, PlanView, ServerAction, ServerPlanView, ServerState,
     ServerView, ServersView,
 };
+use keybroker::base::error::ErrorCode;
 use ts_rs::TS;
 
 use crate::commands::SecretInput;
@@ -20,6 +21,7 @@ macro_rules! decls {
 
 pub fn typescript() -> String {
     let decls: Vec<String> = decls![
+        ErrorCode,
         ErrorView,
         ServerState,
         ServerAction,

@@ -14,6 +14,7 @@ pub mod tray;
 mod watch;
 
 use keybroker::app_api::{Context, SignIns};
+use keybroker::base::report::Reporter;
 use keybroker::oauth::flow::Browser;
 use tauri::{Builder, Manager, Runtime, WindowEvent};
 
@@ -27,6 +28,9 @@ pub struct AppState {
     /// [`Browser::Open`] (the system browser, https/loopback URLs only, never through a
     /// shell) in the app; the IPC tests put a hook here that plays the browser.
     pub browser: Browser,
+    /// Where the core's remarks during slow work go (the sign-in URL, warnings that do
+    /// not stop the work): the diagnostic log, since the app has no terminal.
+    pub report: Reporter,
 }
 
 impl AppState {
@@ -35,6 +39,7 @@ impl AppState {
             ctx,
             sign_ins: SignIns::default(),
             browser: Browser::Open,
+            report: Reporter::new(|text| tracing::info!("{text}")),
         }
     }
 }
@@ -49,7 +54,7 @@ pub fn run() {
     let ctx = match Context::discover() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("keybroker-app: {e}");
+            eprintln!("keybroker-app: {}", e.describe());
             std::process::exit(1);
         }
     };

@@ -39,7 +39,7 @@ fn refresh<R: Runtime>(app: &AppHandle<R>, ctx: &Context, before: u32) -> u32 {
     let view = match app_api::servers(ctx) {
         Ok(v) => v,
         Err(e) => {
-            tracing::warn!("cannot list servers: {e}");
+            tracing::warn!("cannot list servers: {}", e.describe());
             return before;
         }
     };

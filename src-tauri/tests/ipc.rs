@@ -281,7 +281,7 @@ fn no_ipc_response_carries_a_canary_secret() {
 }
 
 #[test]
-fn errors_reach_the_ui_as_code_and_message() {
+fn errors_reach_the_ui_as_code_message_and_fix() {
     let w = world();
     let err = w
         .call(
@@ -295,6 +295,17 @@ fn errors_reach_the_ui_as_code_and_message() {
             .as_str()
             .expect("message")
             .contains("claude-desktop/nope")
+    );
+    assert!(
+        err["fix"]
+            .as_str()
+            .expect("the remedy travels apart from the message")
+            .contains("keybroker servers"),
+        "{err}"
+    );
+    assert!(
+        !err["message"].as_str().unwrap_or("").contains("fix:"),
+        "{err}"
     );
 
     let err = w

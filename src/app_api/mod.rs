@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::base::error::{Error, Result};
+use crate::base::error::{Error, ErrorCode, Result};
 use crate::base::paths::Paths;
+use crate::base::report::Reporter;
 use crate::base::secret::Secret;
 use crate::config::hosts::Host;
 use crate::oauth::flow::Browser;
@@ -33,19 +34,34 @@ pub const CLAUDE_CONFIG_ENV: &str = "KEYBROKER_CLAUDE_CONFIG";
 /// without it, the `keybroker` binary next to the running executable.
 pub const LAUNCHER_ENV: &str = "KEYBROKER_LAUNCHER";
 
-/// An error as the UI sees it: a stable code to branch on and a message for people.
+/// An error as the UI sees it: a stable code to branch on (the UI turns some codes into
+/// a button, e.g. `needs_sign_in` into Sign in), the message, and the remedy in words for
+/// when there is no button.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorView {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
+    pub fix: Option<String>,
+}
+
+impl ErrorView {
+    /// An error that did not come from the core (the app's own plumbing).
+    pub fn other(message: impl Into<String>, fix: impl Into<String>) -> ErrorView {
+        ErrorView {
+            code: ErrorCode::Other,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
+    }
 }
 
 impl From<Error> for ErrorView {
     fn from(e: Error) -> Self {
         ErrorView {
-            code: e.code().to_string(),
+            code: e.code(),
             message: e.to_string(),
+            fix: e.fix(),
         }
     }
 }
@@ -755,7 +771,8 @@ impl Drop for SignInTicket<'_> {
 /// Sign in to remote server `server_id` in the browser (`browser`: the system browser in
 /// the app; tests play it through [`Browser::Hook`]). Blocks until the browser comes back,
 /// `timeout` passes or [`SignIns::cancel`] is called, so callers run it off the UI thread.
-/// The tokens go to the keychain; the answer is a sentence without any of them.
+/// The tokens go to the keychain; the answer is a sentence without any of them. `report`
+/// hears the sign-in URL and warnings (the app logs them).
 pub fn sign_in(
     ctx: &Context,
     sign_ins: &SignIns,
@@ -763,12 +780,14 @@ pub fn sign_in(
     browser: Browser,
     timeout: Duration,
     now: &str,
+    report: &Reporter,
 ) -> Result<String> {
     let ticket = sign_ins.begin(server_id)?;
     let opts = crate::ops::signin::Options {
         browser,
         timeout,
         cancel: Some(&ticket.flag),
+        report,
     };
     let message = crate::ops::signin::connect(
         &ctx.paths,
@@ -1111,12 +1130,51 @@ pub enum ExportFormat {
     Csv,
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+/// The export's CSV columns, in order.
+const CSV_HEADER: [&str; 12] = [
+    "time",
+    "event",
+    "server",
+    "host",
+    "credential",
+    "target",
+    "pid",
+    "ppid",
+    "parent",
+    "outcome",
+    "detail",
+    "hash",
+];
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or CR first: CSV
+/// injection) gets a leading `'`, which makes it text. Audit cells carry server names and
+/// details taken from host configs and servers, so they are not trusted.
+fn csv_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
     } else {
         s.to_string()
     }
+}
+
+/// Records as CSV (quoting by the `csv` crate), one `\n`-terminated line each.
+fn to_csv<I, R>(records: I) -> Result<String>
+where
+    I: IntoIterator<Item = R>,
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+{
+    let bug = |e: &dyn std::fmt::Display| {
+        Error::other(format!("cannot write CSV: {e}"), "report this bug")
+    };
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    for r in records {
+        w.write_record(r).map_err(|e| bug(&e))?;
+    }
+    let bytes = w.into_inner().map_err(|e| bug(&e))?;
+    String::from_utf8(bytes).map_err(|e| bug(&e))
 }
 
 /// The filtered rows as JSON (an array) or CSV (with a header line).
@@ -1131,31 +1189,26 @@ pub fn export_audit(ctx: &Context, filter: &AuditFilter, format: ExportFormat) -
         ExportFormat::Json => serde_json::to_string_pretty(&rows)
             .map_err(|e| Error::other(format!("cannot write JSON: {e}"), "report this bug")),
         ExportFormat::Csv => {
-            let mut out = String::from(
-                "time,event,server,host,credential,target,pid,ppid,parent,outcome,detail,hash\n",
-            );
-            for r in &rows {
-                let opt = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
+            let header = CSV_HEADER.map(str::to_string);
+            let lines = rows.iter().map(|r| {
+                let opt = |v: &Option<String>| csv_cell(v.as_deref().unwrap_or(""));
                 let num = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
-                let line = [
-                    csv_field(&r.time),
-                    csv_field(r.event.as_str()),
+                [
+                    csv_cell(&r.time),
+                    csv_cell(r.event.as_str()),
                     opt(&r.server),
                     opt(&r.host),
                     opt(&r.credential),
-                    csv_field(&r.target.as_ref().map(Target::to_string).unwrap_or_default()),
+                    csv_cell(&r.target.as_ref().map(Target::to_string).unwrap_or_default()),
                     num(r.pid),
                     num(r.ppid),
                     opt(&r.parent),
-                    csv_field(r.outcome.as_str()),
+                    csv_cell(r.outcome.as_str()),
                     opt(&r.detail),
-                    csv_field(&r.hash),
+                    csv_cell(&r.hash),
                 ]
-                .join(",");
-                out.push_str(&line);
-                out.push('\n');
-            }
-            Ok(out)
+            });
+            to_csv(std::iter::once(header).chain(lines))
         }
     }
 }
@@ -1214,12 +1267,39 @@ pub fn change_stamp(ctx: &Context) -> Vec<(String, u64, u128)> {
 mod tests {
     use super::*;
 
+    fn csv_field(s: &str) -> String {
+        to_csv([[s, "end"]])
+            .expect("csv")
+            .strip_suffix(",end\n")
+            .expect("one record")
+            .to_string()
+    }
+
     #[test]
     fn csv_fields_with_commas_quotes_or_newlines_are_quoted() {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_as_formulas_become_text() {
+        for (cell, want) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+        ] {
+            assert_eq!(csv_cell(cell), want, "{cell:?}");
+        }
+        for plain in ["", "released", "a=b", "2026-01-01T00:00:00Z", "x-y"] {
+            assert_eq!(csv_cell(plain), plain);
+        }
+        // Escaped, then quoted where CSV needs it.
+        assert_eq!(csv_field(&csv_cell("=1,2")), "\"'=1,2\"");
     }
 
     #[test]

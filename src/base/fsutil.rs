@@ -1,11 +1,16 @@
 //! Crash-safe file replacement and cross-process locks.
 //!
 //! `replace_file` is the only way Keybroker writes a file it does not own outright (a
-//! host's config) and the way it writes its own state: temp file in the same directory,
-//! fsync, a last conflict check, rename over the target, fsync of the directory. A
-//! kill at any point leaves the complete old or the complete new file. Symlinks are
-//! written through (the link stays a link), and mode and owner are kept.
+//! host's config) and the way it writes its own state and the audit head: temp file in
+//! the same directory, fsync, a last conflict check, rename over the target, fsync of the
+//! directory. A kill at any point leaves the complete old or the complete new file. The
+//! temp file gets a random name and is created exclusively (`O_EXCL`, mode 0600), so a
+//! planted file or symlink is never opened or written through; its mode and owner are
+//! then set through the open handle. The target's symlinks are written through (the
+//! link stays a link), and its mode and owner are kept.
 //! It does not merge concurrent edits: a changed file is reported, never overwritten.
+//! Locks are the standard library's advisory file locks (`flock` on Unix, `LockFileEx`
+//! on Windows).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -76,7 +81,7 @@ pub fn replace_file(path: &Path, bytes: &[u8], expect: Expect) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|e| Error::io(&dir, e))?;
-    keep_mode_and_owner(tmp.path(), existing.as_ref())?;
+    keep_mode_and_owner(tmp.as_file(), tmp.path(), existing.as_ref())?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.as_file()
         .sync_all()
@@ -96,22 +101,26 @@ pub fn replace_file(path: &Path, bytes: &[u8], expect: Expect) -> Result<()> {
     Ok(())
 }
 
+/// Through the handle (`fchmod`/`fchown`), not the name: nothing swapped in at the temp
+/// path in the meantime can be changed instead.
 #[cfg(unix)]
-fn keep_mode_and_owner(tmp: &Path, existing: Option<&fs::Metadata>) -> Result<()> {
+fn keep_mode_and_owner(file: &File, tmp: &Path, existing: Option<&fs::Metadata>) -> Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let mode = existing.map(|m| m.mode() & 0o7777).unwrap_or(0o600);
-    fs::set_permissions(tmp, fs::Permissions::from_mode(mode)).map_err(|e| Error::io(tmp, e))?;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io(tmp, e))?;
     if let Some(m) = existing {
         // Only root can give a file away; for everyone else the owner already matches.
-        let _ = std::os::unix::fs::chown(tmp, Some(m.uid()), Some(m.gid()));
+        let _ = std::os::unix::fs::fchown(file, Some(m.uid()), Some(m.gid()));
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn keep_mode_and_owner(tmp: &Path, existing: Option<&fs::Metadata>) -> Result<()> {
+fn keep_mode_and_owner(file: &File, tmp: &Path, existing: Option<&fs::Metadata>) -> Result<()> {
     if let Some(m) = existing {
-        fs::set_permissions(tmp, m.permissions()).map_err(|e| Error::io(tmp, e))?;
+        file.set_permissions(m.permissions())
+            .map_err(|e| Error::io(tmp, e))?;
     }
     Ok(())
 }
@@ -134,7 +143,7 @@ pub struct LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let _ = fs4::FileExt::unlock(&self.file);
+        let _ = self.file.unlock();
     }
 }
 
@@ -148,7 +157,7 @@ pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
         .write(true)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    fs4::FileExt::lock(&file).map_err(|e| Error::io(path, e))?;
+    file.lock().map_err(|e| Error::io(path, e))?;
     Ok(LockGuard { file })
 }
 
@@ -209,6 +218,40 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o640);
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_is_private_and_no_temp_file_is_left_behind() -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        let p = dir.path().join("own.head");
+        replace_file(&p, b"one", Expect::Anything)?;
+        replace_file(&p, b"two", Expect::Anything)?;
+        assert_eq!(fs::read(&p).map_err(|e| Error::io(&p, e))?, b"two");
+        let mode = fs::metadata(&p)
+            .map_err(|e| Error::io(&p, e))?
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .map_err(|e| Error::io("d", e))?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("own.head")]);
+        Ok(())
+    }
+
+    #[test]
+    fn an_exclusive_lock_waits_for_the_holder_to_drop_it() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        let p = dir.path().join("locks").join("x.lock");
+        let guard = lock_exclusive(&p)?;
+        let other = File::open(&p).map_err(|e| Error::io(&p, e))?;
+        assert!(other.try_lock().is_err(), "held: a second lock must fail");
+        drop(guard);
+        assert!(other.try_lock().is_ok(), "released when the guard drops");
         Ok(())
     }
 

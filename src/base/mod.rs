@@ -2,10 +2,12 @@
 //! the keychain.
 //!
 //! Owns the error type, the `Secret` wrapper, the clock, file helpers (atomic replace,
-//! locks, private files) and where Keybroker keeps its own files. Imports no other layer.
+//! locks, private files), where Keybroker keeps its own files and the reporter library
+//! code tells the user things through (it never prints). Imports no other layer.
 
 pub mod clock;
 pub mod error;
 pub mod fsutil;
 pub mod paths;
+pub mod report;
 pub mod secret;

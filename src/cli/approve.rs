@@ -1,7 +1,7 @@
 //! `keybroker approve <server-id>`: accept a changed command after seeing it in full.
 
 use keybroker::Result;
-use keybroker::ops::launch::{self, shell_words};
+use keybroker::ops::launch;
 use keybroker::store::state::State;
 
 use super::Ctx;
@@ -27,8 +27,14 @@ pub(super) fn run(a: Args) -> Result<()> {
         return Ok(());
     };
     println!("{} in {}", a.server_id, server.config_path.display());
-    println!("  approved command: {}", shell_words(&approval.old_command));
-    println!("  new command:      {}", shell_words(&approval.new_command));
+    println!(
+        "  approved command: {}",
+        shell_words::join(&approval.old_command)
+    );
+    println!(
+        "  new command:      {}",
+        shell_words::join(&approval.new_command)
+    );
     if approval.old_env_keys != approval.new_env_keys {
         println!("  approved env names: {}", approval.old_env_keys.join(", "));
         println!("  new env names:      {}", approval.new_env_keys.join(", "));

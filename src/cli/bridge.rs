@@ -25,12 +25,13 @@ pub(super) struct Args {
 
 pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
+    let report = super::stderr_reporter();
     let Opened {
         http,
         store,
         url,
         remote,
-    } = signin::open(&ctx.paths, &ctx.audit, &a.server, || ctx.vault())?;
+    } = signin::open(&ctx.paths, &ctx.audit, &a.server, || ctx.vault(), &report)?;
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server)?;
     let vault = ctx.vault()?;
@@ -71,7 +72,7 @@ pub(super) fn run(a: Args) -> Result<()> {
         && ts.usable(unix_now(), ts.refresh_ahead()).is_none()
         && let Err(e) = st.fresh(&http, None, &unix_now)
     {
-        eprintln!("keybroker bridge: {e}");
+        eprintln!("keybroker bridge: {}", e.describe());
     }
     let bridge = Bridge {
         server_id: a.server.clone(),
@@ -84,6 +85,7 @@ pub(super) fn run(a: Args) -> Result<()> {
             timeout: a.browser.timeout(),
             client_metadata_url: remote.client_metadata_url.clone(),
         }),
+        report,
     };
     let out: Out = Arc::new(Mutex::new(Box::new(std::io::stdout())));
     bridge.run(std::io::stdin().lock(), out)

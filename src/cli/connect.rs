@@ -44,10 +44,12 @@ impl BrowserArgs {
 
 pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
+    let report = super::stderr_reporter();
     let opts = Options {
         browser: a.browser.browser(),
         timeout: a.browser.timeout(),
         cancel: None,
+        report: &report,
     };
     let message = signin::connect(
         &ctx.paths,

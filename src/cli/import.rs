@@ -77,7 +77,7 @@ pub(super) fn run(a: Args) -> Result<()> {
                 match readable {
                     Ok(()) => true,
                     Err(e) => {
-                        eprintln!("keybroker: skipped: {e}");
+                        eprintln!("keybroker: skipped: {}", e.describe());
                         skipped += 1;
                         false
                     }

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use keybroker::base::paths::Paths;
+use keybroker::base::report::Reporter;
 use keybroker::store::audit::AuditLog;
 use keybroker::store::vault::Vault;
 use keybroker::{Error, Result, Secret};
@@ -115,6 +116,12 @@ impl Ctx {
     pub(crate) fn vault(&self) -> Result<Vault> {
         Vault::open(&self.paths.keychain_service())
     }
+}
+
+/// What the library has to tell the user while it works goes to stderr (stdout belongs to
+/// the server's MCP channel in `run` and `bridge`, and to results elsewhere).
+pub(crate) fn stderr_reporter() -> Reporter {
+    Reporter::new(|text| eprintln!("{text}"))
 }
 
 /// The current time, RFC 3339 UTC: read once per command and passed down.

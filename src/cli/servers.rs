@@ -33,7 +33,8 @@ pub(super) fn run(a: Args) -> Result<()> {
         Ok(v) => Some(v),
         Err(e) => {
             eprintln!(
-                "keybroker: warning: {e}\n  (statuses below do not check for missing secrets)"
+                "keybroker: warning: {}\n  (statuses below do not check for missing secrets)",
+                e.describe()
             );
             None
         }

@@ -24,6 +24,7 @@ use url::Url;
 use super::discovery::{AuthServer, Discovery};
 use super::{ClientReg, TokenSet};
 use crate::base::error::{Error, Result};
+use crate::base::report::Reporter;
 use crate::net::{Http, browser_url, open_in_browser, redact};
 
 /// Random URL-safe text from `n` random bytes.
@@ -46,9 +47,9 @@ pub fn pkce_challenge(verifier: &str) -> String {
 /// the system browser would not be.
 #[derive(Clone)]
 pub enum Browser {
-    /// Open the system browser (and print the URL on stderr as a fallback).
+    /// Open the system browser (and report the URL as a fallback).
     Open,
-    /// Only print the URL on stderr (`--no-browser`, SSH, tests).
+    /// Only report the URL (the CLI prints it on stderr: `--no-browser`, SSH, tests).
     Print,
     /// Hand the checked URL to this function (tests play the browser with it). It runs
     /// on the signing-in thread, so it must not block waiting for the callback.
@@ -82,6 +83,9 @@ pub struct SignIn<'a> {
     pub timeout: Duration,
     /// Set from elsewhere (the app's Cancel button) to abandon the wait.
     pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Hears the sign-in URL (always, as a fallback to the browser) and a browser that
+    /// could not be opened.
+    pub report: &'a Reporter,
 }
 
 /// Scope selection (spec "Scope selection strategy"): the challenge's scope, else the
@@ -622,14 +626,14 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
         }
     }
     let auth_url = browser_url(auth_url.as_str())?;
-    eprintln!(
+    req.report.line(&format!(
         "keybroker: sign in to {} in your browser:\n{}",
         req.server_id, auth_url
-    );
+    ));
     match &req.browser {
         Browser::Open => {
             if let Err(e) = open_in_browser(&auth_url) {
-                eprintln!("keybroker: {e}");
+                req.report.line(&format!("keybroker: {}", e.describe()));
             }
         }
         Browser::Print => {}
@@ -676,6 +680,7 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::error::ErrorCode;
 
     fn as_meta(iss_supported: bool) -> AuthServer {
         AuthServer {
@@ -936,9 +941,10 @@ mod tests {
                 browser: hook.clone(),
                 timeout: Duration::from_secs(5),
                 cancel: None,
+                report: &Reporter::silent(),
             };
             let err = sign_in(&http, &req, || 0).expect_err(bad);
-            assert_eq!(err.code(), "denied", "{bad}: {err}");
+            assert_eq!(err.code(), ErrorCode::Denied, "{bad}: {err}");
         }
         assert!(seen.lock().expect("lock").is_empty());
         assert_eq!(http.attempts(), 0, "nothing was sent");
@@ -1072,6 +1078,7 @@ mod tests {
             previous,
             pre_registered: pre,
             client_metadata_url: None,
+            report: Box::leak(Box::new(Reporter::silent())),
             browser,
             timeout: Duration::from_secs(20),
             cancel: None,
@@ -1147,7 +1154,7 @@ mod tests {
         let http = as_.http();
         let err =
             sign_in(&http, &sign_in_req(&disc, Some(&pre), None, hook), || 0).expect_err("refused");
-        assert_eq!(err.code(), "denied", "{err}");
+        assert_eq!(err.code(), crate::base::error::ErrorCode::Denied, "{err}");
         let text = err.to_string();
         assert!(text.contains("https://as.bound.example"), "{text}");
         assert!(text.contains(&as_.base), "{text}");

@@ -29,6 +29,7 @@ use url::Url;
 use crate::base::error::{Error, Result};
 use crate::base::fsutil;
 use crate::base::paths::Paths;
+use crate::base::report::Reporter;
 use crate::base::secret::Secret;
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome, Target};
 use crate::store::vault::Vault;
@@ -130,6 +131,8 @@ pub struct Store {
     pub audit: AuditLog,
     pub server_id: String,
     pub credential: String,
+    /// Told when an audit event cannot be written (the sign-in or refresh still counts).
+    pub report: Reporter,
 }
 
 impl Store {
@@ -312,6 +315,7 @@ mod tests {
             vault: Vault::with_store(mock, "keybroker-test"),
             server_id: "h/s".into(),
             credential: "h-s-oauth".into(),
+            report: Reporter::silent(),
         }
     }
 

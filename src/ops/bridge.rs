@@ -5,7 +5,8 @@
 //! server answers (a JSON body or an SSE stream) is written to stdout unchanged except
 //! that line breaks between JSON tokens are removed (stdio framing is one message per
 //! line; JSON strings cannot contain raw line breaks, so this never changes a value,
-//! THREATS 27). stdout carries only MCP messages; everything else goes to stderr.
+//! THREATS 27). stdout carries only MCP messages; everything else goes to the bridge's
+//! [`Reporter`] (the CLI's writes to stderr).
 //!
 //! Around that: `Mcp-Session-Id` (validated, THREATS 26) and `MCP-Protocol-Version` on
 //! every request after initialize, the GET stream for server-initiated messages, SSE
@@ -26,6 +27,7 @@ use url::Url;
 
 use crate::base::clock::unix_now;
 use crate::base::error::{Error, Result};
+use crate::base::report::Reporter;
 use crate::base::secret::Secret;
 use crate::mcp::{one_line, read_sse, valid_session_id};
 use crate::net::{Http, Response, redact};
@@ -55,6 +57,9 @@ pub struct Bridge {
     pub store: Option<Store>,
     /// `None`: never sign in interactively; report "needs sign-in" instead.
     pub sign_in: Option<SignInPolicy>,
+    /// Where everything for the user goes (stdout is only for MCP): failed deliveries,
+    /// ignored input, the sign-in URL. The CLI writes it to stderr.
+    pub report: Reporter,
 }
 
 /// Where MCP messages go (stdout, or a buffer in tests).
@@ -110,8 +115,8 @@ impl Bridge {
                 let parsed: Value = match serde_json::from_slice(&line) {
                     Ok(v) => v,
                     Err(_) => {
-                        eprintln!(
-                            "keybroker bridge: ignored a line from the host that is not JSON"
+                        this.report.line(
+                            "keybroker bridge: ignored a line from the host that is not JSON",
                         );
                         continue;
                     }
@@ -298,9 +303,10 @@ impl Bridge {
         let id = msg.get("id").cloned();
         let is_request = msg.get("method").is_some() && id.is_some();
         if let Err(e) = self.deliver_inner(session, out, gate, line, msg) {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("").to_string();
-            eprintln!("keybroker bridge: {text}");
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or("").to_string();
+            self.report
+                .line(&format!("keybroker bridge: {}", e.describe()));
             if let (true, Some(id)) = (is_request, id) {
                 let code = if matches!(e, Error::NeedsSignIn { .. }) {
                     -32001
@@ -476,6 +482,7 @@ impl Bridge {
             browser: policy.browser.clone(),
             timeout: policy.timeout,
             cancel: None,
+            report: &self.report,
         };
         let ts = flow::sign_in(&self.http, &req, unix_now)?;
         store.save(&ts)?;

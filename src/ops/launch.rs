@@ -5,8 +5,9 @@
 //! server's bound secrets from the keychain, records a `released` audit event per secret,
 //! and replaces itself with the server (Unix `exec`), adding the secrets to the server's
 //! environment and nowhere else. It never writes to stdout: stdout is the server's MCP
-//! channel. On any doubt it releases nothing, records `denied`, explains on stderr and
-//! exits non-zero. It does not scan, rewrite, prompt, or talk to the network.
+//! channel. On any doubt it releases nothing, records `denied` and returns the error
+//! (the CLI explains it on stderr and exits non-zero); it prints nothing itself. It does
+//! not scan, rewrite, prompt, or talk to the network.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -80,8 +81,8 @@ pub fn check<'s>(state: &'s State, server_id: &str, command: &[String]) -> Resul
         if command != server.command.as_slice() {
             what.push(format!(
                 "  approved: {}\n  now:      {}",
-                shell_words(&server.command),
-                shell_words(command)
+                shell_words::join(&server.command),
+                shell_words::join(command)
             ));
         }
         let mut approved_env = server.env_keys.clone();
@@ -291,7 +292,7 @@ pub fn approve(
         .fingerprint(&approval.fingerprint)
         .detail(format!(
             "new command approved: {}",
-            shell_words(&approval.new_command)
+            shell_words::join(&approval.new_command)
         ));
     if let Some((host, _)) = approval.server_id.split_once('/') {
         e = e.host(host);
@@ -338,24 +339,6 @@ fn parent_process() -> (Option<u32>, Option<String>) {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
-}
-
-/// A command line for display (not for a shell to run).
-pub fn shell_words(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| {
-            if !w.is_empty()
-                && w.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:@=+,%".contains(c))
-            {
-                w.clone()
-            } else {
-                format!("'{}'", w.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Start the server in place of this process. Returns only on failure.
@@ -423,6 +406,6 @@ mod tests {
     #[test]
     fn shell_words_quotes_what_a_shell_would_split() {
         let w = vec!["npx".to_string(), "a b".into(), "it's".into()];
-        assert_eq!(shell_words(&w), "npx 'a b' 'it'\\''s'");
+        assert_eq!(shell_words::join(&w), "npx 'a b' 'it'\\''s'");
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::base::error::{Error, Result};
 use crate::base::fsutil;
 use crate::base::paths::Paths;
+use crate::base::report::Reporter;
 use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
 use crate::config::hosts::Format;
@@ -201,6 +202,8 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
                 audit: audit.clone(),
                 server_id: id.clone(),
                 credential: oauth_cred.clone(),
+                // Only saves the registration: nothing here audits or reports.
+                report: Reporter::silent(),
             };
             store.save(&ts)?;
         }

@@ -20,6 +20,7 @@ use url::Url;
 use crate::base::clock::unix_now;
 use crate::base::error::{Error, Result};
 use crate::base::paths::Paths;
+use crate::base::report::Reporter;
 use crate::net::parse_server_url;
 use crate::net::{Http, Policy};
 use crate::oauth::flow::{self, Browser};
@@ -38,12 +39,14 @@ pub struct Opened {
     pub remote: Remote,
 }
 
-/// Open remote server `id`. `vault` is only called when the server uses OAuth.
+/// Open remote server `id`. `vault` is only called when the server uses OAuth; the token
+/// store tells `report` what the user should know but that does not stop the work.
 pub fn open(
     paths: &Paths,
     audit: &AuditLog,
     id: &str,
     vault: impl FnOnce() -> Result<Vault>,
+    report: &Reporter,
 ) -> Result<Opened> {
     let state = State::load(paths)?;
     let server = state.server(id)?;
@@ -66,6 +69,7 @@ pub fn open(
             audit: audit.clone(),
             server_id: id.to_string(),
             credential,
+            report: report.clone(),
         }),
         None => None,
     };
@@ -84,6 +88,8 @@ pub struct Options<'a> {
     pub timeout: Duration,
     /// Set from elsewhere (the app's Cancel button) to abandon the wait.
     pub cancel: Option<&'a AtomicBool>,
+    /// Where the sign-in URL and warnings go (the CLI: stderr; the app: its log).
+    pub report: &'a Reporter,
 }
 
 /// Sign in to remote server `server_id` in the browser and keep the tokens in the
@@ -102,7 +108,7 @@ pub fn connect(
         store,
         url,
         remote,
-    } = open(paths, audit, server_id, vault)?;
+    } = open(paths, audit, server_id, vault, opts.report)?;
     let Some(store) = store else {
         return Err(Error::other(
             format!("{server_id} uses a static header, not sign-in"),
@@ -128,6 +134,7 @@ pub fn connect(
         browser: opts.browser.clone(),
         timeout: opts.timeout,
         cancel: opts.cancel,
+        report: opts.report,
     };
     let ts = flow::sign_in(&http, &req, unix_now)?;
     store.save(&ts)?;

@@ -59,6 +59,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::base::error::{Error, Result};
+use crate::base::fsutil::{self, Expect};
 
 mod event;
 
@@ -203,7 +204,7 @@ impl AuditLog {
             create_dir_all_private(dir).map_err(|e| Error::io(dir, e))?;
         }
         let lock = open_lock(&self.lock_path())?;
-        fs4::FileExt::lock(&lock).map_err(|e| Error::io(self.lock_path(), e))?;
+        lock.lock().map_err(|e| Error::io(self.lock_path(), e))?;
         // The lock is released when `lock` is dropped (closed), including on error.
         let result = self.append_locked(events);
         drop(lock);
@@ -311,8 +312,6 @@ impl AuditLog {
     }
 
     fn write_head(&self, head: &Head) -> Result<()> {
-        let head_path = self.head_path();
-        let tmp = self.sibling(".head.tmp");
         let mut bytes = serde_json::to_vec(head).map_err(|e| {
             Error::other(
                 format!("cannot serialize the audit head: {e}"),
@@ -320,14 +319,9 @@ impl AuditLog {
             )
         })?;
         bytes.push(b'\n');
-        {
-            let mut f = create_private(&tmp, true).map_err(|e| Error::io(&tmp, e))?;
-            f.write_all(&bytes).map_err(|e| Error::io(&tmp, e))?;
-            f.sync_data().map_err(|e| Error::io(&tmp, e))?;
-        }
-        fs::rename(&tmp, &head_path).map_err(|e| Error::io(&head_path, e))?;
-        sync_parent_dir(&head_path);
-        Ok(())
+        // The shared atomic replace: a fresh temp file (exclusive, random name, 0600) in
+        // the same directory, fsync, rename, fsync of the directory.
+        fsutil::replace_file(&self.head_path(), &bytes, Expect::Anything)
     }
 
     /// Take a shared lock for reading if the log's directory exists; readers that cannot
@@ -338,7 +332,8 @@ impl AuditLog {
         }
         let lock = open_lock(&self.lock_path()).ok();
         if let Some(l) = &lock {
-            fs4::FileExt::lock_shared(l).map_err(|e| Error::io(self.lock_path(), e))?;
+            l.lock_shared()
+                .map_err(|e| Error::io(self.lock_path(), e))?;
         }
         let bytes = match fs::read(&self.path) {
             Ok(b) => Some(b),
@@ -832,13 +827,6 @@ fn open_log_for_append(path: &Path) -> Result<File> {
     opts.open(path).map_err(|e| Error::io(path, e))
 }
 
-fn create_private(path: &Path, truncate: bool) -> std::io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(truncate);
-    private_mode(&mut opts);
-    opts.open(path)
-}
-
 #[cfg(unix)]
 fn private_mode(opts: &mut OpenOptions) {
     use std::os::unix::fs::OpenOptionsExt;
@@ -857,18 +845,6 @@ fn create_dir_all_private(dir: &Path) -> std::io::Result<()> {
         b.mode(0o700);
     }
     b.create(dir)
-}
-
-/// Best effort: make a rename durable. Failure only weakens crash durability of the head.
-fn sync_parent_dir(path: &Path) {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Ok(d) = File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 #[cfg(test)]
@@ -1077,6 +1053,24 @@ mod tests {
         let report = log.verify().unwrap();
         assert!(report.ok && report.notes.is_empty(), "{report:#?}");
         assert_eq!(report.lines, 4);
+    }
+
+    /// Regression: the head used to be written to a fixed `<log>.head.tmp` opened with
+    /// create+truncate, so a symlink planted there redirected the write to any file the
+    /// user could write.
+    #[cfg(unix)]
+    #[test]
+    fn the_head_is_never_written_through_a_symlink_planted_at_a_temp_name() {
+        let (dir, log) = setup(1);
+        let victim = dir.path().join("victim.txt");
+        fs::write(&victim, b"keep me").expect("victim");
+        std::os::unix::fs::symlink(&victim, log.sibling(".head.tmp")).expect("plant");
+        log.append(vec![ev(EventKind::Released, "h/a", &now_rfc3339())])
+            .expect("append");
+        assert_eq!(fs::read(&victim).expect("read"), b"keep me");
+        assert!(log.verify().expect("verify").ok);
+        let head = fs::read_to_string(log.head_path()).expect("head");
+        assert!(head.contains("\"lines\":2"), "{head}");
     }
 
     #[test]
@@ -1593,7 +1587,7 @@ mod tests {
         assert!(message.starts_with("no secrets released\n"), "{message}");
         assert!(message.contains("missing from the audit log"), "{message}");
         assert_eq!(fix, "approve it");
-        assert_eq!(err.code(), "denied");
+        assert_eq!(err.code(), crate::base::error::ErrorCode::Denied);
 
         let sign_in = Error::NeedsSignIn {
             server: "remote/x".into(),

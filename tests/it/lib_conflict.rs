@@ -39,7 +39,11 @@ fn a_host_saving_the_file_after_the_plan_makes_apply_refuse_and_write_nothing() 
     let err = import::apply_import(&plan, &vault, &paths, &audit, "2026-11-26T00:00:00Z")
         .expect_err("must refuse");
     assert!(matches!(err, Error::ConfigChanged { .. }), "{err}");
-    assert!(err.to_string().contains("run the command again"));
+    assert!(
+        err.fix()
+            .unwrap_or_default()
+            .contains("run the command again")
+    );
     assert_eq!(w.config_bytes(), host_version, "the host's save is kept");
     assert!(
         w.keychain_lookup("echo-api-token").is_none(),

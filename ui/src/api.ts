@@ -6,13 +6,13 @@ import type {
   AuditFilter,
   AuditView,
   DetectedHost,
-  ErrorView,
   ExportFormat,
   ImportResult,
   PlanView,
   SecretInput,
   ServersView,
 } from './bindings';
+import type { FixActions } from './errors';
 
 export interface Api {
   serversList(): Promise<ServersView>;
@@ -56,14 +56,11 @@ export const tauriApi: Api = {
   autostartSet: (enabled) => invoke('autostart_set', { enabled }),
 };
 
-/** The message of an `{code, message}` error (or anything else thrown). */
-export function errorText(e: unknown): string {
-  if (e && typeof e === 'object' && 'message' in e) return String((e as ErrorView).message);
-  return String(e);
-}
-
 /** Feedback shown to the user: a status line and a busy indicator for slow calls. */
 export interface Ui {
   toast(message: string, kind?: 'ok' | 'error'): void;
+  /** An error in the status line: its message, and a button from `actions` for its code
+   * or else its fix text. */
+  fail(e: unknown, actions?: FixActions): void;
   busy<T>(label: string, work: () => Promise<T>): Promise<T>;
 }

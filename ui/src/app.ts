@@ -3,6 +3,7 @@
 import type { Api, Ui } from './api';
 import type { Navigate } from './bindings';
 import { h, replace } from './dom';
+import { errorBlock, type FixActions } from './errors';
 import { AuditPanel } from './views/audit';
 import { ImportPanel } from './views/import';
 import { ServersPanel } from './views/servers';
@@ -90,6 +91,11 @@ export class App implements Ui {
     replace(this.status, message);
   }
 
+  fail(e: unknown, actions: FixActions = {}): void {
+    this.status.className = 'status error';
+    replace(this.status, errorBlock(e, actions, () => this.toast('')));
+  }
+
   async busy<T>(label: string, work: () => Promise<T>): Promise<T> {
     this.pending++;
     this.progress.hidden = false;
@@ -112,7 +118,7 @@ export class App implements Ui {
       const now = await this.api.autostartSet(on);
       this.toast(now ? 'Keybroker will start at login.' : 'Keybroker will not start at login.');
     } catch (e) {
-      this.toast(String((e as { message?: string }).message ?? e), 'error');
+      this.fail(e);
     }
   }
 }

@@ -1,7 +1,9 @@
 // Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit:
 // run `KEYBROKER_UPDATE_BINDINGS=1 cargo test -p keybroker-app bindings`.
 
-export type ErrorView = { code: string, message: string, };
+export type ErrorCode = "config_syntax" | "config_shape" | "config_changed" | "keychain" | "denied" | "unknown_server" | "io" | "needs_sign_in" | "other";
+
+export type ErrorView = { code: ErrorCode, message: string, fix: string | null, };
 
 export type ServerState = "brokered" | "needs-secret" | "plaintext-in-config" | "command-changed" | "needs-sign-in" | "no-secrets" | "missing-from-config" | "not-brokered" | "unsupported";
 

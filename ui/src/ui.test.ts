@@ -127,7 +127,7 @@ describe('sign in', () => {
     const { ctl, signIn } = pendingSignIn(calls);
     const signInCancel = (id: string) => {
       calls.push(['signInCancel', id]);
-      ctl.reject({ code: 'other', message: 'sign-in cancelled\n  fix: connect again when you are ready' });
+      ctl.reject({ code: 'other', message: 'sign-in cancelled', fix: 'connect again when you are ready' });
       return Promise.resolve(true);
     };
     const { root } = await mount(calls, { signIn, signInCancel });
@@ -168,6 +168,85 @@ describe('sign in', () => {
     expect(root.querySelector(`${LINEAR} [data-sign-in-progress]`)).not.toBeNull();
     ctl.resolve('Signed in.');
     await flush();
+  });
+});
+
+describe('errors', () => {
+  const status = (root: HTMLElement) => root.querySelector('.status') as HTMLElement;
+
+  it('config_changed on Apply offers Re-plan instead of the command-line remedy', async () => {
+    const calls: Call[] = [];
+    const importApply = (host: string, exclude: string[]) => {
+      calls.push(['importApply', host, exclude]);
+      return Promise.reject({
+        code: 'config_changed',
+        message: '/cfg.json changed while Keybroker was editing it (another program saved it)',
+        fix: 'nothing was written; run the command again to re-plan against the new contents',
+      });
+    };
+    const { root, app } = await mount(calls, { importApply });
+    await app.show('import');
+    (root.querySelector('[data-action="apply"]') as HTMLButtonElement).click();
+    await flush();
+    await flush();
+    expect(status(root).className).toContain('error');
+    expect(status(root).textContent).toContain('changed while Keybroker was editing it');
+    expect(status(root).textContent).not.toContain('run the command again');
+    const replan = status(root).querySelector('[data-fix="config_changed"]') as HTMLButtonElement;
+    expect(replan.textContent).toBe('Re-plan');
+    const plans = calls.filter((c) => c[0] === 'importPlan').length;
+    replan.click();
+    await flush();
+    expect(calls.filter((c) => c[0] === 'importPlan').length).toBe(plans + 1);
+    expect(status(root).querySelector('[data-fix]')).toBeNull();
+  });
+
+  it('needs_sign_in offers the Sign in action, which starts a sign-in', async () => {
+    const calls: Call[] = [];
+    const { ctl, signIn } = pendingSignIn(calls);
+    const { root } = await mount(calls, { signIn });
+    (root.querySelector(`${LINEAR} [data-action="sign-in"]`) as HTMLButtonElement).click();
+    await flush();
+    ctl.reject({
+      code: 'needs_sign_in',
+      message: 'claude-desktop/linear needs sign-in: the server rejected the new token',
+      fix: 'run `keybroker connect claude-desktop/linear`',
+    });
+    await flush();
+    await flush();
+    expect(status(root).textContent).toContain('needs sign-in: the server rejected the new token');
+    expect(status(root).textContent).not.toContain('keybroker connect');
+    const button = status(root).querySelector('[data-fix="needs_sign_in"]') as HTMLButtonElement;
+    expect(button.textContent).toBe('Sign in…');
+    button.click();
+    await flush();
+    expect(calls.filter((c) => c[0] === 'signIn')).toHaveLength(2);
+    expect(root.querySelector(`${LINEAR} [data-sign-in-progress]`)).not.toBeNull();
+    ctl.resolve('Signed in.');
+    await flush();
+  });
+
+  it('a code without a button here shows the fix as text, and no fix shows nothing more', async () => {
+    const { root, app } = await mount([], {
+      auditExport: () =>
+        Promise.reject({
+          code: 'keychain',
+          message: 'the OS keychain is not available: locked',
+          fix: 'unlock your keychain, then try again',
+        }),
+    });
+    await app.show('audit');
+    (root.querySelector('.filters button') as HTMLButtonElement).click();
+    await flush();
+    await flush();
+    expect(status(root).querySelector('.message')?.textContent).toBe('the OS keychain is not available: locked');
+    expect(status(root).querySelector('[data-fix-text]')?.textContent).toBe('unlock your keychain, then try again');
+    expect(status(root).querySelector('button')).toBeNull();
+
+    app.fail({ code: 'io', message: '/audit.jsonl: permission denied', fix: null });
+    expect(status(root).textContent).toBe('/audit.jsonl: permission denied');
+    app.fail('plain failure');
+    expect(status(root).textContent).toBe('plain failure');
   });
 });
 

@@ -1,7 +1,7 @@
 //! The IPC surface: one-liner commands over `keybroker::app_api`.
 //!
-//! Every command answers `Result<T, ErrorView>` (`{code, message}` in the webview). No
-//! command returns a secret value: secrets only come in, through [`SecretInput`].
+//! Every command answers `Result<T, ErrorView>` (`{code, message, fix}` in the webview).
+//! No command returns a secret value: secrets only come in, through [`SecretInput`].
 
 pub mod audit;
 pub mod import;
@@ -44,10 +44,10 @@ pub(crate) async fn blocking<T: Send + 'static>(
 ) -> Result<T, ErrorView> {
     match tauri::async_runtime::spawn_blocking(work).await {
         Ok(result) => result.map_err(ErrorView::from),
-        Err(e) => Err(ErrorView {
-            code: "other".into(),
-            message: format!("the work stopped unexpectedly: {e}\n  fix: try again"),
-        }),
+        Err(e) => Err(ErrorView::other(
+            format!("the work stopped unexpectedly: {e}"),
+            "try again",
+        )),
     }
 }
 

@@ -76,10 +76,11 @@ pub async fn server_sign_in(
     state: State<'_, AppState>,
     server_id: String,
 ) -> Result<String, ErrorView> {
-    let (ctx, sign_ins, browser) = (
+    let (ctx, sign_ins, browser, report) = (
         state.ctx.clone(),
         state.sign_ins.clone(),
         state.browser.clone(),
+        state.report.clone(),
     );
     blocking(move || {
         app_api::sign_in(
@@ -89,6 +90,7 @@ pub async fn server_sign_in(
             browser,
             SIGN_IN_TIMEOUT,
             &now(),
+            &report,
         )
     })
     .await

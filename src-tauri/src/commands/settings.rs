@@ -6,10 +6,10 @@ use tauri_plugin_autostart::ManagerExt;
 use super::ErrorView;
 
 fn err(e: impl std::fmt::Display) -> ErrorView {
-    ErrorView {
-        code: "autostart".into(),
-        message: format!("cannot change start at login: {e}"),
-    }
+    ErrorView::other(
+        format!("cannot change start at login: {e}"),
+        "try again; if it keeps failing, add Keybroker to your desktop's startup applications",
+    )
 }
 
 #[tauri::command]

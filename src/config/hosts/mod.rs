@@ -362,7 +362,7 @@ mod tests {
         }
         assert_eq!(Host::parse("gemini").expect("alias"), Host::GeminiCli);
         let err = Host::parse("notepad").expect_err("unknown");
-        assert!(err.to_string().contains("codex"), "{err}");
+        assert!(err.describe().contains("codex"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 // Audit view: the hash-chained log as a filterable table, the chain's verification
 // state, export to JSON/CSV. Rows appear live: the app refreshes it on `kb-changed`.
-import { type Api, type Ui, errorText } from '../api';
+import type { Api, Ui } from '../api';
 import type { AuditFilter, AuditRow, AuditView } from '../bindings';
 import { h, replace } from '../dom';
 
@@ -82,7 +82,7 @@ export class AuditPanel {
     try {
       this.data = await this.api.auditView(this.filter);
     } catch (e) {
-      this.ui.toast(errorText(e), 'error');
+      this.ui.fail(e);
     }
     this.render();
   }
@@ -138,7 +138,7 @@ export class AuditPanel {
       const path = await this.ui.busy('Exporting…', () => this.api.auditExport(this.filter, format));
       this.ui.toast(`Saved ${path}`, 'ok');
     } catch (e) {
-      this.ui.toast(errorText(e), 'error');
+      this.ui.fail(e);
     }
   }
 }

@@ -1,8 +1,9 @@
 // Import view: the detected host configs, the masked plan (what moves where, the new
 // entries), findings that can be excluded, Apply and Undo.
-import { type Api, type Ui, errorText } from '../api';
+import type { Api, Ui } from '../api';
 import type { DetectedHost, PlanView, ServerPlanView } from '../bindings';
 import { h, replace } from '../dom';
+import { type FixActions, asErrorView } from '../errors';
 
 export class ImportPanel {
   readonly root: HTMLElement;
@@ -26,7 +27,7 @@ export class ImportPanel {
       if (this.host) this.plan = await this.api.importPlan(this.host, [...this.exclude]);
     } catch (e) {
       this.plan = null;
-      this.ui.toast(errorText(e), 'error');
+      this.ui.fail(e);
     }
     this.render();
   }
@@ -146,7 +147,10 @@ export class ImportPanel {
       this.result = r.message;
       this.ui.toast(r.message, 'ok');
     } catch (e) {
-      this.ui.toast(errorText(e), 'error');
+      // The host saved the file since the plan was made: nothing was written, and the
+      // plan on screen is stale until the user asks for a new one.
+      this.ui.fail(e, { config_changed: { label: 'Re-plan', run: () => void this.refresh() } });
+      if (asErrorView(e).code === 'config_changed') return;
     }
     await this.refresh();
   }
@@ -159,7 +163,8 @@ export class ImportPanel {
       this.result = msg;
       this.ui.toast(msg, 'ok');
     } catch (e) {
-      this.ui.toast(errorText(e), 'error');
+      const retry: FixActions = { config_changed: { label: 'Undo again', run: () => void this.undo() } };
+      this.ui.fail(e, retry);
     }
     await this.refresh();
   }

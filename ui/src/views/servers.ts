@@ -1,9 +1,10 @@
 // Servers view: servers grouped by host, their state and bound credential names (never
 // values), and Connect / Move to keychain / Rotate / Disconnect / Approve / Sign in.
 // Sign in waits for the browser: the card shows that, with Cancel, until it comes back.
-import { type Api, type Ui, errorText } from '../api';
+import type { Api, Ui } from '../api';
 import type { ServerAction, ServerView, ServersView } from '../bindings';
 import { h, replace } from '../dom';
+import { type FixActions, errorBlock, errorText } from '../errors';
 
 const ACTION_LABEL: Record<ServerAction, string> = {
   connect: 'Connect…',
@@ -77,7 +78,7 @@ export class ServersPanel {
     try {
       this.view = await this.api.serversList();
     } catch (e) {
-      this.ui.toast(errorText(e), 'error');
+      this.ui.fail(e);
     }
     this.render();
   }
@@ -183,14 +184,23 @@ export class ServersPanel {
       return;
     }
     if (a === 'move-to-keychain') {
-      void this.run(`Moving ${s.name}'s secrets…`, () => this.api.moveToKeychain(s.id));
+      void this.run(`Moving ${s.name}'s secrets…`, () => this.api.moveToKeychain(s.id), this.fixes(s));
       return;
     }
     const same = this.open?.id === s.id && this.open.action === a;
     void this.focus(s.id, same ? null : a);
   }
 
-  private async run(label: string, work: () => Promise<string>): Promise<boolean> {
+  /** Errors about server `s` whose fix is a button this view has (instead of the CLI
+   * remedy the core words the fix as). */
+  private fixes(s: ServerView): FixActions {
+    return {
+      needs_sign_in: { label: ACTION_LABEL['sign-in'], run: () => void this.signIn(s) },
+      config_changed: { label: 'Reload', run: () => void this.refresh() },
+    };
+  }
+
+  private async run(label: string, work: () => Promise<string>, fixes: FixActions): Promise<boolean> {
     try {
       const msg = await this.ui.busy(label, work);
       this.ui.toast(msg, 'ok');
@@ -198,7 +208,7 @@ export class ServersPanel {
       await this.refresh();
       return true;
     } catch (e) {
-      this.ui.toast(errorText(e), 'error');
+      this.ui.fail(e, fixes);
       return false;
     }
   }
@@ -215,8 +225,9 @@ export class ServersPanel {
       if (this.cancelled.has(s.id)) {
         this.ui.toast(`Sign-in to ${s.name} cancelled.`, 'ok');
       } else {
+        // The card shows the message; its own Sign in button is the way to try again.
         this.signInErrors.set(s.id, errorText(e));
-        this.ui.toast(errorText(e), 'error');
+        this.ui.fail(e, this.fixes(s));
       }
     } finally {
       this.signing.delete(s.id);
@@ -231,7 +242,7 @@ export class ServersPanel {
       await this.api.signInCancel(id);
     } catch (e) {
       this.cancelled.delete(id);
-      this.ui.toast(errorText(e), 'error');
+      this.ui.fail(e);
     }
   }
 
@@ -259,7 +270,7 @@ export class ServersPanel {
                 type: 'button',
                 class: 'danger',
                 'data-confirm': 'disconnect',
-                onclick: () => void this.run('Disconnecting…', () => this.api.disconnect(s.id)),
+                onclick: () => void this.run('Disconnecting…', () => this.api.disconnect(s.id), this.fixes(s)),
               },
               'Disconnect',
             ),
@@ -298,7 +309,7 @@ export class ServersPanel {
           ev.preventDefault();
           const secrets = fields.map((f) => ({ env: f.env(), value: f.input.value }));
           for (const f of fields) f.input.value = '';
-          void this.run(`Storing in the keychain…`, () => this.api.connect(s.id, secrets));
+          void this.run(`Storing in the keychain…`, () => this.api.connect(s.id, secrets), this.fixes(s));
         },
       },
       h('p', { class: 'muted' }, 'Stored straight into the OS keychain; Keybroker never shows it again.'),
@@ -321,7 +332,7 @@ export class ServersPanel {
           ev.preventDefault();
           const secret = { env: select.value, value: f.input.value };
           f.input.value = '';
-          void this.run('Rotating…', () => this.api.rotate(s.id, secret));
+          void this.run('Rotating…', () => this.api.rotate(s.id, secret), this.fixes(s));
         },
       },
       h('div', { class: 'field' }, h('label', { for: selId }, 'Secret'), select),
@@ -357,7 +368,12 @@ export class ServersPanel {
                 type: 'button',
                 class: 'primary',
                 'data-confirm': 'approve',
-                onclick: () => void this.run('Approving…', () => this.api.approve(s.id, p.new_command)),
+                onclick: () =>
+                  void this.run('Approving…', () => this.api.approve(s.id, p.new_command), {
+                    ...this.fixes(s),
+                    // The config changed again: show the command it has now.
+                    config_changed: { label: 'Review again', run: () => void this.focus(s.id, 'approve') },
+                  }),
               },
               'Approve new command',
             ),
@@ -365,7 +381,7 @@ export class ServersPanel {
           ),
         );
       })
-      .catch((e) => replace(box, h('p', { class: 'error' }, errorText(e))));
+      .catch((e) => replace(box, h('p', { class: 'error' }, errorBlock(e))));
     return box;
   }
 }
