@@ -5,6 +5,7 @@
 mod faults;
 mod host_files;
 mod import_e2e;
+mod launch_checks;
 mod launcher;
 mod layers;
 mod lib_conflict;
