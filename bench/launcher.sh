@@ -12,7 +12,7 @@
 #   direct        /bin/true
 #   sh            sh -c /bin/true                      (shell baseline for the next one)
 #   secret-tool   sh -c 'secret-tool lookup ... && /bin/true'
-#   keybroker     the rewritten `keybroker run claude-desktop/bench -- /bin/true`
+#   keybroker     the rewritten `keybroker run claude-desktop/bench --binding <id> -- /bin/true`
 # and prints mean +- stddev and ratios. Prints figures only: timing never fails it.
 # Exits non-zero only when it cannot measure (no binary, import or launch broken).
 set -euo pipefail

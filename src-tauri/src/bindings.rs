@@ -5,7 +5,7 @@
 use keybroker::app_api::{
     ApprovalView, AuditFilter, AuditRow, AuditView, DetectedHost, ErrorView, ExportFormat,
     HostGroup, ImportResult, MoveView, PlanView, ServerAction, ServerPlanView, ServerState,
-    ServerView, ServersView,
+    ServerView, ServersView, SpawnView,
 };
 use keybroker::base::error::ErrorCode;
 use ts_rs::TS;
@@ -28,6 +28,7 @@ pub fn typescript() -> String {
         ServerView,
         HostGroup,
         ServersView,
+        SpawnView,
         ApprovalView,
         DetectedHost,
         MoveView,

@@ -339,6 +339,20 @@ fn a_changed_command_asks_for_approval_with_both_commands_and_approve_clears_it(
     let new_cmd = pending["new_command"].clone();
     assert!(new_cmd.to_string().contains("--evil"));
     assert!(!pending["old_command"].to_string().contains("--evil"));
+    // Both sides in full: program and where it resolved, args, env, cwd, other keys.
+    assert!(pending["new"]["args"].to_string().contains("--evil"));
+    assert!(!pending["old"]["args"].to_string().contains("--evil"));
+    assert!(
+        pending["new"]["resolved"]
+            .as_str()
+            .is_some_and(|p| p.starts_with('/')),
+        "{pending}"
+    );
+    assert!(
+        pending["changes"].to_string().contains("args:"),
+        "{pending}"
+    );
+    assert_eq!(pending["plaintext"], json!([]));
 
     let stale = w
         .call(

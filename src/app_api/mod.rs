@@ -7,7 +7,7 @@
 //! Types that cross into the webview derive `ts_rs::TS` (feature `ts`) so the UI's
 //! TypeScript bindings are generated from them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -669,6 +669,57 @@ pub struct ApprovalView {
     pub new_command: Vec<String>,
     pub old_env_keys: Vec<String>,
     pub new_env_keys: Vec<String>,
+    /// The approved spawn in full; `null` for an approval from an earlier version, which
+    /// kept only the command line and env names.
+    pub old: Option<SpawnView>,
+    pub new: SpawnView,
+    /// The parts that differ, one line each.
+    pub changes: Vec<String>,
+    /// Where the new entry holds a plaintext secret (`env:NAME`, `arg:N`): it cannot be
+    /// approved until it is moved to the keychain.
+    pub plaintext: Vec<String>,
+}
+
+/// One side of an approval: everything that decides what runs. No secret value: bound
+/// secrets are not in an entry's env, and secret-looking values are not recorded.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SpawnView {
+    /// `command` as the entry writes it.
+    pub program: String,
+    /// Where it resolved (`null`: not found).
+    pub resolved: Option<String>,
+    pub args: Vec<String>,
+    /// Env names and values the entry sets.
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+    /// Other keys that change what runs, each value as JSON text.
+    pub keys: BTreeMap<String, String>,
+    /// The PATH and directory the program was resolved in.
+    pub path_var: Option<String>,
+    pub resolved_cwd: String,
+    /// It names something relative: it runs only from `resolved_cwd`.
+    pub cwd_bound: bool,
+}
+
+impl From<&crate::store::state::Spawn> for SpawnView {
+    fn from(s: &crate::store::state::Spawn) -> SpawnView {
+        SpawnView {
+            program: s.program.clone(),
+            resolved: s.resolved.clone(),
+            args: s.args.clone(),
+            env: s.env.clone(),
+            cwd: s.cwd.clone(),
+            keys: s
+                .keys
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+            path_var: s.path_var.clone(),
+            resolved_cwd: s.resolved_cwd.clone(),
+            cwd_bound: s.cwd_bound,
+        }
+    }
 }
 
 pub fn pending_approval(ctx: &Context, server_id: &str) -> Result<Option<ApprovalView>> {
@@ -676,6 +727,14 @@ pub fn pending_approval(ctx: &Context, server_id: &str) -> Result<Option<Approva
     let server = state.server(server_id)?;
     Ok(
         crate::ops::launch::pending_approval(server)?.map(|a| ApprovalView {
+            changes: a
+                .old_spawn
+                .as_ref()
+                .map(|o| crate::ops::spawn::differences(o, &a.new_spawn))
+                .unwrap_or_default(),
+            old: a.old_spawn.as_ref().map(SpawnView::from),
+            new: SpawnView::from(&a.new_spawn),
+            plaintext: a.plaintext,
             server_id: a.server_id,
             old_command: a.old_command,
             new_command: a.new_command,
@@ -872,6 +931,7 @@ fn action_names(a: &Action) -> (&'static str, String) {
     match a {
         Action::Broker => ("broker", "secrets move to the keychain".into()),
         Action::UpdateLauncher => ("update-launcher", "launcher path updated".into()),
+        Action::Bind => ("bind", "entry bound to this file".into()),
         Action::AlreadyBrokered => ("already-brokered", "already brokered".into()),
         Action::NothingToDo => ("nothing-to-do", "no secrets found".into()),
         Action::Excluded => ("excluded", "left as is (excluded)".into()),

@@ -163,6 +163,7 @@ pub(super) fn print_plan(plan: &Plan) {
             }
             Action::Broker => "move secrets to the keychain".to_string(),
             Action::UpdateLauncher => "update launcher path".to_string(),
+            Action::Bind => "bind the entry to this file".to_string(),
             Action::AlreadyBrokered => "already brokered: unchanged".to_string(),
             Action::NothingToDo => "no secrets: unchanged".to_string(),
             Action::Excluded => "excluded: unchanged".to_string(),

@@ -37,9 +37,11 @@ Typical use:
   keybroker servers                           # every server and its status
   keybroker audit                             # which server received which credential, and when
 
-Hosts then start each server as `keybroker run <server-id> -- <original command>`; the
-launcher checks the command is the one you approved, adds the server's secrets to its
-environment, records a `released` audit event and starts it.
+Hosts then start each server as `keybroker run <server-id> --binding <id> -- <original
+command>`; the launcher checks that it was started from the entry import wrote, that the
+whole spawn (program, args, env values, cwd, other keys) is the one you approved and that
+its own process matches it, adds the server's secrets to its environment, removes
+inherited code-injection variables, records a `released` audit event and starts it.
 
 Files: state and audit live in the platform's config/data dirs (or under $KEYBROKER_HOME).
 Exit codes: 0 ok, 1 other error, 64 usage/unknown server, 65 bad config file,

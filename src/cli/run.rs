@@ -1,9 +1,10 @@
-//! `keybroker run <server-id> -- <cmd> [args...]`: the launcher. Nothing on stdout.
+//! `keybroker run <server-id> --binding <id> -- <cmd> [args...]`: the launcher. Nothing on
+//! stdout.
 
 use std::ffi::OsString;
 
 use keybroker::Result;
-use keybroker::ops::launch;
+use keybroker::ops::{launch, spawn};
 use keybroker::store::state::State;
 
 use super::Ctx;
@@ -12,6 +13,9 @@ use super::Ctx;
 pub(super) struct Args {
     /// The server's id, `<host>/<name>` (as written into the host's config by import).
     server_id: String,
+    /// The binding id import wrote into the entry (ties the entry to its file).
+    #[arg(long, value_name = "ID")]
+    binding: Option<String>,
     /// The server's own command and arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -22,13 +26,22 @@ pub(super) fn run(a: Args) -> Result<()> {
     let command = launch::utf8_args(a.command)?;
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;
+    let req = launch::Request {
+        server_id: &a.server_id,
+        binding: a.binding.as_deref(),
+        command: &command,
+    };
     let launch = launch::prepare(
+        &ctx.paths,
         &state,
         &vault,
         &ctx.audit,
-        &a.server_id,
-        &command,
+        &req,
+        &spawn::Process::current(),
         &super::now(),
     )?;
+    for note in &launch.notes {
+        eprintln!("keybroker: note: {note}");
+    }
     Err(launch::exec(launch))
 }

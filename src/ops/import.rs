@@ -17,6 +17,7 @@ use crate::base::fsutil::{self, Digest32};
 use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
 use crate::config::hosts::{self, Entry, Host};
+use crate::ops::spawn::{self, Context, EntrySpawn};
 use crate::scan::{self, Location};
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome, Target};
 use crate::store::state::{self, Binding, Credential, Server, State, Transport};
@@ -29,6 +30,9 @@ pub enum Action {
     Broker,
     /// Already brokered; only the launcher's path changes (Keybroker moved).
     UpdateLauncher,
+    /// Already brokered by a version that wrote no binding id: the entry gets one (and
+    /// the launcher's current path), so it is bound to this file.
+    Bind,
     /// Already brokered and clean.
     AlreadyBrokered,
     /// No secrets found: left as is.
@@ -228,22 +232,34 @@ fn readd_dropped(
             continue;
         };
         let mut obj = s.original.as_object().cloned().unwrap_or_default();
-        let mut args = vec![
-            Value::String("run".into()),
-            Value::String(s.id.clone()),
-            Value::String("--".into()),
-        ];
-        args.extend(s.command.iter().cloned().map(Value::String));
+        // The entry goes back with the server's binding id (a new one for a server
+        // recorded before binding ids, recorded with it).
+        let (binding_id, record) = match &s.binding_id {
+            Some(b) => (b.clone(), None),
+            None => {
+                let b = state::new_binding_id()?;
+                let mut rec = s.clone();
+                rec.binding_id = Some(b.clone());
+                (b, Some(rec))
+            }
+        };
         obj.insert("command".into(), Value::String(launcher.to_string()));
-        obj.insert("args".into(), Value::Array(args));
+        obj.insert(
+            "args".into(),
+            Value::Array(launcher_args(&s.id, &binding_id, &s.command)),
+        );
+        // The approved env values where the approval has them, else the original's.
         let original_env = s.original.get("env").and_then(Value::as_object);
+        let approved_env = s.spawn.as_ref().map(|sp| &sp.env);
         let env: Map<String, Value> = s
             .env_keys
             .iter()
             .map(|k| {
-                let v = original_env
+                let v = approved_env
                     .and_then(|e| e.get(k))
-                    .cloned()
+                    .filter(|v| v.as_str() != state::UNRECORDED)
+                    .map(|v| Value::String(v.clone()))
+                    .or_else(|| original_env.and_then(|e| e.get(k)).cloned())
                     .unwrap_or_else(|| Value::String(String::new()));
                 (k.clone(), v)
             })
@@ -262,10 +278,23 @@ fn readd_dropped(
                 "the host dropped this entry; it goes back in, starting `{inner_cmd}` through keybroker run as before"
             )],
             new_entry: Some(entry),
-            record: None,
+            record,
         });
     }
     Ok(())
+}
+
+/// `run <id> --binding <b> -- <command...>`: the launcher's arguments in an entry.
+fn launcher_args(server_id: &str, binding_id: &str, command: &[String]) -> Vec<Value> {
+    let mut args = vec![
+        Value::String("run".into()),
+        Value::String(server_id.to_string()),
+        Value::String("--binding".into()),
+        Value::String(binding_id.to_string()),
+        Value::String("--".into()),
+    ];
+    args.extend(command.iter().cloned().map(Value::String));
+    args
 }
 
 struct Planner<'a> {
@@ -364,6 +393,25 @@ impl<'a> Planner<'a> {
             return Ok(sp);
         };
         let previous = self.state.servers.get(&server_id);
+        // An entry naming a server whose entry Keybroker wrote elsewhere (another file, or
+        // without that server's binding id) is not that server: never rebind or rewrite it.
+        if let (Some(b), Some(prev)) = (&brokered, previous)
+            && (!fsutil::same_file(&prev.config_path, req.config_path)
+                || b.binding != prev.binding_id)
+        {
+            let why = format!(
+                "it names `{server_id}`, whose entry Keybroker wrote in {}{}; it gets no secrets",
+                prev.config_path.display(),
+                if fsutil::same_file(&prev.config_path, req.config_path) {
+                    " with another binding id"
+                } else {
+                    ""
+                }
+            );
+            sp.notes.push(format!("left as is: {why}"));
+            sp.action = Action::Unsupported(why);
+            return Ok(sp);
+        }
 
         let mut new_args = inner_args.to_vec();
         let mut remaining_env: Vec<(String, String)> = Vec::new();
@@ -512,8 +560,37 @@ impl<'a> Planner<'a> {
                     .push("every secret found was excluded: left as is".into());
                 return Ok(sp);
             }
-            match &brokered {
-                Some(b) if b.launcher != launcher => {
+            let unbound =
+                brokered.as_ref().is_some_and(|b| b.binding.is_none()) && previous.is_some();
+            match (&brokered, previous) {
+                (Some(b), Some(prev)) if unbound => {
+                    sp.action = Action::Bind;
+                    sp.notes.push(
+                        "written before binding ids: the entry gets one, which binds it to this file".into(),
+                    );
+                    let binding_id = state::new_binding_id()?;
+                    let mut obj = value.as_object().cloned().unwrap_or_default();
+                    obj.insert("command".into(), Value::String(launcher.to_string()));
+                    obj.insert(
+                        "args".into(),
+                        Value::Array(launcher_args(&server_id, &binding_id, &b.inner)),
+                    );
+                    let new_entry = Value::Object(obj);
+                    let mut rec = prev.clone();
+                    rec.binding_id = Some(binding_id);
+                    // A version-1 approval that still matches is upgraded, as the launcher would.
+                    if rec.spawn.is_none()
+                        && crate::ops::launch::matches_approval(prev, &new_entry, &b.inner)
+                        && let Some(entry) = EntrySpawn::of(&new_entry, &b.inner)
+                    {
+                        let spawn = spawn::approve(&entry, &Context::current());
+                        rec.fingerprint = state::fingerprint_v2(&spawn);
+                        rec.spawn = Some(spawn);
+                    }
+                    sp.record = Some(rec);
+                    sp.new_entry = Some(new_entry);
+                }
+                (Some(b), _) if b.launcher != launcher => {
                     sp.action = Action::UpdateLauncher;
                     sp.notes.push(format!(
                         "launcher path changes from {} to {launcher}",
@@ -523,8 +600,8 @@ impl<'a> Planner<'a> {
                     obj.insert("command".into(), Value::String(launcher.to_string()));
                     sp.new_entry = Some(Value::Object(obj));
                 }
-                Some(_) => sp.action = Action::AlreadyBrokered,
-                None => sp.action = Action::NothingToDo,
+                (Some(_), _) => sp.action = Action::AlreadyBrokered,
+                (None, _) => sp.action = Action::NothingToDo,
             }
             return Ok(sp);
         }
@@ -533,15 +610,27 @@ impl<'a> Planner<'a> {
         sp.action = Action::Broker;
         let mut obj = value.as_object().cloned().unwrap_or_default();
         let had_env = obj.contains_key("env");
-        let mut launcher_args = vec![
-            Value::String("run".into()),
-            Value::String(server_id.clone()),
-            Value::String("--".into()),
-            Value::String(inner_cmd.clone()),
-        ];
-        launcher_args.extend(new_args.iter().cloned().map(Value::String));
+        let mut command_line = vec![inner_cmd.clone()];
+        command_line.extend(new_args.iter().cloned());
+        // The entry keeps its binding id (the guard above made sure it is the server's),
+        // or the one its server already has in this file (importing the same entry
+        // again writes the same bytes); a new entry gets a fresh one.
+        let binding_id = match (&brokered, previous) {
+            (Some(b), Some(_)) if b.binding.is_some() => b.binding.clone(),
+            (None, Some(prev)) if fsutil::same_file(&prev.config_path, req.config_path) => {
+                prev.binding_id.clone()
+            }
+            _ => None,
+        };
+        let binding_id = match binding_id {
+            Some(b) => b,
+            None => state::new_binding_id()?,
+        };
         obj.insert("command".into(), Value::String(launcher.to_string()));
-        obj.insert("args".into(), Value::Array(launcher_args));
+        obj.insert(
+            "args".into(),
+            Value::Array(launcher_args(&server_id, &binding_id, &command_line)),
+        );
         let env_obj: Map<String, Value> = remaining_env
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
@@ -579,12 +668,45 @@ impl<'a> Planner<'a> {
             original.remove("env");
         }
 
-        let mut command_line = vec![inner_cmd.clone()];
-        command_line.extend(new_args.iter().cloned());
         let env_keys: Vec<String> = remaining_env.iter().map(|(k, _)| k.clone()).collect();
         let (host_id, server_name) = match server_id.split_once('/') {
             Some((h, n)) => (h.to_string(), n.to_string()),
             None => (req.host.id().to_string(), name.to_string()),
+        };
+        let new_entry = sp.new_entry.clone().unwrap_or(Value::Null);
+        // An import never approves a changed command: a brokered entry whose command
+        // changed since its approval keeps that approval (and gets no secrets until
+        // `keybroker approve`). An approval that still holds stays as it was resolved.
+        let kept = match (&brokered, previous) {
+            (Some(_), Some(prev)) => {
+                let holds = crate::ops::launch::matches_approval(prev, &new_entry, &command_line);
+                if !holds {
+                    sp.notes.push(format!(
+                        "its command changed since you approved it: it gets no secrets until `keybroker approve {server_id}`"
+                    ));
+                }
+                (!holds || prev.spawn.is_some()).then_some(prev)
+            }
+            _ => None,
+        };
+        let (command, env_keys, fingerprint, spawn) = match kept {
+            Some(prev) => (
+                prev.command.clone(),
+                prev.env_keys.clone(),
+                prev.fingerprint.clone(),
+                prev.spawn.clone(),
+            ),
+            None => {
+                let entry = EntrySpawn::of(&new_entry, &command_line)
+                    .ok_or_else(|| Error::other("an entry without a command", "report this bug"))?;
+                let spawn = spawn::approve(&entry, &Context::current());
+                (
+                    command_line,
+                    env_keys,
+                    state::fingerprint_v2(&spawn),
+                    Some(spawn),
+                )
+            }
         };
         sp.record = Some(Server {
             id: server_id.clone(),
@@ -592,9 +714,11 @@ impl<'a> Planner<'a> {
             name: server_name,
             config_path: PathBuf::new(),
             transport: Transport::Stdio,
-            fingerprint: state::fingerprint(&command_line, &env_keys),
-            command: command_line,
+            fingerprint,
+            command,
             env_keys,
+            spawn,
+            binding_id: Some(binding_id),
             bindings,
             original: Value::Object(original),
             remote: None,

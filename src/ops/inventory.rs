@@ -226,6 +226,22 @@ fn entry_status(
         st.detail = Some(import_fix);
         return Ok(st);
     };
+    // An entry that names the server but is not the one Keybroker wrote for it (another
+    // file, or not its binding id) gets nothing from the launcher: it is not that server.
+    if !fsutil::same_file(&server.config_path, path) || b.binding != server.binding_id {
+        st.status = Status::Unknown;
+        st.detail = Some(format!(
+            "this entry names `{}`, but Keybroker wrote that server's entry in {}{}; it gets no secrets: remove it",
+            server.id,
+            server.config_path.display(),
+            if server.binding_id.is_some() {
+                " with a binding id this one does not carry"
+            } else {
+                ""
+            }
+        ));
+        return Ok(st);
+    }
     st.credentials = bound(server);
     // Plaintext first: importing moves it and records the new fingerprint in one step.
     st.plaintext = scan::scan_server(&env, &b.inner[1..]).len();
@@ -234,8 +250,7 @@ fn entry_status(
         st.detail = Some(import_fix);
         return Ok(st);
     }
-    let env_keys: Vec<String> = env.iter().map(|(k, _)| k.clone()).collect();
-    if state::fingerprint(&b.inner, &env_keys) != server.fingerprint {
+    if !crate::ops::launch::matches_approval(server, value, &b.inner) {
         st.status = Status::CommandChanged;
         st.detail = Some(format!(
             "review it, then run `keybroker approve {}`",

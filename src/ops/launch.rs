@@ -1,30 +1,54 @@
-//! `keybroker run <server-id> -- <cmd> [args...]`: the launcher hosts spawn.
+//! `keybroker run <server-id> --binding <id> -- <cmd> [args...]`: the launcher hosts spawn.
 //!
-//! It checks that the command it was asked to run is the one the user approved for that
-//! server (command line plus the env names the host config sets), reads only that
-//! server's bound secrets from the keychain, records a `released` audit event per secret,
-//! and replaces itself with the server (Unix `exec`), adding the secrets to the server's
-//! environment and nowhere else. It never writes to stdout: stdout is the server's MCP
-//! channel. On any doubt it releases nothing, records `denied` and returns the error
-//! (the CLI explains it on stderr and exits non-zero); it prints nothing itself. It does
-//! not scan, rewrite, prompt, or talk to the network.
+//! It releases a server's secrets only to its approved program, started from its
+//! approved entry:
+//! - the entry: the one entry in the server's recorded host file that carries the
+//!   server's binding id (random, written by import; another file's author cannot know
+//!   it), and the command line the launcher was given is that entry's;
+//! - the approval: the entry still is what the user approved, whole (fingerprint v2 over
+//!   program, args, env names and values, cwd and the other keys; see `spawn`). An
+//!   approval from before version 2 is upgraded once, while it still matches;
+//! - the process: the env values the entry sets are the ones the launcher got, and the
+//!   program resolves to the approved path (from the approved directory when a name is
+//!   relative).
+//!
+//! Then it reads only that server's bound secrets from the keychain, records a
+//! `released` audit event per secret, and replaces itself with the approved program (Unix
+//! `exec`), adding the secrets to its environment and removing inherited code-injection
+//! variables the entry does not set. It never writes to stdout: stdout is the server's
+//! MCP channel. On any doubt it releases nothing, records `denied` with the reason and
+//! returns the error (the CLI explains it on stderr and exits non-zero); it prints
+//! nothing itself. It reads no file but the state and the recorded
+//! host file, does not rewrite configs, prompt, or talk to the network.
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 use crate::base::error::{Error, Result};
+use crate::base::paths::Paths;
 use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
-use crate::config::hosts::{self, Entry, Host};
+use crate::config::hosts::{self, Brokered, Entry, Host};
+use crate::ops::spawn::{self, Cleared, Context, EntrySpawn, Process};
+use crate::scan;
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome, Target};
-use crate::store::state::{self, Binding, Server, State};
+use crate::store::state::{self, Binding, Server, Spawn, State};
 use crate::store::vault::Vault;
 
 /// Everything needed to start the server; secrets only in memory.
 pub struct Launch {
-    pub program: String,
+    /// The approved program's absolute path.
+    pub program: PathBuf,
+    /// `argv[0]`: the program as the entry writes it.
+    pub arg0: String,
     pub args: Vec<String>,
     pub env: Vec<(String, Secret)>,
+    /// Inherited variables taken out of the server's environment.
+    pub remove: Vec<String>,
+    /// Things the person reading the host's log should know (no secret in them).
+    pub notes: Vec<String>,
 }
 
 impl std::fmt::Debug for Launch {
@@ -32,28 +56,41 @@ impl std::fmt::Debug for Launch {
         f.debug_struct("Launch")
             .field("program", &self.program)
             .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("remove", &self.remove)
             .finish_non_exhaustive()
     }
 }
 
-/// Check the request against the approval, read the secrets, audit. The caller execs.
+/// What `keybroker run` was asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub server_id: &'a str,
+    /// `--binding`: the id the entry carries (`None` from entries written before them).
+    pub binding: Option<&'a str>,
+    /// The server's command line, after `--`.
+    pub command: &'a [String],
+}
+
+/// Check the request against the entry, the approval and this process, read the
+/// secrets, audit. The caller execs.
 pub fn prepare(
+    paths: &Paths,
     state: &State,
     vault: &Vault,
     audit: &AuditLog,
-    server_id: &str,
-    command: &[String],
+    req: &Request<'_>,
+    process: &Process,
     now: &str,
 ) -> Result<Launch> {
-    match check(state, server_id, command) {
-        Ok(server) => release(server, vault, audit, command, now),
+    match admit(paths, state, req, process) {
+        Ok(admitted) => release(admitted, vault, audit, req.command, now),
         Err(err) => {
-            let mut e = base_event(now, EventKind::Denied, Outcome::Denied, server_id)
+            let mut e = base_event(now, EventKind::Denied, Outcome::Denied, req.server_id)
                 .detail(first_line(&err.to_string()));
-            if let Some((host, _)) = server_id.split_once('/') {
+            if let Some((host, _)) = req.server_id.split_once('/') {
                 e = e.host(host);
             }
-            if let Some(s) = state.servers.get(server_id) {
+            if let Some(s) = state.servers.get(req.server_id) {
                 e = e.fingerprint(&s.fingerprint);
             }
             // The refusal stands even if the audit cannot be written; its message says so.
@@ -62,8 +99,56 @@ pub fn prepare(
     }
 }
 
-/// The approval check: known server, same command line, same env names in the config.
-pub fn check<'s>(state: &'s State, server_id: &str, command: &[String]) -> Result<&'s Server> {
+/// A launch that passed every check.
+struct Admitted {
+    server: Server,
+    cleared: Cleared,
+    notes: Vec<String>,
+}
+
+fn admit(paths: &Paths, state: &State, req: &Request<'_>, process: &Process) -> Result<Admitted> {
+    let (server, entry) = check(state, req)?;
+    let mut notes = Vec::new();
+    if server.binding_id.is_none() {
+        notes.push(format!(
+            "the entry of `{}` carries no binding id; re-import {} to bind it to its file (`keybroker import {} --config {}`)",
+            server.id,
+            server.config_path.display(),
+            server.host,
+            server.config_path.display()
+        ));
+    }
+    let (approved, upgrade) = match &server.spawn {
+        Some(a) => (a.clone(), false),
+        // A version-1 approval that still matches: approve the whole spawn as it is now,
+        // resolved from where the host started it.
+        None => {
+            let ctx = Context {
+                path_var: process.var("PATH").cloned(),
+                cwd: process.cwd.clone().unwrap_or_else(|| PathBuf::from("/")),
+            };
+            (spawn::approve(&entry, &ctx), true)
+        }
+    };
+    let cleared = spawn::check_process(&server.id, &approved, &entry, process)?;
+    let server = if upgrade {
+        notes.push("approval upgraded to fingerprint v2 (the whole spawn)".into());
+        upgrade_approval(paths, server, approved)?
+    } else {
+        server.clone()
+    };
+    Ok(Admitted {
+        server,
+        cleared,
+        notes,
+    })
+}
+
+/// The approval check: known server, its bound entry in its file, the command line that
+/// entry holds, unchanged since approved, placeholders only for this server's credentials.
+pub fn check<'s>(state: &'s State, req: &Request<'_>) -> Result<(&'s Server, EntrySpawn)> {
+    let server_id = req.server_id;
+    let command = req.command;
     let server = state.servers.get(server_id).ok_or_else(|| Error::Denied {
         message: format!("keybroker has no server `{server_id}`; no secrets released"),
         fix: "import the host's config (`keybroker import claude-desktop`) or run `keybroker servers` to see known ids".into(),
@@ -71,38 +156,49 @@ pub fn check<'s>(state: &'s State, server_id: &str, command: &[String]) -> Resul
     if command.is_empty() {
         return Err(Error::Denied {
             message: format!("no command given for `{server_id}`"),
-            fix: format!("usage: keybroker run {server_id} -- <command> [args...]"),
+            fix: format!("usage: keybroker run {server_id} --binding <id> -- <command> [args...]"),
         });
     }
-    let env_keys = config_env_keys(server)?;
-    let fingerprint = state::fingerprint(command, &env_keys);
-    if fingerprint != server.fingerprint {
-        let mut what = Vec::new();
-        if command != server.command.as_slice() {
-            what.push(format!(
-                "  approved: {}\n  now:      {}",
-                shell_words::join(&server.command),
-                shell_words::join(command)
-            ));
-        }
-        let mut approved_env = server.env_keys.clone();
-        approved_env.sort();
-        let mut now_env = env_keys.clone();
-        now_env.sort();
-        if approved_env != now_env {
-            what.push(format!(
-                "  approved env names: {}\n  env names now:      {}",
-                approved_env.join(", "),
-                now_env.join(", ")
-            ));
-        }
+    check_binding(server, req.binding)?;
+    let (value, brokered) = bound_entry(server)?;
+    if brokered.inner != command {
         return Err(Error::Denied {
             message: format!(
-                "the command for `{server_id}` changed since you approved it; no secrets released\n{}",
-                what.join("\n")
+                "the command `keybroker run {server_id}` was given is not the one its entry in {} holds; no secrets released\n  entry: {}\n  given: {}",
+                server.config_path.display(),
+                shell_words::join(&brokered.inner),
+                shell_words::join(command)
             ),
-            fix: format!("if you made this change, run `keybroker approve {server_id}`"),
+            fix: format!(
+                "only the entry in {} starts `{server_id}`; start it from that host",
+                server.config_path.display()
+            ),
         });
+    }
+    let entry = EntrySpawn::of(&value, &brokered.inner).ok_or_else(|| Error::Denied {
+        message: format!("the entry of `{server_id}` has no command; no secrets released"),
+        fix: "re-import the host's config".into(),
+    })?;
+    let changed = |what: Vec<String>| Error::Denied {
+        message: format!(
+            "the command for `{server_id}` changed since you approved it; no secrets released\n{}",
+            what.join("\n")
+        ),
+        fix: format!("if you made this change, run `keybroker approve {server_id}`"),
+    };
+    match &server.spawn {
+        Some(approved) => {
+            let now = entry.under(approved);
+            if state::fingerprint_v2(&now) != server.fingerprint {
+                return Err(changed(spawn::differences(approved, &now)));
+            }
+        }
+        None => {
+            let env_keys = env_names(&entry);
+            if state::fingerprint_v1(command, &env_keys) != server.fingerprint {
+                return Err(changed(v1_differences(server, command, &env_keys)));
+            }
+        }
     }
     // Every placeholder must name a credential bound to this server at that position.
     for (i, arg) in command.iter().skip(1).enumerate() {
@@ -121,19 +217,175 @@ pub fn check<'s>(state: &'s State, server_id: &str, command: &[String]) -> Resul
             }
         }
     }
-    Ok(server)
+    Ok((server, entry))
+}
+
+/// The binding id the launcher was given must be the one recorded for the server. A
+/// record without one (written before binding ids) accepts an entry without one, until
+/// the file is imported again: an upgrade must not cut every server off at once.
+fn check_binding(server: &Server, given: Option<&str>) -> Result<()> {
+    let file = server.config_path.display();
+    match (server.binding_id.as_deref(), given) {
+        (Some(want), Some(got)) if want == got => Ok(()),
+        (None, None) => Ok(()),
+        (Some(_), None) => Err(Error::Denied {
+            message: format!(
+                "the entry that started `{}` carries no binding id, so it is not the entry Keybroker wrote for it in {file}; no secrets released",
+                server.id
+            ),
+            fix: format!(
+                "only the entry in {file} gets `{}`'s secrets; to broker a server of this file, import it (`keybroker import <host> --config <file>`)",
+                server.id
+            ),
+        }),
+        (_, Some(_)) => Err(Error::Denied {
+            message: format!(
+                "the binding id given for `{}` is not the one Keybroker wrote into its entry in {file}; no secrets released",
+                server.id
+            ),
+            fix: format!(
+                "only the entry in {file} gets `{}`'s secrets; to broker a server of another file, import that file",
+                server.id
+            ),
+        }),
+    }
+}
+
+/// The one entry in the server's recorded file that starts it with its binding id.
+/// None, or more than one (a copy cannot be told from the original), is refused.
+pub fn bound_entry(server: &Server) -> Result<(Value, Brokered)> {
+    let path = &server.config_path;
+    let bytes = std::fs::read(path).map_err(|e| Error::Denied {
+        message: format!(
+            "cannot read {} to check `{}`: {e}; no secrets released",
+            path.display(),
+            server.id
+        ),
+        fix: "make the host config readable, or re-import it".into(),
+    })?;
+    let host = Host::parse(&server.host)?;
+    let file = ConfigDoc::parse(host, path, &bytes)?;
+    let mut found = Vec::new();
+    for f in file.servers(host, path)? {
+        if let Entry::Stdio { command, args, .. } = Entry::from_value(&f.value)
+            && let Some(b) = hosts::as_brokered(&command, &args)
+            && b.server_id == server.id
+            && b.binding == server.binding_id
+        {
+            found.push((f.value, b));
+        }
+    }
+    let n = found.len();
+    match found.pop() {
+        Some(one) if n == 1 => Ok(one),
+        Some(_) => Err(Error::Denied {
+            message: format!(
+                "{n} entries in {} start `{}` with its binding id; a copy cannot be told from the original, so none gets secrets",
+                path.display(),
+                server.id
+            ),
+            fix: format!(
+                "remove the copies from {}: one entry per server",
+                path.display()
+            ),
+        }),
+        None => Err(Error::Denied {
+            message: format!(
+                "no entry in {} starts `{}` through keybroker with its binding id; no secrets released",
+                path.display(),
+                server.id
+            ),
+            fix: format!(
+                "re-import the config: `keybroker import {} --config {}`",
+                server.host,
+                path.display()
+            ),
+        }),
+    }
+}
+
+/// Whether entry `value` running `inner` is still what `server` was approved to run
+/// (as the launcher would judge it, without looking at any process).
+pub fn matches_approval(server: &Server, value: &Value, inner: &[String]) -> bool {
+    let Some(entry) = EntrySpawn::of(value, inner) else {
+        return false;
+    };
+    match &server.spawn {
+        Some(approved) => state::fingerprint_v2(&entry.under(approved)) == server.fingerprint,
+        None => state::fingerprint_v1(inner, &env_names(&entry)) == server.fingerprint,
+    }
+}
+
+fn env_names(entry: &EntrySpawn) -> Vec<String> {
+    entry.env.iter().map(|(k, _)| k.clone()).collect()
+}
+
+/// What a version-1 approval can show of a change: the command line and the env names.
+fn v1_differences(server: &Server, command: &[String], env_keys: &[String]) -> Vec<String> {
+    let mut what = Vec::new();
+    if command != server.command.as_slice() {
+        what.push(format!(
+            "  approved: {}\n  now:      {}",
+            shell_words::join(&server.command),
+            shell_words::join(command)
+        ));
+    }
+    let mut approved_env = server.env_keys.clone();
+    approved_env.sort();
+    let mut now_env = env_keys.to_vec();
+    now_env.sort();
+    if approved_env != now_env {
+        what.push(format!(
+            "  approved env names: {}\n  env names now:      {}",
+            approved_env.join(", "),
+            now_env.join(", ")
+        ));
+    }
+    what
+}
+
+/// Record the upgraded approval of a version-1 record, unless someone changed the record
+/// meanwhile (then this launch goes ahead on the check it passed, and records nothing).
+fn upgrade_approval(paths: &Paths, server: &Server, spawn: Spawn) -> Result<Server> {
+    let fingerprint = state::fingerprint_v2(&spawn);
+    State::update(paths, |st| {
+        if let Some(s) = st.servers.get_mut(&server.id)
+            && s.spawn.is_none()
+            && s.fingerprint == server.fingerprint
+        {
+            s.spawn = Some(spawn.clone());
+            s.fingerprint = fingerprint.clone();
+        }
+        Ok(())
+    })?;
+    let mut upgraded = server.clone();
+    upgraded.spawn = Some(spawn);
+    upgraded.fingerprint = fingerprint;
+    Ok(upgraded)
 }
 
 fn release(
-    server: &Server,
+    admitted: Admitted,
     vault: &Vault,
     audit: &AuditLog,
     command: &[String],
     now: &str,
 ) -> Result<Launch> {
+    let Admitted {
+        server,
+        cleared,
+        mut notes,
+    } = admitted;
     let mut env = Vec::new();
     let mut args: Vec<String> = command[1..].to_vec();
     let mut events = Vec::new();
+    if !cleared.removed.is_empty() {
+        notes.push(format!(
+            "removed from the server's environment (they inject code and its entry does not set them): {}",
+            cleared.removed.join(", ")
+        ));
+    }
+    let detail = (!notes.is_empty()).then(|| notes.join("; "));
     for b in &server.bindings {
         let value = vault.get(&b.credential)?.ok_or_else(|| Error::Denied {
             message: format!(
@@ -156,64 +408,29 @@ fn release(
         {
             *arg = arg.replace(&state::placeholder(&b.credential), value.expose());
         }
-        events.push(
-            base_event(now, EventKind::Released, Outcome::Ok, &server.id)
-                .host(&server.host)
-                .credential(&b.credential)
-                .target(Target::from(b.target.as_str()))
-                .fingerprint(&server.fingerprint),
-        );
+        let mut e = base_event(now, EventKind::Released, Outcome::Ok, &server.id)
+            .host(&server.host)
+            .credential(&b.credential)
+            .target(Target::from(b.target.as_str()))
+            .fingerprint(&server.fingerprint);
+        if let Some(d) = &detail {
+            e = e.detail(d.clone());
+        }
+        events.push(e);
     }
     // No audit, no secrets: a hand-out that cannot be recorded does not happen.
     audit.append(events)?;
     Ok(Launch {
-        program: command[0].clone(),
+        program: cleared.program,
+        arg0: command[0].clone(),
         args,
         env,
+        remove: cleared.removed,
+        notes,
     })
 }
 
-/// The env names the host config sets for this server's entry right now.
-fn config_env_keys(server: &Server) -> Result<Vec<String>> {
-    current_entry(server).map(|(_, env_keys)| env_keys)
-}
-
-/// The server's command line and env names as the host config has them now.
-pub fn current_entry(server: &Server) -> Result<(Vec<String>, Vec<String>)> {
-    let path = &server.config_path;
-    let bytes = std::fs::read(path).map_err(|e| Error::Denied {
-        message: format!(
-            "cannot read {} to check `{}`: {e}; no secrets released",
-            path.display(),
-            server.id
-        ),
-        fix: "make the host config readable, or re-import it".into(),
-    })?;
-    let host = Host::parse(&server.host)?;
-    let file = ConfigDoc::parse(host, path, &bytes)?;
-    for found in file.servers(host, path)? {
-        if let Entry::Stdio { command, args, env } = Entry::from_value(&found.value)
-            && let Some(b) =
-                hosts::as_brokered(&command, &args).filter(|b| b.server_id == server.id)
-        {
-            return Ok((b.inner, env.into_iter().map(|(k, _)| k).collect()));
-        }
-    }
-    Err(Error::Denied {
-        message: format!(
-            "no entry in {} starts `{}` through keybroker; no secrets released",
-            path.display(),
-            server.id
-        ),
-        fix: format!(
-            "re-import the config: `keybroker import {} --config {}`",
-            server.host,
-            path.display()
-        ),
-    })
-}
-
-/// What approving a changed command would change.
+/// What approving a changed entry would change.
 #[derive(Debug, Clone)]
 pub struct Approval {
     pub server_id: String,
@@ -222,32 +439,78 @@ pub struct Approval {
     pub old_env_keys: Vec<String>,
     pub new_env_keys: Vec<String>,
     pub fingerprint: String,
+    /// The approved spawn in full; `None` for an approval from before version 2 (only
+    /// its command line and env names are known).
+    pub old_spawn: Option<Spawn>,
+    pub new_spawn: Spawn,
+    /// Targets (`env:NAME`, `arg:N`) where the entry holds a plaintext secret: approving
+    /// would copy it into the state, so it is refused until an import moves it.
+    pub plaintext: Vec<String>,
 }
 
-/// Compare the approved command with the config's; `None` when they match.
+/// Compare the approval with the entry in the config; `None` when it still holds.
 pub fn pending_approval(server: &Server) -> Result<Option<Approval>> {
-    let (command, env_keys) = current_entry(server)?;
-    let fingerprint = state::fingerprint(&command, &env_keys);
+    let (value, b) = bound_entry(server)?;
+    let entry = EntrySpawn::of(&value, &b.inner).ok_or_else(|| Error::Denied {
+        message: format!("the entry of `{}` has no command", server.id),
+        fix: "re-import the host's config".into(),
+    })?;
+    let env_keys = env_names(&entry);
+    let unchanged = match &server.spawn {
+        // A program that was not found when approved is resolved again.
+        Some(approved) => {
+            approved.resolved.is_some()
+                && state::fingerprint_v2(&entry.under(approved)) == server.fingerprint
+        }
+        // Upgraded at its next launch.
+        None => state::fingerprint_v1(&b.inner, &env_keys) == server.fingerprint,
+    };
+    if unchanged {
+        return Ok(None);
+    }
+    let new_spawn = spawn::approve(&entry, &Context::current());
+    let fingerprint = state::fingerprint_v2(&new_spawn);
     if fingerprint == server.fingerprint {
         return Ok(None);
     }
+    let plaintext = scan::scan_server(&entry.env, &entry.args)
+        .iter()
+        .map(|f| match &f.location {
+            scan::Location::Env(n) => format!("env:{n}"),
+            scan::Location::Arg(i) => format!("arg:{i}"),
+        })
+        .collect();
     Ok(Some(Approval {
         server_id: server.id.clone(),
         old_command: server.command.clone(),
-        new_command: command,
+        new_command: b.inner,
         old_env_keys: server.env_keys.clone(),
         new_env_keys: env_keys,
         fingerprint,
+        old_spawn: server.spawn.clone(),
+        new_spawn,
+        plaintext,
     }))
 }
 
 /// Record `approval` (re-checked against the state under its lock) and audit it.
-pub fn approve(
-    paths: &crate::base::paths::Paths,
-    audit: &AuditLog,
-    approval: &Approval,
-    now: &str,
-) -> Result<()> {
+pub fn approve(paths: &Paths, audit: &AuditLog, approval: &Approval, now: &str) -> Result<()> {
+    if !approval.plaintext.is_empty() {
+        return Err(Error::other(
+            format!(
+                "the entry of `{}` holds a plaintext secret ({}); approving it would copy the secret into Keybroker's state",
+                approval.server_id,
+                approval.plaintext.join(", ")
+            ),
+            format!(
+                "move it into the keychain first: `keybroker import {}`, then approve",
+                approval
+                    .server_id
+                    .split_once('/')
+                    .map_or(approval.server_id.as_str(), |(h, _)| h)
+            ),
+        ));
+    }
     State::update(paths, |st| {
         let server =
             st.servers
@@ -285,6 +548,7 @@ pub fn approve(
         server.command = approval.new_command.clone();
         server.env_keys = approval.new_env_keys.clone();
         server.fingerprint = approval.fingerprint.clone();
+        server.spawn = Some(approval.new_spawn.clone());
         server.bindings = bindings;
         Ok(())
     })?;
@@ -341,18 +605,29 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
 }
 
+/// The approved program with its args, the inherited injection variables taken out and
+/// the secrets put in.
+fn command(launch: &Launch) -> std::process::Command {
+    let mut cmd = std::process::Command::new(&launch.program);
+    cmd.args(&launch.args);
+    for k in &launch.remove {
+        cmd.env_remove(k);
+    }
+    for (k, v) in &launch.env {
+        cmd.env(k, v.expose());
+    }
+    cmd
+}
+
 /// Start the server in place of this process. Returns only on failure.
 #[cfg(unix)]
 pub fn exec(launch: Launch) -> Error {
     use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(&launch.program);
-    cmd.args(&launch.args);
-    for (k, v) in &launch.env {
-        cmd.env(k, v.expose());
-    }
+    let mut cmd = command(&launch);
+    cmd.arg0(&launch.arg0);
     let err = cmd.exec();
     Error::other(
-        format!("cannot start `{}`: {err}", launch.program),
+        format!("cannot start `{}`: {err}", launch.program.display()),
         "check that the server's command is installed and on the PATH the host gives its servers",
     )
 }
@@ -361,15 +636,10 @@ pub fn exec(launch: Launch) -> Error {
 /// code on. Arguments go through Rust's std escaping, never a shell.
 #[cfg(not(unix))]
 pub fn exec(launch: Launch) -> Error {
-    let mut cmd = std::process::Command::new(&launch.program);
-    cmd.args(&launch.args);
-    for (k, v) in &launch.env {
-        cmd.env(k, v.expose());
-    }
-    match cmd.status() {
+    match command(&launch).status() {
         Ok(status) => std::process::exit(status.code().unwrap_or(1)),
         Err(err) => Error::other(
-            format!("cannot start `{}`: {err}", launch.program),
+            format!("cannot start `{}`: {err}", launch.program.display()),
             "check that the server's command is installed and on the PATH the host gives its servers",
         ),
     }

@@ -12,4 +12,5 @@ pub mod inventory;
 pub mod launch;
 pub mod remote;
 pub mod signin;
+pub mod spawn;
 pub mod watch;

@@ -15,7 +15,10 @@ use crate::base::error::{Error, Result};
 use crate::base::fsutil;
 use crate::base::paths::Paths;
 
-pub const STATE_VERSION: u32 = 1;
+/// 2: approvals cover the whole spawn ([`Spawn`], fingerprint v2) and entries carry a
+/// binding id. A version-1 file loads as is; its records are upgraded one by one (see
+/// `ops::launch`).
+pub const STATE_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct State {
@@ -39,8 +42,19 @@ pub struct Server {
     pub command: Vec<String>,
     /// The approved set of env var names the config itself sets for this server.
     pub env_keys: Vec<String>,
-    /// `fingerprint(command, env_keys)`; the launcher releases nothing on a mismatch.
+    /// `fingerprint_v2(spawn)`, or for a record approved before version 2 (no `spawn`)
+    /// `fingerprint_v1(command, env_keys)`; the launcher releases nothing on a mismatch.
     pub fingerprint: String,
+    /// Everything the approval covers. `None`: approved by a version that only knew the
+    /// command line and env names (upgraded at the next launch while that still matches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spawn: Option<Spawn>,
+    /// The random id written into this server's entry (`--binding <id>`): the launcher
+    /// releases secrets only to the one entry in `config_path` that carries it. Not a
+    /// secret (it sits in the host's file); only unguessable by another file's author.
+    /// `None` for entries written before binding ids existed, until they are re-imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_id: Option<String>,
     pub bindings: Vec<Binding>,
     /// The entry as it was before Keybroker rewrote it, with every secret replaced by its
     /// placeholder: what `restore` writes back.
@@ -74,13 +88,94 @@ pub struct Credential {
     pub rotated: Option<String>,
 }
 
+/// A fresh binding id: 128 random bits from the OS, as 32 hex digits. Not a secret (it
+/// is written into the host's file); it only has to be unguessable.
+pub fn new_binding_id() -> Result<String> {
+    let mut buf = [0u8; 16];
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::other(format!("no randomness available: {e}"), "report this bug"))?;
+    Ok(hex::encode(buf))
+}
+
 /// `${keybroker:<credential-id>}`: how a secret inside an argument is written in a config.
 pub fn placeholder(credential: &str) -> String {
     format!("${{keybroker:{credential}}}")
 }
 
-/// Approval fingerprint: the command line and the set of env names the config sets.
-pub fn fingerprint(command: &[String], env_keys: &[String]) -> String {
+/// What an approval (fingerprint v2) covers: the whole spawn as the entry describes it,
+/// and the program as it resolved when it was approved. No secret value is in here: a
+/// secret env var is a binding, not an entry of `env`, and an env value that looks like a
+/// secret (one the user chose to leave in the file) is kept as [`UNRECORDED`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Spawn {
+    /// `command` as the entry writes it (`npx`, `./server`, `/usr/bin/node`).
+    pub program: String,
+    /// The absolute path `program` resolved to at approval; `None`: it was not found.
+    pub resolved: Option<String>,
+    /// The server's arguments (secret parts as placeholders).
+    pub args: Vec<String>,
+    /// The env names and values the entry itself sets.
+    pub env: BTreeMap<String, String>,
+    /// The entry's `cwd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Every other key of the entry that can change what runs (`envFile`, `type`, ...).
+    #[serde(default)]
+    pub keys: BTreeMap<String, serde_json::Value>,
+    /// The PATH `program` was looked up in (the entry's own `PATH`, else the approver's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_var: Option<String>,
+    /// The working directory relative names were resolved against (the entry's `cwd`,
+    /// else the approver's).
+    pub resolved_cwd: String,
+    /// The program or an argument is relative: the launcher must run in `resolved_cwd`.
+    #[serde(default)]
+    pub cwd_bound: bool,
+}
+
+/// Stands for an env value that looks like a secret, so no state file holds it.
+pub const UNRECORDED: &str = "<secret-looking value, not recorded>";
+
+/// Approval fingerprint v2 over the whole [`Spawn`]. The PATH it was resolved in is not
+/// part of it (the resolved path is); the cwd is, when the spawn depends on it.
+pub fn fingerprint_v2(spawn: &Spawn) -> String {
+    let canonical = serde_json::json!({
+        "v": 2,
+        "program": spawn.program,
+        "resolved": spawn.resolved,
+        "args": spawn.args,
+        "env": spawn.env,
+        "cwd": spawn.cwd,
+        "keys": spawn.keys.iter().map(|(k, v)| (k.clone(), sorted(v))).collect::<BTreeMap<_, _>>(),
+        "cwd_bound": spawn.cwd_bound,
+        "resolved_cwd": spawn.cwd_bound.then_some(&spawn.resolved_cwd),
+    });
+    let mut h = Sha256::new();
+    h.update(canonical.to_string().as_bytes());
+    format!("v2:sha256:{}", hex::encode(h.finalize()))
+}
+
+/// `v` with every object's keys in sorted order (the JSON maps keep file order), so
+/// reordering keys inside a value does not count as a change.
+fn sorted(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Approval fingerprint v1 (state version 1): the command line and the set of env names
+/// the config sets. Kept to recognise an old approval while it is upgraded.
+pub fn fingerprint_v1(command: &[String], env_keys: &[String]) -> String {
     let mut keys: Vec<&String> = env_keys.iter().collect();
     keys.sort();
     keys.dedup();
@@ -205,14 +300,56 @@ mod tests {
     #[test]
     fn fingerprint_ignores_env_key_order_but_not_command_changes() {
         let cmd = vec!["npx".to_string(), "-y".into(), "server-github".into()];
-        let a = fingerprint(&cmd, &["B".into(), "A".into()]);
-        assert_eq!(a, fingerprint(&cmd, &["A".into(), "B".into()]));
+        let a = fingerprint_v1(&cmd, &["B".into(), "A".into()]);
+        assert_eq!(a, fingerprint_v1(&cmd, &["A".into(), "B".into()]));
         let evil = vec!["npx".to_string(), "-y".into(), "evil".into()];
-        assert_ne!(a, fingerprint(&evil, &["A".into(), "B".into()]));
+        assert_ne!(a, fingerprint_v1(&evil, &["A".into(), "B".into()]));
         assert_ne!(
             a,
-            fingerprint(&cmd, &["A".into(), "B".into(), "NODE_OPTIONS".into()])
+            fingerprint_v1(&cmd, &["A".into(), "B".into(), "NODE_OPTIONS".into()])
         );
+    }
+
+    #[test]
+    fn fingerprint_v2_covers_env_values_cwd_and_other_keys_but_not_key_order() {
+        let base = Spawn {
+            program: "node".into(),
+            resolved: Some("/usr/bin/node".into()),
+            args: vec!["server.js".into()],
+            env: BTreeMap::from([("API_URL".to_string(), "https://a.example".to_string())]),
+            keys: BTreeMap::from([("settings".to_string(), serde_json::json!({"a": 1, "b": 2}))]),
+            resolved_cwd: "/work".into(),
+            ..Spawn::default()
+        };
+        let fp = fingerprint_v2(&base);
+        assert!(fp.starts_with("v2:sha256:"));
+        let mut reordered = base.clone();
+        reordered
+            .keys
+            .insert("settings".into(), serde_json::json!({"b": 2, "a": 1}));
+        assert_eq!(fp, fingerprint_v2(&reordered));
+        // The approver's cwd only counts when the spawn depends on it.
+        let mut elsewhere = base.clone();
+        elsewhere.resolved_cwd = "/elsewhere".into();
+        assert_eq!(fp, fingerprint_v2(&elsewhere));
+        let changes: [fn(&mut Spawn); 6] = [
+            |s| {
+                s.env
+                    .insert("API_URL".into(), "https://evil.example".into());
+            },
+            |s| s.cwd = Some("/tmp".into()),
+            |s| {
+                s.keys.insert("envFile".into(), serde_json::json!(".env"));
+            },
+            |s| s.resolved = Some("/tmp/node".into()),
+            |s| s.args.push("--inspect".into()),
+            |s| s.cwd_bound = true,
+        ];
+        for change in changes {
+            let mut s = base.clone();
+            change(&mut s);
+            assert_ne!(fp, fingerprint_v2(&s), "{s:?}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use keybroker_test_support::world;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -72,7 +72,9 @@ fn changed_command_is_denied_audited_and_released_again_after_approve() {
     // Someone swaps the approved program for another one in the host config.
     edit_entry(&w, "printer", |e| {
         let args = e["args"].as_array_mut().expect("args");
-        args.truncate(3);
+        // `run <id> --binding <b> --`: keep the launcher's part, swap the server's.
+        let sep = args.iter().position(|a| a == "--").expect("--");
+        args.truncate(sep + 1);
         args.push(json!("sh"));
         args.push(json!("-c"));
         args.push(json!("env"));
@@ -226,12 +228,9 @@ fn twenty_launchers_at_once_leave_twenty_well_formed_chained_audit_lines() {
     w.write_config(cfg.to_string().as_bytes());
     w.import().success();
     let before = w.audit_lines().len();
-    let bin = assert_cmd::cargo::cargo_bin("keybroker");
     let children: Vec<_> = (0..20)
         .map(|_| {
-            Command::new(&bin)
-                .args(["run", "claude-desktop/t", "--", "true"])
-                .env("KEYBROKER_HOME", &w.home)
+            w.entry_command("t")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())

@@ -232,14 +232,21 @@ fn codex_cli_reads_the_rewritten_toml_entry() {
         .iter()
         .filter_map(|a| a.as_str())
         .collect();
-    assert_eq!(&args[..4], &["run", "codex/echo", "--", "node"], "{got}");
+    assert_eq!(&args[..3], &["run", "codex/echo", "--binding"], "{got}");
+    assert!(
+        args[3].len() == 32 && args[3].chars().all(|c| c.is_ascii_hexdigit()),
+        "a 128-bit binding id: {got}"
+    );
+    assert_eq!(&args[4..6], &["--", "node"], "{got}");
     assert_eq!(t["env"], serde_json::json!({ "LOG_LEVEL": "debug" }));
 
-    // The entry Codex read starts the server with the right secret.
+    // The entry Codex read starts the server with the right secret (with the entry's
+    // env, as Codex passes it).
     let program = t["command"].as_str().expect("command");
     let mut c = Command::new(program);
     c.args(&args)
         .env("KEYBROKER_HOME", &w.home)
+        .env("LOG_LEVEL", "debug")
         .env(
             "REQUIRE_ENV_SHA256",
             format!("GITHUB_PERSONAL_ACCESS_TOKEN={}", world::sha256_hex(TOKEN)),

@@ -35,7 +35,47 @@ attention: number,
  */
 summary: string, };
 
-export type ApprovalView = { server_id: string, old_command: Array<string>, new_command: Array<string>, old_env_keys: Array<string>, new_env_keys: Array<string>, };
+export type SpawnView = { 
+/**
+ * `command` as the entry writes it.
+ */
+program: string, 
+/**
+ * Where it resolved (`null`: not found).
+ */
+resolved: string | null, args: Array<string>, 
+/**
+ * Env names and values the entry sets.
+ */
+env: { [key in string]?: string }, cwd: string | null, 
+/**
+ * Other keys that change what runs, each value as JSON text.
+ */
+keys: { [key in string]?: string }, 
+/**
+ * The PATH and directory the program was resolved in.
+ */
+path_var: string | null, resolved_cwd: string, 
+/**
+ * It names something relative: it runs only from `resolved_cwd`.
+ */
+cwd_bound: boolean, };
+
+export type ApprovalView = { server_id: string, old_command: Array<string>, new_command: Array<string>, old_env_keys: Array<string>, new_env_keys: Array<string>, 
+/**
+ * The approved spawn in full; `null` for an approval from an earlier version, which
+ * kept only the command line and env names.
+ */
+old: SpawnView | null, new: SpawnView, 
+/**
+ * The parts that differ, one line each.
+ */
+changes: Array<string>, 
+/**
+ * Where the new entry holds a plaintext secret (`env:NAME`, `arg:N`): it cannot be
+ * approved until it is moved to the keychain.
+ */
+plaintext: Array<string>, };
 
 export type DetectedHost = { host: string, label: string, config: string, exists: boolean, };
 

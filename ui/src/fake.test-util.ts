@@ -1,6 +1,6 @@
 // A fake Api for the unit tests: canned answers, and a record of every call.
 import type { Api } from './api';
-import type { AuditView, PlanView, ServersView } from './bindings';
+import type { AuditView, PlanView, ServersView, SpawnView } from './bindings';
 
 export const servers: ServersView = {
   attention: 2,
@@ -138,6 +138,10 @@ export function fakeApi(calls: Call[] = []): Api {
       new_command: ['node', '/srv/echo.mjs', '--evil'],
       old_env_keys: ['PLAIN'],
       new_env_keys: ['PLAIN'],
+      old: spawnView(['/srv/echo.mjs'], 'https://api.example'),
+      new: spawnView(['/srv/echo.mjs', '--evil'], 'https://evil.example'),
+      changes: ['  args:    /srv/echo.mjs -> /srv/echo.mjs --evil', '  env PLAIN: "https://api.example" -> "https://evil.example"'],
+      plaintext: [],
     })),
     approve: rec('approve', () => 'approved'),
     signIn: rec('signIn', () => 'Signed in: claude-desktop/linear can now use https://as.example.'),
@@ -150,6 +154,20 @@ export function fakeApi(calls: Call[] = []): Api {
     auditExport: rec('auditExport', () => '/tmp/export.csv'),
     autostartGet: rec('autostartGet', () => false),
     autostartSet: rec('autostartSet', (on: boolean) => on),
+  };
+}
+
+function spawnView(args: string[], plain: string): SpawnView {
+  return {
+    program: 'node',
+    resolved: '/usr/bin/node',
+    args,
+    env: { PLAIN: plain },
+    cwd: null,
+    keys: { type: '"stdio"' },
+    path_var: '/usr/bin:/bin',
+    resolved_cwd: '/',
+    cwd_bound: false,
   };
 }
 

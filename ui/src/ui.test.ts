@@ -84,6 +84,13 @@ describe('servers view', () => {
     await flush();
     const pres = [...root.querySelectorAll('.compare pre')].map((p) => p.textContent);
     expect(pres).toEqual(['node\n/srv/echo.mjs', 'node\n/srv/echo.mjs\n--evil']);
+    const details = [...root.querySelectorAll('.compare .spawn')].map((p) => p.textContent);
+    expect(details).toContain('program: node (/usr/bin/node)');
+    expect(details).toContain('env: PLAIN=https://api.example');
+    expect(details).toContain('env: PLAIN=https://evil.example');
+    expect(details).toContain('type: "stdio"');
+    const changes = [...root.querySelectorAll('.changes li')].map((li) => li.textContent);
+    expect(changes).toContain('env PLAIN: "https://api.example" -> "https://evil.example"');
     (root.querySelector('[data-confirm="approve"]') as HTMLButtonElement).click();
     await flush();
     expect(calls).toContainEqual(['approve', 'claude-desktop/changed', ['node', '/srv/echo.mjs', '--evil']]);

@@ -328,26 +328,60 @@ impl Entry {
     }
 }
 
-/// A stdio entry that already goes through `keybroker run <id> -- ...`.
+/// A stdio entry that already goes through `keybroker run <id> [--binding <b>] -- ...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Brokered {
     pub launcher: String,
     pub server_id: String,
+    /// The entry's binding id; `None` in entries written before binding ids existed.
+    pub binding: Option<String>,
     /// The server's own command line (placeholders included).
     pub inner: Vec<String>,
 }
 
+/// The launcher arguments `run <id> --binding <b> -- <inner...>` (the form import writes;
+/// the older `run <id> -- <inner...>` and `--binding` before the id parse too).
 pub fn as_brokered(command: &str, args: &[String]) -> Option<Brokered> {
     let file = Path::new(command).file_name()?.to_str()?;
     let is_launcher = file == "keybroker" || file == "keybroker.exe";
-    if !is_launcher || args.len() < 4 || args[0] != "run" || args[2] != "--" {
+    if !is_launcher || args.first().map(String::as_str) != Some("run") {
+        return None;
+    }
+    let sep = args.iter().position(|a| a == "--")?;
+    let (server_id, binding) = launcher_operands(&args[1..sep])?;
+    let inner = args[sep + 1..].to_vec();
+    if inner.is_empty() {
         return None;
     }
     Some(Brokered {
         launcher: command.to_string(),
-        server_id: args[1].clone(),
-        inner: args[3..].to_vec(),
+        server_id,
+        binding,
+        inner,
     })
+}
+
+/// `<id>` and an optional `--binding <b>` (or `--binding=<b>`), in either order; nothing else.
+pub fn launcher_operands(words: &[String]) -> Option<(String, Option<String>)> {
+    let mut id = None;
+    let mut binding = None;
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        let value = if w == "--binding" {
+            it.next()?.clone()
+        } else if let Some(b) = w.strip_prefix("--binding=") {
+            b.to_string()
+        } else if w.starts_with('-') || id.is_some() {
+            return None;
+        } else {
+            id = Some(w.clone());
+            continue;
+        };
+        if value.is_empty() || value.starts_with('-') || binding.replace(value).is_some() {
+            return None;
+        }
+    }
+    Some((id?, binding))
 }
 
 #[cfg(test)]
@@ -554,6 +588,50 @@ mod tests {
         assert!(Host::Codex.spawn_keys().contains(&"env_vars"));
         assert!(Host::GeminiCli.spawn_keys().contains(&"cwd"));
         assert!(!Host::ClaudeDesktop.spawn_keys().contains(&"url"));
+    }
+
+    #[test]
+    fn brokered_entries_parse_with_and_without_a_binding_id() {
+        let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let b = as_brokered(
+            "/opt/kb/keybroker",
+            &w(&[
+                "run",
+                "cursor/gh",
+                "--binding",
+                "ab12",
+                "--",
+                "npx",
+                "-y",
+                "s",
+            ]),
+        )
+        .expect("new form");
+        assert_eq!(
+            (b.server_id.as_str(), b.binding.as_deref()),
+            ("cursor/gh", Some("ab12"))
+        );
+        assert_eq!(b.inner, w(&["npx", "-y", "s"]));
+        let before = as_brokered(
+            "keybroker",
+            &w(&["run", "--binding=ab12", "cursor/gh", "--", "npx"]),
+        )
+        .expect("binding first");
+        assert_eq!(before.binding.as_deref(), Some("ab12"));
+        let old = as_brokered("keybroker", &w(&["run", "cursor/gh", "--", "npx"])).expect("old");
+        assert_eq!((old.server_id.as_str(), old.binding), ("cursor/gh", None));
+        for bad in [
+            &["run", "cursor/gh", "--"][..],
+            &["run", "--", "npx"],
+            &["run", "a", "b", "--", "npx"],
+            &["run", "a", "--binding", "--", "npx"],
+            &["run", "a", "--binding", "x", "--binding", "y", "--", "npx"],
+            &["run", "a", "--other", "--", "npx"],
+            &["bridge", "a"],
+        ] {
+            assert_eq!(as_brokered("keybroker", &w(bad)), None, "{bad:?}");
+        }
+        assert_eq!(as_brokered("npx", &w(&["run", "a", "--", "x"])), None);
     }
 
     #[test]

@@ -130,27 +130,39 @@ impl World {
 
     /// Run the exact command line the config holds for `server`, like a host would.
     pub fn run_entry(&self, server: &str) -> std::process::Output {
+        self.entry_command(server)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("spawn entry")
+    }
+
+    /// The command line and env the config holds for `server`, as a host starts it (with
+    /// this world's KEYBROKER_HOME); the caller may add to it before running it.
+    pub fn entry_command(&self, server: &str) -> Command {
         let cfg = self.config_json();
         let entry = &cfg["mcpServers"][server];
         let command = entry["command"].as_str().expect("command");
-        let args: Vec<String> = entry["args"]
+        let mut c = Command::new(command);
+        c.args(self.entry_args(server))
+            .env("KEYBROKER_HOME", &self.home);
+        if let Some(env) = entry["env"].as_object() {
+            for (k, v) in env {
+                c.env(k, v.as_str().unwrap_or_default());
+            }
+        }
+        c
+    }
+
+    /// The `args` the config holds for `server`.
+    pub fn entry_args(&self, server: &str) -> Vec<String> {
+        self.config_json()["mcpServers"][server]["args"]
             .as_array()
             .map(|a| {
                 a.iter()
                     .filter_map(|v| v.as_str().map(String::from))
                     .collect()
             })
-            .unwrap_or_default();
-        let mut c = Command::new(command);
-        c.args(&args).env("KEYBROKER_HOME", &self.home);
-        if let Some(env) = entry["env"].as_object() {
-            for (k, v) in env {
-                c.env(k, v.as_str().unwrap_or_default());
-            }
-        }
-        c.stdin(std::process::Stdio::null())
-            .output()
-            .expect("spawn entry")
+            .unwrap_or_default()
     }
 
     /// Every file under this world (config dir, KEYBROKER_HOME, temp and lock files)

@@ -2,7 +2,7 @@
 // values), and Connect / Move to keychain / Rotate / Disconnect / Approve / Sign in.
 // Sign in waits for the browser: the card shows that, with Cancel, until it comes back.
 import type { Api, Ui } from '../api';
-import type { ServerAction, ServerView, ServersView } from '../bindings';
+import type { ServerAction, ServerView, ServersView, SpawnView } from '../bindings';
 import { h, replace } from '../dom';
 import { type FixActions, errorBlock, errorText } from '../errors';
 
@@ -47,14 +47,23 @@ export function secretField(env: string, label = env): { row: HTMLElement; input
 }
 
 /** Each command argument on its own line: nothing is hidden by wrapping or quoting. */
-function commandBlock(title: string, cmd: string[], env: string[], cls: string): HTMLElement {
-  return h(
-    'div',
-    { class: `cmd ${cls}` },
-    h('h4', {}, title),
-    h('pre', {}, cmd.join('\n')),
-    h('p', { class: 'muted' }, env.length ? `env: ${env.join(', ')}` : 'env: (none)'),
-  );
+/** One side of an approval: the command line, then everything else that decides what runs
+ *  (where the program resolved, env names and values, cwd, other keys), all as text. */
+function commandBlock(title: string, cmd: string[], env: string[], spawn: SpawnView | null, cls: string): HTMLElement {
+  const details: HTMLElement[] = [];
+  if (spawn) {
+    const line = (text: string) => details.push(h('p', { class: 'muted spawn' }, text));
+    line(`program: ${spawn.program} (${spawn.resolved ?? 'not found'})`);
+    const vars = Object.entries(spawn.env);
+    if (vars.length === 0) line('env: (none)');
+    for (const [k, v] of vars) line(`env: ${k}=${v}`);
+    line(`cwd: ${spawn.cwd ?? '(not set)'}`);
+    for (const [k, v] of Object.entries(spawn.keys)) line(`${k}: ${v}`);
+    if (spawn.cwd_bound) line(`runs only from ${spawn.resolved_cwd}`);
+  } else {
+    details.push(h('p', { class: 'muted' }, env.length ? `env: ${env.join(', ')}` : 'env: (none)'));
+  }
+  return h('div', { class: `cmd ${cls}` }, h('h4', {}, title), h('pre', {}, cmd.join('\n')), ...details);
 }
 
 export class ServersPanel {
@@ -356,27 +365,37 @@ export class ServersPanel {
           h(
             'div',
             { class: 'compare' },
-            commandBlock('Approved command', p.old_command, p.old_env_keys, 'old'),
-            commandBlock('Command in the config now', p.new_command, p.new_env_keys, 'new'),
+            commandBlock('Approved command', p.old_command, p.old_env_keys, p.old, 'old'),
+            commandBlock('Command in the config now', p.new_command, p.new_env_keys, p.new, 'new'),
           ),
+          p.changes.length ? h('ul', { class: 'changes' }, ...p.changes.map((c) => h('li', {}, c.trim()))) : h('span', {}),
+          p.plaintext.length
+            ? h(
+                'p',
+                { class: 'error' },
+                `The entry holds a plaintext secret (${p.plaintext.join(', ')}). Move it to the keychain first; then approve.`,
+              )
+            : h('span', {}),
           h(
             'div',
             { class: 'actions' },
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'primary',
-                'data-confirm': 'approve',
-                onclick: () =>
-                  void this.run('Approving…', () => this.api.approve(s.id, p.new_command), {
-                    ...this.fixes(s),
-                    // The config changed again: show the command it has now.
-                    config_changed: { label: 'Review again', run: () => void this.focus(s.id, 'approve') },
-                  }),
-              },
-              'Approve new command',
-            ),
+            p.plaintext.length
+              ? h('span', {})
+              : h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'primary',
+                    'data-confirm': 'approve',
+                    onclick: () =>
+                      void this.run('Approving…', () => this.api.approve(s.id, p.new_command), {
+                        ...this.fixes(s),
+                        // The config changed again: show the command it has now.
+                        config_changed: { label: 'Review again', run: () => void this.focus(s.id, 'approve') },
+                      }),
+                  },
+                  'Approve new command',
+                ),
             this.cancel(),
           ),
         );
