@@ -919,3 +919,40 @@ fn watch_sees_a_host_change_and_drop_a_brokered_entry_in_every_shape() {
         );
     }
 }
+
+/// Regression: a remote entry in a project file was bridged under the id of the user
+/// file's entry (`cursor/linear`, not `cursor/linear@proj`), so the next import took it
+/// for a dropped entry and wrote it back a second time.
+#[test]
+fn a_remote_entry_in_a_project_file_is_bridged_under_the_projects_id_once() {
+    let w = World::new();
+    let home = w.dir.path().join("home");
+    let project = w.dir.path().join("proj");
+    let file = project.join(".cursor/mcp.json");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::write(&file, fixture("cursor.json")).expect("write");
+    kb(&w, &home)
+        .args(["import", "cursor", "--yes", "--project"])
+        .arg(&project)
+        .assert()
+        .success();
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    assert_eq!(
+        cfg["mcpServers"]["linear"]["args"],
+        serde_json::json!(["bridge", "cursor/linear@proj"])
+    );
+    let after = std::fs::read(&file).expect("read");
+    let again = kb(&w, &home)
+        .args(["import", "cursor", "--yes", "--project"])
+        .arg(&project)
+        .output()
+        .expect("import again");
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("Nothing to change."),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert_eq!(std::fs::read(&file).expect("read"), after);
+}
