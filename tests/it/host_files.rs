@@ -557,6 +557,10 @@ fn import_of_each_host_edits_only_the_entries_that_held_a_secret_or_reach_a_remo
             case.host
         );
         assert_eq!(std::fs::read(&file).expect("read"), after, "{}", case.host);
+
+        // Drift in the host's own shape is seen, and restore gives its entries back.
+        check_drift_seen(&w, &placed, host);
+        check_restored(&w, &placed, host, &before);
     }
 }
 
@@ -822,101 +826,79 @@ fn a_codex_save_between_plan_and_apply_is_kept_and_a_symlinked_toml_stays_a_link
     assert!(!text.contains(world::CANARY_MARKER));
 }
 
-#[test]
-fn restore_gives_every_host_its_entries_back_in_its_own_shape() {
-    for case in CASES {
-        let w = World::new();
-        let placed = Placed::new(&w, case);
-        let host = Host::parse(case.host).expect("host");
-        let before = fixture(case.fixture);
-        placed
-            .kb(&w, &["import", case.host, "--yes"])
-            .assert()
-            .success();
-        assert_ne!(
-            std::fs::read(&placed.file).expect("read"),
-            before,
-            "{}",
-            case.host
-        );
-        let out = placed
-            .kb(&w, &["restore", case.host, "--reveal", "--yes"])
-            .output()
-            .expect("restore");
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            case.host,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let after = std::fs::read(&placed.file).expect("read");
-        let want = host_entries(host, &placed.file, &before);
-        let got = host_entries(host, &placed.file, &after);
-        assert_eq!(got, want, "{}", case.host);
-        // Each entry's keys are in the host's own order again.
-        for ((_, g), (_, w)) in got.iter().zip(&want) {
-            let keys = |v: &serde_json::Value| -> Vec<String> {
-                v.as_object().expect("object").keys().cloned().collect()
-            };
-            assert_eq!(keys(g), keys(w), "{}", case.host);
-        }
-    }
-}
-
-#[test]
-fn watch_sees_a_host_change_and_drop_a_brokered_entry_in_every_shape() {
+/// A brokered entry changed, then replaced, the way a host (or someone) would edit the
+/// file in its own shape: `watch` reports a change, then a drop. The file is put back as
+/// it was.
+fn check_drift_seen(w: &World, placed: &Placed, host: Host) {
     use keybroker::base::paths::Paths;
     use keybroker::ops::watch::{self, DriftKind};
     use keybroker::store::state::State;
 
-    for case in CASES {
-        let w = World::new();
-        let placed = Placed::new(&w, case);
-        let host = Host::parse(case.host).expect("host");
-        placed
-            .kb(&w, &["import", case.host, "--yes"])
-            .assert()
-            .success();
-        let state = State::load(&Paths::under(&w.home)).expect("state");
-        let files = [(host, placed.file.clone())];
-        let (start, errors) = watch::snapshot(&state, &files);
-        assert!(errors.is_empty(), "{}: {errors:?}", case.host);
-        assert!(start.problems().is_empty(), "{}", case.host);
-        let github = start
-            .servers()
-            .find(|s| s.name == "github")
-            .unwrap_or_else(|| panic!("{}: no github", case.host))
-            .id
-            .clone();
+    let state = State::load(&Paths::under(&w.home)).expect("state");
+    let files = [(host, placed.file.clone())];
+    let (start, errors) = watch::snapshot(&state, &files);
+    assert!(errors.is_empty(), "{}: {errors:?}", host.id());
+    assert!(start.problems().is_empty(), "{}", host.id());
+    let github = start
+        .servers()
+        .find(|s| s.name == "github")
+        .unwrap_or_else(|| panic!("{}: no github", host.id()))
+        .id
+        .clone();
+    let text = std::fs::read_to_string(&placed.file).expect("read");
 
-        // The host (or someone) swaps the program inside the brokered entry.
-        let text = std::fs::read_to_string(&placed.file).expect("read");
-        let swapped = text.replace("@modelcontextprotocol/server-github", "@evil/server-github");
-        assert_ne!(swapped, text, "{}", case.host);
-        std::fs::write(&placed.file, &swapped).expect("write");
-        let (changed, _) = watch::snapshot(&state, &files);
-        let drifts = watch::diff(&start, &changed);
-        assert!(
-            drifts
-                .iter()
-                .any(|d| d.kind == DriftKind::Changed && d.server == github),
-            "{}: {drifts:?}",
-            case.host
-        );
+    // The program inside the brokered entry is swapped.
+    let swapped = text.replace("@modelcontextprotocol/server-github", "@evil/server-github");
+    assert_ne!(swapped, text, "{}", host.id());
+    std::fs::write(&placed.file, &swapped).expect("write");
+    let (changed, _) = watch::snapshot(&state, &files);
+    let drifts = watch::diff(&start, &changed);
+    assert!(
+        drifts
+            .iter()
+            .any(|d| d.kind == DriftKind::Changed && d.server == github),
+        "{}: {drifts:?}",
+        host.id()
+    );
 
-        // The host replaces our entry with one Keybroker never wrote: ours is dropped.
-        let ours = format!("\"{github}\"");
-        assert!(text.contains(&ours), "{}", case.host);
-        std::fs::write(&placed.file, text.replace(&ours, "\"someone/else\"")).expect("write");
-        let (dropped, _) = watch::snapshot(&state, &files);
-        let drifts = watch::diff(&start, &dropped);
-        assert!(
-            drifts
-                .iter()
-                .any(|d| d.kind == DriftKind::Dropped && d.server == github),
-            "{}: {drifts:?}",
-            case.host
-        );
+    // Our entry is replaced with one Keybroker never wrote: ours is dropped.
+    let ours = format!("\"{github}\"");
+    assert!(text.contains(&ours), "{}", host.id());
+    std::fs::write(&placed.file, text.replace(&ours, "\"someone/else\"")).expect("write");
+    let (dropped, _) = watch::snapshot(&state, &files);
+    let drifts = watch::diff(&start, &dropped);
+    assert!(
+        drifts
+            .iter()
+            .any(|d| d.kind == DriftKind::Dropped && d.server == github),
+        "{}: {drifts:?}",
+        host.id()
+    );
+    std::fs::write(&placed.file, &text).expect("put back");
+}
+
+/// `keybroker restore --reveal` gives the host the entries of `before` back, in its
+/// own shape with its own key order.
+fn check_restored(w: &World, placed: &Placed, host: Host, before: &[u8]) {
+    let out = placed
+        .kb(w, &["restore", host.id(), "--reveal", "--yes"])
+        .output()
+        .expect("restore");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        host.id(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = std::fs::read(&placed.file).expect("read");
+    let want = host_entries(host, &placed.file, before);
+    let got = host_entries(host, &placed.file, &after);
+    assert_eq!(got, want, "{}", host.id());
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_object().expect("object").keys().cloned().collect()
+    };
+    for ((_, g), (_, w)) in got.iter().zip(&want) {
+        assert_eq!(keys(g), keys(w), "{}", host.id());
     }
 }
 
