@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::base::error::{Error, Result};
+use crate::base::error::Result;
 use crate::config::hosts::shape::Collection;
 use crate::config::hosts::{Format, Host};
 use crate::config::jsonfile::JsonFile;
@@ -82,10 +82,12 @@ impl ConfigDoc {
         match (shape.collection, &mut self.file) {
             (Collection::Map, File::Json(f)) => f.set_entry_at(&p, name, &value),
             (Collection::Map, File::Toml(f)) => f.set_entry_at(&p, name, &value),
+            (Collection::List { name_key }, File::Json(f)) => {
+                f.set_list_entry_at(&p, name_key, name, &value)
+            }
             (Collection::List { name_key }, File::Toml(f)) => {
                 f.set_list_entry_at(&p, name_key, name, &value)
             }
-            (Collection::List { .. }, File::Json(_)) => Err(json_lists_unsupported()),
         }
     }
 
@@ -102,8 +104,8 @@ impl ConfigDoc {
         match (self.host.shape().collection, &self.file) {
             (Collection::Map, File::Json(f)) => f.entries_at(&p),
             (Collection::Map, File::Toml(f)) => f.entries_at(&p),
+            (Collection::List { name_key }, File::Json(f)) => f.list_entries_at(&p, name_key),
             (Collection::List { name_key }, File::Toml(f)) => f.list_entries_at(&p, name_key),
-            (Collection::List { .. }, File::Json(_)) => Err(json_lists_unsupported()),
         }
     }
 
@@ -148,14 +150,6 @@ impl ConfigDoc {
         }
         Ok(out)
     }
-}
-
-/// A row that lists JSON servers in an array: the JSON document edits maps only.
-fn json_lists_unsupported() -> Error {
-    Error::other(
-        "internal error: this host's servers are a list in a JSON file, which Keybroker does not edit",
-        "nothing was written; please report this bug",
-    )
 }
 
 #[cfg(test)]

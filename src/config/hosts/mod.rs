@@ -470,12 +470,6 @@ mod tests {
                 "mistral-vibe"
             ]
         );
-        // Lists of servers are edited in TOML files only.
-        for h in Host::ALL {
-            if matches!(h.shape().collection, shape::Collection::List { .. }) {
-                assert_eq!(h.format(), Format::Toml, "{}", h.id());
-            }
-        }
         assert_eq!(Host::Kilo.shape(), Host::OpenCode.shape());
         assert_eq!(Host::parse("windsurf").expect("id"), Host::Windsurf);
         assert_eq!(Host::parse("devin").expect("alias"), Host::DevinDesktop);
