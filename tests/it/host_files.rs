@@ -321,6 +321,21 @@ const CASES: &[Case] = &[
         brokered: 1,
     },
     Case {
+        host: "grok-dev",
+        fixture: "grok-dev.json",
+        under_home: ".grok/user-settings.json",
+        in_project: false,
+        edited: &[
+            (
+                "{\n        \"id\": \"github\"",
+                "{\n        \"id\": \"fetch\"",
+            ),
+            ("{\n        \"id\": \"linear\"", "\n    ]\n  },\n  \"lsp\""),
+        ],
+        servers: 3,
+        brokered: 1,
+    },
+    Case {
         host: "devin-cli",
         fixture: "devin-cli.jsonc",
         under_home: ".config/devin/config.json",
@@ -411,9 +426,12 @@ fn hosts_row_with(mut c: assert_cmd::Command, host: &str) -> serde_json::Value {
 fn host_entries(host: Host, path: &Path, bytes: &[u8]) -> Vec<(String, serde_json::Value)> {
     let servers: Vec<&str> = host.spec().servers.to_vec();
     match (host.format(), host.shape().collection) {
-        (Format::Json, _) => JsonFile::parse(path, bytes)
+        (Format::Json, Collection::Map) => JsonFile::parse(path, bytes)
             .expect("json")
             .entries_at(&servers),
+        (Format::Json, Collection::List { name_key }) => JsonFile::parse(path, bytes)
+            .expect("json")
+            .list_entries_at(&servers, name_key),
         (Format::Toml, Collection::Map) => TomlFile::parse(path, bytes)
             .expect("toml")
             .entries_at(&servers),

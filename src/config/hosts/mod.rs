@@ -56,6 +56,7 @@ pub enum Host {
     Antigravity,
     DevinDesktop,
     DevinCli,
+    GrokDev,
 }
 
 /// How a host's config file is written. (YAML hosts would be a third variant with its
@@ -451,8 +452,8 @@ mod tests {
     }
 
     #[test]
-    fn there_are_thirty_hosts_and_the_shapes_that_differ_are_the_documented_ones() {
-        assert_eq!(Host::ALL.len(), 30);
+    fn there_are_thirty_one_hosts_and_the_shapes_that_differ_are_the_documented_ones() {
+        assert_eq!(Host::ALL.len(), 31);
         let differ: Vec<&str> = Host::ALL
             .iter()
             .filter(|h| !h.shape().is_standard())
@@ -467,7 +468,8 @@ mod tests {
                 "crush",
                 "factory",
                 "grok-cli",
-                "mistral-vibe"
+                "mistral-vibe",
+                "grok-dev"
             ]
         );
         assert_eq!(Host::Kilo.shape(), Host::OpenCode.shape());

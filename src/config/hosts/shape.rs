@@ -84,9 +84,18 @@ pub struct Shape {
     /// for hosts that require one: set when an entry with a `command` names no type or a
     /// remote one (an imported remote server becomes a stdio bridge entry).
     pub stdio_type: Option<&'static str>,
-    /// Keys every written entry must have, with the value (JSON text) to use when the
-    /// entry being replaced had none (Copilot CLI's `tools`).
-    pub required: &'static [(&'static str, &'static str)],
+    /// Keys every written entry must have, and what to put there when the entry being
+    /// replaced had none (Copilot CLI's `tools`, Grok CLI 1.x's `label` and `enabled`).
+    pub required: &'static [(&'static str, Fill)],
+}
+
+/// The value a required key gets when the entry being replaced did not have one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// This value, as JSON text.
+    Json(&'static str),
+    /// The server's name.
+    Name,
 }
 
 impl Shape {
@@ -144,14 +153,17 @@ impl Shape {
                 }
             }
         }
-        for (key, default) in self.required {
+        for (key, fill) in self.required {
             if obj.contains_key(*key) {
                 continue;
             }
             let value = existing
                 .and_then(|e| e.get(*key))
                 .cloned()
-                .or_else(|| serde_json::from_str(default).ok());
+                .or_else(|| match fill {
+                    Fill::Json(text) => serde_json::from_str(text).ok(),
+                    Fill::Name => Some(Value::String(name.into())),
+                });
             if let Some(v) = value {
                 obj.insert((*key).into(), v);
             }
@@ -518,7 +530,17 @@ mod tests {
         renames: &[],
         nested: None,
         stdio_type: Some("local"),
-        required: &[("tools", "[\"*\"]")],
+        required: &[("tools", Fill::Json("[\"*\"]"))],
+    };
+
+    /// Grok CLI 1.x: `mcp.servers` is a list of `{id, label, enabled, transport, ...}`.
+    const GROK_DEV: Shape = Shape {
+        collection: Collection::List { name_key: "id" },
+        argv: Argv::Split,
+        renames: &[("transport", "type")],
+        nested: None,
+        stdio_type: Some("stdio"),
+        required: &[("label", Fill::Name), ("enabled", Fill::Json("true"))],
     };
 
     /// The keys of an object, in order.
@@ -742,6 +764,25 @@ mod tests {
         // A `stdio` type the user wrote is left as it is.
         let stdio = json!({"type": "stdio", "command": "x", "tools": []});
         assert_eq!(COPILOT.write("x", &stdio, None)["type"], "stdio");
+    }
+
+    #[test]
+    fn grok_dev_list_entries_keep_their_label_and_a_new_one_is_labelled_and_enabled() {
+        let host = json!({"id": "github", "label": "GitHub", "enabled": true, "transport": "stdio", "command": "npx", "args": ["-y"], "env": {"T": "x"}});
+        let std = round_trip(&GROK_DEV, "github", host);
+        assert_eq!(
+            keys(&std),
+            ["label", "enabled", "type", "command", "args", "env"]
+        );
+        let bridge = json!({"command": "kb", "args": ["bridge", "grok-dev/api"]});
+        let was = json!({"id": "api", "label": "My API", "enabled": false, "transport": "http", "url": "https://x.example"});
+        assert_eq!(
+            GROK_DEV.write("api", &bridge, Some(&was)),
+            json!({"id": "api", "transport": "stdio", "command": "kb", "args": ["bridge", "grok-dev/api"], "label": "My API", "enabled": false})
+        );
+        let fresh = GROK_DEV.write("api", &bridge, None);
+        assert_eq!(fresh["label"], "api");
+        assert_eq!(fresh["enabled"], true);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Logic over the rows lives in `mod.rs`, `locations.rs` and `shape.rs`, never here.
 
 use super::locations::{ANY_OS, Base, Os, UserFile};
-use super::shape::{Argv, Collection, Nested, Shape};
+use super::shape::{Argv, Collection, Fill, Nested, Shape};
 use super::{Format, Host, HostSpec, PerDir};
 
 /// `$XDG_CONFIG_HOME`, else `~/.config`, on every OS (hosts built on `xdg-basedir` or
@@ -36,7 +36,7 @@ const TYPED_STDIO: Shape = Shape {
 const STANDARD: Shape = Shape::STANDARD;
 
 /// Every row, in the order of [`Host`]'s variants (checked when compiling).
-pub(super) const TABLE: [HostSpec; 30] = [
+pub(super) const TABLE: [HostSpec; 31] = [
     // https://modelcontextprotocol.io/docs/develop/connect-local-servers (file places,
     // stdio only); the Windows Store build is an MSIX package that reads a virtualized
     // copy under its package dir, so that comes before the plain %APPDATA% file.
@@ -278,7 +278,7 @@ pub(super) const TABLE: [HostSpec; 30] = [
         servers: &["mcpServers"],
         shape: Shape {
             stdio_type: Some("local"),
-            required: &[("tools", "[\"*\"]")],
+            required: &[("tools", Fill::Json("[\"*\"]"))],
             ..Shape::STANDARD
         },
         per_dir: None,
@@ -779,5 +779,32 @@ pub(super) const TABLE: [HostSpec; 30] = [
         ],
         project_file: Some(".devin/config.json"),
         spawn_keys: &["transport", "command", "args", "env", "url"],
+    },
+    // superagent-ai/grok-cli at fb97af8 (1.x, npm `grok-dev`): src/utils/settings.ts
+    // (`~/.grok/user-settings.json`, `mcp.servers`: a list of `{id, label, enabled,
+    // transport, command, args, env, cwd, url, headers}`), src/mcp/runtime.ts (servers
+    // without `enabled` are skipped) and src/mcp/validate.ts (`label` required).
+    HostSpec {
+        host: Host::GrokDev,
+        id: "grok-dev",
+        aliases: &[],
+        name: "Grok CLI 1.x (grok-dev)",
+        format: Format::Json,
+        servers: &["mcp", "servers"],
+        shape: Shape {
+            collection: Collection::List { name_key: "id" },
+            renames: &[("transport", "type")],
+            stdio_type: Some("stdio"),
+            required: &[("label", Fill::Name), ("enabled", Fill::Json("true"))],
+            ..Shape::STANDARD
+        },
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".grok/user-settings.json",
+        }],
+        project_file: None,
+        spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
     },
 ];
