@@ -5,8 +5,9 @@
 //! A server's place in a file is a key path plus a name: `mcpServers.github`,
 //! `servers.github` (VS Code), `context_servers.github` (Zed), `mcp_servers.github`
 //! (Codex), `projects."/home/me/app".mcpServers.github` (Claude Code's per-project
-//! servers in `~/.claude.json`), or the `[[mcp_servers]]` table whose `name` is
-//! `github` (Mistral Vibe). This module finds those places, turns each into a server
+//! servers in `~/.claude.json`), the `[[mcp_servers]]` table whose `name` is `github`
+//! (Mistral Vibe) or the element of the `mcp.servers` list whose `id` is `github` (Grok
+//! CLI 1.x). This module finds those places, turns each into a server
 //! id, and converts each entry between the host's shape and the standard one at this
 //! boundary (the row's `Shape`: read on the way out, written back on the way in). It
 //! does not decide what to change (that is `rewrite`) and does no I/O.
@@ -29,7 +30,8 @@ pub struct ConfigDoc {
 }
 
 /// The file, in its format. (A YAML host adds a variant with the same map and list
-/// operations; the shapes are format-independent.)
+/// operations, `entries_at`/`set_entry_at` and `list_entries_at`/`set_list_entry_at`;
+/// the shapes are format-independent.)
 #[derive(Debug, Clone)]
 enum File {
     Json(JsonFile),

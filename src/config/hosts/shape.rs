@@ -43,7 +43,8 @@ pub enum Collection {
     /// A map from server name to entry (`"mcpServers": { "github": {...} }`).
     Map,
     /// An array of entries, each naming itself in `name_key` (Mistral Vibe's
-    /// `[[mcp_servers]]` tables with `name = "github"`).
+    /// `[[mcp_servers]]` tables with `name = "github"`, Grok CLI 1.x's `mcp.servers`
+    /// objects with `"id": "github"`).
     List { name_key: &'static str },
 }
 
