@@ -12,8 +12,8 @@ use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    /// The host whose config to import: claude-desktop, claude-code, cursor, vscode,
-    /// windsurf, gemini-cli, codex, zed, cline. Omit it with --all.
+    /// The host whose config to import, by id (`keybroker hosts --supported` lists
+    /// them: claude-code, cursor, vscode, codex, opencode, ...). Omit it with --all.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     host: Option<String>,
     /// Every detected host's files, in one plan (with --project DIR, that project's too).

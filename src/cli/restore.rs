@@ -11,8 +11,7 @@ use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    /// The host: claude-desktop, claude-code, cursor, vscode, windsurf, gemini-cli,
-    /// codex, zed, cline.
+    /// The host, by id (`keybroker hosts --supported` lists them).
     host: String,
     /// The config file (default: the host's user file on this OS).
     #[arg(long, value_name = "PATH", conflicts_with = "project")]

@@ -18,8 +18,9 @@
 //!
 //! Deliberately not done here:
 //! - no normalization of anything (newlines, indentation, key order, trailing commas);
-//! - no removal of entries and no edits deeper than `key.name` (a whole entry value is
-//!   replaced; callers build that value);
+//! - no removal of entries and no edits deeper than `key.name`, or than one element of
+//!   a list of named objects (`mcp.servers[id = "github"]`): a whole entry value is
+//!   replaced; callers build that value;
 //! - no reading or writing of files: callers own I/O, locking and the
 //!   changed-on-disk check (`Error::ConfigChanged`);
 //! - no JSON5 beyond what JSONC hosts write: comments and trailing commas are accepted,
@@ -49,6 +50,15 @@ pub struct JsonFile {
     indent: String,
     /// The file's text after the BOM, byte-for-byte as read plus our edits.
     text: String,
+}
+
+/// Where a new last item goes: a container's byte range and, when it has items, the
+/// start of the last one and the end of its value.
+struct Container {
+    start: usize,
+    end: usize,
+    last: Option<(usize, usize)>,
+    is_root: bool,
 }
 
 /// One text replacement: bytes `start..end` of the text become `with`.
@@ -203,8 +213,141 @@ impl JsonFile {
             }
         };
 
+        self.apply(edits, &format!("{key}.{name}"))
+    }
+
+    /// The elements of the array at `path` (e.g. `["mcp", "servers"]`) that are objects
+    /// with a string `name_key`, in file order, as `(name, object)` (name key included).
+    /// A missing step gives an empty list; an element without a name is skipped and a
+    /// name used twice is read, and edited, at its first element.
+    pub fn list_entries_at(
+        &self,
+        path: &[&str],
+        name_key: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>> {
+        let root = root_object(&self.path, &self.text)?;
+        let Some(array) = self.array_at(&root, path, name_key)? else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<(String, serde_json::Value)> = Vec::new();
+        for element in &array.elements {
+            let value = self.to_serde(element)?;
+            let Some(name) = value.get(name_key).and_then(serde_json::Value::as_str) else {
+                continue;
+            };
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_string(), value));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replace the element of the array at `path` whose `name_key` is `name` with
+    /// `value` (rendered as [`JsonFile::set_entry_at`] renders an entry), or append it;
+    /// the array is inserted when missing. Only the last step of `path` may be missing.
+    pub fn set_list_entry_at(
+        &mut self,
+        path: &[&str],
+        name_key: &str,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<()> {
+        let Some((key, parents)) = path.split_last() else {
+            return Err(Error::other(
+                "internal error: empty key path",
+                "nothing was written; please report this bug",
+            ));
+        };
+        let root_ast = root_object(&self.path, &self.text)?;
+        let root_on_one_line =
+            !has_line_break(&self.text[root_ast.range.start..root_ast.range.end]);
+        let edits = match self.array_at(&root_ast, path, name_key)? {
+            Some(array) => {
+                let mut found = None;
+                for element in &array.elements {
+                    let v = self.to_serde(element)?;
+                    if v.get(name_key).and_then(serde_json::Value::as_str) == Some(name) {
+                        found = Some((element, v));
+                        break;
+                    }
+                }
+                match found {
+                    Some((_, v)) if v == *value => return Ok(()),
+                    Some((element, _)) => {
+                        let array_text = &self.text[array.range.start..array.range.end];
+                        let with = if has_line_break(array_text) {
+                            let base = leading_ws(&self.text, element.start());
+                            self.render_pretty(value, base)?
+                        } else {
+                            render_compact(value)?
+                        };
+                        vec![Edit {
+                            start: element.start(),
+                            end: element.end(),
+                            with,
+                        }]
+                    }
+                    None => self.insert_element(array, value, root_on_one_line)?,
+                }
+            }
+            None => {
+                let Some(parent) = self.walk(&root_ast, parents)? else {
+                    return Err(Error::ConfigShape {
+                        path: self.path.clone(),
+                        field: parents.join("."),
+                        message: "is missing".into(),
+                        fix: "the host no longer lists this section; re-run the command to re-plan"
+                            .into(),
+                    });
+                };
+                let list = serde_json::Value::Array(vec![value.clone()]);
+                self.insert_prop(parent, key, &list, root_on_one_line, parents.is_empty())?
+            }
+        };
+        self.apply(edits, &format!("{}[{name}]", path.join(".")))
+    }
+
+    /// The array at `path`: `None` when a step is missing, a shape error when it is not
+    /// an array.
+    fn array_at<'b, 'a>(
+        &self,
+        root: &'b ast::Object<'a>,
+        path: &[&str],
+        name_key: &str,
+    ) -> Result<Option<&'b ast::Array<'a>>> {
+        let Some((key, parents)) = path.split_last() else {
+            return Ok(None);
+        };
+        let Some(parent) = self.walk(root, parents)? else {
+            return Ok(None);
+        };
+        let Some(prop) = last_prop(parent, key) else {
+            return Ok(None);
+        };
+        match &prop.value {
+            ast::Value::Array(array) => Ok(Some(array)),
+            other => {
+                let field = path.join(".");
+                Err(Error::ConfigShape {
+                    path: self.path.clone(),
+                    message: format!(
+                        "must be a list of server objects, but is {}",
+                        kind_name(other)
+                    ),
+                    fix: format!(
+                        "change `{field}` to the form [ {{ \"{name_key}\": \"server-name\", \"command\": ... }} ] \
+                         (Keybroker left the file untouched), then run the command again"
+                    ),
+                    field,
+                })
+            }
+        }
+    }
+
+    /// Apply `edits` (sorted here) if the result still parses; `what` names the edited
+    /// place for the error a failure would be.
+    fn apply(&mut self, mut edits: Vec<Edit>, what: &str) -> Result<()> {
         let mut text = self.text.clone();
-        let mut edits = edits;
         edits.sort_by_key(|e| std::cmp::Reverse(e.start));
         for edit in edits {
             text.replace_range(edit.start..edit.end, &edit.with);
@@ -213,7 +356,7 @@ impl JsonFile {
         // file must not be written.
         if let Err(e) = root_object(&self.path, &text) {
             return Err(Error::other(
-                format!("internal error: editing {key}.{name} produced invalid JSON ({e})"),
+                format!("internal error: editing {what} produced invalid JSON ({e})"),
                 "nothing was written; please report this bug with the (redacted) config file",
             ));
         }
@@ -241,23 +384,68 @@ impl JsonFile {
         root_on_one_line: bool,
         object_is_root: bool,
     ) -> Result<Vec<Edit>> {
-        let text = self.text.as_str();
         let quoted = to_json_string(name)?;
-        let Some(last) = object.properties.last() else {
-            // Empty object: write between `{` and `}`, replacing only the whitespace
-            // before `}` (comments inside stay).
-            let close = object.range.end - 1;
-            let open_end = object.range.start + 1;
+        let last = object
+            .properties
+            .last()
+            .map(|p| (p.range.start, p.value.end()));
+        let container = Container {
+            start: object.range.start,
+            end: object.range.end,
+            last,
+            is_root: object_is_root,
+        };
+        self.insert_last(&container, &format!("{quoted}:"), value, root_on_one_line)
+    }
+
+    /// Edits that add `value` as the last element of `array`.
+    fn insert_element(
+        &self,
+        array: &ast::Array<'_>,
+        value: &serde_json::Value,
+        root_on_one_line: bool,
+    ) -> Result<Vec<Edit>> {
+        let last = array.elements.last().map(|e| (e.start(), e.end()));
+        let container = Container {
+            start: array.range.start,
+            end: array.range.end,
+            last,
+            is_root: false,
+        };
+        self.insert_last(&container, "", value, root_on_one_line)
+    }
+
+    /// Edits that add `prefix value` (`prefix` is `"name":` in an object, empty in an
+    /// array) after the last item of `c`.
+    fn insert_last(
+        &self,
+        c: &Container,
+        prefix: &str,
+        value: &serde_json::Value,
+        root_on_one_line: bool,
+    ) -> Result<Vec<Edit>> {
+        let text = self.text.as_str();
+        // `"name": value` when pretty, `"name":value` when compact; a bare value in arrays.
+        let spaced = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix} ")
+        };
+        let Some((last_start, last_end)) = c.last else {
+            // Empty container: write between the brackets, replacing only the
+            // whitespace before the closing one (comments inside stay).
+            let close = c.end - 1;
+            let open_end = c.start + 1;
             let at = text[open_end..close].trim_end().len() + open_end;
-            let compact = root_on_one_line && !object_is_root;
+            let compact = root_on_one_line && !c.is_root;
             let with = if compact {
-                format!("{quoted}:{}", render_compact(value)?)
+                format!("{prefix}{}", render_compact(value)?)
             } else {
-                let base = leading_ws(text, object.range.start);
+                let base = leading_ws(text, c.start);
                 let inner = format!("{base}{}", self.indent);
                 let nl = self.newline;
                 let rendered = self.render_pretty(value, &inner)?;
-                format!("{nl}{inner}{quoted}: {rendered}{nl}{base}")
+                format!("{nl}{inner}{spaced}{rendered}{nl}{base}")
             };
             return Ok(vec![Edit {
                 start: at,
@@ -266,13 +454,13 @@ impl JsonFile {
             }]);
         };
 
-        let value_end = last.value.end();
+        let value_end = last_end;
         let next = skip_trivia(text, value_end);
         let trailing_comma = text[next..].starts_with(',');
         let after_last = if trailing_comma { next + 1 } else { value_end };
 
-        if !has_line_break(&text[object.range.start..object.range.end]) {
-            let prop = format!("{quoted}:{}", render_compact(value)?);
+        if !has_line_break(&text[c.start..c.end]) {
+            let prop = format!("{prefix}{}", render_compact(value)?);
             let with = if trailing_comma {
                 format!("{prop},")
             } else {
@@ -285,14 +473,14 @@ impl JsonFile {
             }]);
         }
 
-        let indent = if starts_line(text, last.range.start) {
-            leading_ws(text, last.range.start).to_owned()
+        let indent = if starts_line(text, last_start) {
+            leading_ws(text, last_start).to_owned()
         } else {
-            format!("{}{}", leading_ws(text, object.range.start), self.indent)
+            format!("{}{}", leading_ws(text, c.start), self.indent)
         };
         let rendered = self.render_pretty(value, &indent)?;
         let comma = if trailing_comma { "," } else { "" };
-        let prop = format!("{}{indent}{quoted}: {rendered}{comma}", self.newline);
+        let prop = format!("{}{indent}{spaced}{rendered}{comma}", self.newline);
         // After a comment that ends the last property's line, so the comment stays
         // with the property it was written for.
         let at = end_of_line_comments(text, after_last);
@@ -1119,6 +1307,163 @@ mod tests {
         match f.entries_at(&["projects", "/a", "mcpServers"]) {
             Err(Error::ConfigShape { field, .. }) => assert_eq!(field, "projects./a"),
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    const GROK: &str = r#"{
+  "apiKey": "xai-not-a-real-key",
+  // servers, a list
+  "mcp": {
+    "servers": [
+      { "id": "github", "label": "GitHub", "enabled": true, "transport": "stdio", "command": "npx" },
+      { "label": "no id" },
+      {
+        "id": "fetch",
+        "transport": "stdio",
+        "command": "uvx",
+        "args": ["mcp-server-fetch"]
+      }
+    ]
+  },
+  "defaultModel": "grok-4"
+}
+"#;
+
+    const SERVERS: &[&str] = &["mcp", "servers"];
+
+    #[test]
+    fn list_entries_are_the_named_objects_of_an_array() {
+        let f = parse(GROK);
+        let e = f.list_entries_at(SERVERS, "id").expect("entries");
+        let names: Vec<&str> = e.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["github", "fetch"]);
+        assert_eq!(e[1].1["args"][0], "mcp-server-fetch");
+        assert!(
+            f.list_entries_at(&["nothing", "here"], "id")
+                .expect("none")
+                .is_empty()
+        );
+        let err = parse(r#"{"mcp": {"servers": {}}}"#)
+            .list_entries_at(SERVERS, "id")
+            .expect_err("not a list");
+        assert!(matches!(err, Error::ConfigShape { .. }), "{err}");
+    }
+
+    #[test]
+    fn set_list_entry_replaces_one_element_and_keeps_every_other_byte() {
+        let mut f = parse(GROK);
+        let v = serde_json::json!({"id": "fetch", "transport": "stdio", "command": "/kb", "args": ["run"]});
+        f.set_list_entry_at(SERVERS, "id", "fetch", &v)
+            .expect("set");
+        let text = out(&f);
+        let start = GROK.find("{\n        \"id\": \"fetch\"").expect("fetch");
+        let end = start + GROK[start..].find("}\n    ]").expect("end") + 1;
+        assert!(text.starts_with(&GROK[..start]), "{text}");
+        assert!(text.ends_with(&GROK[end..]), "{text}");
+        assert_eq!(
+            parse(&text).list_entries_at(SERVERS, "id").expect("e")[1].1,
+            v
+        );
+        // The same value again changes nothing.
+        let mut same = parse(&text);
+        same.set_list_entry_at(SERVERS, "id", "fetch", &v)
+            .expect("same");
+        assert_eq!(out(&same), text);
+    }
+
+    #[test]
+    fn set_list_entry_appends_and_creates_the_array_in_the_files_style() {
+        let v = serde_json::json!({"id": "new", "command": "x"});
+        let mut f = parse(GROK);
+        f.set_list_entry_at(SERVERS, "id", "new", &v)
+            .expect("append");
+        let text = out(&f);
+        assert!(
+            text.contains("]\n      },\n      {\n        \"id\": \"new\",\n        \"command\": \"x\"\n      }\n    ]"),
+            "{text}"
+        );
+        let names: Vec<String> = parse(&text)
+            .list_entries_at(SERVERS, "id")
+            .expect("e")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["github", "fetch", "new"]);
+
+        for (before, after) in [
+            (
+                r#"{"mcp": {"servers": []}}"#,
+                r#"{"mcp": {"servers": [{"id":"new","command":"x"}]}}"#,
+            ),
+            (
+                r#"{"mcp": {"servers": [{"id": "a"}]}}"#,
+                r#"{"mcp": {"servers": [{"id": "a"},{"id":"new","command":"x"}]}}"#,
+            ),
+            (
+                r#"{"mcp": {}}"#,
+                r#"{"mcp": {"servers":[{"id":"new","command":"x"}]}}"#,
+            ),
+        ] {
+            let mut f = parse(before);
+            f.set_list_entry_at(SERVERS, "id", "new", &v).expect("set");
+            assert_eq!(out(&f), after);
+        }
+        let mut missing = parse("{}");
+        assert!(missing.set_list_entry_at(SERVERS, "id", "new", &v).is_err());
+        assert_eq!(out(&missing), "{}");
+    }
+
+    #[test]
+    fn random_list_edits_keep_every_other_element_byte_for_byte() {
+        let n = 5;
+        let mut text = String::from("{\n  // list\n  \"mcp\": {\n    \"servers\": [\n");
+        for i in 0..n {
+            let comma = if i + 1 < n { "," } else { "" };
+            text.push_str(&format!(
+                "      // server {i}\n      {{ \"id\": \"s{i}\", \"command\": \"c{i}\", \"args\": [\"{i}\"] }}{comma}\n"
+            ));
+        }
+        text.push_str("    ]\n  }\n}\n");
+        let line = |t: &str, i: usize| -> String {
+            let start = t.find(&format!("// server {i}\n")).expect("start");
+            let end = t[start + 1..]
+                .find("// server ")
+                .map(|e| start + 1 + e)
+                .unwrap_or_else(|| t.find("    ]\n  }\n}").expect("end"));
+            t[start..end].to_string()
+        };
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % m) as usize
+        };
+        for round in 0..30 {
+            let mut f = parse(&text);
+            let i = next(n as u64);
+            let mut v = f.list_entries_at(SERVERS, "id").expect("e")[i].1.clone();
+            match next(3) {
+                0 => v["command"] = format!("/bin/r{round}").into(),
+                1 => v["args"] = serde_json::json!(["run", round]),
+                _ => v["env"] = serde_json::json!({"K": round.to_string()}),
+            }
+            f.set_list_entry_at(SERVERS, "id", &format!("s{i}"), &v)
+                .expect("set");
+            let after = out(&f);
+            for j in (0..n).filter(|&j| j != i) {
+                assert_eq!(
+                    line(&after, j),
+                    line(&text, j),
+                    "round {round}, element {j}"
+                );
+            }
+            assert!(after.starts_with("{\n  // list\n"), "{after}");
+            assert_eq!(
+                parse(&after).list_entries_at(SERVERS, "id").expect("e")[i].1,
+                v
+            );
+            text = after;
         }
     }
 }

@@ -2,8 +2,8 @@
 //! that own them.
 //!
 //! JSON/JSONC and TOML documents whose edits keep every byte outside the edited entry,
-//! and the host table (where each host keeps its servers, in which format). Imports only
-//! `base`. Planning an import is `ops`' job; detecting secrets is `scan`'s.
+//! and the host table (where each host keeps its servers, in which format, and how its
+//! entries are shaped; `doc` converts them to one shape). Imports only `base`. Planning an import is `ops`' job; detecting secrets is `scan`'s.
 
 pub mod doc;
 pub mod hosts;

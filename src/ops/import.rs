@@ -342,8 +342,11 @@ impl<'a> Planner<'a> {
             // Remote servers (url entries, mcp-remote) become `keybroker bridge` entries.
             let state = self.state;
             let mut fresh = |base: &str| state.fresh_credential_id(base);
+            // The id's own name (`linear@app` in a project file), so a project's remote
+            // server gets the same id as its stdio neighbours.
+            let id_name = id.split_once('/').map_or(id, |(_, n)| n);
             if let Some(rp) =
-                crate::ops::remote::plan_import(value, req.host, name, launcher, &mut fresh)?
+                crate::ops::remote::plan_import(value, req.host, id_name, launcher, &mut fresh)?
             {
                 return Ok(self.remote_plan(sp, rp));
             }

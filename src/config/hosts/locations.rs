@@ -52,6 +52,8 @@ pub enum Base {
         var: &'static str,
         fallback: &'static str,
     },
+    /// `$var` when it is set and not empty, else nothing (a file only an override names).
+    Env { var: &'static str },
     /// The roaming dir Windows gives each installed MSIX package whose family name starts
     /// with `package_prefix`: `%LOCALAPPDATA%\Packages\<family>\LocalCache\Roaming`. A
     /// packaged app reads its files there, never from the plain `%APPDATA%`, so each
@@ -108,6 +110,19 @@ pub fn user_paths(host: &HostSpec, dirs: &Dirs) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The environment variables that move `host`'s user files, in table order.
+pub fn path_vars(host: &HostSpec) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for f in host.user_files {
+        if let Base::EnvOrHome { var, .. } | Base::Env { var } = f.base
+            && !out.contains(&var)
+        {
+            out.push(var);
+        }
+    }
+    out
+}
+
 /// `rel` (`/`-separated) under `dir`, with the platform's separators.
 pub fn join_rel(dir: &Path, rel: &str) -> PathBuf {
     rel.split('/')
@@ -125,6 +140,11 @@ fn base_dirs(base: Base, dirs: &Dirs) -> Vec<PathBuf> {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| join_rel(&dirs.home, fallback)),
         ],
+        Base::Env { var } => (dirs.var)(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .into_iter()
+            .collect(),
         Base::MsixRoaming { package_prefix } => msix_roaming(&dirs.local_data, package_prefix),
     }
 }

@@ -3,9 +3,12 @@
 //! Every fact about a host is a row of `table::TABLE`; [`Host`] is a small handle into
 //! it, and the methods here read the row. An adapter only locates and reads; planning
 //! and writing edits is `rewrite`'s job, so every host goes through the same
-//! conflict-checked, atomic path.
+//! conflict-checked, atomic path. A host whose entries look different from the common
+//! `{command, args, env}` says so in its row's [`Shape`]; `config::doc` converts at the
+//! file boundary, so [`Entry`] and everything after it see one shape.
 
 pub mod locations;
+pub mod shape;
 mod table;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +18,7 @@ use serde_json::Value;
 
 use crate::base::error::{Error, Result};
 use locations::{Dirs, UserFile};
+pub use shape::Shape;
 
 /// The hosts Keybroker can import from. The variants only index `table::TABLE` (a
 /// new variant needs its row there, in the same position); ids, names and files come
@@ -31,6 +35,28 @@ pub enum Host {
     Codex,
     Zed,
     Cline,
+    CopilotCli,
+    OpenCode,
+    Kilo,
+    Amp,
+    Kiro,
+    Junie,
+    LmStudio,
+    RooCode,
+    KiloCode,
+    AmazonQ,
+    Augment,
+    QwenCode,
+    Crush,
+    Warp,
+    KimiCli,
+    Factory,
+    GrokCli,
+    MistralVibe,
+    Antigravity,
+    DevinDesktop,
+    DevinCli,
+    GrokDev,
 }
 
 /// How a host's config file is written. (YAML hosts would be a third variant with its
@@ -64,17 +90,22 @@ pub struct HostSpec {
     /// The name people know the host by.
     pub name: &'static str,
     pub format: Format,
-    /// The key path of the server map, from the file's root.
+    /// The key path of the servers, from the file's root (one literal key per step:
+    /// Amp's `"amp.mcpServers"` is a single key with a dot in it).
     pub servers: &'static [&'static str],
+    /// How the servers are collected there and how each entry is spelled.
+    pub shape: Shape,
     pub per_dir: Option<PerDir>,
-    /// User-scope files, most likely first; see [`locations::user_paths`].
+    /// User-scope files, most likely first; see [`locations::user_paths`]. Empty for a
+    /// host that only reads a file in the project it runs in.
     pub user_files: &'static [UserFile],
     /// The project-scope file, `/`-separated, relative to the project dir.
     pub project_file: Option<&'static str>,
     /// The entry keys that change what the host starts or connects to for an entry:
     /// the program, its arguments, environment (inline or from a file), working dir,
     /// and the keys that pick another transport. Anything else (timeouts, tool
-    /// filters, trust flags) leaves the spawn as it is.
+    /// filters, trust flags) leaves the spawn as it is. Named as in the standard shape
+    /// the row's [`Shape`] reads entries into (`env`, not opencode's `environment`).
     pub spawn_keys: &'static [&'static str],
 }
 
@@ -143,6 +174,16 @@ impl Host {
         self.spec().format
     }
 
+    /// How this host collects and spells its entries.
+    pub fn shape(self) -> &'static Shape {
+        &self.spec().shape
+    }
+
+    /// The environment variables that move this host's user files (`CODEX_HOME`, ...).
+    pub fn path_vars(self) -> Vec<&'static str> {
+        locations::path_vars(self.spec())
+    }
+
     /// The key path of the server map, from the file's root (`["mcpServers"]`,
     /// `["servers"]`, ...). Claude Code also keeps per-project maps: [`Host::per_dir`].
     pub fn servers_path(self) -> Vec<String> {
@@ -191,14 +232,21 @@ impl Host {
             .find(|p| p.exists())
             .or(candidates.first())
             .cloned()
-            .ok_or_else(|| {
-                Error::other(
+            .ok_or_else(|| match self.spec().project_file {
+                Some(rel) if self.spec().user_files.is_empty() => Error::other(
+                    format!(
+                        "{} keeps its config only in the project it runs in ({rel})",
+                        self.name()
+                    ),
+                    "pass the project dir with --project DIR, or the file with --config PATH",
+                ),
+                _ => Error::other(
                     format!(
                         "cannot work out where {} keeps its config on this system",
                         self.name()
                     ),
                     "pass the file with --config PATH",
-                )
+                ),
             })
     }
 
@@ -277,6 +325,9 @@ impl Entry {
         let Some(obj) = v.as_object() else {
             return Entry::Unsupported("entry is not an object".into());
         };
+        if let Some(why) = obj.get(shape::UNSUPPORTED).and_then(Value::as_str) {
+            return Entry::Unsupported(why.to_string());
+        }
         if obj.get("command").is_some_and(Value::is_object) {
             return Entry::Unsupported(
                 "Zed's older `command: { path, args, env }` form; write it as `command`, `args`, `env` to import it".into(),
@@ -414,14 +465,50 @@ mod tests {
     }
 
     #[test]
-    fn only_codex_is_toml_and_each_host_names_its_server_key() {
+    fn only_codex_and_mistral_vibe_are_toml_and_each_host_names_its_server_key() {
         for h in Host::ALL {
-            assert_eq!(h.format() == Format::Toml, h == Host::Codex);
+            assert_eq!(
+                h.format() == Format::Toml,
+                matches!(h, Host::Codex | Host::MistralVibe),
+                "{}",
+                h.id()
+            );
         }
         assert_eq!(Host::VsCode.servers_path(), ["servers"]);
         assert_eq!(Host::Zed.servers_path(), ["context_servers"]);
         assert_eq!(Host::Codex.servers_path(), ["mcp_servers"]);
         assert_eq!(Host::Cursor.servers_path(), ["mcpServers"]);
+        assert_eq!(Host::OpenCode.servers_path(), ["mcp"]);
+        assert_eq!(Host::Crush.servers_path(), ["mcp"]);
+        // One key with a dot in it, not `amp` then `mcpServers`.
+        assert_eq!(Host::Amp.servers_path(), ["amp.mcpServers"]);
+        assert_eq!(Host::MistralVibe.servers_path(), ["mcp_servers"]);
+    }
+
+    #[test]
+    fn there_are_thirty_one_hosts_and_the_shapes_that_differ_are_the_documented_ones() {
+        assert_eq!(Host::ALL.len(), 31);
+        let differ: Vec<&str> = Host::ALL
+            .iter()
+            .filter(|h| !h.shape().is_standard())
+            .map(|h| h.id())
+            .collect();
+        assert_eq!(
+            differ,
+            [
+                "copilot-cli",
+                "opencode",
+                "kilo",
+                "crush",
+                "factory",
+                "grok-cli",
+                "mistral-vibe",
+                "grok-dev"
+            ]
+        );
+        assert_eq!(Host::Kilo.shape(), Host::OpenCode.shape());
+        assert_eq!(Host::parse("windsurf").expect("id"), Host::Windsurf);
+        assert_eq!(Host::parse("devin").expect("alias"), Host::DevinDesktop);
     }
 
     #[test]
@@ -469,8 +556,15 @@ mod tests {
 
     #[test]
     fn every_host_has_a_user_path_on_each_os_built_from_the_given_dirs() {
+        // Grok CLI reads only the file in the project it runs in.
+        let project_only: Vec<Host> = Host::ALL
+            .into_iter()
+            .filter(|h| h.spec().user_files.is_empty())
+            .collect();
+        assert_eq!(project_only, [Host::GrokCli]);
+        assert!(Host::GrokCli.spec().project_file.is_some());
         for os in Os::ALL {
-            for h in Host::ALL {
+            for h in Host::ALL.into_iter().filter(|h| !project_only.contains(h)) {
                 let paths = h.user_paths_in(&dirs(os, no_var));
                 assert!(!paths.is_empty(), "{} has no user file on {os:?}", h.id());
                 for p in &paths {
@@ -511,6 +605,108 @@ mod tests {
         assert_eq!(first(Host::Codex, Os::Linux), p("h/.codex/config.toml"));
         assert_eq!(first(Host::ClaudeCode, Os::Windows), p("h/.claude.json"));
         assert_eq!(first(Host::Cursor, Os::Linux), p("h/.cursor/mcp.json"));
+        // XDG-style hosts use ~/.config on every OS, not the platform config dir.
+        for os in Os::ALL {
+            assert_eq!(
+                first(Host::OpenCode, os),
+                p("h/.config/opencode/opencode.json")
+            );
+            assert_eq!(first(Host::Crush, os), p("h/.config/crush/crush.json"));
+            assert_eq!(first(Host::Amp, os), p("h/.config/amp/settings.json"));
+            assert_eq!(first(Host::Warp, os), p("h/.warp/.mcp.json"));
+        }
+        assert_eq!(
+            first(Host::DevinDesktop, Os::MacOs),
+            p("h/.config/devin/mcp_config.json")
+        );
+        assert_eq!(
+            first(Host::DevinDesktop, Os::Windows),
+            p("cfg/devin/mcp_config.json")
+        );
+        assert_eq!(
+            first(Host::RooCode, Os::Linux),
+            p("cfg/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json")
+        );
+        assert_eq!(
+            first(Host::MistralVibe, Os::Linux),
+            p("h/.vibe/config.toml")
+        );
+        assert_eq!(
+            first(Host::CopilotCli, Os::Windows),
+            p("h/.copilot/mcp-config.json")
+        );
+        assert_eq!(
+            first(Host::Antigravity, Os::Linux),
+            p("h/.gemini/config/mcp_config.json")
+        );
+    }
+
+    #[test]
+    fn host_home_variables_move_their_files_and_an_unset_override_adds_none() {
+        fn var(name: &str) -> Option<std::ffi::OsString> {
+            match name {
+                "COPILOT_HOME" => Some("/copilot".into()),
+                "KIMI_SHARE_DIR" => Some("/kimi".into()),
+                "VIBE_HOME" => Some("/vibe".into()),
+                "CRUSH_GLOBAL_CONFIG" => Some("/crush".into()),
+                "XDG_CONFIG_HOME" => Some("/xdg".into()),
+                _ => None,
+            }
+        }
+        let d = dirs(Os::Linux, var);
+        let p = |s: &str| locations::join_rel(Path::new("/"), s);
+        assert_eq!(
+            Host::CopilotCli.user_paths_in(&d),
+            [p("copilot/mcp-config.json")]
+        );
+        assert_eq!(Host::KimiCli.user_paths_in(&d), [p("kimi/mcp.json")]);
+        assert_eq!(Host::MistralVibe.user_paths_in(&d), [p("vibe/config.toml")]);
+        assert_eq!(
+            Host::Crush.user_paths_in(&d),
+            [p("crush/crush.json"), p("xdg/crush/crush.json")]
+        );
+        // Without CRUSH_GLOBAL_CONFIG its candidate is simply absent.
+        assert_eq!(
+            Host::Crush.user_paths_in(&dirs(Os::Linux, no_var)),
+            [p("h/.config/crush/crush.json")]
+        );
+        assert_eq!(
+            Host::Crush.path_vars(),
+            ["CRUSH_GLOBAL_CONFIG", "XDG_CONFIG_HOME"]
+        );
+        assert_eq!(Host::Codex.path_vars(), ["CODEX_HOME"]);
+        assert!(Host::Cursor.path_vars().is_empty());
+    }
+
+    #[test]
+    fn a_project_only_host_without_a_project_says_to_pass_one() {
+        let err = Host::GrokCli.locate(None).expect_err("no user file");
+        assert!(err.to_string().contains(".grok/settings.json"), "{err}");
+        assert_eq!(
+            Host::GrokCli
+                .locate(Some(Path::new("/p/.grok/settings.json")))
+                .expect("explicit"),
+            Path::new("/p/.grok/settings.json")
+        );
+    }
+
+    #[test]
+    fn an_entry_a_shape_could_not_read_is_unsupported_with_its_reason() {
+        let host = serde_json::json!({"type": "local", "command": "npx"});
+        let std = Host::OpenCode.shape().read(&host);
+        match Entry::from_value(&std) {
+            Entry::Unsupported(why) => assert!(why.contains("array"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let ok = serde_json::json!({"type": "local", "command": ["npx", "-y", "x"], "environment": {"A": "b"}});
+        assert_eq!(
+            Entry::from_value(&Host::OpenCode.shape().read(&ok)),
+            Entry::Stdio {
+                command: "npx".into(),
+                args: vec!["-y".into(), "x".into()],
+                env: vec![("A".into(), "b".into())],
+            }
+        );
     }
 
     #[test]

@@ -4,13 +4,39 @@
 //!
 //! A new host is a row here (plus its variant in [`Host`], which only indexes this table)
 //! and a fixture in `tests/fixtures/hosts/`. Each row cites where its facts come from.
-//! Logic over the rows lives in `mod.rs` and `locations.rs`, never here.
+//! Logic over the rows lives in `mod.rs`, `locations.rs` and `shape.rs`, never here.
 
 use super::locations::{ANY_OS, Base, Os, UserFile};
+use super::shape::{Argv, Collection, Fill, Nested, Shape};
 use super::{Format, Host, HostSpec, PerDir};
 
+/// `$XDG_CONFIG_HOME`, else `~/.config`, on every OS (hosts built on `xdg-basedir` or
+/// Go's `cmp.Or(XDG_CONFIG_HOME, ~/.config)`, which ignore the platform's own dirs).
+const XDG_CONFIG: Base = Base::EnvOrHome {
+    var: "XDG_CONFIG_HOME",
+    fallback: ".config",
+};
+
+/// opencode and Kilo: `command` is one array (program, then arguments), the environment
+/// is `environment`, and `type` (`local` or `remote`) is required.
+const OPENCODE_SHAPE: Shape = Shape {
+    argv: Argv::Joined,
+    renames: &[("environment", "env")],
+    stdio_type: Some("local"),
+    ..Shape::STANDARD
+};
+
+/// The standard entry, with a `type` every entry must name (`stdio` for a command).
+const TYPED_STDIO: Shape = Shape {
+    stdio_type: Some("stdio"),
+    ..Shape::STANDARD
+};
+
+/// The standard entry; the rows that use it are the common case.
+const STANDARD: Shape = Shape::STANDARD;
+
 /// Every row, in the order of [`Host`]'s variants (checked when compiling).
-pub(super) const TABLE: [HostSpec; 9] = [
+pub(super) const TABLE: [HostSpec; 31] = [
     // https://modelcontextprotocol.io/docs/develop/connect-local-servers (file places,
     // stdio only); the Windows Store build is an MSIX package that reads a virtualized
     // copy under its package dir, so that comes before the plain %APPDATA% file.
@@ -21,6 +47,7 @@ pub(super) const TABLE: [HostSpec; 9] = [
         name: "Claude Desktop",
         format: Format::Json,
         servers: &["mcpServers"],
+        shape: STANDARD,
         per_dir: None,
         user_files: &[
             UserFile {
@@ -60,6 +87,7 @@ pub(super) const TABLE: [HostSpec; 9] = [
         name: "Claude Code",
         format: Format::Json,
         servers: &["mcpServers"],
+        shape: STANDARD,
         per_dir: Some(PerDir {
             under: &["projects"],
             servers: &["mcpServers"],
@@ -83,6 +111,7 @@ pub(super) const TABLE: [HostSpec; 9] = [
         name: "Cursor",
         format: Format::Json,
         servers: &["mcpServers"],
+        shape: STANDARD,
         per_dir: None,
         user_files: &[UserFile {
             os: ANY_OS,
@@ -102,6 +131,7 @@ pub(super) const TABLE: [HostSpec; 9] = [
         name: "VS Code",
         format: Format::Json,
         servers: &["servers"],
+        shape: STANDARD,
         per_dir: None,
         user_files: &[UserFile {
             os: ANY_OS,
@@ -113,7 +143,9 @@ pub(super) const TABLE: [HostSpec; 9] = [
             "type", "command", "args", "env", "envFile", "cwd", "dev", "url",
         ],
     },
-    // https://docs.windsurf.com/windsurf/cascade/mcp (`mcp_config.json`, `serverUrl`).
+    // https://docs.windsurf.com/windsurf/cascade/mcp (`mcp_config.json`, `serverUrl`):
+    // Windsurf as released before its rename to Devin Desktop (2026-06-02), which reads
+    // another file (its own row, below).
     HostSpec {
         host: Host::Windsurf,
         id: "windsurf",
@@ -121,6 +153,7 @@ pub(super) const TABLE: [HostSpec; 9] = [
         name: "Windsurf",
         format: Format::Json,
         servers: &["mcpServers"],
+        shape: STANDARD,
         per_dir: None,
         user_files: &[UserFile {
             os: ANY_OS,
@@ -139,6 +172,7 @@ pub(super) const TABLE: [HostSpec; 9] = [
         name: "Gemini CLI",
         format: Format::Json,
         servers: &["mcpServers"],
+        shape: STANDARD,
         per_dir: None,
         user_files: &[UserFile {
             os: ANY_OS,
@@ -157,6 +191,7 @@ pub(super) const TABLE: [HostSpec; 9] = [
         name: "Codex CLI",
         format: Format::Toml,
         servers: &["mcp_servers"],
+        shape: STANDARD,
         per_dir: None,
         user_files: &[UserFile {
             os: ANY_OS,
@@ -178,6 +213,7 @@ pub(super) const TABLE: [HostSpec; 9] = [
         name: "Zed",
         format: Format::Json,
         servers: &["context_servers"],
+        shape: STANDARD,
         per_dir: None,
         user_files: &[
             UserFile {
@@ -209,6 +245,7 @@ pub(super) const TABLE: [HostSpec; 9] = [
         name: "Cline",
         format: Format::Json,
         servers: &["mcpServers"],
+        shape: STANDARD,
         per_dir: None,
         user_files: &[UserFile {
             os: ANY_OS,
@@ -225,5 +262,549 @@ pub(super) const TABLE: [HostSpec; 9] = [
             "cwd",
             "url",
         ],
+    },
+    // https://docs.github.com/en/copilot/how-tos/copilot-cli/customize-copilot/add-mcp-servers
+    // (`~/.copilot/mcp-config.json`, `type: local`, `tools`) and
+    // https://docs.github.com/en/copilot/reference/copilot-cli-reference/cli-command-reference
+    // (COPILOT_HOME moves `~/.copilot`; project `.mcp.json`, which is Claude Code's row,
+    // and `.github/mcp.json`). An entry without `tools` fails the whole file
+    // (github/copilot-cli#1047), so a written entry keeps the one it replaces.
+    HostSpec {
+        host: Host::CopilotCli,
+        id: "copilot-cli",
+        aliases: &["copilot"],
+        name: "Copilot CLI",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: Shape {
+            stdio_type: Some("local"),
+            required: &[("tools", Fill::Json("[\"*\"]"))],
+            ..Shape::STANDARD
+        },
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::EnvOrHome {
+                var: "COPILOT_HOME",
+                fallback: ".copilot",
+            },
+            rel: "mcp-config.json",
+        }],
+        project_file: Some(".github/mcp.json"),
+        spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
+    },
+    // anomalyco/opencode packages/opencode/src/config/mcp.ts (`Local`: `type: "local"`,
+    // `command` array, `environment`; `Remote`: `type: "remote"`, `url`, `headers`),
+    // src/config/paths.ts and src/global/index.ts (`xdg-basedir` config dir,
+    // `opencode.json`/`.jsonc`, project `opencode.json`); https://opencode.ai/docs/mcp-servers.
+    HostSpec {
+        host: Host::OpenCode,
+        id: "opencode",
+        aliases: &[],
+        name: "opencode",
+        format: Format::Json,
+        servers: &["mcp"],
+        shape: OPENCODE_SHAPE,
+        per_dir: None,
+        user_files: &[
+            UserFile {
+                os: ANY_OS,
+                base: XDG_CONFIG,
+                rel: "opencode/opencode.json",
+            },
+            UserFile {
+                os: ANY_OS,
+                base: XDG_CONFIG,
+                rel: "opencode/opencode.jsonc",
+            },
+            UserFile {
+                os: ANY_OS,
+                base: XDG_CONFIG,
+                rel: "opencode/config.json",
+            },
+        ],
+        project_file: Some("opencode.json"),
+        spawn_keys: &["type", "command", "args", "env", "url"],
+    },
+    // Kilo-Org/kilocode packages/kilo-docs/pages/automate/mcp/using-in-kilo-code.md (the
+    // Kilo CLI and the current VS Code extension: `mcp` in `~/.config/kilo/kilo.json`, also
+    // `kilo.jsonc`, `opencode.json(c)`, `config.json`; project `kilo.json`; opencode's entry
+    // shape).
+    HostSpec {
+        host: Host::Kilo,
+        id: "kilo",
+        aliases: &["kilo-cli"],
+        name: "Kilo",
+        format: Format::Json,
+        servers: &["mcp"],
+        shape: OPENCODE_SHAPE,
+        per_dir: None,
+        user_files: &[
+            UserFile {
+                os: ANY_OS,
+                base: XDG_CONFIG,
+                rel: "kilo/kilo.json",
+            },
+            UserFile {
+                os: ANY_OS,
+                base: XDG_CONFIG,
+                rel: "kilo/kilo.jsonc",
+            },
+            UserFile {
+                os: ANY_OS,
+                base: XDG_CONFIG,
+                rel: "kilo/opencode.json",
+            },
+            UserFile {
+                os: ANY_OS,
+                base: XDG_CONFIG,
+                rel: "kilo/opencode.jsonc",
+            },
+            UserFile {
+                os: ANY_OS,
+                base: XDG_CONFIG,
+                rel: "kilo/config.json",
+            },
+        ],
+        project_file: Some("kilo.json"),
+        spawn_keys: &["type", "command", "args", "env", "url"],
+    },
+    // https://ampcode.com/manual (settings in `~/.config/amp/settings.json`, also on
+    // Windows under %USERPROFILE%; servers under the literal key `amp.mcpServers`;
+    // workspace `.amp/settings.json`).
+    HostSpec {
+        host: Host::Amp,
+        id: "amp",
+        aliases: &[],
+        name: "Amp",
+        format: Format::Json,
+        servers: &["amp.mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".config/amp/settings.json",
+        }],
+        project_file: Some(".amp/settings.json"),
+        spawn_keys: &["command", "args", "env", "url"],
+    },
+    // https://kiro.dev/docs/mcp/configuration (user and workspace
+    // `.kiro/settings/mcp.json`, `mcpServers`).
+    HostSpec {
+        host: Host::Kiro,
+        id: "kiro",
+        aliases: &[],
+        name: "Kiro",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".kiro/settings/mcp.json",
+        }],
+        project_file: Some(".kiro/settings/mcp.json"),
+        spawn_keys: &["command", "args", "env", "url"],
+    },
+    // https://www.jetbrains.com/help/junie/model-context-protocol-mcp.html (stdio servers;
+    // `~/.junie/mcp/mcp.json` and the project's `.junie/mcp/mcp.json`, `mcpServers`).
+    HostSpec {
+        host: Host::Junie,
+        id: "junie",
+        aliases: &[],
+        name: "Junie",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".junie/mcp/mcp.json",
+        }],
+        project_file: Some(".junie/mcp/mcp.json"),
+        spawn_keys: &["command", "args", "env", "workingDirectory"],
+    },
+    // https://lmstudio.ai/docs/app/mcp (`~/.lmstudio/mcp.json`, Cursor's `mcpServers`
+    // notation).
+    HostSpec {
+        host: Host::LmStudio,
+        id: "lm-studio",
+        aliases: &["lmstudio"],
+        name: "LM Studio",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".lmstudio/mcp.json",
+        }],
+        project_file: None,
+        spawn_keys: &["command", "args", "env", "url"],
+    },
+    // RooCodeInc/Roo-Code src/shared/globalFileNames.ts (`mcp_settings.json` in the
+    // extension's globalStorage settings dir) and src/services/mcp/McpHub.ts (project
+    // `.roo/mcp.json`; entry keys as Cline's).
+    HostSpec {
+        host: Host::RooCode,
+        id: "roo-code",
+        aliases: &["roo"],
+        name: "Roo Code",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Config,
+            rel: "Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json",
+        }],
+        project_file: Some(".roo/mcp.json"),
+        spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
+    },
+    // Kilo-Org/kilocode packages/kilo-docs/pages/automate/mcp/using-in-kilo-code.md, tab
+    // "VSCode (Legacy)": the extension before it moved to Kilo's config (the `kilo` row)
+    // keeps `mcp_settings.json` in its globalStorage and reads `.kilocode/mcp.json`.
+    HostSpec {
+        host: Host::KiloCode,
+        id: "kilo-code",
+        aliases: &[],
+        name: "Kilo Code",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Config,
+            rel: "Code/User/globalStorage/kilocode.kilo-code/settings/mcp_settings.json",
+        }],
+        project_file: Some(".kilocode/mcp.json"),
+        spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
+    },
+    // https://docs.aws.amazon.com/amazonq/latest/qdeveloper-ug/command-line-mcp-configuration.html
+    // (global `~/.aws/amazonq/mcp.json`, workspace `.amazonq/mcp.json`). Agent files
+    // (`cli-agents/*.json`, one per agent) are not rows: a row names files, not a dir.
+    HostSpec {
+        host: Host::AmazonQ,
+        id: "amazon-q",
+        aliases: &["amazonq"],
+        name: "Amazon Q Developer",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".aws/amazonq/mcp.json",
+        }],
+        project_file: Some(".amazonq/mcp.json"),
+        spawn_keys: &["command", "args", "env", "url"],
+    },
+    // https://docs.augmentcode.com/cli/integrations (Auggie keeps MCP servers in
+    // `~/.augment/settings.json`, `mcpServers`). The VS Code extension's list inside VS
+    // Code's own settings is not a row.
+    HostSpec {
+        host: Host::Augment,
+        id: "augment",
+        aliases: &["auggie"],
+        name: "Auggie (Augment CLI)",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".augment/settings.json",
+        }],
+        project_file: None,
+        spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
+    },
+    // QwenLM/qwen-code docs/cli/configuration.md (a Gemini CLI fork: user and project
+    // `.qwen/settings.json`, `mcpServers` with `cwd`, `httpUrl`).
+    HostSpec {
+        host: Host::QwenCode,
+        id: "qwen-code",
+        aliases: &["qwen"],
+        name: "Qwen Code",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".qwen/settings.json",
+        }],
+        project_file: Some(".qwen/settings.json"),
+        spawn_keys: &["command", "args", "env", "cwd", "url", "httpUrl"],
+    },
+    // charmbracelet/crush internal/config/load.go (`GlobalConfig`: CRUSH_GLOBAL_CONFIG,
+    // else `crush/crush.json` in internal/home's config dir, which is XDG_CONFIG_HOME or
+    // ~/.config on every OS; project `crush.json`/`.crush.json`) and
+    // internal/config/config.go (`MCPConfig`: `type` required, `command`, `args`, `env`,
+    // `url`, `headers`).
+    HostSpec {
+        host: Host::Crush,
+        id: "crush",
+        aliases: &[],
+        name: "Crush",
+        format: Format::Json,
+        servers: &["mcp"],
+        shape: TYPED_STDIO,
+        per_dir: None,
+        user_files: &[
+            UserFile {
+                os: ANY_OS,
+                base: Base::Env {
+                    var: "CRUSH_GLOBAL_CONFIG",
+                },
+                rel: "crush.json",
+            },
+            UserFile {
+                os: ANY_OS,
+                base: XDG_CONFIG,
+                rel: "crush/crush.json",
+            },
+        ],
+        project_file: Some("crush.json"),
+        spawn_keys: &["type", "command", "args", "env", "url"],
+    },
+    // https://docs.warp.dev/agents/capabilities/mcp and warpdotdev/warp's `agent-add-mcp`
+    // skill (file-based servers: `~/.warp/.mcp.json` on every OS, project
+    // `.warp/.mcp.json`, standard `mcpServers`).
+    HostSpec {
+        host: Host::Warp,
+        id: "warp",
+        aliases: &[],
+        name: "Warp",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".warp/.mcp.json",
+        }],
+        project_file: Some(".warp/.mcp.json"),
+        spawn_keys: &["command", "args", "env", "working_directory", "url"],
+    },
+    // MoonshotAI/kimi-cli src/kimi_cli/share.py (KIMI_SHARE_DIR, else ~/.kimi) and
+    // src/kimi_cli/cli/mcp.py (`mcp.json` there, validated as fastmcp's `MCPConfig`).
+    HostSpec {
+        host: Host::KimiCli,
+        id: "kimi-cli",
+        aliases: &["kimi"],
+        name: "Kimi CLI",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::EnvOrHome {
+                var: "KIMI_SHARE_DIR",
+                fallback: ".kimi",
+            },
+            rel: "mcp.json",
+        }],
+        project_file: None,
+        spawn_keys: &["transport", "command", "args", "env", "cwd", "url"],
+    },
+    // https://docs.factory.ai/cli/configuration/mcp (`~/.factory/mcp.json`, `mcpServers`,
+    // each with `type: "stdio"` or `"http"`).
+    HostSpec {
+        host: Host::Factory,
+        id: "factory",
+        aliases: &["droid"],
+        name: "Factory Droid",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: TYPED_STDIO,
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".factory/mcp.json",
+        }],
+        project_file: None,
+        spawn_keys: &["type", "command", "args", "env", "url"],
+    },
+    // superagent-ai/grok-cli at e763e2f (0.0.34, `@vibe-kit/grok-cli`):
+    // src/utils/settings-manager.ts (servers only in `<cwd>/.grok/settings.json`),
+    // src/mcp/client.ts and src/mcp/transports.ts (`mcpServers.<name>.transport = {type,
+    // command, args, env, url, headers}`, which wins over legacy top-level keys).
+    HostSpec {
+        host: Host::GrokCli,
+        id: "grok-cli",
+        aliases: &["grok"],
+        name: "Grok CLI",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: Shape {
+            nested: Some(Nested {
+                key: "transport",
+                keys: &["type", "command", "args", "env", "url", "headers"],
+            }),
+            stdio_type: Some("stdio"),
+            ..Shape::STANDARD
+        },
+        per_dir: None,
+        user_files: &[],
+        project_file: Some(".grok/settings.json"),
+        spawn_keys: &["type", "command", "args", "env", "url"],
+    },
+    // mistralai/mistral-vibe vibe/core/paths/_vibe_home.py (VIBE_HOME, else ~/.vibe),
+    // vibe/core/config/layers/{user,project}.py (`config.toml`, project
+    // `.vibe/config.toml`), vibe/core/config/_settings.py (`mcp_servers` is a list) and
+    // vibe/core/config/models.py (`transport` picks the kind; stdio `command: str |
+    // list[str]`, a string split with shlex, then `args`; static `auth.headers`).
+    HostSpec {
+        host: Host::MistralVibe,
+        id: "mistral-vibe",
+        aliases: &["vibe"],
+        name: "Mistral Vibe",
+        format: Format::Toml,
+        servers: &["mcp_servers"],
+        shape: Shape {
+            collection: Collection::List { name_key: "name" },
+            argv: Argv::ShellOrJoined,
+            renames: &[("transport", "type")],
+            nested: Some(Nested {
+                key: "auth",
+                keys: &["headers"],
+            }),
+            stdio_type: Some("stdio"),
+            required: &[],
+        },
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::EnvOrHome {
+                var: "VIBE_HOME",
+                fallback: ".vibe",
+            },
+            rel: "config.toml",
+        }],
+        project_file: Some(".vibe/config.toml"),
+        spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
+    },
+    // https://antigravity.google/docs/mcp (`mcp_config.json`, `mcpServers`, `serverUrl`);
+    // Antigravity 2.0's IDE and CLI share `~/.gemini/config/mcp_config.json` and read the
+    // workspace's `.agents/mcp_config.json`
+    // (https://antigravity.google/docs/cli/gcli-migration); 1.x kept
+    // `~/.gemini/antigravity/mcp_config.json`.
+    HostSpec {
+        host: Host::Antigravity,
+        id: "antigravity",
+        aliases: &[],
+        name: "Antigravity",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[
+            UserFile {
+                os: ANY_OS,
+                base: Base::Home,
+                rel: ".gemini/config/mcp_config.json",
+            },
+            UserFile {
+                os: ANY_OS,
+                base: Base::Home,
+                rel: ".gemini/antigravity/mcp_config.json",
+            },
+        ],
+        project_file: Some(".agents/mcp_config.json"),
+        spawn_keys: &["command", "args", "env", "serverUrl", "url"],
+    },
+    // https://docs.devin.ai/desktop/cascade/mcp: Windsurf renamed (2026-06-02); both its
+    // agents read `~/.config/devin/mcp_config.json` (%APPDATA%\devin on Windows), Devin
+    // Local also the project's `.devin/mcp_config.json`. Files from before the rename
+    // stay with the `windsurf` row.
+    HostSpec {
+        host: Host::DevinDesktop,
+        id: "devin-desktop",
+        aliases: &["devin"],
+        name: "Devin Desktop",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[
+            UserFile {
+                os: &[Os::Linux, Os::MacOs],
+                base: XDG_CONFIG,
+                rel: "devin/mcp_config.json",
+            },
+            UserFile {
+                os: &[Os::Windows],
+                base: Base::Config,
+                rel: "devin/mcp_config.json",
+            },
+        ],
+        project_file: Some(".devin/mcp_config.json"),
+        spawn_keys: &["command", "args", "env", "serverUrl", "url"],
+    },
+    // https://docs.devin.ai/cli/extensibility/mcp/configuration (Devin for Terminal:
+    // `mcpServers` in `~/.config/devin/config.json`, %APPDATA%\devin on Windows, and the
+    // project's `.devin/config.json`; JSON with comments).
+    HostSpec {
+        host: Host::DevinCli,
+        id: "devin-cli",
+        aliases: &[],
+        name: "Devin CLI",
+        format: Format::Json,
+        servers: &["mcpServers"],
+        shape: STANDARD,
+        per_dir: None,
+        user_files: &[
+            UserFile {
+                os: &[Os::Linux, Os::MacOs],
+                base: XDG_CONFIG,
+                rel: "devin/config.json",
+            },
+            UserFile {
+                os: &[Os::Windows],
+                base: Base::Config,
+                rel: "devin/config.json",
+            },
+        ],
+        project_file: Some(".devin/config.json"),
+        spawn_keys: &["transport", "command", "args", "env", "url"],
+    },
+    // superagent-ai/grok-cli at fb97af8 (1.x, npm `grok-dev`): src/utils/settings.ts
+    // (`~/.grok/user-settings.json`, `mcp.servers`: a list of `{id, label, enabled,
+    // transport, command, args, env, cwd, url, headers}`), src/mcp/runtime.ts (servers
+    // without `enabled` are skipped) and src/mcp/validate.ts (`label` required).
+    HostSpec {
+        host: Host::GrokDev,
+        id: "grok-dev",
+        aliases: &[],
+        name: "Grok CLI 1.x (grok-dev)",
+        format: Format::Json,
+        servers: &["mcp", "servers"],
+        shape: Shape {
+            collection: Collection::List { name_key: "id" },
+            renames: &[("transport", "type")],
+            stdio_type: Some("stdio"),
+            required: &[("label", Fill::Name), ("enabled", Fill::Json("true"))],
+            ..Shape::STANDARD
+        },
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::Home,
+            rel: ".grok/user-settings.json",
+        }],
+        project_file: None,
+        spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
     },
 ];
