@@ -23,11 +23,34 @@ pub(super) fn json_hits(value: &str) -> Option<Vec<Hit>> {
     let mut out = Vec::new();
     for (raw, key) in string_values(value) {
         let key_text = key.and_then(|k| decode(value, k));
-        for (span, rule) in string_hits(&value[raw.clone()], key_text.as_deref()) {
-            out.push((raw.start + span.start..raw.start + span.end, rule));
+        let contents = &value[raw.clone()];
+        for (span, rule) in string_hits(contents, key_text.as_deref()) {
+            if cuts_no_escape(contents, &span) {
+                out.push((raw.start + span.start..raw.start + span.end, rule));
+            }
         }
     }
     Some(out)
+}
+
+/// Does `span` of a string literal's raw contents start and end on the boundaries of
+/// its escape sequences (`\"`, `\u00e9`), so that it decodes on its own?
+fn cuts_no_escape(contents: &str, span: &Range<usize>) -> bool {
+    let bytes = contents.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let unit = match (bytes[i], bytes.get(i + 1)) {
+            (b'\\', Some(b'u')) => 6,
+            (b'\\', _) => 2,
+            _ => 1,
+        };
+        let inside = |p: usize| i < p && p < i + unit;
+        if inside(span.start) || inside(span.end) {
+            return false;
+        }
+        i += unit;
+    }
+    serde_json::from_str::<String>(&format!("\"{}\"", &contents[span.clone()])).is_ok()
 }
 
 /// The JSON-decoded text of the string literal whose contents are `raw`.

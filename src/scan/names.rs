@@ -168,11 +168,14 @@ pub(super) fn classify_name(name: &str) -> Option<Strength> {
         if STRONG_WORDS.contains(&seg) || STRONG_SUFFIXES.iter().any(|x| seg.ends_with(x)) {
             return Some(Strength::Strong);
         }
-        let connection_string =
-            seg == "STRING" && k > 0 && matches!(segments[k - 1].as_str(), "CONNECTION" | "CONN");
+        let after = |word: &str| k > 0 && segments[k - 1] == word;
+        let connection_string = seg == "STRING" && (after("CONNECTION") || after("CONN"));
+        // Telegram's `API_HASH` is the app's secret, unlike a `FILE_HASH`.
+        let api_hash = seg == "HASH" && after("API");
         if WEAK_WORDS.contains(&seg)
             || WEAK_SUFFIXES.iter().any(|x| seg.ends_with(x))
             || connection_string
+            || api_hash
         {
             found = Some(Strength::Weak);
         }

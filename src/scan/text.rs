@@ -339,20 +339,35 @@ fn is_header_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// `Name: value` (optionally as `--header=Name: value`).
-fn find_header(s: &str) -> Option<Hit> {
+/// `Name: value` (optionally as `--header=Name: value`), or a comma-separated list of
+/// them (`Authorization:Bearer …,X-API-Key:…`, as OpenAPI proxy servers take it).
+fn find_header(s: &str) -> Vec<Hit> {
     let base = ["--header=", "--headers=", "-H="]
         .iter()
         .find_map(|p| s.strip_prefix(p).map(|_| p.len()))
         .unwrap_or(0);
     let body = &s[base..];
-    let colon = body.find(':')?;
-    let name = body[..colon].trim();
-    if !is_header_name(name) {
+    let parts: Vec<&str> = body.split(',').collect();
+    let is_list = parts.len() > 1
+        && parts
+            .iter()
+            .all(|p| p.find(':').is_some_and(|c| is_header_name(p[..c].trim())));
+    let mut out = Vec::new();
+    let mut start = base;
+    for part in if is_list { parts } else { vec![body] } {
+        out.extend(one_header(part).map(|(r, rule)| (start + r.start..start + r.end, rule)));
+        start += part.len() + 1;
+    }
+    out
+}
+
+fn one_header(s: &str) -> Option<Hit> {
+    let colon = s.find(':')?;
+    if !is_header_name(s[..colon].trim()) {
         return None;
     }
-    let value_start = base + colon + 1;
-    let (span, rule) = header_secret(name, &s[value_start..])?;
+    let value_start = colon + 1;
+    let (span, rule) = header_secret(s[..colon].trim(), &s[value_start..])?;
     Some((value_start + span.start..value_start + span.end, rule))
 }
 
