@@ -117,6 +117,16 @@ pub(super) fn arg_hits(args: &[String]) -> Vec<ArgHit> {
             continue;
         }
 
+        // `--config '{"braveApiKey": "…"}'` (Smithery): a JSON argument is judged string
+        // by string, like a JSON env value.
+        if let Some(hits) = json_hits(arg) {
+            out.extend(hits.into_iter().map(|h| ArgHit {
+                json: true,
+                ..plain(i, h)
+            }));
+            i += 1;
+            continue;
+        }
         let found = detect_in_text(arg);
         let found_any = !found.is_empty();
         out.extend(found.into_iter().map(|h| plain(i, h)));

@@ -140,7 +140,7 @@ pub(super) fn name_segments(name: &str) -> Vec<String> {
         if c.is_uppercase() && !current.is_empty() && idx > 0 {
             let prev = chars[idx - 1];
             let next_lower = chars.get(idx + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || (prev.is_uppercase() && next_lower) {
+            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
                 segments.push(std::mem::take(&mut current));
             }
         }
