@@ -2,25 +2,52 @@
 //!
 //! AI hosts (Claude Desktop, Cursor, …) start MCP servers from JSON config
 //! files, and people routinely paste API keys straight into those files: as
-//! `env` values, as positional args, as `--api-key X` flags, inside DSNs, in
-//! URL query strings or in `mcp-remote --header "Authorization: Bearer …"`.
-//! This module finds those plaintext credentials so Keybroker can offer to
-//! move them into the OS keychain.
+//! `env` values (plain or as JSON, like Notion's `OPENAPI_MCP_HEADERS`), as
+//! positional args, as `--api-key X` flags, as `docker run -e NAME=value`, inside
+//! DSNs, in URL query strings and path segments, or in
+//! `mcp-remote --header "Authorization: Bearer …"`. This module finds those
+//! plaintext credentials so Keybroker can offer to move them into the OS keychain.
+//!
+//! Two views of the same detection:
+//! - [`detect_entry`], [`detect_stdio`], [`detect_env`], [`detect_args`], [`detect_url`],
+//!   [`detect_header`] return [`Detection`]s: exactly which bytes of which string are
+//!   the secret, and how the string can be rewritten ([`Form`]): the whole value, a
+//!   part of it (a template with only the span replaced), or a `docker -e NAME=value`
+//!   argument whose value can move into the child's environment.
+//! - [`scan_server`], [`scan_env`], [`scan_args`] return [`Finding`]s, the unit the
+//!   import planner moves today: a whole env value, or a span of an arg.
 //!
 //! What it deliberately does **not** do:
 //! - No I/O. It never reads files, the environment or the keychain; callers
 //!   hand it already-parsed strings.
-//! - It never copies secret values. A [`Finding`] is only a [`Location`], a
-//!   byte span and a [`Rule`], so logging or `Debug`-printing findings cannot
-//!   leak a secret. Callers slice the original string with the span when they
-//!   really need the value, and use [`mask`] for anything shown to a person.
-//! - It does not judge whether a credential is live or valid, and does no
-//!   entropy guessing on arbitrary strings: it flags known token formats,
-//!   credential-bearing URL/header/flag syntax, and values whose *name* says
-//!   they are secret. Anything else is left alone, on purpose, to keep false
-//!   positives (paths, package names, log levels, ports) out of the way.
+//! - It never copies secret values. A finding is a place, a byte span and a [`Rule`],
+//!   so logging or `Debug`-printing findings cannot leak a secret. Callers slice the
+//!   original string with the span when they really need the value, and use [`mask`]
+//!   for anything shown to a person.
+//! - It does not judge whether a credential is live or valid. It flags known token
+//!   formats, credential-bearing URL/header/flag syntax, and values whose *name* says
+//!   they are secret. Shape alone counts only where a key is expected: a bare
+//!   positional argument (`start <key>`) and a URL path segment, and there only for
+//!   machine-made strings (long, mixed letters and digits, many case and digit
+//!   switches), never for words, versions, paths or package names. A UUID or a hex id
+//!   in those places is taken for an id, except after a path marker (`/s/`, `/u/`,
+//!   `/key/`) or on a host whose URL is the credential (Pipedream, Composio, Zapier).
 //! - It does not expand or resolve `${VAR}` references; a value that is only a
-//!   reference is, by definition, not a plaintext secret.
+//!   reference is, by definition, not a plaintext secret. README placeholders
+//!   (`YOUR_API_KEY`, `<token>`, `ntn_****`) are not secrets either.
+
+mod args;
+mod json;
+mod names;
+mod text;
+mod tokens;
+
+#[cfg(test)]
+mod corpus;
+#[cfg(test)]
+mod props;
+#[cfg(test)]
+mod rules_tests;
 
 use serde_json::Value;
 use std::fmt;
@@ -65,11 +92,45 @@ pub enum Rule {
     SecretFlagValue,
     AuthorizationHeader,
     SecretHeader,
+    NotionToken,
+    LinearKey,
+    FigmaToken,
+    HuggingFaceToken,
+    SentryToken,
+    NeonKey,
+    ShopifyToken,
+    AtlassianToken,
+    AirtableToken,
+    PerplexityKey,
+    TavilyKey,
+    FirecrawlKey,
+    HubspotToken,
+    GroqKey,
+    XaiKey,
+    ReplicateToken,
+    DigitalOceanToken,
+    NpmToken,
+    PypiToken,
+    GoogleOauthToken,
+    SupabaseToken,
+    ApifyToken,
+    PostmanKey,
+    HerokuKey,
+    DatabricksToken,
+    GrafanaToken,
+    /// A token-like segment of a URL path (`/s/<token>/mcp`).
+    UrlPathToken,
+    /// A key-shaped bare argument (`mcp-server-neon start <key>`).
+    PositionalKey,
+    /// The secret of an `id:secret` pair (Twilio `AC…/SK…:secret`).
+    CredentialPair,
+    /// A value under a secret-named key inside a JSON value.
+    SecretJsonKey,
 }
 
 impl Rule {
     /// Every rule, in a stable order (handy for docs and `--list-rules`).
-    pub const ALL: [Rule; 16] = [
+    pub const ALL: [Rule; 46] = [
         Rule::SecretEnvName,
         Rule::GithubToken,
         Rule::GitlabToken,
@@ -86,6 +147,36 @@ impl Rule {
         Rule::SecretFlagValue,
         Rule::AuthorizationHeader,
         Rule::SecretHeader,
+        Rule::NotionToken,
+        Rule::LinearKey,
+        Rule::FigmaToken,
+        Rule::HuggingFaceToken,
+        Rule::SentryToken,
+        Rule::NeonKey,
+        Rule::ShopifyToken,
+        Rule::AtlassianToken,
+        Rule::AirtableToken,
+        Rule::PerplexityKey,
+        Rule::TavilyKey,
+        Rule::FirecrawlKey,
+        Rule::HubspotToken,
+        Rule::GroqKey,
+        Rule::XaiKey,
+        Rule::ReplicateToken,
+        Rule::DigitalOceanToken,
+        Rule::NpmToken,
+        Rule::PypiToken,
+        Rule::GoogleOauthToken,
+        Rule::SupabaseToken,
+        Rule::ApifyToken,
+        Rule::PostmanKey,
+        Rule::HerokuKey,
+        Rule::DatabricksToken,
+        Rule::GrafanaToken,
+        Rule::UrlPathToken,
+        Rule::PositionalKey,
+        Rule::CredentialPair,
+        Rule::SecretJsonKey,
     ];
 
     /// Stable kebab-case id, safe to use in config and output.
@@ -107,6 +198,36 @@ impl Rule {
             Rule::SecretFlagValue => "secret-flag-value",
             Rule::AuthorizationHeader => "authorization-header",
             Rule::SecretHeader => "secret-header",
+            Rule::NotionToken => "notion-token",
+            Rule::LinearKey => "linear-key",
+            Rule::FigmaToken => "figma-token",
+            Rule::HuggingFaceToken => "hugging-face-token",
+            Rule::SentryToken => "sentry-token",
+            Rule::NeonKey => "neon-key",
+            Rule::ShopifyToken => "shopify-token",
+            Rule::AtlassianToken => "atlassian-token",
+            Rule::AirtableToken => "airtable-token",
+            Rule::PerplexityKey => "perplexity-key",
+            Rule::TavilyKey => "tavily-key",
+            Rule::FirecrawlKey => "firecrawl-key",
+            Rule::HubspotToken => "hubspot-token",
+            Rule::GroqKey => "groq-key",
+            Rule::XaiKey => "xai-key",
+            Rule::ReplicateToken => "replicate-token",
+            Rule::DigitalOceanToken => "digitalocean-token",
+            Rule::NpmToken => "npm-token",
+            Rule::PypiToken => "pypi-token",
+            Rule::GoogleOauthToken => "google-oauth-token",
+            Rule::SupabaseToken => "supabase-token",
+            Rule::ApifyToken => "apify-token",
+            Rule::PostmanKey => "postman-key",
+            Rule::HerokuKey => "heroku-key",
+            Rule::DatabricksToken => "databricks-token",
+            Rule::GrafanaToken => "grafana-token",
+            Rule::UrlPathToken => "url-path-token",
+            Rule::PositionalKey => "positional-key",
+            Rule::CredentialPair => "credential-pair",
+            Rule::SecretJsonKey => "secret-json-key",
         }
     }
 
@@ -129,7 +250,9 @@ impl Rule {
             Rule::Jwt => "JSON Web Token (eyJ… header.payload.signature)",
             Rule::PrivateKey => "PEM private key block (-----BEGIN … PRIVATE KEY-----)",
             Rule::UrlPassword => "password in URL userinfo (scheme://user:password@host)",
-            Rule::SecretQueryParam => "secret URL query parameter (?api_key=, ?token=, ?sig=, …)",
+            Rule::SecretQueryParam => {
+                "secret URL query parameter (?api_key=, ?token=, ?key=, ?exaApiKey=, …)"
+            }
             Rule::SecretFlagValue => {
                 "value of a secret CLI flag (--api-key, --token, --password, …)"
             }
@@ -137,6 +260,40 @@ impl Rule {
                 "credential in an Authorization header (Bearer/Basic/Token)"
             }
             Rule::SecretHeader => "value of an auth-like HTTP header (X-API-Key, X-Auth-Token, …)",
+            Rule::NotionToken => "Notion integration secret (ntn_/secret_)",
+            Rule::LinearKey => "Linear API key (lin_api_)",
+            Rule::FigmaToken => "Figma personal access token (figd_)",
+            Rule::HuggingFaceToken => "Hugging Face access token (hf_/api_org_)",
+            Rule::SentryToken => "Sentry auth token (sntryu_/sntrys_)",
+            Rule::NeonKey => "Neon API key (napi_)",
+            Rule::ShopifyToken => "Shopify access token (shpat_/shpca_/shppa_/shpss_)",
+            Rule::AtlassianToken => "Atlassian API token (ATATT3)",
+            Rule::AirtableToken => "Airtable personal access token (pat….<64 hex>)",
+            Rule::PerplexityKey => "Perplexity API key (pplx-)",
+            Rule::TavilyKey => "Tavily API key (tvly-)",
+            Rule::FirecrawlKey => "Firecrawl API key (fc-)",
+            Rule::HubspotToken => "HubSpot private app token (pat-na1-/pat-eu1-)",
+            Rule::GroqKey => "Groq API key (gsk_)",
+            Rule::XaiKey => "xAI API key (xai-)",
+            Rule::ReplicateToken => "Replicate API token (r8_)",
+            Rule::DigitalOceanToken => "DigitalOcean token (dop_v1_/doo_v1_/dor_v1_)",
+            Rule::NpmToken => "npm access token (npm_)",
+            Rule::PypiToken => "PyPI API token (pypi-AgEIcHlwaS5vcmc…)",
+            Rule::GoogleOauthToken => "Google OAuth access token or client secret (ya29./GOCSPX-)",
+            Rule::SupabaseToken => "Supabase access token (sbp_)",
+            Rule::ApifyToken => "Apify API token (apify_api_)",
+            Rule::PostmanKey => "Postman API key (PMAK-)",
+            Rule::HerokuKey => "Heroku API key (HRKU-AA)",
+            Rule::DatabricksToken => "Databricks personal access token (dapi)",
+            Rule::GrafanaToken => "Grafana service account token (glsa_)",
+            Rule::UrlPathToken => {
+                "token in a URL path (/s/<token>/mcp, or a generated key as a path segment)"
+            }
+            Rule::PositionalKey => "generated key passed as a bare argument (start <key>)",
+            Rule::CredentialPair => "secret of an id:secret pair (Twilio AC…/SK…:secret)",
+            Rule::SecretJsonKey => {
+                "value under a secret-named key in a JSON value (api_key, token, X-API-Key, …)"
+            }
         }
     }
 }
@@ -167,6 +324,254 @@ impl Finding {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Detections: exact spans anywhere in an entry
+// ---------------------------------------------------------------------------
+
+/// Where a [`Detection`] sits in a server entry, stdio or remote.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Place {
+    /// The value of the env var with this name.
+    Env(String),
+    /// The arg at this index of the server's `args` array.
+    Arg(usize),
+    /// The entry's URL, under this key (`url`, `serverUrl`, `httpUrl`).
+    Url(String),
+    /// The value of the remote entry's HTTP header with this name.
+    Header(String),
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Env(name) => write!(f, "env {name}"),
+            Place::Arg(index) => write!(f, "args[{index}]"),
+            Place::Url(key) => write!(f, "{key}"),
+            Place::Header(name) => write!(f, "header {name}"),
+        }
+    }
+}
+
+/// How the string holding a secret can be rewritten so the secret leaves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Form {
+    /// The secret is the whole string (up to surrounding whitespace): replace the
+    /// string by a reference.
+    Whole,
+    /// The secret is part of a larger string (a DSN password, a Bearer credential, a
+    /// token in a URL or in JSON): the string becomes a template with only the span
+    /// replaced.
+    Part,
+    /// A `docker run` env assignment (`-e NAME=VALUE`, `--env NAME=VALUE`,
+    /// `--env=NAME=VALUE`): `value` is the range of VALUE in the arg, and the span
+    /// lies inside it. The arg can become `NAME` (`--env=NAME`, see
+    /// [`Detection::docker_env_arg`]) with NAME set in the child's environment to
+    /// VALUE, templated like [`Form::Part`] when the span is not all of it.
+    DockerEnv { name: String, value: Range<usize> },
+}
+
+/// One detected plaintext secret: exactly which bytes of which string. Carries no
+/// secret bytes by construction (a docker env var's *name* is not secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    pub place: Place,
+    /// Byte range of the secret inside the string at `place`: the env value, the
+    /// arg, the URL or the header value. Only the secret: not `Bearer `, not the
+    /// DSN's user or host, not the rest of a JSON value.
+    pub span: Range<usize>,
+    pub rule: Rule,
+    pub form: Form,
+    /// The span lies inside a JSON string literal (a JSON env value, or a JSON
+    /// `docker -e` value): the program reads it JSON-unescaped; see
+    /// [`Detection::secret_value`]. Anything written back into the span must be
+    /// JSON-string safe (`${keybroker:…}` references are).
+    pub json: bool,
+}
+
+impl Detection {
+    /// The secret's bytes inside `text` (the string this detection was produced
+    /// from). `None` if `text` is not that string.
+    pub fn secret_in<'a>(&self, text: &'a str) -> Option<&'a str> {
+        text.get(self.span.clone())
+    }
+
+    /// The secret as the program receives it: [`Detection::secret_in`], with JSON
+    /// escapes decoded when the span lies in a JSON string.
+    pub fn secret_value(&self, text: &str) -> Option<String> {
+        let raw = self.secret_in(text)?;
+        if self.json && raw.contains('\\') {
+            return serde_json::from_str::<String>(&format!("\"{raw}\"")).ok();
+        }
+        Some(raw.to_owned())
+    }
+
+    /// `text` with the secret's span replaced by `with` (the template).
+    pub fn replaced(&self, text: &str, with: &str) -> Option<String> {
+        text.get(self.span.clone())?;
+        let mut out = text.to_owned();
+        out.replace_range(self.span.clone(), with);
+        Some(out)
+    }
+
+    /// For a [`Form::DockerEnv`] detection, the arg without its `=VALUE`: `NAME`, or
+    /// `--env=NAME`.
+    pub fn docker_env_arg<'a>(&self, arg: &'a str) -> Option<&'a str> {
+        match &self.form {
+            Form::DockerEnv { value, .. } => arg.get(..value.start.checked_sub(1)?),
+            _ => None,
+        }
+    }
+}
+
+fn form_of(text: &str, span: &Range<usize>) -> Form {
+    if *span == text::trimmed_range(text) {
+        Form::Whole
+    } else {
+        Form::Part
+    }
+}
+
+fn sorted(mut v: Vec<Detection>) -> Vec<Detection> {
+    v.sort_by_key(|d| d.span.start);
+    v
+}
+
+/// Every secret in one env var's value, ordered by position. A JSON object or array
+/// value is searched string by string.
+pub fn detect_env(name: &str, value: &str) -> Vec<Detection> {
+    let (hits, json) = args::env_value_hits(name, value);
+    sorted(
+        hits.into_iter()
+            .map(|(span, rule)| Detection {
+                place: Place::Env(name.to_owned()),
+                form: form_of(value, &span),
+                span,
+                rule,
+                json,
+            })
+            .collect(),
+    )
+}
+
+/// Every secret in a server's args, ordered by (index, span.start), never
+/// overlapping.
+pub fn detect_args(args: &[String]) -> Vec<Detection> {
+    args::arg_hits(args)
+        .into_iter()
+        .map(|h| {
+            let form = match h.docker_env {
+                Some((name, value)) => Form::DockerEnv { name, value },
+                None => form_of(&args[h.index], &h.span),
+            };
+            Detection {
+                place: Place::Arg(h.index),
+                span: h.span,
+                rule: h.rule,
+                form,
+                json: h.json,
+            }
+        })
+        .collect()
+}
+
+/// Every secret in a remote entry's URL (userinfo, query, path), ordered by position.
+/// `key` is the field the URL came from.
+pub fn detect_url(key: &str, url: &str) -> Vec<Detection> {
+    let hits = text::detect_in_text(url);
+    sorted(
+        hits.into_iter()
+            .map(|(span, rule)| Detection {
+                place: Place::Url(key.to_owned()),
+                form: form_of(url, &span),
+                span,
+                rule,
+                json: false,
+            })
+            .collect(),
+    )
+}
+
+/// The secret in the value of a remote entry's HTTP header, if any.
+pub fn detect_header(name: &str, value: &str) -> Vec<Detection> {
+    let mut candidates = tokens::find_tokens(value);
+    candidates.extend(text::header_secret(name, value));
+    if !text::is_authorization(name) {
+        candidates.extend(text::detect_in_text(value));
+    }
+    sorted(
+        text::accept(value, candidates)
+            .into_iter()
+            .map(|(span, rule)| Detection {
+                place: Place::Header(name.to_owned()),
+                form: form_of(value, &span),
+                span,
+                rule,
+                json: false,
+            })
+            .collect(),
+    )
+}
+
+/// Every secret in one stdio entry: env findings in env order, then arg findings
+/// by (index, span.start).
+pub fn detect_stdio(env: &[(String, String)], args: &[String]) -> Vec<Detection> {
+    let mut out: Vec<Detection> = env
+        .iter()
+        .flat_map(|(name, value)| detect_env(name, value))
+        .collect();
+    out.extend(detect_args(args));
+    out
+}
+
+/// The string values of an object field, in order.
+fn string_map(obj: &serde_json::Map<String, Value>, key: &str) -> Vec<(String, String)> {
+    obj.get(key)
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every secret in one server entry as host config files write it: `env` (or
+/// opencode's `environment`), `args`, the URL (`url`, `serverUrl`, `httpUrl`) and
+/// the headers (`headers`, Codex's `http_headers`). Env first, then args, URLs and
+/// headers, each in file order.
+pub fn detect_entry(entry: &Value) -> Vec<Detection> {
+    let Some(obj) = entry.as_object() else {
+        return Vec::new();
+    };
+    let mut env = string_map(obj, "env");
+    env.extend(string_map(obj, "environment"));
+    let args: Vec<String> = obj
+        .get("args")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = detect_stdio(&env, &args);
+    for key in ["url", "serverUrl", "httpUrl"] {
+        if let Some(url) = obj.get(key).and_then(Value::as_str) {
+            out.extend(detect_url(key, url));
+        }
+    }
+    for key in ["headers", "http_headers"] {
+        for (name, value) in string_map(obj, key) {
+            out.extend(detect_header(&name, &value));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Findings: what the import planner moves
+// ---------------------------------------------------------------------------
+
 /// Scan one stdio server entry: its env map (in file order) and its args.
 ///
 /// Env findings come first, in env order (at most one per var), then arg
@@ -180,23 +585,11 @@ pub fn scan_server(env: &[(String, String)], args: &[String]) -> Vec<Finding> {
     out
 }
 
-/// Scan one env var. The span, if any, covers the whole value.
+/// Scan one env var. The span, if any, covers the whole value; the rule is the most
+/// specific one that matched.
 pub fn scan_env(name: &str, value: &str) -> Option<Finding> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || is_env_ref(trimmed) {
-        return None;
-    }
-    let rule = match detect_in_text(value).first() {
-        // Recognisable whatever the name: known token, DSN password, header…
-        Some((_, rule)) => *rule,
-        None => {
-            let strength = classify_name(name)?;
-            if !value_looks_secret(strength, value) {
-                return None;
-            }
-            Rule::SecretEnvName
-        }
-    };
+    let (hits, _) = args::env_value_hits(name, value);
+    let (_, rule) = hits.into_iter().next()?;
     Some(Finding {
         location: Location::Env(name.to_owned()),
         span: 0..value.len(),
@@ -207,32 +600,14 @@ pub fn scan_env(name: &str, value: &str) -> Option<Finding> {
 /// Scan a server's args. Findings are ordered by (index, span.start) and never
 /// overlap.
 pub fn scan_args(args: &[String]) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        push_arg_findings(&mut out, i, detect_in_text(arg));
-
-        // `--api-key X`: the secret is the next arg.
-        if let (Some(strength), Some(next)) = (secret_flag_name(arg), args.get(i + 1)) {
-            let next_trimmed = next.trim();
-            if !next_trimmed.starts_with('-') && value_looks_secret(strength, next) {
-                let inner = detect_in_text(next);
-                if inner.is_empty() {
-                    let start = next.len() - next.trim_start().len();
-                    let span = start..start + next_trimmed.len();
-                    push_arg_findings(&mut out, i + 1, vec![(span, Rule::SecretFlagValue)]);
-                } else {
-                    push_arg_findings(&mut out, i + 1, inner);
-                }
-                i += 2;
-                continue;
-            }
-        }
-        i += 1;
-    }
-    out.sort_by(|a, b| (&a.location, a.span.start).cmp(&(&b.location, b.span.start)));
-    out
+    args::arg_hits(args)
+        .into_iter()
+        .map(|h| Finding {
+            location: Location::Arg(h.index),
+            span: h.span,
+            rule: h.rule,
+        })
+        .collect()
 }
 
 /// Mask a value for display, e.g. `"ghp_…a1b2"`.
@@ -247,7 +622,10 @@ pub fn mask(value: &str) -> String {
     if len < 16 {
         return HIDDEN.to_owned();
     }
-    let head: String = match MASK_PREFIXES.iter().find(|p| value.starts_with(**p)) {
+    let head: String = match tokens::MASK_PREFIXES
+        .iter()
+        .find(|p| value.starts_with(**p))
+    {
         Some(prefix) => prefix.chars().take(4).collect(),
         None => HIDDEN.to_owned(),
     };
@@ -255,852 +633,24 @@ pub fn mask(value: &str) -> String {
     format!("{head}…{tail}")
 }
 
-/// Public, non-secret prefixes that [`mask`] may show (at most 4 chars of).
-const MASK_PREFIXES: &[&str] = &[
-    "github_pat_",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "glpat-",
-    "sk-ant-",
-    "sk-proj-",
-    "sk_live_",
-    "sk_test_",
-    "rk_live_",
-    "rk_test_",
-    "sk-",
-    "xoxa-",
-    "xoxb-",
-    "xoxp-",
-    "xoxo-",
-    "xoxs-",
-    "xoxr-",
-    "xapp-",
-    "AKIA",
-    "ASIA",
-    "AIza",
-    "eyJ",
-];
-
-// ---------------------------------------------------------------------------
-// Per-string detection (shared by args and env values)
-// ---------------------------------------------------------------------------
-
-fn push_arg_findings(out: &mut Vec<Finding>, index: usize, found: Vec<(Range<usize>, Rule)>) {
-    out.extend(found.into_iter().map(|(span, rule)| Finding {
-        location: Location::Arg(index),
-        span,
-        rule,
-    }));
-}
-
-/// All syntax-based detections inside one string, most specific first, with
-/// overlapping lower-priority candidates dropped.
-fn detect_in_text(s: &str) -> Vec<(Range<usize>, Rule)> {
-    let mut candidates = find_tokens(s);
-    candidates.extend(find_url_secrets(s));
-    candidates.extend(find_header(s));
-    candidates.extend(find_flag_assignment(s));
-    candidates.extend(find_env_assignment(s));
-
-    let mut accepted: Vec<(Range<usize>, Rule)> = Vec::new();
-    for (span, rule) in candidates {
-        if span.is_empty() {
-            continue;
-        }
-        let overlaps = accepted
-            .iter()
-            .any(|(a, _)| a.start < span.end && span.start < a.end);
-        if !overlaps {
-            accepted.push((span, rule));
-        }
-    }
-    accepted
-}
-
-// ---------------------------------------------------------------------------
-// Known token formats
-// ---------------------------------------------------------------------------
-
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-fn is_b64url_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
-}
-
-fn is_alnum_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-}
-
-fn is_slack_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-'
-}
-
-fn is_upper_or_digit(b: u8) -> bool {
-    b.is_ascii_uppercase() || b.is_ascii_digit()
-}
-
-/// Length of the run of bytes matching `pred` starting at `from`.
-fn run_len(bytes: &[u8], from: usize, pred: fn(u8) -> bool) -> usize {
-    bytes
-        .get(from..)
-        .map_or(0, |rest| rest.iter().take_while(|&&b| pred(b)).count())
-}
-
-struct TokenFormat {
-    prefix: &'static str,
-    rule: Rule,
-    body: fn(u8) -> bool,
-    min: usize,
-    max: usize,
-    /// Body must contain at least one ASCII digit and one ASCII letter; keeps
-    /// prose like `sk-some-long-package-name` out.
-    needs_mix: bool,
-}
-
-const fn fmt(
-    prefix: &'static str,
-    rule: Rule,
-    body: fn(u8) -> bool,
-    min: usize,
-    max: usize,
-    needs_mix: bool,
-) -> TokenFormat {
-    TokenFormat {
-        prefix,
-        rule,
-        body,
-        min,
-        max,
-        needs_mix,
-    }
-}
-
-/// Order matters: longer/more specific prefixes first (`sk-ant-` before `sk-`).
-const TOKEN_FORMATS: &[TokenFormat] = &[
-    fmt(
-        "github_pat_",
-        Rule::GithubToken,
-        is_word_byte,
-        22,
-        255,
-        false,
-    ),
-    fmt("ghp_", Rule::GithubToken, is_alnum_byte, 36, 251, false),
-    fmt("gho_", Rule::GithubToken, is_alnum_byte, 36, 251, false),
-    fmt("ghu_", Rule::GithubToken, is_alnum_byte, 36, 251, false),
-    fmt("ghs_", Rule::GithubToken, is_alnum_byte, 36, 251, false),
-    fmt("ghr_", Rule::GithubToken, is_alnum_byte, 36, 251, false),
-    fmt("glpat-", Rule::GitlabToken, is_b64url_byte, 20, 255, false),
-    fmt(
-        "sk-ant-",
-        Rule::AnthropicKey,
-        is_b64url_byte,
-        20,
-        400,
-        false,
-    ),
-    fmt("sk_live_", Rule::StripeKey, is_alnum_byte, 10, 255, false),
-    fmt("sk_test_", Rule::StripeKey, is_alnum_byte, 10, 255, false),
-    fmt("rk_live_", Rule::StripeKey, is_alnum_byte, 10, 255, false),
-    fmt("rk_test_", Rule::StripeKey, is_alnum_byte, 10, 255, false),
-    fmt("sk-", Rule::OpenAiStyleKey, is_b64url_byte, 20, 400, true),
-    fmt("xoxa-", Rule::SlackToken, is_slack_byte, 10, 255, true),
-    fmt("xoxb-", Rule::SlackToken, is_slack_byte, 10, 255, true),
-    fmt("xoxp-", Rule::SlackToken, is_slack_byte, 10, 255, true),
-    fmt("xoxo-", Rule::SlackToken, is_slack_byte, 10, 255, true),
-    fmt("xoxs-", Rule::SlackToken, is_slack_byte, 10, 255, true),
-    fmt("xoxr-", Rule::SlackToken, is_slack_byte, 10, 255, true),
-    fmt("xapp-", Rule::SlackToken, is_slack_byte, 10, 255, true),
-    fmt(
-        "AKIA",
-        Rule::AwsAccessKeyId,
-        is_upper_or_digit,
-        16,
-        16,
-        false,
-    ),
-    fmt(
-        "ASIA",
-        Rule::AwsAccessKeyId,
-        is_upper_or_digit,
-        16,
-        16,
-        false,
-    ),
-    fmt("AIza", Rule::GoogleApiKey, is_b64url_byte, 35, 35, false),
-];
-
-/// Every known-format token in `s`, left to right, non-overlapping.
-fn find_tokens(s: &str) -> Vec<(Range<usize>, Rule)> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        // Left boundary: a token never starts in the middle of a word.
-        if (i == 0 || !is_word_byte(bytes[i - 1]))
-            && let Some((end, rule)) = token_at(s, i)
-        {
-            out.push((i..end, rule));
-            i = end;
-            continue;
-        }
-        i += 1;
-    }
-    out
-}
-
-/// A known token starting exactly at byte `i`: its end and rule.
-fn token_at(s: &str, i: usize) -> Option<(usize, Rule)> {
-    let bytes = s.as_bytes();
-    let rest = bytes.get(i..)?;
-    if rest.starts_with(b"-----BEGIN ") {
-        return pem_end(s, i).map(|end| (end, Rule::PrivateKey));
-    }
-    if rest.starts_with(b"eyJ") {
-        return jwt_end(bytes, i).map(|end| (end, Rule::Jwt));
-    }
-    let format = TOKEN_FORMATS
-        .iter()
-        .find(|f| rest.starts_with(f.prefix.as_bytes()))?;
-    let body_start = i + format.prefix.len();
-    let n = run_len(bytes, body_start, format.body);
-    let end = body_start + n;
-    // Right boundary: the token must not run on into more word characters
-    // (matters for AKIA…, whose body class excludes lowercase).
-    let bounded = bytes.get(end).is_none_or(|&b| !b.is_ascii_alphanumeric());
-    if n < format.min || n > format.max || !bounded {
-        return None;
-    }
-    if format.needs_mix {
-        let body = &bytes[body_start..end];
-        let has_digit = body.iter().any(u8::is_ascii_digit);
-        let has_alpha = body.iter().any(u8::is_ascii_alphabetic);
-        if !(has_digit && has_alpha) {
-            return None;
-        }
-    }
-    Some((end, format.rule))
-}
-
-/// `eyJ<b64url>.<b64url>.<b64url>` starting at `i`.
-fn jwt_end(bytes: &[u8], i: usize) -> Option<usize> {
-    let header = run_len(bytes, i, is_b64url_byte);
-    if header < 10 {
-        return None;
-    }
-    let mut p = i + header;
-    if bytes.get(p) != Some(&b'.') {
-        return None;
-    }
-    p += 1;
-    let payload = run_len(bytes, p, is_b64url_byte);
-    if payload < 2 {
-        return None;
-    }
-    p += payload;
-    if bytes.get(p) != Some(&b'.') {
-        return None;
-    }
-    p += 1;
-    Some(p + run_len(bytes, p, is_b64url_byte))
-}
-
-/// `-----BEGIN … PRIVATE KEY-----` block starting at `i`; runs to the matching
-/// END line, or to the end of the string if it is truncated.
-fn pem_end(s: &str, i: usize) -> Option<usize> {
-    const BEGIN: &str = "-----BEGIN ";
-    let rest = s.get(i..)?;
-    let label_len = rest[BEGIN.len()..].find("-----")?;
-    let label = &rest[BEGIN.len()..BEGIN.len() + label_len];
-    if label.len() > 40 || !label.ends_with("PRIVATE KEY") {
-        return None;
-    }
-    let body_start = BEGIN.len() + label_len + 5;
-    let Some(end_rel) = rest[body_start..].find("-----END ") else {
-        return Some(s.len());
-    };
-    let end_line = body_start + end_rel + "-----END ".len();
-    let close = rest[end_line..]
-        .find("-----")
-        .map_or(rest.len(), |c| end_line + c + 5);
-    Some(i + close)
-}
-
-// ---------------------------------------------------------------------------
-// URLs: userinfo passwords and secret query parameters
-// ---------------------------------------------------------------------------
-
-const SECRET_QUERY_PARAMS: &[&str] = &[
-    "api_key",
-    "apikey",
-    "api-key",
-    "key",
-    "token",
-    "access_token",
-    "auth",
-    "auth_token",
-    "secret",
-    "password",
-    "passwd",
-    "client_secret",
-    "sig",
-    "signature",
-    "x-amz-signature",
-    "x-amz-security-token",
-    "x-goog-signature",
-];
-
-fn find_url_secrets(s: &str) -> Vec<(Range<usize>, Rule)> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(rel) = s[from..].find("://") {
-        let sep = from + rel;
-        from = sep + 3;
-
-        let mut scheme_start = sep;
-        while scheme_start > 0
-            && (bytes[scheme_start - 1].is_ascii_alphanumeric()
-                || matches!(bytes[scheme_start - 1], b'+' | b'-' | b'.'))
-        {
-            scheme_start -= 1;
-        }
-        if scheme_start == sep || !bytes[scheme_start].is_ascii_alphabetic() {
-            continue;
-        }
-
-        let auth_start = sep + 3;
-        let url_end = s[auth_start..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
-            .map_or(s.len(), |e| auth_start + e);
-        let auth_end = s[auth_start..url_end]
-            .find(['/', '?', '#'])
-            .map_or(url_end, |e| auth_start + e);
-        let authority = &s[auth_start..auth_end];
-
-        // scheme://user:password@host
-        if let Some(at) = authority.rfind('@') {
-            let userinfo = &authority[..at];
-            if let Some(colon) = userinfo.find(':') {
-                let password = &userinfo[colon + 1..];
-                if !password.is_empty() && !is_env_ref(password) {
-                    out.push((auth_start + colon + 1..auth_start + at, Rule::UrlPassword));
-                }
-            }
-        }
-
-        // ?api_key=…&token=…
-        let Some(q) = s[auth_end..url_end].find('?') else {
-            continue;
-        };
-        let query_start = auth_end + q + 1;
-        let query_end = s[query_start..url_end]
-            .find('#')
-            .map_or(url_end, |e| query_start + e);
-        let mut part_start = query_start;
-        for part in s[query_start..query_end].split(['&', ';']) {
-            if let Some(eq) = part.find('=') {
-                let name = &part[..eq];
-                let value = &part[eq + 1..];
-                let secret_name = SECRET_QUERY_PARAMS
-                    .iter()
-                    .any(|p| p.eq_ignore_ascii_case(name));
-                if secret_name && !value.is_empty() && !is_env_ref(value) && !is_keyword(value) {
-                    let value_start = part_start + eq + 1;
-                    out.push((
-                        value_start..value_start + value.len(),
-                        Rule::SecretQueryParam,
-                    ));
-                }
-            }
-            part_start += part.len() + 1;
-        }
-        from = from.max(url_end);
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------
-// Headers (`mcp-remote --header "Authorization: Bearer …"`)
-// ---------------------------------------------------------------------------
-
-const AUTH_SCHEMES: &[&str] = &["bearer", "basic", "token", "bot", "digest", "negotiate"];
-
-fn find_header(s: &str) -> Option<(Range<usize>, Rule)> {
-    let base = ["--header=", "--headers=", "-H="]
-        .iter()
-        .find_map(|p| s.strip_prefix(p).map(|_| p.len()))
-        .unwrap_or(0);
-    let body = &s[base..];
-    let colon = body.find(':')?;
-    let name = body[..colon].trim();
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return None;
-    }
-
-    let value_raw = &s[base + colon + 1..];
-    let value = value_raw.trim();
-    let value_start = base + colon + 1 + (value_raw.len() - value_raw.trim_start().len());
-    if value.is_empty() || is_env_ref(value) {
-        return None;
-    }
-
-    let is_authorization = name.eq_ignore_ascii_case("authorization")
-        || name.eq_ignore_ascii_case("proxy-authorization");
-    if is_authorization {
-        let (cred, cred_start) = match value.find(char::is_whitespace) {
-            Some(ws) if value[..ws].bytes().all(|b| b.is_ascii_alphabetic()) => {
-                let rest = &value[ws..];
-                let lead = rest.len() - rest.trim_start().len();
-                (rest.trim(), value_start + ws + lead)
-            }
-            Some(_) => (value, value_start),
-            None => {
-                if AUTH_SCHEMES
-                    .iter()
-                    .any(|sch| sch.eq_ignore_ascii_case(value))
-                {
-                    return None;
-                }
-                (value, value_start)
-            }
-        };
-        if cred.is_empty() || is_env_ref(cred) {
-            return None;
-        }
-        return Some((
-            cred_start..cred_start + cred.len(),
-            Rule::AuthorizationHeader,
-        ));
-    }
-
-    classify_name(name)?;
-    if is_keyword(value) {
-        return None;
-    }
-    Some((value_start..value_start + value.len(), Rule::SecretHeader))
-}
-
-// ---------------------------------------------------------------------------
-// Flags and NAME=VALUE assignments
-// ---------------------------------------------------------------------------
-
-fn is_flag_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// `--api-key` (no `=`): its strength if the next arg is a secret.
-fn secret_flag_name(arg: &str) -> Option<Strength> {
-    let name = arg.strip_prefix("--")?;
-    if !is_flag_name(name) {
-        return None;
-    }
-    classify_name(name)
-}
-
-/// `--token=X`: span of X.
-fn find_flag_assignment(s: &str) -> Option<(Range<usize>, Rule)> {
-    let body = s.strip_prefix("--")?;
-    let eq = body.find('=')?;
-    let name = &body[..eq];
-    if !is_flag_name(name) {
-        return None;
-    }
-    let strength = classify_name(name)?;
-    let value_raw = &body[eq + 1..];
-    if value_raw.trim_start().starts_with('-') || !value_looks_secret(strength, value_raw) {
-        return None;
-    }
-    let start = 2 + eq + 1 + (value_raw.len() - value_raw.trim_start().len());
-    Some((start..start + value_raw.trim().len(), Rule::SecretFlagValue))
-}
-
-/// `API_KEY=X` as a single arg (e.g. `docker run -e API_KEY=X`): span of X.
-fn find_env_assignment(s: &str) -> Option<(Range<usize>, Rule)> {
-    let eq = s.find('=')?;
-    let name = &s[..eq];
-    if !is_ident(name) {
-        return None;
-    }
-    let strength = classify_name(name)?;
-    let value_raw = &s[eq + 1..];
-    if !value_looks_secret(strength, value_raw) {
-        return None;
-    }
-    let start = eq + 1 + (value_raw.len() - value_raw.trim_start().len());
-    Some((start..start + value_raw.trim().len(), Rule::SecretEnvName))
-}
-
-// ---------------------------------------------------------------------------
-// Name classification
-// ---------------------------------------------------------------------------
-
-/// How much evidence a secret-ish name needs from its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Strength {
-    /// PASSWORD/SECRET…: any real (non-placeholder-ish) value counts.
-    Strong,
-    /// TOKEN/KEY/AUTH…: value must also look like a credential.
-    Weak,
-}
-
-const STRONG_WORDS: &[&str] = &[
-    "PASSWORD",
-    "PASSWORDS",
-    "PASSWD",
-    "PASS",
-    "PASSPHRASE",
-    "SECRET",
-    "SECRETS",
-];
-/// Compounds written as one word: `DBPASSWORD`, `CLIENTSECRET`.
-const STRONG_SUFFIXES: &[&str] = &["PASSWORD", "PASSWD", "PASSPHRASE", "SECRET"];
-
-const WEAK_WORDS: &[&str] = &[
-    "TOKEN",
-    "KEY",
-    "KEYS",
-    "APIKEY",
-    "PAT",
-    "AUTH",
-    "CREDENTIAL",
-    "CREDENTIALS",
-    "CREDS",
-    "SESSION",
-    "COOKIE",
-    "COOKIES",
-    "BEARER",
-    "DSN",
-    "JWT",
-    "CONNECTIONSTRING",
-    "CONNSTR",
-];
-/// Compounds written as one word: `AUTHTOKEN`, `OPENAIAPIKEY`, `SECRETKEY`.
-/// Deliberately not plain `KEY` (MONKEY) nor a `TOKEN` prefix (TOKENIZERS).
-const WEAK_SUFFIXES: &[&str] = &[
-    "TOKEN",
-    "APIKEY",
-    "ACCESSKEY",
-    "SECRETKEY",
-    "PRIVATEKEY",
-    "AUTHKEY",
-    "CREDENTIALS",
-];
-
-/// A trailing segment that makes the name describe *metadata about* a secret
-/// rather than the secret itself: `TOKEN_LIMIT`, `AUTH_TYPE`, `API_KEY_FILE`.
-const DESCRIPTORS: &[&str] = &[
-    "FILE",
-    "FILES",
-    "FILENAME",
-    "PATH",
-    "DIR",
-    "DIRECTORY",
-    "FOLDER",
-    "LOCATION",
-    "TYPE",
-    "KIND",
-    "LIMIT",
-    "LIMITS",
-    "MODE",
-    "LEVEL",
-    "LENGTH",
-    "LEN",
-    "SIZE",
-    "COUNT",
-    "NUM",
-    "MAX",
-    "MIN",
-    "TIMEOUT",
-    "TTL",
-    "EXPIRY",
-    "EXPIRES",
-    "EXPIRATION",
-    "LIFETIME",
-    "NAME",
-    "ID",
-    "IDS",
-    "ARN",
-    "URL",
-    "URI",
-    "ENDPOINT",
-    "HOST",
-    "PORT",
-    "REGION",
-    "VERSION",
-    "FORMAT",
-    "METHOD",
-    "PROVIDER",
-    "ENABLED",
-    "DISABLED",
-    "REQUIRED",
-    "PREFIX",
-    "ALGORITHM",
-    "ALG",
-    "SCHEME",
-    "STRATEGY",
-    "FIELD",
-    "PARAM",
-    "ENV",
-    "VAR",
-    "VARIABLE",
-    "ISSUER",
-    "AUDIENCE",
-    "SCOPE",
-    "SCOPES",
-    "USER",
-    "USERNAME",
-    "EMAIL",
-    "COMMAND",
-    "CMD",
-    "HELPER",
-];
-
-/// Split a name into upper-cased words on `_`, `-`, `.`, whitespace and
-/// camelCase boundaries (`apiKey`, `OAuthToken`, `APIKey`). All-caps runs are
-/// not split, so `MONKEY` stays one word.
-fn name_segments(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().collect();
-    let mut segments = Vec::new();
-    let mut current = String::new();
-    for (idx, &c) in chars.iter().enumerate() {
-        if matches!(c, '_' | '-' | '.') || c.is_whitespace() {
-            if !current.is_empty() {
-                segments.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        if c.is_uppercase() && !current.is_empty() && idx > 0 {
-            let prev = chars[idx - 1];
-            let next_lower = chars.get(idx + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || (prev.is_uppercase() && next_lower) {
-                segments.push(std::mem::take(&mut current));
-            }
-        }
-        current.extend(c.to_uppercase());
-    }
-    if !current.is_empty() {
-        segments.push(current);
-    }
-    segments
-}
-
-fn classify_name(name: &str) -> Option<Strength> {
-    let segments = name_segments(name);
-    let last = segments.last()?;
-    if segments.len() > 1 && DESCRIPTORS.contains(&last.as_str()) {
-        // SESSION_ID is the session credential itself, not a label for one.
-        let session_id = last == "ID" && segments[segments.len() - 2] == "SESSION";
-        if !session_id {
-            return None;
-        }
-    }
-    let mut found = None;
-    for (k, segment) in segments.iter().enumerate() {
-        let seg = segment.as_str();
-        if STRONG_WORDS.contains(&seg) || STRONG_SUFFIXES.iter().any(|x| seg.ends_with(x)) {
-            return Some(Strength::Strong);
-        }
-        let connection_string =
-            seg == "STRING" && k > 0 && matches!(segments[k - 1].as_str(), "CONNECTION" | "CONN");
-        if WEAK_WORDS.contains(&seg)
-            || WEAK_SUFFIXES.iter().any(|x| seg.ends_with(x))
-            || connection_string
-        {
-            found = Some(Strength::Weak);
-        }
-    }
-    found
-}
-
-// ---------------------------------------------------------------------------
-// Value plausibility
-// ---------------------------------------------------------------------------
-
-/// Would a value under a secret-ish name plausibly be the secret itself?
-fn value_looks_secret(strength: Strength, value: &str) -> bool {
-    let t = value.trim();
-    if t.is_empty()
-        || is_env_ref(t)
-        || is_keyword(t)
-        || is_number(t)
-        || looks_like_path(t)
-        || is_log_level(t)
-        || is_plain_url(t)
-    {
-        return false;
-    }
-    match strength {
-        Strength::Strong => true,
-        Strength::Weak => {
-            is_auth_scheme_value(t)
-                || (t.chars().count() >= 8 && !t.chars().any(char::is_whitespace))
-        }
-    }
-}
-
-fn is_ident(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// A value that is only a reference to something else: `${FOO}`,
-/// `${input:token}`, `$FOO`, `$env:FOO`, `%FOO%`.
-fn is_env_ref(s: &str) -> bool {
-    let t = s.trim();
-    if let Some(inner) = t.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-        return !inner.is_empty() && !inner.contains(['{', '}']);
-    }
-    if let Some(inner) = t.strip_prefix("$env:") {
-        return is_ident(inner);
-    }
-    if let Some(inner) = t.strip_prefix('$') {
-        return is_ident(inner);
-    }
-    if let Some(inner) = t.strip_prefix('%').and_then(|r| r.strip_suffix('%')) {
-        return is_ident(inner);
-    }
-    false
-}
-
-fn is_keyword(s: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "true",
-        "false",
-        "yes",
-        "no",
-        "y",
-        "n",
-        "on",
-        "off",
-        "null",
-        "none",
-        "nil",
-        "undefined",
-        "enabled",
-        "disabled",
-        "enable",
-        "disable",
-    ];
-    WORDS.iter().any(|w| w.eq_ignore_ascii_case(s.trim()))
-}
-
-fn is_log_level(s: &str) -> bool {
-    const LEVELS: &[&str] = &[
-        "trace",
-        "debug",
-        "info",
-        "information",
-        "notice",
-        "warn",
-        "warning",
-        "error",
-        "err",
-        "fatal",
-        "critical",
-        "crit",
-        "silent",
-        "quiet",
-        "verbose",
-    ];
-    LEVELS.iter().any(|l| l.eq_ignore_ascii_case(s.trim()))
-}
-
-fn is_number(s: &str) -> bool {
-    let t = s.trim();
-    let t = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let mut dots = 0;
-    let mut digits = 0;
-    for b in t.bytes() {
-        match b {
-            b'0'..=b'9' => digits += 1,
-            b'.' => dots += 1,
-            _ => return false,
-        }
-    }
-    digits > 0 && dots <= 1
-}
-
-fn looks_like_path(s: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "/", "~/", "~\\", "./", "../", ".\\", "..\\", "\\\\", "file://",
-    ];
-    if PREFIXES.iter().any(|p| s.starts_with(p)) || matches!(s, "~" | "." | "..") {
-        return true;
-    }
-    // Windows drive: C:\… or C:/…
-    let b = s.as_bytes();
-    b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/')
-}
-
-/// `scheme://…` with nothing else around it. Only called after credential
-/// syntax inside URLs has already been ruled out.
-fn is_plain_url(s: &str) -> bool {
-    let Some(sep) = s.find("://") else {
-        return false;
-    };
-    let scheme = &s[..sep];
-    let valid_scheme = scheme
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic())
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    valid_scheme && !s.chars().any(char::is_whitespace)
-}
-
-/// `Bearer xyz`, `Basic xyz`, `Token xyz` with a concrete credential.
-fn is_auth_scheme_value(s: &str) -> bool {
-    let mut words = s.split_whitespace();
-    match (words.next(), words.next(), words.next()) {
-        (Some(scheme), Some(cred), None) => {
-            ["bearer", "basic", "token"]
-                .iter()
-                .any(|x| x.eq_ignore_ascii_case(scheme))
-                && !is_env_ref(cred)
-        }
-        _ => false,
-    }
-}
-
 /// Plaintext secrets in a remote entry: in its URL (`url`, `serverUrl`, `httpUrl`) and
-/// in its headers (`headers`, Codex's `http_headers`). Import leaves remote entries as
-/// they are, so these are reported, not moved.
+/// in its headers (`headers`, Codex's `http_headers`), counted once per header. Import
+/// leaves remote entries as they are, so these are reported, not moved.
 pub fn remote_plaintext(v: &Value) -> usize {
-    let Some(obj) = v.as_object() else {
-        return 0;
-    };
-    let urls: Vec<String> = ["url", "serverUrl", "httpUrl"]
+    let found = detect_entry(v);
+    let in_urls = found
         .iter()
-        .filter_map(|k| obj.get(*k).and_then(Value::as_str).map(String::from))
+        .filter(|d| matches!(d.place, Place::Url(_)))
+        .count();
+    let mut headers: Vec<&str> = found
+        .iter()
+        .filter_map(|d| match &d.place {
+            Place::Header(name) => Some(name.as_str()),
+            _ => None,
+        })
         .collect();
-    let mut n = scan_args(&urls).len();
-    for key in ["headers", "http_headers"] {
-        if let Some(h) = obj.get(key).and_then(Value::as_object) {
-            n += h
-                .iter()
-                .filter_map(|(name, value)| Some((name, value.as_str()?)))
-                .filter(|(name, value)| scan_env(name, value).is_some())
-                .count();
-        }
-    }
-    n
+    headers.dedup();
+    in_urls + headers.len()
 }
 
 #[cfg(test)]
