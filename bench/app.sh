@@ -49,7 +49,7 @@ launch() {
   home=$(mktemp -d)
   t0=$(now_ms)
   if [ "$name" = app ]; then
-    KEYBROKER_HOME="$home" KEYBROKER_CLAUDE_CONFIG="$home/none.json" "$APP" >/dev/null 2>&1 &
+    KEYBROKER_HOME="$home" KEYBROKER_CONFIG_CLAUDE_DESKTOP="$home/none.json" "$APP" >/dev/null 2>&1 &
     PID=$!
     wait_for "$home/logs/keybroker-app*.log"
   else

@@ -3,8 +3,8 @@
 //! What lives here: wiring (plugins, state, the IPC handler), the tray, the watcher that
 //! keeps tray and window current, and diagnostic logging. What does not: any decision
 //! about configs, secrets or the audit log -- that is the core crate's, shared with the
-//! CLI. Environment: `KEYBROKER_HOME` (all state under one root), `KEYBROKER_CLAUDE_CONFIG`
-//! (the Claude Desktop config to work on), `KEYBROKER_LAUNCHER` (the `keybroker` binary
+//! CLI. Environment: `KEYBROKER_HOME` (all state under one root), `KEYBROKER_CONFIG_<HOST>`
+//! (a host's config file to work on, e.g. `KEYBROKER_CONFIG_CLAUDE_DESKTOP`), `KEYBROKER_LAUNCHER` (the `keybroker` binary
 //! to write into entries), `KEYBROKER_LOG` (log filter). `--hidden` starts in the tray.
 
 pub mod bindings;
@@ -13,9 +13,10 @@ mod logging;
 pub mod tray;
 mod watch;
 
-use keybroker::app_api::{Context, SignIns};
+use keybroker::app_api::SignIns;
 use keybroker::base::report::Reporter;
 use keybroker::oauth::flow::Browser;
+use keybroker::ops::Context;
 use tauri::{Builder, Manager, Runtime, WindowEvent};
 
 include!("commands/names.rs");
@@ -62,7 +63,7 @@ pub fn run() {
     tracing::info!(
         "starting; state in {}, launcher {}",
         ctx.paths.config_dir.display(),
-        ctx.launcher.display()
+        ctx.launcher_path().display()
     );
     let watch_ctx = ctx.clone();
     let builder = tauri::Builder::default()

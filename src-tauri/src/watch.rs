@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use keybroker::app_api::{self, Context};
+use keybroker::app_api;
+use keybroker::ops::Context;
 use tauri::{AppHandle, Emitter, Runtime};
 use tauri_plugin_notification::NotificationExt;
 

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use keybroker::app_api::Context;
 use keybroker::base::paths::Paths;
 use keybroker::config::hosts::Host;
 use keybroker::oauth::flow::Browser;
+use keybroker::ops::Context;
 use keybroker::ops::remote::{self, AddRequest};
 use keybroker::store::audit::AuditLog;
 use keybroker::store::vault::Vault;
@@ -65,11 +65,8 @@ fn world_with(browser: Browser) -> World {
     .expect("config");
     let launcher = dir.path().join("keybroker");
     std::fs::write(&launcher, "#!/bin/sh\n").expect("launcher");
-    let ctx = Context::new(
-        Paths::under(&dir.path().join("home")),
-        launcher,
-        Some(config.clone()),
-    );
+    let ctx = Context::new(Paths::under(&dir.path().join("home")), launcher)
+        .with_config(Host::ClaudeDesktop, config.clone());
     let app = configure(
         mock_builder(),
         AppState {

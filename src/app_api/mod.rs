@@ -8,7 +8,7 @@
 //! TypeScript bindings are generated from them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,23 +16,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::{Error, ErrorCode, Result};
-use crate::base::paths::Paths;
 use crate::base::report::Reporter;
-use crate::base::secret::Secret;
 use crate::config::hosts::Host;
 use crate::oauth::flow::Browser;
+pub use crate::ops::context::Context;
 use crate::ops::import::{self, Action, ImportRequest};
 use crate::ops::inventory::{self, Status};
-use crate::store::audit::{AuditLog, Event, EventKind, Filter, Outcome, Target};
-use crate::store::state::{Binding, Credential, State};
+use crate::store::audit::{Event, EventKind, Filter, Outcome, Target};
+use crate::store::state::State;
 use crate::store::vault::Vault;
-
-/// Environment variable naming the Claude Desktop config the app works on (tests,
-/// portable setups); without it the host's usual location is used.
-pub const CLAUDE_CONFIG_ENV: &str = "KEYBROKER_CLAUDE_CONFIG";
-/// Environment variable naming the `keybroker` launcher written into rewritten entries;
-/// without it, the `keybroker` binary next to the running executable.
-pub const LAUNCHER_ENV: &str = "KEYBROKER_LAUNCHER";
 
 /// An error as the UI sees it: a stable code to branch on (the UI turns some codes into
 /// a button, e.g. `needs_sign_in` into Sign in), the message, and the remedy in words for
@@ -64,90 +56,6 @@ impl From<Error> for ErrorView {
             fix: e.fix(),
         }
     }
-}
-
-/// Where the app's files, audit log, launcher and host configs are.
-#[derive(Debug, Clone)]
-pub struct Context {
-    pub paths: Paths,
-    pub audit: AuditLog,
-    pub launcher: PathBuf,
-    pub claude_config: Option<PathBuf>,
-}
-
-impl Context {
-    pub fn new(paths: Paths, launcher: PathBuf, claude_config: Option<PathBuf>) -> Context {
-        let audit = AuditLog::new(paths.audit_file());
-        Context {
-            paths,
-            audit,
-            launcher,
-            claude_config,
-        }
-    }
-
-    /// From the environment: `KEYBROKER_HOME`, [`CLAUDE_CONFIG_ENV`], [`LAUNCHER_ENV`].
-    pub fn discover() -> Result<Context> {
-        let paths = Paths::discover()?;
-        let launcher = match std::env::var_os(LAUNCHER_ENV).filter(|v| !v.is_empty()) {
-            Some(p) => PathBuf::from(p),
-            None => sibling_launcher()?,
-        };
-        let claude_config = std::env::var_os(CLAUDE_CONFIG_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        Ok(Context::new(paths, launcher, claude_config))
-    }
-
-    pub fn vault(&self) -> Result<Vault> {
-        Vault::open(&self.paths.keychain_service())
-    }
-
-    fn config_for(&self, host: Host) -> Result<PathBuf> {
-        match host {
-            Host::ClaudeDesktop => host.locate(self.claude_config.as_deref()),
-            other => other.locate(None),
-        }
-    }
-
-    /// Claude Desktop's file (the override, or its usual place even when it does not
-    /// exist yet) and every other host's file that exists.
-    fn configs(&self) -> Result<Vec<(Host, PathBuf)>> {
-        let mut out = vec![(Host::ClaudeDesktop, self.config_for(Host::ClaudeDesktop)?)];
-        out.extend(
-            crate::config::hosts::discover(None)
-                .into_iter()
-                .filter(|f| f.host != Host::ClaudeDesktop)
-                .map(|f| (f.host, f.path)),
-        );
-        Ok(out)
-    }
-
-    fn launcher(&self) -> Result<&Path> {
-        if self.launcher.is_file() {
-            Ok(&self.launcher)
-        } else {
-            Err(Error::other(
-                format!(
-                    "the keybroker launcher is not at {}",
-                    self.launcher.display()
-                ),
-                format!("install the `keybroker` binary next to the app, or set {LAUNCHER_ENV}"),
-            ))
-        }
-    }
-}
-
-fn sibling_launcher() -> Result<PathBuf> {
-    let exe = std::env::current_exe().map_err(|e| {
-        Error::other(
-            format!("cannot find the app's own path: {e}"),
-            format!("set {LAUNCHER_ENV} to the keybroker binary"),
-        )
-    })?;
-    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
-    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(dir.join(format!("keybroker{}", std::env::consts::EXE_SUFFIX)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -269,10 +177,7 @@ pub struct ServersView {
 }
 
 fn host_label(host: &str) -> String {
-    match host {
-        "claude-desktop" => "Claude Desktop".to_string(),
-        other => other.to_string(),
-    }
+    Host::parse(host).map_or_else(|_| host.to_string(), |h| h.name().to_string())
 }
 
 /// Every server of every known host config, grouped by host, with its actions.
@@ -375,288 +280,13 @@ fn server_view(
     })
 }
 
-fn check_env_name(env: &str) -> Result<()> {
-    let ok = !env.is_empty()
-        && env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !env.starts_with(|c: char| c.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::other(
-            format!("`{env}` is not an environment variable name"),
-            "use letters, digits and _ (for example GITHUB_TOKEN)",
-        ))
-    }
-}
-
-/// Connect: store typed secrets for a server's env vars (straight into the keychain).
-/// A server not brokered yet is rewritten to go through the launcher with the first one.
-/// Returns a sentence for the user.
-pub fn connect(
-    ctx: &Context,
-    server_id: &str,
-    values: Vec<(String, Secret)>,
-    now: &str,
-) -> Result<String> {
-    if values.is_empty() {
-        return Err(Error::other(
-            "no secret given",
-            "type the secret's value in the field",
-        ));
-    }
-    for (env, value) in &values {
-        check_env_name(env)?;
-        if value.is_empty() {
-            return Err(Error::other(
-                format!("the value for {env} is empty"),
-                "paste or type the secret's value",
-            ));
-        }
-    }
-    let state = State::load(&ctx.paths)?;
-    let mut rest = values.as_slice();
-    if !state.servers.contains_key(server_id) {
-        let (env, value) = &values[0];
-        connect_unbrokered(ctx, &state, server_id, env, value, now)?;
-        rest = &values[1..];
-    }
-    if !rest.is_empty() {
-        let vault = ctx.vault()?;
-        for (env, value) in rest {
-            store_secret(&ctx.paths, &ctx.audit, &vault, server_id, env, value, now)?;
-        }
-    }
-    let names: Vec<&str> = values.iter().map(|(e, _)| e.as_str()).collect();
-    Ok(format!(
-        "{server_id} now gets {} from the keychain. Restart the host's server for it to take effect.",
-        names.join(", ")
-    ))
-}
-
-/// Rotate: replace the value of one bound secret (every server sharing it gets it).
-pub fn rotate(
-    ctx: &Context,
-    server_id: &str,
-    env: &str,
-    value: &Secret,
-    now: &str,
-) -> Result<String> {
-    check_env_name(env)?;
-    let state = State::load(&ctx.paths)?;
-    let server = state.server(server_id)?;
-    if !server
-        .bindings
-        .iter()
-        .any(|b| b.target == format!("env:{env}"))
-    {
-        return Err(Error::other(
-            format!("`{server_id}` has no secret bound to {env}"),
-            "use Connect to add one",
-        ));
-    }
-    if value.is_empty() {
-        return Err(Error::other(
-            format!("the value for {env} is empty"),
-            "paste or type the new value",
-        ));
-    }
-    store_secret(
-        &ctx.paths,
-        &ctx.audit,
-        &ctx.vault()?,
-        server_id,
-        env,
-        value,
-        now,
-    )?;
-    Ok(format!(
-        "Rotated {env} of {server_id}. Restart the host's server for it to take effect."
-    ))
-}
-
-/// What [`store_secret`] did.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    pub credential: String,
-    /// An existing value was replaced.
-    pub rotated: bool,
-    /// Other servers bound to the same credential (they get the new value too).
-    pub shared: Vec<String>,
-}
-
-/// Store (or rotate) the secret a brokered server reads from `env`, and audit it.
-pub fn store_secret(
-    paths: &Paths,
-    audit: &AuditLog,
-    vault: &Vault,
-    server_id: &str,
-    env: &str,
-    value: &Secret,
-    now: &str,
-) -> Result<Stored> {
-    let target = Target::Env(env.to_string()).to_string();
-    let (cred, rotated, shared) = State::update(paths, |st| {
-        let server = st.server(server_id)?.clone();
-        if let Some(b) = server.bindings.iter().find(|b| b.target == target) {
-            let cred = b.credential.clone();
-            let existed = vault.get(&cred)?.is_some();
-            vault.set(&cred, value)?;
-            if existed && let Some(c) = st.credentials.get_mut(&cred) {
-                c.rotated = Some(now.to_string());
-            }
-            let shared: Vec<String> = st
-                .users_of(&cred)
-                .into_iter()
-                .filter(|s| *s != server_id)
-                .map(String::from)
-                .collect();
-            return Ok((cred, existed, shared));
-        }
-        let cred = st.fresh_credential_id(env);
-        vault.set(&cred, value)?;
-        st.credentials.insert(
-            cred.clone(),
-            Credential {
-                id: cred.clone(),
-                kind: "secret".into(),
-                label: format!("{env} ({server_id})"),
-                created: now.to_string(),
-                rotated: None,
-            },
-        );
-        if let Some(s) = st.servers.get_mut(server_id) {
-            s.bindings.push(Binding {
-                target: target.clone(),
-                credential: cred.clone(),
-            });
-        }
-        Ok((cred, false, Vec::new()))
-    })?;
-    let kind = if rotated {
-        EventKind::Rotated
-    } else {
-        EventKind::Stored
-    };
-    let mut e = secret_event(now, kind, server_id, &cred, &target);
-    if !shared.is_empty() {
-        e = e.detail(format!("also used by {}", shared.join(", ")));
-    }
-    audit.append(vec![e])?;
-    Ok(Stored {
-        credential: cred,
-        rotated,
-        shared,
-    })
-}
-
-/// A change to one of `server_id`'s secrets, made by this process.
-fn secret_event(now: &str, kind: EventKind, server_id: &str, cred: &str, target: &str) -> Event {
-    let mut e = Event::new(kind, Outcome::Ok, now)
-        .server(server_id)
-        .credential(cred)
-        .target(Target::from(target))
-        .process(std::process::id(), None, None);
-    if let Some((host, _)) = server_id.split_once('/') {
-        e = e.host(host);
-    }
-    e
-}
-
-fn split_id(server_id: &str) -> Result<(Host, &str)> {
-    let (host, name) = server_id
-        .split_once('/')
-        .ok_or_else(|| Error::UnknownServer {
-            id: server_id.to_string(),
-        })?;
-    Ok((Host::parse(host)?, name))
-}
-
-fn connect_unbrokered(
-    ctx: &Context,
-    state: &State,
-    server_id: &str,
-    env: &str,
-    value: &Secret,
-    now: &str,
-) -> Result<()> {
-    let (host, name) = split_id(server_id)?;
-    let config = ctx.config_for(host)?;
-    let launcher = ctx.launcher()?;
-    let vault = ctx.vault()?;
-    let req = ImportRequest {
-        host,
-        config_path: &config,
-        exclude: &[],
-        launcher,
-        only: Some(name),
-        set_env: Some((env, value)),
-    };
-    let plan = import::plan_import(&req, state, &vault)?;
-    if plan.servers.is_empty() {
-        return Err(Error::UnknownServer {
-            id: server_id.to_string(),
-        });
-    }
-    if plan.servers.iter().any(|s| s.action == Action::Remote) {
-        return Err(Error::other(
-            format!("`{server_id}` is a remote (HTTP) server"),
-            "remote servers sign in with OAuth instead of a typed secret",
-        ));
-    }
-    import::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
-    Ok(())
-}
-
 /// Move the plaintext secrets of one entry into the keychain (an import of that entry).
 pub fn move_to_keychain(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
-    let (host, name) = split_id(server_id)?;
+    let (host, name) = crate::ops::secrets::split_id(server_id)?;
     let applied = apply_import(ctx, host.id(), &[], Some(name), now)?;
     Ok(format!(
         "Moved {} secret(s) of {server_id} into the keychain.",
         applied.credentials_stored
-    ))
-}
-
-/// Disconnect: forget this server's env secrets. A credential only this server uses is
-/// deleted from the keychain (the binding stays, so the server shows "needs a secret"
-/// and Connect asks for it again); a shared one is unbound from this server only.
-pub fn disconnect(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
-    let vault = ctx.vault()?;
-    let outcome = State::update(&ctx.paths, |st| {
-        let server = st.server(server_id)?.clone();
-        let mut out = Vec::new();
-        // Argument bindings stay: their placeholders are part of the approved command.
-        for b in server
-            .bindings
-            .iter()
-            .filter(|b| b.target.starts_with("env:"))
-        {
-            let shared = st.users_of(&b.credential).len() > 1;
-            if shared {
-                if let Some(s) = st.servers.get_mut(server_id) {
-                    s.bindings.retain(|x| x.target != b.target);
-                }
-            } else {
-                vault.delete(&b.credential)?;
-            }
-            out.push((b.credential.clone(), b.target.clone(), shared));
-        }
-        Ok(out)
-    })?;
-    let events = outcome
-        .iter()
-        .map(|(cred, target, shared)| {
-            secret_event(now, EventKind::Deleted, server_id, cred, target).detail(if *shared {
-                "unbound from this server; the credential stays for its other servers"
-            } else {
-                "keychain item deleted (Disconnect)"
-            })
-        })
-        .collect();
-    ctx.audit.append(events)?;
-    Ok(format!(
-        "Disconnected {server_id}: {} secret(s) removed.",
-        outcome.len()
     ))
 }
 
@@ -952,8 +582,9 @@ fn plan_for(
         return Err(Error::other(
             format!("{} does not exist", config.display()),
             format!(
-                "start {} once so it creates its config, or set {CLAUDE_CONFIG_ENV}",
-                host_label(host.id())
+                "start {} once so it creates its config, or set {}",
+                host_label(host.id()),
+                crate::ops::context::config_env(host).to_string_lossy()
             ),
         ));
     }
@@ -1360,16 +991,6 @@ mod tests {
         }
         // Escaped, then quoted where CSV needs it.
         assert_eq!(csv_field(&csv_cell("=1,2")), "\"'=1,2\"");
-    }
-
-    #[test]
-    fn env_names_must_be_identifiers() {
-        for ok in ["GITHUB_TOKEN", "_X", "a1"] {
-            assert!(check_env_name(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "1ABC", "A=B", "A B", "A\0", "É"] {
-            assert!(check_env_name(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

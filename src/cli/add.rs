@@ -6,7 +6,7 @@ use keybroker::config::hosts::Host;
 use keybroker::ops::remote::{self, AddRequest, HeaderSecret};
 use keybroker::{Error, Result};
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -52,10 +52,10 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     let host = Host::parse(&a.host)?;
-    let config = host.locate(a.config.as_deref())?;
-    let launcher = super::launcher_path()?;
+    let config = super::config_for(&ctx, host, a.config.as_deref())?;
+    let launcher = ctx.launcher()?.to_path_buf();
     let vault = ctx.vault()?;
     if a.header.is_some() && a.client_secret_stdin {
         return Err(Error::other(

@@ -6,7 +6,7 @@ use keybroker::ops::launch;
 use keybroker::ops::spawn;
 use keybroker::store::state::{Spawn, State};
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -18,7 +18,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server_id)?;
     let Some(approval) = launch::pending_approval(server)? else {

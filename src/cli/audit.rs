@@ -5,7 +5,7 @@ use keybroker::{Error, Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -42,7 +42,7 @@ enum Sub {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     if let Some(Sub::Verify { json }) = a.verify {
         return verify(&ctx, json);
     }
@@ -120,7 +120,7 @@ fn print_row(e: &Event) {
     }
 }
 
-fn verify(ctx: &Ctx, json: bool) -> Result<()> {
+fn verify(ctx: &Context, json: bool) -> Result<()> {
     let report = ctx.audit.verify()?;
     if json {
         let problems: Vec<_> = report

@@ -3,13 +3,9 @@
 use std::sync::{Arc, Mutex};
 
 use keybroker::Result;
-use keybroker::base::clock::unix_now;
-use keybroker::ops::bridge::{Bridge, Out, SignInPolicy};
-use keybroker::ops::signin::{self, Opened};
-use keybroker::store::audit::{Event, EventKind, Outcome, Target};
-use keybroker::store::state::State;
+use keybroker::ops::bridge::{self, Out, SignInPolicy};
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -24,69 +20,19 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
-    let report = super::stderr_reporter();
-    let Opened {
-        http,
-        store,
-        url,
-        remote,
-    } = signin::open(&ctx.paths, &ctx.audit, &a.server, || ctx.vault(), &report)?;
-    let state = State::load(&ctx.paths)?;
-    let server = state.server(&a.server)?;
-    let vault = ctx.vault()?;
-    let mut headers = Vec::new();
-    let mut events = Vec::new();
-    for b in &server.bindings {
-        let Target::Header(name) = Target::from(b.target.as_str()) else {
-            continue;
-        };
-        if Some(&b.credential) == remote.oauth_credential.as_ref() {
-            continue;
-        }
-        if let Some(v) = vault.get(&b.credential)? {
-            headers.push((name, v));
-        }
-    }
-    for b in &server.bindings {
-        let target = Target::from(b.target.as_str());
-        if !matches!(target, Target::Header(_)) {
-            continue;
-        }
-        events.push(
-            Event::new(EventKind::Released, Outcome::Ok, super::now())
-                .server(&a.server)
-                .host(&server.host)
-                .credential(&b.credential)
-                .target(target)
-                .process(std::process::id(), None, None)
-                .fingerprint(&server.fingerprint)
-                .detail("bridge started"),
-        );
-    }
-    ctx.audit.append(events)?;
-    // Refresh ahead of expiry before the first request (under the cross-process lock).
-    if let Some(st) = &store
-        && let Some(ts) = st.load()?
-        && ts.access_token.is_some()
-        && ts.usable(unix_now(), ts.refresh_ahead()).is_none()
-        && let Err(e) = st.fresh(&http, None, &unix_now)
-    {
-        eprintln!("keybroker bridge: {}", e.describe());
-    }
-    let bridge = Bridge {
-        server_id: a.server.clone(),
-        url,
-        http,
-        headers,
-        store,
-        sign_in: a.sign_in.then(|| SignInPolicy {
-            browser: a.browser.browser(),
-            timeout: a.browser.timeout(),
-            client_metadata_url: remote.client_metadata_url.clone(),
-        }),
-        report,
-    };
+    let ctx = Context::discover()?;
+    let sign_in = a.sign_in.then(|| SignInPolicy {
+        browser: a.browser.browser(),
+        timeout: a.browser.timeout(),
+        client_metadata_url: None,
+    });
+    let bridge = bridge::prepare(
+        &ctx,
+        &a.server,
+        sign_in,
+        super::stderr_reporter(),
+        &super::now(),
+    )?;
     let out: Out = Arc::new(Mutex::new(Box::new(std::io::stdout())));
     bridge.run(std::io::stdin().lock(), out)
 }

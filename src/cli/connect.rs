@@ -7,7 +7,7 @@ use keybroker::Result;
 use keybroker::oauth::flow::Browser;
 use keybroker::ops::signin::{self, Options};
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -43,7 +43,7 @@ impl BrowserArgs {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     let report = super::stderr_reporter();
     let opts = Options {
         browser: a.browser.browser(),

@@ -9,7 +9,7 @@ use keybroker::store::state::State;
 use keybroker::{Error, Result};
 use serde::Serialize;
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -54,7 +54,7 @@ pub(super) fn run(a: Args) -> Result<()> {
     if a.supported {
         return supported(a);
     }
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     let state = State::load(&ctx.paths)?;
     let mut rows = Vec::new();
     for f in hosts::discover(a.project.as_deref()) {

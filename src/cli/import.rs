@@ -8,7 +8,7 @@ use keybroker::ops::import::{self, Action, ImportRequest, Plan};
 use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -38,7 +38,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     let files: Vec<(Host, PathBuf)> = match (&a.host, a.all) {
         (_, true) => hosts::discover(a.project.as_deref())
             .into_iter()
@@ -53,7 +53,7 @@ pub(super) fn run(a: Args) -> Result<()> {
                         format!("run `keybroker import {}` without --project", host.id()),
                     )
                 })?,
-                None => host.locate(a.config.as_deref())?,
+                None => super::config_for(&ctx, host, a.config.as_deref())?,
             };
             vec![(host, path)]
         }
@@ -93,7 +93,7 @@ pub(super) fn run(a: Args) -> Result<()> {
         );
         return Ok(());
     }
-    let launcher = super::launcher_path()?;
+    let launcher = ctx.launcher()?.to_path_buf();
     let vault = ctx.vault()?;
     let state = State::load(&ctx.paths)?;
     let reqs: Vec<ImportRequest<'_>> = files

@@ -14,13 +14,9 @@ mod servers;
 mod watch;
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use keybroker::base::paths::Paths;
 use keybroker::base::report::Reporter;
-use keybroker::store::audit::AuditLog;
-use keybroker::store::vault::Vault;
 use keybroker::{Error, Result, Secret};
 
 const ABOUT: &str = "Keep MCP servers' secrets in the OS keychain and hand them to each server only when its host starts it.";
@@ -102,21 +98,19 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-/// What every subcommand needs: where files live and the audit log.
-pub(crate) struct Ctx {
-    pub paths: Paths,
-    pub audit: AuditLog,
-}
+/// What every subcommand hands the service layer (`keybroker::ops`).
+pub(crate) use keybroker::ops::Context;
 
-impl Ctx {
-    pub(crate) fn new() -> Result<Ctx> {
-        let paths = Paths::discover()?;
-        let audit = AuditLog::new(paths.audit_file());
-        Ok(Ctx { paths, audit })
-    }
-
-    pub(crate) fn vault(&self) -> Result<Vault> {
-        Vault::open(&self.paths.keychain_service())
+/// The host file a command works on: `--config PATH` when given, else the context's
+/// (a `KEYBROKER_CONFIG_<HOST>` override, else the host's usual file).
+pub(crate) fn config_for(
+    ctx: &Context,
+    host: keybroker::config::hosts::Host,
+    flag: Option<&std::path::Path>,
+) -> Result<std::path::PathBuf> {
+    match flag {
+        Some(p) => Ok(p.to_path_buf()),
+        None => ctx.config_for(host),
     }
 }
 
@@ -129,17 +123,6 @@ pub(crate) fn stderr_reporter() -> Reporter {
 /// The current time, RFC 3339 UTC: read once per command and passed down.
 pub(crate) fn now() -> String {
     keybroker::base::clock::now_rfc3339()
-}
-
-/// The absolute path of this binary, as written into rewritten entries.
-pub(crate) fn launcher_path() -> Result<PathBuf> {
-    let exe = std::env::current_exe().map_err(|e| {
-        Error::other(
-            format!("cannot find the keybroker binary's path: {e}"),
-            "run keybroker by its full path",
-        )
-    })?;
-    Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
 }
 
 /// Ask before changing things: `--yes` skips it; without a terminal it is an error.

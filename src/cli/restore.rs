@@ -7,7 +7,7 @@ use keybroker::config::hosts::Host;
 use keybroker::ops::import;
 use keybroker::store::state::State;
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -29,7 +29,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     let host = Host::parse(&a.host)?;
     let config = match &a.project {
         Some(dir) => host.project_path(dir).ok_or_else(|| {
@@ -38,7 +38,7 @@ pub(super) fn run(a: Args) -> Result<()> {
                 format!("run `keybroker restore {}` without --project", host.id()),
             )
         })?,
-        None => host.locate(a.config.as_deref())?,
+        None => super::config_for(&ctx, host, a.config.as_deref())?,
     };
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;

@@ -7,7 +7,7 @@ use keybroker::Result;
 use keybroker::ops::{launch, spawn};
 use keybroker::store::state::State;
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -22,7 +22,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     let command = launch::utf8_args(a.command)?;
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;

@@ -3,13 +3,12 @@
 
 use std::path::PathBuf;
 
-use keybroker::config::hosts::Host;
-use keybroker::ops::import::{self, ImportRequest};
-use keybroker::store::audit::{Event, EventKind, Outcome, Target};
+use keybroker::ops::import;
+use keybroker::ops::secrets;
 use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Subcommand)]
 pub(super) enum Command {
@@ -45,23 +44,20 @@ pub(super) fn run(c: Command) -> Result<()> {
 }
 
 fn set(server_id: &str, env: &str, config: Option<PathBuf>) -> Result<()> {
-    if env.is_empty() || env.contains('=') || env.contains('\0') {
-        return Err(Error::other(
-            format!("`{env}` is not an environment variable name"),
-            "pass a name like GITHUB_TOKEN",
-        ));
+    secrets::check_env_name(env)?;
+    let mut ctx = Context::discover()?;
+    if let Some(path) = config {
+        let (host, _) = secrets::split_id(server_id)?;
+        ctx = ctx.with_config(host, path);
     }
-    let ctx = Ctx::new()?;
     let state = State::load(&ctx.paths)?;
     let now = super::now();
     if !state.servers.contains_key(server_id) {
-        return connect(&ctx, &state, server_id, env, config, &now);
+        return connect(&ctx, &state, server_id, env, &now);
     }
     let value = super::read_secret(&format!("Value for {env} of {server_id} (input hidden): "))?;
     let vault = ctx.vault()?;
-    let stored = keybroker::app_api::store_secret(
-        &ctx.paths, &ctx.audit, &vault, server_id, env, &value, &now,
-    )?;
+    let stored = secrets::store_secret(&ctx, &vault, server_id, env, &value, &now)?;
     let (cred, rotated, shared) = (stored.credential, stored.rotated, stored.shared);
     if rotated {
         println!("Rotated `{cred}` in the keychain.");
@@ -79,54 +75,17 @@ fn set(server_id: &str, env: &str, config: Option<PathBuf>) -> Result<()> {
 }
 
 /// The server is in a host config but not brokered yet: rewrite its entry with this secret.
-fn connect(
-    ctx: &Ctx,
-    state: &State,
-    server_id: &str,
-    env: &str,
-    config: Option<PathBuf>,
-    now: &str,
-) -> Result<()> {
-    let (host, name) = server_id
-        .split_once('/')
-        .ok_or_else(|| Error::UnknownServer {
-            id: server_id.to_string(),
-        })?;
-    let host = Host::parse(host)?;
-    let config = host.locate(config.as_deref())?;
-    let launcher = super::launcher_path()?;
-    let vault = ctx.vault()?;
+fn connect(ctx: &Context, state: &State, server_id: &str, env: &str, now: &str) -> Result<()> {
     // Check the entry exists before asking for a value nobody can use.
-    let probe = ImportRequest {
-        host,
-        config_path: &config,
-        exclude: &[],
-        launcher: &launcher,
-        only: Some(name),
-        set_env: None,
-    };
-    let probe_plan = import::plan_import(&probe, state, &vault)?;
-    if probe_plan.servers.is_empty() {
-        return Err(Error::UnknownServer {
-            id: server_id.to_string(),
-        });
-    }
-    if probe_plan
-        .servers
-        .iter()
-        .any(|s| s.action == import::Action::Remote)
-    {
-        return Err(Error::other(
-            format!("`{server_id}` is a remote (HTTP) server"),
+    secrets::plan_connect(ctx, state, server_id, None).map_err(|e| match e {
+        Error::Other { message, .. } if message.contains("remote (HTTP) server") => Error::other(
+            message,
             format!("sign in with `keybroker connect {server_id}`"),
-        ));
-    }
+        ),
+        other => other,
+    })?;
     let value = super::read_secret(&format!("Value for {env} of {server_id} (input hidden): "))?;
-    let req = ImportRequest {
-        set_env: Some((env, &value)),
-        ..probe
-    };
-    let plan = import::plan_import(&req, state, &vault)?;
+    let (plan, vault) = secrets::plan_connect(ctx, state, server_id, Some((env, &value)))?;
     super::import::print_plan(&plan);
     import::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
     println!(
@@ -136,57 +95,17 @@ fn connect(
 }
 
 fn rm(server_id: &str, target: &str) -> Result<()> {
-    let ctx = Ctx::new()?;
-    // A bare name is an environment variable.
-    let typed = match Target::from(target) {
-        t @ (Target::Env(_) | Target::Arg(_) | Target::NamedArg(_)) => t,
-        Target::Header(_) | Target::Other(_) => Target::Env(target.to_string()),
+    let ctx = Context::discover()?;
+    let removed = secrets::remove(&ctx, server_id, target, &super::now())?;
+    let target = if target.contains(':') {
+        target.to_string()
+    } else {
+        format!("env:{target}")
     };
-    let target = typed.to_string();
-    let vault = ctx.vault()?;
-    let now = super::now();
-    let (cred, deleted) = State::update(&ctx.paths, |st| {
-        let server = st
-            .servers
-            .get_mut(server_id)
-            .ok_or_else(|| Error::UnknownServer {
-                id: server_id.to_string(),
-            })?;
-        let pos = server
-            .bindings
-            .iter()
-            .position(|b| b.target == target)
-            .ok_or_else(|| {
-                Error::other(
-                    format!("`{server_id}` has no secret bound to {target}"),
-                    "run `keybroker servers` to see its bindings",
-                )
-            })?;
-        let cred = server.bindings.remove(pos).credential;
-        let deleted = st.users_of(&cred).is_empty();
-        if deleted {
-            vault.delete(&cred)?;
-            st.credentials.remove(&cred);
-        }
-        Ok((cred, deleted))
-    })?;
-    let mut event = Event::new(EventKind::Deleted, Outcome::Ok, now)
-        .server(server_id)
-        .credential(&cred)
-        .target(typed)
-        .process(std::process::id(), None, None)
-        .detail(if deleted {
-            "binding removed; keychain item deleted"
-        } else {
-            "binding removed; credential kept for its other servers"
-        });
-    if let Some((host, _)) = server_id.split_once('/') {
-        event = event.host(host);
-    }
-    ctx.audit.append(vec![event])?;
+    let cred = removed.credential;
     println!(
         "Removed {target} from {server_id}{}.",
-        if deleted {
+        if removed.deleted {
             format!("; deleted `{cred}` from the keychain")
         } else {
             format!("; `{cred}` stays for its other servers")

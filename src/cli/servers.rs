@@ -7,7 +7,7 @@ use keybroker::ops::inventory;
 use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -23,10 +23,10 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     let state = State::load(&ctx.paths)?;
     let host = Host::ClaudeDesktop;
-    let config = host.locate(a.config.as_deref())?;
+    let config = super::config_for(&ctx, host, a.config.as_deref())?;
     let config_exists = config.exists();
     // A missing keychain must not hide the list: statuses then skip the secret check.
     let vault = match ctx.vault() {

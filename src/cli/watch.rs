@@ -8,7 +8,7 @@ use keybroker::config::hosts::{self, Host};
 use keybroker::ops::watch::{self, Drift, Event};
 use keybroker::{Error, Result};
 
-use super::Ctx;
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -27,7 +27,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Ctx::new()?;
+    let ctx = Context::discover()?;
     let mut files: Vec<(Host, PathBuf)> = Vec::new();
     for spec in &a.file {
         let (h, p) = spec.split_once('=').ok_or_else(|| {

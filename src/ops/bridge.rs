@@ -34,7 +34,10 @@ use crate::net::{Http, Response, redact};
 use crate::oauth::discovery::{self, Challenge};
 use crate::oauth::flow::{self, Browser};
 use crate::oauth::{Store, TokenSet};
-use crate::store::audit::{EventKind, Outcome};
+use crate::ops::context::Context;
+use crate::ops::signin::{self, Opened};
+use crate::store::audit::{Event, EventKind, Outcome, Target};
+use crate::store::state::State;
 
 /// How many times one request may trigger a new authorization for more scope.
 pub const MAX_STEP_UPS: u32 = 2;
@@ -93,6 +96,84 @@ fn write_msg(out: &Out, bytes: &[u8]) {
 fn rpc_error(out: &Out, id: &Value, code: i64, message: &str) {
     let msg = serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
     write_msg(out, msg.to_string().as_bytes());
+}
+
+/// Everything a bridge session for `server_id` needs, from the state and the keychain:
+/// the guarded HTTP client, the server's URL, its static header credentials and its
+/// OAuth store. Audits one `released` event per header credential ("bridge started") and
+/// refreshes an access token that is about to expire before the first request (a failed
+/// refresh is reported and left to the first request to retry or ask for sign-in).
+/// `sign_in`'s client metadata URL is taken from the server's record.
+pub fn prepare(
+    ctx: &Context,
+    server_id: &str,
+    sign_in: Option<SignInPolicy>,
+    report: Reporter,
+    now: &str,
+) -> Result<Bridge> {
+    let Opened {
+        http,
+        store,
+        url,
+        remote,
+    } = signin::open(&ctx.paths, &ctx.audit, server_id, || ctx.vault(), &report)?;
+    // The server's own client metadata document, whatever the caller passed.
+    let sign_in = sign_in.map(|p| SignInPolicy {
+        client_metadata_url: remote.client_metadata_url.clone(),
+        ..p
+    });
+    let state = State::load(&ctx.paths)?;
+    let server = state.server(server_id)?;
+    let mut headers = Vec::new();
+    let mut events = Vec::new();
+    let header_bindings: Vec<_> = server
+        .bindings
+        .iter()
+        .filter(|b| matches!(Target::from(b.target.as_str()), Target::Header(_)))
+        .collect();
+    // A server with no header credential opens no keychain session here.
+    let vault = if header_bindings.is_empty() {
+        None
+    } else {
+        Some(ctx.vault()?)
+    };
+    for b in &header_bindings {
+        let target = Target::from(b.target.as_str());
+        if let (Target::Header(name), Some(vault)) = (&target, &vault)
+            && Some(&b.credential) != remote.oauth_credential.as_ref()
+            && let Some(v) = vault.get(&b.credential)?
+        {
+            headers.push((name.clone(), v));
+        }
+        events.push(
+            Event::new(EventKind::Released, Outcome::Ok, now)
+                .server(server_id)
+                .host(&server.host)
+                .credential(&b.credential)
+                .target(target)
+                .process(std::process::id(), None, None)
+                .fingerprint(&server.fingerprint)
+                .detail("bridge started"),
+        );
+    }
+    ctx.audit.append(events)?;
+    if let Some(st) = &store
+        && let Some(ts) = st.load()?
+        && ts.access_token.is_some()
+        && ts.usable(unix_now(), ts.refresh_ahead()).is_none()
+        && let Err(e) = st.fresh(&http, None, &unix_now)
+    {
+        report.line(&format!("keybroker bridge: {}", e.describe()));
+    }
+    Ok(Bridge {
+        server_id: server_id.to_string(),
+        url,
+        http,
+        headers,
+        store,
+        sign_in,
+        report,
+    })
 }
 
 impl Bridge {

@@ -7,10 +7,14 @@
 //! callback the caller passes).
 
 pub mod bridge;
+pub mod context;
 pub mod import;
 pub mod inventory;
 pub mod launch;
 pub mod remote;
+pub mod secrets;
 pub mod signin;
 pub mod spawn;
 pub mod watch;
+
+pub use context::Context;

@@ -51,7 +51,7 @@ mkdirSync(shots, { recursive: true });
 const env = {
   ...process.env,
   KEYBROKER_HOME: home,
-  KEYBROKER_CLAUDE_CONFIG: config,
+  KEYBROKER_CONFIG_CLAUDE_DESKTOP: config,
   KEYBROKER_LAUNCHER: launcher,
   NO_AT_BRIDGE: '1',
 };

@@ -1,7 +1,8 @@
-//! Servers view and tray actions: list, Connect, Move to keychain, Rotate, Disconnect,
+//! Servers view and tray actions (views from `app_api`, actions from `ops`): list, Connect, Move to keychain, Rotate, Disconnect,
 //! Approve, Sign in (and its Cancel).
 
 use keybroker::app_api::{self, ApprovalView, SIGN_IN_TIMEOUT, ServersView};
+use keybroker::ops::secrets;
 use tauri::State;
 
 use super::{ErrorView, SecretInput, blocking, now};
@@ -18,7 +19,7 @@ pub async fn server_connect(
     server_id: String,
     secrets: Vec<SecretInput>,
 ) -> Result<String, ErrorView> {
-    app_api::connect(
+    secrets::connect(
         &state.ctx,
         &server_id,
         secrets.into_iter().map(SecretInput::into_pair).collect(),
@@ -42,7 +43,7 @@ pub async fn server_rotate(
     secret: SecretInput,
 ) -> Result<String, ErrorView> {
     let (env, value) = secret.into_pair();
-    app_api::rotate(&state.ctx, &server_id, &env, &value, &now()).map_err(ErrorView::from)
+    secrets::rotate(&state.ctx, &server_id, &env, &value, &now()).map_err(ErrorView::from)
 }
 
 #[tauri::command]
@@ -50,7 +51,7 @@ pub async fn server_disconnect(
     state: State<'_, AppState>,
     server_id: String,
 ) -> Result<String, ErrorView> {
-    app_api::disconnect(&state.ctx, &server_id, &now()).map_err(ErrorView::from)
+    secrets::disconnect(&state.ctx, &server_id, &now()).map_err(ErrorView::from)
 }
 
 #[tauri::command]
