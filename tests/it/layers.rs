@@ -71,18 +71,9 @@ fn violations(layer: &str, source: &str) -> Vec<(usize, String)> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut in_tests = false;
     for (n, line) in source.lines().enumerate() {
         let code = line.trim_start();
         if code.starts_with("//") {
-            continue;
-        }
-        // Unit tests may reach up (a test of `store` can build an `ops` value); only the
-        // code that ships is held to the direction.
-        if code.starts_with("#[cfg(test)]") {
-            in_tests = true;
-        }
-        if in_tests {
             continue;
         }
         for name in crate_refs(code) {
@@ -167,5 +158,12 @@ fn the_layer_check_catches_a_wrong_way_import() {
         .is_empty()
     );
     assert!(violations("base", "// see crate::ops::launch\n").is_empty());
+    // Code after a unit-test module (and the tests themselves) is checked too: a wrong
+    // import appended at the end of a file was once skipped.
+    let after_tests = "#[cfg(test)]\nmod tests {}\nuse crate::ops::launch;\n";
+    assert_eq!(
+        violations("store", after_tests),
+        vec![(3, "ops".to_string())]
+    );
     assert!(violations("base", "let a = my_crate::ops;\n").is_empty());
 }
