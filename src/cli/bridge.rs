@@ -33,7 +33,9 @@ pub(super) fn run(a: Args) -> Result<()> {
     } = signin::open(&ctx.paths, &ctx.audit, &a.server, || ctx.vault())?;
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server)?;
-    let vault = ctx.vault()?;
+    // One keychain session at most, and none for a server without static headers or a
+    // sign-in: opening one is most of a cold start.
+    let mut vault = store.as_ref().map(|s| s.vault.clone());
     let mut headers = Vec::new();
     let mut events = Vec::new();
     for b in &server.bindings {
@@ -43,8 +45,12 @@ pub(super) fn run(a: Args) -> Result<()> {
         if Some(&b.credential) == remote.oauth_credential.as_ref() {
             continue;
         }
-        if let Some(v) = vault.get(&b.credential)? {
-            headers.push((name, v));
+        let v = match &vault {
+            Some(v) => v,
+            None => vault.insert(ctx.vault()?),
+        };
+        if let Some(value) = v.get(&b.credential)? {
+            headers.push((name, value));
         }
     }
     for b in &server.bindings {
@@ -84,6 +90,7 @@ pub(super) fn run(a: Args) -> Result<()> {
             timeout: a.browser.timeout(),
             client_metadata_url: remote.client_metadata_url.clone(),
         }),
+        warn: Arc::new(|m: &str| eprintln!("keybroker bridge: {m}")),
     };
     let out: Out = Arc::new(Mutex::new(Box::new(std::io::stdout())));
     bridge.run(std::io::stdin().lock(), out)

@@ -17,6 +17,7 @@
 //! 400/404/405 answer to the initialize POST; the bridge then opens the event stream,
 //! POSTs to the endpoint it names (same origin only) and relays the stream.
 
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,6 +28,7 @@ use url::Url;
 use crate::base::clock::unix_now;
 use crate::base::error::{Error, Result};
 use crate::base::secret::Secret;
+use crate::mcp::headers::{self, ParamHeader};
 use crate::mcp::{one_line, read_sse, valid_session_id};
 use crate::net::{Http, Response, redact};
 use crate::oauth::discovery::{self, Challenge};
@@ -55,7 +57,12 @@ pub struct Bridge {
     pub store: Option<Store>,
     /// `None`: never sign in interactively; report "needs sign-in" instead.
     pub sign_in: Option<SignInPolicy>,
+    /// Where the bridge's own notices go (the CLI: stderr, never stdout).
+    pub warn: Warn,
 }
+
+/// A sink for notices meant for the person running the host.
+pub type Warn = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Where MCP messages go (stdout, or a buffer in tests).
 pub type Out = Arc<Mutex<Box<dyn Write + Send>>>;
@@ -71,6 +78,10 @@ struct Session {
     /// Legacy HTTP+SSE transport (2024-11-05): where messages are POSTed; answers come
     /// on the GET stream.
     legacy_post: Option<Url>,
+    /// Each listed tool's `x-mcp-header` declarations (2026-07-28).
+    tools: HashMap<String, Vec<ParamHeader>>,
+    /// Tools left out of `tools/list` for an invalid declaration, with the reason.
+    invalid_tools: HashMap<String, String>,
 }
 
 fn write_msg(out: &Out, bytes: &[u8]) {
@@ -83,6 +94,18 @@ fn write_msg(out: &Out, bytes: &[u8]) {
         let _ = w.write_all(b"\n");
         let _ = w.flush();
     }
+}
+
+/// The JSON-RPC error code of a `Mcp-Param-*` or `Mcp-Name` header that does not match
+/// the body (2026-07-28).
+const HEADER_MISMATCH: i64 = -32020;
+
+/// `text` as a JSON-RPC response to `request` (same id, a result or an error), if it is.
+fn reply_to(request: &Value, text: &str) -> Option<Value> {
+    let id = request.get("id")?;
+    let v: Value = serde_json::from_str(text).ok()?;
+    (v.get("id") == Some(id) && (v.get("result").is_some() || v.get("error").is_some()))
+        .then_some(v)
 }
 
 fn rpc_error(out: &Out, id: &Value, code: i64, message: &str) {
@@ -110,9 +133,7 @@ impl Bridge {
                 let parsed: Value = match serde_json::from_slice(&line) {
                     Ok(v) => v,
                     Err(_) => {
-                        eprintln!(
-                            "keybroker bridge: ignored a line from the host that is not JSON"
-                        );
+                        (this.warn)("ignored a line from the host that is not JSON");
                         continue;
                     }
                 };
@@ -186,24 +207,34 @@ impl Bridge {
             if let Some(v) = msg
                 .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
                 .and_then(Value::as_str)
-                .filter(|v| v.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+                .filter(|v| headers::is_visible(v))
             {
                 h.retain(|(k, _)| k != "MCP-Protocol-Version");
                 h.push(("MCP-Protocol-Version".into(), v.to_string()));
             }
-            // Standard request headers (SEP-2243, 2026-07-28 draft): the method, and the
-            // tool/prompt name or resource URI, so gateways can route without the body.
-            // Values that are not visible ASCII are left out rather than encoded.
-            let visible = |v: &&str| !v.is_empty() && v.bytes().all(|b| (0x20..=0x7e).contains(&b));
-            if let Some(m) = msg.get("method").and_then(Value::as_str).filter(visible) {
+            // Standard request headers (SEP-2243, 2026-07-28): the method, and the tool or
+            // prompt name or resource URI, so gateways can route without the body. A name
+            // that is not plain ASCII goes Base64-encoded (THREATS 37); so do the
+            // arguments a tool declares with `x-mcp-header`.
+            if let Some(m) = msg
+                .get("method")
+                .and_then(Value::as_str)
+                .filter(|m| headers::is_visible(m))
+            {
                 h.push(("Mcp-Method".into(), m.to_string()));
                 let name = match m {
                     "tools/call" | "prompts/get" => msg.pointer("/params/name"),
                     "resources/read" => msg.pointer("/params/uri"),
                     _ => None,
                 };
-                if let Some(n) = name.and_then(Value::as_str).filter(visible) {
-                    h.push(("Mcp-Name".into(), n.to_string()));
+                if let Some(n) = name.and_then(Value::as_str) {
+                    h.push(("Mcp-Name".into(), headers::encode_value(n)));
+                }
+                if m == "tools/call"
+                    && let Some(decls) = name.and_then(Value::as_str).and_then(|n| s.tools.get(n))
+                    && let Ok(params) = headers::mirror(decls, msg.pointer("/params/arguments"))
+                {
+                    h.extend(params);
                 }
             }
             h
@@ -300,7 +331,7 @@ impl Bridge {
         if let Err(e) = self.deliver_inner(session, out, gate, line, msg) {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("").to_string();
-            eprintln!("keybroker bridge: {text}");
+            (self.warn)(&text);
             if let (true, Some(id)) = (is_request, id) {
                 let code = if matches!(e, Error::NeedsSignIn { .. }) {
                     -32001
@@ -320,13 +351,67 @@ impl Bridge {
         line: &[u8],
         msg: &Value,
     ) -> Result<()> {
+        if let (Some(id), Some(why)) = (msg.get("id"), self.refusal(session, msg)) {
+            (self.warn)(&why);
+            rpc_error(out, id, -32602, &format!("keybroker: {why}"));
+            return Ok(());
+        }
+        let method = msg.get("method").and_then(Value::as_str);
         let mut refreshed = false;
         let mut signed_in = false;
         let mut step_ups = 0;
         let mut reinitialized = false;
+        let mut relisted = false;
         loop {
             let resp = self.post(session, line, msg)?;
-            match resp.status {
+            let status = resp.status;
+            if status >= 400 && status != 401 && status != 403 {
+                // A JSON-RPC answer to this request (2026-07-28 servers answer an
+                // unsupported version, a header mismatch or an unknown method so) goes to
+                // the host as it is; the host decides what to do with it.
+                let text = resp.text().unwrap_or_default();
+                if let Some(reply) = reply_to(msg, &text) {
+                    if !relisted
+                        && method == Some("tools/call")
+                        && reply.pointer("/error/code").and_then(Value::as_i64)
+                            == Some(HEADER_MISMATCH)
+                    {
+                        // The tool's declarations may have changed (or were never seen):
+                        // list the tools again, then retry once.
+                        relisted = true;
+                        if self.relist_tools(session, msg).is_ok() {
+                            continue;
+                        }
+                    }
+                    write_msg(out, text.as_bytes());
+                    return Ok(());
+                }
+                match status {
+                    400 | 404 | 405
+                        if method == Some("initialize")
+                            && lock(session).legacy_post.is_none()
+                            && lock(session).id.is_none() =>
+                    {
+                        // Not a Streamable HTTP server: try the 2024-11-05 transport.
+                        self.legacy_connect(session, out)?;
+                    }
+                    404 if !reinitialized
+                        && lock(session).id.is_some()
+                        && method != Some("initialize") =>
+                    {
+                        reinitialized = true;
+                        self.reinitialize(session, out)?;
+                    }
+                    _ => {
+                        return Err(Error::other(
+                            format!("{} answered HTTP {status}", redact(&self.url)),
+                            "check the server URL; try again later",
+                        ));
+                    }
+                }
+                continue;
+            }
+            match status {
                 200..=299 => return self.handle_success(session, out, resp, msg),
                 401 => {
                     let challenge = resp
@@ -384,21 +469,6 @@ impl Bridge {
                         .and_then(|t| t.access_token.clone());
                     self.authorize(session, gate, challenge.as_ref(), stale.as_deref())?;
                 }
-                400 | 404 | 405
-                    if msg.get("method").and_then(Value::as_str) == Some("initialize")
-                        && lock(session).legacy_post.is_none()
-                        && lock(session).id.is_none() =>
-                {
-                    // Not a Streamable HTTP server: try the 2024-11-05 transport.
-                    self.legacy_connect(session, out)?;
-                }
-                404 if !reinitialized
-                    && lock(session).id.is_some()
-                    && msg.get("method").and_then(Value::as_str) != Some("initialize") =>
-                {
-                    reinitialized = true;
-                    self.reinitialize(session, out)?;
-                }
                 300..=399 => {
                     return Err(Error::Denied {
                         message: format!(
@@ -416,6 +486,107 @@ impl Bridge {
                 }
             }
         }
+    }
+
+    /// Why a request must not be sent (answered by the bridge with "invalid params"): a
+    /// call to a tool left out of `tools/list`, or an argument a tool mirrors into a
+    /// header that has no header form.
+    fn refusal(&self, session: &Mutex<Session>, msg: &Value) -> Option<String> {
+        if msg.get("method").and_then(Value::as_str) != Some("tools/call") {
+            return None;
+        }
+        let name = msg.pointer("/params/name").and_then(Value::as_str)?;
+        let s = lock(session);
+        if let Some(why) = s.invalid_tools.get(name) {
+            return Some(format!("tool `{name}` is not available: {why}"));
+        }
+        let decls = s.tools.get(name)?;
+        headers::mirror(decls, msg.pointer("/params/arguments"))
+            .err()
+            .map(|why| format!("tool `{name}`: {why}"))
+    }
+
+    /// Take note of a `tools/list` answer: each tool's `x-mcp-header` declarations, and
+    /// the tools with an invalid one, which are left out of the answer (spec 2026-07-28,
+    /// "Custom Headers from Tool Parameters"). Returns the answer to relay: the bytes as
+    /// the server sent them unless a tool was left out.
+    fn note_tools(
+        &self,
+        session: &Mutex<Session>,
+        request: &Value,
+        data: &[u8],
+    ) -> Option<Vec<u8>> {
+        if request.get("method").and_then(Value::as_str) != Some("tools/list") {
+            return None;
+        }
+        let mut v: Value = serde_json::from_slice(data).ok()?;
+        if v.get("id") != request.get("id") {
+            return None;
+        }
+        let result = v.get_mut("result")?;
+        let (valid, invalid) = headers::check_tools(result);
+        let mut s = lock(session);
+        for (name, decls) in valid {
+            s.invalid_tools.remove(&name);
+            s.tools.insert(name, decls);
+        }
+        if invalid.is_empty() {
+            return None;
+        }
+        for (name, why) in invalid {
+            (self.warn)(&format!("left tool `{name}` out of the tool list: {why}"));
+            s.tools.remove(&name);
+            s.invalid_tools.insert(name, why);
+        }
+        serde_json::to_vec(&v).ok()
+    }
+
+    /// List the tools again (all pages) for their current declarations; nothing of it
+    /// goes to the host. `call`: the request that needs them (its `_meta` is reused).
+    fn relist_tools(&self, session: &Mutex<Session>, call: &Value) -> Result<()> {
+        let mut cursor: Option<Value> = None;
+        for page in 0..20 {
+            let mut params = serde_json::Map::new();
+            if let Some(meta) = call.pointer("/params/_meta") {
+                params.insert("_meta".into(), meta.clone());
+            }
+            if let Some(c) = cursor.take() {
+                params.insert("cursor".into(), c);
+            }
+            let request = serde_json::json!({"jsonrpc": "2.0", "id": format!("keybroker-tools-{page}"),
+                "method": "tools/list", "params": params});
+            let body = request.to_string();
+            let resp = self.post(session, body.as_bytes(), &request)?;
+            if !(200..300).contains(&resp.status) {
+                return Err(Error::other(
+                    format!("listing the tools again failed (HTTP {})", resp.status),
+                    "try again",
+                ));
+            }
+            let mut answer: Option<Vec<u8>> = None;
+            if resp.content_type() == "text/event-stream" {
+                read_sse(resp.body, |ev| {
+                    if reply_to(&request, &ev.data).is_some() {
+                        answer = Some(ev.data.into_bytes());
+                        return false;
+                    }
+                    true
+                });
+            } else {
+                answer = Some(resp.text()?.into_bytes());
+            }
+            let Some(answer) = answer else { break };
+            self.note_tools(session, &request, &answer);
+            let next = serde_json::from_slice::<Value>(&answer)
+                .ok()
+                .and_then(|v| v.pointer("/result/nextCursor").cloned())
+                .filter(|c| !c.is_null());
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(())
     }
 
     fn needs_sign_in(&self, reason: &str) -> Error {
@@ -517,7 +688,7 @@ impl Bridge {
             .cloned()
             .filter(|_| msg.get("method").is_some());
         if ctype == "text/event-stream" {
-            return self.pump_post_stream(session, out, resp, want_id, is_init);
+            return self.pump_post_stream(session, out, resp, msg, want_id, is_init);
         }
         let text = resp.text()?;
         if text.trim().is_empty() {
@@ -526,7 +697,10 @@ impl Bridge {
         if is_init {
             self.note_init_result(session, text.as_bytes());
         }
-        write_msg(out, text.as_bytes());
+        match self.note_tools(session, msg, text.as_bytes()) {
+            Some(kept) => write_msg(out, &kept),
+            None => write_msg(out, text.as_bytes()),
+        }
         Ok(())
     }
 
@@ -546,6 +720,7 @@ impl Bridge {
         session: &Mutex<Session>,
         out: &Out,
         resp: Response,
+        msg: &Value,
         want_id: Option<Value>,
         is_init: bool,
     ) -> Result<()> {
@@ -571,7 +746,10 @@ impl Bridge {
                     {
                         done = true;
                     }
-                    write_msg(out, ev.data.as_bytes());
+                    match self.note_tools(session, msg, ev.data.as_bytes()) {
+                        Some(kept) => write_msg(out, &kept),
+                        None => write_msg(out, ev.data.as_bytes()),
+                    }
                 }
                 !done
             });

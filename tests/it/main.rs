@@ -14,5 +14,6 @@ mod real_hosts;
 mod refresh_load;
 mod remote_e2e;
 mod remote_hardening;
+mod remote_headers;
 mod secret_cli;
 mod watch_cli;
