@@ -4,8 +4,8 @@
 # reaches each scenario's server only through the bridge). Prints one line per run and
 # the pass count; exits non-zero when a run fails that is not listed in
 # tests/conformance-expected-failures.txt (one line per scenario: its name, or
-# name@spec-version, then why it fails), or when a listed one passes (so the list never
-# goes stale).
+# name@spec-version, then why it fails; `#` lines are comments), or when a listed one
+# passes (so the list never goes stale).
 #
 #   scripts/conformance.sh [SCENARIO[@SPEC-VERSION]...]   (default: every client scenario)
 #
@@ -80,7 +80,7 @@ expected_reason() {
   [ -f "$EXPECTED" ] || return 1
   local key reason
   for key in "$1" "${1%%@*}"; do
-    reason="$(awk -v k="$key" '$1 == k { sub(/^[^ ]+ +/, ""); print; exit }' "$EXPECTED")"
+    reason="$(awk -v k="$key" '!/^#/ && $1 == k { sub(/^[^ ]+ +/, ""); print; exit }' "$EXPECTED")"
     if [ -n "$reason" ]; then echo "$reason"; return 0; fi
   done
   return 1
@@ -113,7 +113,7 @@ for run in "${RUNS[@]}"; do
 done
 if [ -f "$EXPECTED" ]; then
   while read -r listed _; do
-    [ -z "$listed" ] && continue
+    case "$listed" in "" | "#"*) continue ;; esac
     awk -v n="${listed%%@*}" '$1 == n { found = 1 } END { exit !found }' <<<"$LISTED" ||
       echo "note: $EXPECTED lists \`$listed\`, which the suite no longer has"
   done <"$EXPECTED"

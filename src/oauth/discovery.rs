@@ -29,11 +29,15 @@ pub struct Challenge {
     pub error: Option<String>,
 }
 
-/// Parse the Bearer challenge of a `WWW-Authenticate` header (quoted or token values).
+/// Parse the Bearer (or DPoP, RFC 9449 section 7.1) challenge of a `WWW-Authenticate`
+/// header (quoted or token values); the first of the two schemes counts.
 pub fn parse_challenge(header: &str) -> Option<Challenge> {
     let lower = header.to_ascii_lowercase();
-    let start = lower.find("bearer")?;
-    let mut rest = &header[start + "bearer".len()..];
+    let (start, len) = [("bearer", 6), ("dpop", 4)]
+        .iter()
+        .filter_map(|(scheme, len)| lower.find(scheme).map(|i| (i, *len)))
+        .min()?;
+    let mut rest = &header[start + len..];
     let mut ch = Challenge::default();
     loop {
         rest = rest.trim_start_matches([' ', ',', '\t']);
@@ -90,13 +94,23 @@ pub struct ProtectedResource {
 #[derive(Debug, Clone)]
 pub struct AuthServer {
     pub issuer: String,
-    pub authorization_endpoint: Url,
+    /// Absent on a server only for machine grants (no browser sign-in there).
+    pub authorization_endpoint: Option<Url>,
     pub token_endpoint: Url,
     pub registration_endpoint: Option<Url>,
     pub scopes_supported: Option<Vec<String>>,
     pub token_endpoint_auth_methods: Option<Vec<String>>,
     pub iss_parameter_supported: bool,
     pub cimd_supported: bool,
+    /// `dpop_signing_alg_values_supported` (RFC 9449): DPoP is used when it has ES256.
+    pub dpop_algs: Vec<String>,
+}
+
+impl AuthServer {
+    /// The server takes DPoP proofs Keybroker can make (ES256).
+    pub fn dpop(&self) -> bool {
+        self.dpop_algs.iter().any(|a| a == "ES256")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -256,14 +270,26 @@ pub fn auth_server_metadata_urls(issuer: &Url) -> Vec<Url> {
     }
 }
 
+/// What the tokens are for: a browser sign-in needs an authorization endpoint with PKCE
+/// S256 (THREATS 17); a machine grant only a token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    SignIn,
+    Machine,
+}
+
 pub fn auth_server(http: &Http, issuer: &str) -> Result<AuthServer> {
+    auth_server_for(http, issuer, Use::SignIn)
+}
+
+pub fn auth_server_for(http: &Http, issuer: &str, usage: Use) -> Result<AuthServer> {
     let issuer_url = Url::parse(issuer)
         .map_err(|_| bad_metadata("authorization server", format!("`{issuer}` is not a URL")))?;
     for url in auth_server_metadata_urls(&issuer_url) {
         let Some(doc) = http.get_json(&url, "authorization-server metadata")? else {
             continue;
         };
-        return parse_auth_server(&doc, issuer, &url);
+        return parse_auth_server_for(&doc, issuer, &url, usage);
     }
     Err(Error::other(
         format!("the authorization server {issuer} publishes no metadata"),
@@ -272,6 +298,15 @@ pub fn auth_server(http: &Http, issuer: &str) -> Result<AuthServer> {
 }
 
 pub fn parse_auth_server(doc: &Value, issuer: &str, fetched_from: &Url) -> Result<AuthServer> {
+    parse_auth_server_for(doc, issuer, fetched_from, Use::SignIn)
+}
+
+pub fn parse_auth_server_for(
+    doc: &Value,
+    issuer: &str,
+    fetched_from: &Url,
+    usage: Use,
+) -> Result<AuthServer> {
     let what = "authorization-server metadata";
     let got = doc.get("issuer").and_then(Value::as_str).unwrap_or("");
     if got != issuer {
@@ -292,12 +327,14 @@ pub fn parse_auth_server(doc: &Value, issuer: &str, fetched_from: &Url) -> Resul
                 .map_err(|_| bad_metadata(what, format!("`{key}` is not a URL"))),
         }
     };
-    let authorization_endpoint = endpoint("authorization_endpoint")?
-        .ok_or_else(|| bad_metadata(what, "no authorization_endpoint".into()))?;
+    let authorization_endpoint = endpoint("authorization_endpoint")?;
+    if usage == Use::SignIn && authorization_endpoint.is_none() {
+        return Err(bad_metadata(what, "no authorization_endpoint".into()));
+    }
     let token_endpoint = endpoint("token_endpoint")?
         .ok_or_else(|| bad_metadata(what, "no token_endpoint".into()))?;
     let methods = strings(doc, "code_challenge_methods_supported").unwrap_or_default();
-    if !methods.iter().any(|m| m == "S256") {
+    if usage == Use::SignIn && !methods.iter().any(|m| m == "S256") {
         return Err(Error::Denied {
             message: format!(
                 "the authorization server {issuer} does not advertise PKCE with S256"
@@ -320,16 +357,27 @@ pub fn parse_auth_server(doc: &Value, issuer: &str, fetched_from: &Url) -> Resul
             .get("client_id_metadata_document_supported")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        dpop_algs: strings(doc, "dpop_signing_alg_values_supported").unwrap_or_default(),
     })
 }
 
 /// Everything sign-in needs, from the server URL and (if any) its 401 challenge.
 pub fn discover(http: &Http, server: &Url, challenge: Option<&Challenge>) -> Result<Discovery> {
+    discover_for(http, server, challenge, Use::SignIn)
+}
+
+/// As [`discover`], for tokens that are used as `usage` says.
+pub fn discover_for(
+    http: &Http,
+    server: &Url,
+    challenge: Option<&Challenge>,
+    usage: Use,
+) -> Result<Discovery> {
     let Some(resource) = find_protected_resource(http, server, challenge)? else {
         return discover_2025_03_26(http, server);
     };
     let issuer = resource.authorization_servers[0].clone();
-    let auth_server = auth_server(http, &issuer)?;
+    let auth_server = auth_server_for(http, &issuer, usage)?;
     Ok(Discovery {
         resource,
         auth_server,
@@ -371,13 +419,14 @@ fn default_endpoints(base: &Url, issuer: &str) -> AuthServer {
     };
     AuthServer {
         issuer: issuer.to_string(),
-        authorization_endpoint: at("/authorize"),
+        authorization_endpoint: Some(at("/authorize")),
         token_endpoint: at("/token"),
         registration_endpoint: Some(at("/register")),
         scopes_supported: None,
         token_endpoint_auth_methods: None,
         iss_parameter_supported: false,
         cimd_supported: false,
+        dpop_algs: Vec::new(),
     }
 }
 
@@ -396,6 +445,15 @@ mod tests {
         assert_eq!(
             c.resource_metadata.as_deref(),
             Some("https://x.example/.well-known/oauth-protected-resource/mcp")
+        );
+        let dpop = parse_challenge(
+            r#"DPoP error="use_dpop_nonce", resource_metadata="https://x.example/prm""#,
+        )
+        .expect("DPoP challenge");
+        assert_eq!(dpop.error.as_deref(), Some("use_dpop_nonce"));
+        assert_eq!(
+            dpop.resource_metadata.as_deref(),
+            Some("https://x.example/prm")
         );
         let bare = parse_challenge("Bearer realm=x, scope=read").expect("challenge");
         assert_eq!(bare.scope.as_deref(), Some("read"));
@@ -539,8 +597,8 @@ mod tests {
         let a = &disc.auth_server;
         assert_eq!(a.issuer, d.base);
         assert_eq!(
-            a.authorization_endpoint.as_str(),
-            format!("{}/authorize", d.base)
+            a.authorization_endpoint.as_ref().map(Url::as_str),
+            Some(format!("{}/authorize", d.base).as_str())
         );
         assert_eq!(a.token_endpoint.as_str(), format!("{}/token", d.base));
         assert_eq!(

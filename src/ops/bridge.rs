@@ -33,7 +33,9 @@ use crate::mcp::{one_line, read_sse, valid_session_id};
 use crate::net::{Http, Response, redact};
 use crate::oauth::discovery::{self, Challenge};
 use crate::oauth::flow::{self, Browser};
+use crate::oauth::keys::Key;
 use crate::oauth::{Store, TokenSet};
+use crate::ops::signin;
 use crate::store::audit::{EventKind, Outcome};
 
 /// How many times one request may trigger a new authorization for more scope.
@@ -82,6 +84,22 @@ struct Session {
     tools: HashMap<String, Vec<ParamHeader>>,
     /// Tools left out of `tools/list` for an invalid declaration, with the reason.
     invalid_tools: HashMap<String, String>,
+    /// The DPoP key of the current token set, loaded once.
+    dpop: Option<Key>,
+    /// The latest nonce the server gave for DPoP proofs (RFC 9449 section 9).
+    dpop_nonce: Option<String>,
+}
+
+impl Session {
+    /// Use `ts` from now on, with its DPoP key (a key that does not load is no key: the
+    /// server then refuses the token and the bridge says so).
+    fn set_tokens(&mut self, ts: Option<TokenSet>) {
+        self.dpop = ts
+            .as_ref()
+            .and_then(|t| t.dpop_key.as_deref())
+            .and_then(|pem| Key::from_pem(pem).ok());
+        self.tokens = ts;
+    }
 }
 
 fn write_msg(out: &Out, bytes: &[u8]) {
@@ -120,7 +138,7 @@ impl Bridge {
         let this = Arc::new(self);
         let session = Arc::new(Mutex::new(Session::default()));
         if let Some(store) = &this.store {
-            lock(&session).tokens = store.load()?;
+            lock(&session).set_tokens(store.load()?);
         }
         let auth_gate = Arc::new(Mutex::new(()));
         std::thread::scope(|scope| {
@@ -176,7 +194,16 @@ impl Bridge {
         Ok(())
     }
 
-    fn headers(&self, session: &Session, accept: &str) -> Vec<(String, String)> {
+    /// The headers of one request to `url` with `method`: session, version, the
+    /// credential (with a fresh DPoP proof for this very request when the token is
+    /// DPoP-bound, RFC 9449 section 7), static headers.
+    fn headers(
+        &self,
+        session: &Session,
+        accept: &str,
+        method: &str,
+        url: &Url,
+    ) -> Vec<(String, String)> {
         let mut h = vec![("Accept".to_string(), accept.to_string())];
         if let Some(id) = &session.id {
             h.push(("Mcp-Session-Id".into(), id.clone()));
@@ -184,12 +211,19 @@ impl Bridge {
         if let Some(v) = &session.protocol {
             h.push(("MCP-Protocol-Version".into(), v.clone()));
         }
-        if let Some(tok) = session
-            .tokens
-            .as_ref()
-            .and_then(|t| t.access_token.as_deref())
+        if let Some(ts) = &session.tokens
+            && let Some(tok) = ts.access_token.as_deref()
         {
-            h.push(("Authorization".into(), format!("Bearer {tok}")));
+            match session.dpop.as_ref().filter(|_| ts.is_dpop()) {
+                Some(key) => {
+                    h.push(("Authorization".into(), format!("DPoP {tok}")));
+                    let nonce = session.dpop_nonce.as_deref();
+                    if let Ok(proof) = key.dpop_proof(method, url, Some(tok), nonce, unix_now()) {
+                        h.push(("DPoP".into(), proof));
+                    }
+                }
+                None => h.push(("Authorization".into(), format!("Bearer {tok}"))),
+            }
         }
         for (name, value) in &self.headers {
             h.push((name.clone(), value.expose().to_string()));
@@ -200,7 +234,8 @@ impl Bridge {
     fn post(&self, session: &Mutex<Session>, body: &[u8], msg: &Value) -> Result<Response> {
         let headers = {
             let s = lock(session);
-            let mut h = self.headers(&s, "application/json, text/event-stream");
+            let target = s.legacy_post.as_ref().unwrap_or(&self.url);
+            let mut h = self.headers(&s, "application/json, text/event-stream", "POST", target);
             h.push(("Content-Type".into(), "application/json".into()));
             // Stateless lifecycle (2026-07-28): each request names its protocol version
             // in `_meta`; the header must match it.
@@ -255,7 +290,7 @@ impl Bridge {
     fn legacy_connect(&self, session: &Mutex<Session>, out: &Out) -> Result<()> {
         let headers = {
             let s = lock(session);
-            self.headers(&s, "text/event-stream")
+            self.headers(&s, "text/event-stream", "GET", &self.url)
         };
         let refs: Vec<(&str, &str)> = headers
             .iter()
@@ -362,9 +397,13 @@ impl Bridge {
         let mut step_ups = 0;
         let mut reinitialized = false;
         let mut relisted = false;
+        let mut nonce_retried = false;
         loop {
             let resp = self.post(session, line, msg)?;
             let status = resp.status;
+            if let Some(n) = resp.header("dpop-nonce").filter(|n| headers::is_visible(n)) {
+                lock(session).dpop_nonce = Some(n.to_string());
+            }
             if status >= 400 && status != 401 && status != 403 {
                 // A JSON-RPC answer to this request (2026-07-28 servers answer an
                 // unsupported version, a header mismatch or an unknown method so) goes to
@@ -417,6 +456,16 @@ impl Bridge {
                     let challenge = resp
                         .header("www-authenticate")
                         .and_then(discovery::parse_challenge);
+                    // The server wants its nonce in the proof (RFC 9449 section 9):
+                    // retry once with it, the token is fine.
+                    if !nonce_retried
+                        && challenge.as_ref().and_then(|c| c.error.as_deref())
+                            == Some("use_dpop_nonce")
+                        && lock(session).dpop_nonce.is_some()
+                    {
+                        nonce_retried = true;
+                        continue;
+                    }
                     let stale = lock(session)
                         .tokens
                         .as_ref()
@@ -427,7 +476,7 @@ impl Bridge {
                         if let Some(store) = &self.store {
                             match store.fresh(&self.http, stale.as_deref(), &unix_now) {
                                 Ok(ts) => {
-                                    lock(session).tokens = Some(ts);
+                                    lock(session).set_tokens(Some(ts));
                                     continue;
                                 }
                                 Err(Error::NeedsSignIn { .. }) => {}
@@ -620,7 +669,23 @@ impl Bridge {
             && Some(tok) != stale
             && challenge.and_then(|c| c.error.as_deref()) != Some("insufficient_scope")
         {
-            lock(session).tokens = current.clone();
+            lock(session).set_tokens(current.clone());
+            return Ok(());
+        }
+        if let Some(machine) = current.as_ref().filter(|t| t.machine.is_some()) {
+            // A machine credential: new tokens without a browser, whatever the policy.
+            let previous_scope = machine.scope.as_deref().filter(|_| {
+                challenge.and_then(|c| c.error.as_deref()) == Some("insufficient_scope")
+            });
+            let ts = signin::machine_sign_in(
+                &self.http,
+                store,
+                &self.url,
+                challenge,
+                machine,
+                previous_scope,
+            )?;
+            lock(session).set_tokens(Some(ts));
             return Ok(());
         }
         let Some(policy) = &self.sign_in else {
@@ -655,7 +720,7 @@ impl Bridge {
             Outcome::Ok,
             "signed in from the bridge",
         )?;
-        lock(session).tokens = Some(ts);
+        lock(session).set_tokens(Some(ts));
         Ok(())
     }
 
@@ -765,7 +830,7 @@ impl Bridge {
             std::thread::sleep(Duration::from_millis(retry_ms.min(60_000)));
             let headers = {
                 let s = lock(session);
-                let mut h = self.headers(&s, "text/event-stream");
+                let mut h = self.headers(&s, "text/event-stream", "GET", &self.url);
                 h.push(("Last-Event-ID".into(), resume_from));
                 h
             };
@@ -797,7 +862,7 @@ impl Bridge {
         for _ in 0..20 {
             let headers = {
                 let s = lock(session);
-                let mut h = self.headers(&s, "text/event-stream");
+                let mut h = self.headers(&s, "text/event-stream", "GET", &self.url);
                 if let Some(l) = &last_id {
                     h.push(("Last-Event-ID".into(), l.clone()));
                 }
@@ -864,7 +929,7 @@ impl Bridge {
             if s.id.is_none() || s.legacy_post.is_some() {
                 return;
             }
-            self.headers(&s, "application/json")
+            self.headers(&s, "application/json", "DELETE", &self.url)
         };
         let refs: Vec<(&str, &str)> = headers
             .iter()

@@ -7,6 +7,7 @@
 //! callback the caller passes).
 
 pub mod bridge;
+pub mod idp;
 pub mod import;
 pub mod inventory;
 pub mod launch;

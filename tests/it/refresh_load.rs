@@ -156,6 +156,7 @@ fn ten_bridges_waking_with_an_expired_token_make_exactly_one_refresh_and_all_kee
         expires_at: Some(unix_now() - 5),
         scope: None,
         obtained_at: None,
+        ..TokenSet::default()
     };
     let json = serde_json::to_string(&seeded).expect("json");
     vault

@@ -9,7 +9,7 @@
 // MCP_CONFORMANCE_CONTEXT, MCP_CONFORMANCE_PROTOCOL_VERSION.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -37,15 +37,34 @@ function kbRun(args, input) {
   if (r.status !== 0) throw new Error(`keybroker ${args[0]} exited ${r.status}`);
 }
 
-// What the user types to add the server: `keybroker add` with the scenario's client.
+// What the user types to add the server: `keybroker add` with the scenario's client,
+// as a machine client where the scenario is one (the extension scenarios).
 function addServer() {
   const add = ['add', 'claude-desktop', 'srv', '--url', url, '--config', config,
     '--client-metadata-url', 'https://conformance-test.local/client-metadata.json'];
+  let input = context.client_secret;
   if (context.client_id) {
     add.push('--client-id', context.client_id);
     if (context.client_secret) add.push('--client-secret-stdin');
   }
-  kbRun(add, context.client_secret);
+  if (scenario.startsWith('auth/client-credentials-')) add.push('--client-credentials');
+  if (context.private_key_pem) {
+    add.push('--private-key-jwt', '--private-key-stdin');
+    input = context.private_key_pem;
+  }
+  if (context.valid_jwt) {
+    // Workload identity: the platform keeps the token in a file.
+    const file = join(home, 'workload-token.jwt');
+    writeFileSync(file, context.valid_jwt);
+    add.push('--workload-jwt-file', file);
+  }
+  if (context.idp_issuer) {
+    // Enterprise-managed: the organisation's IdP is set up once, with the user's ID token.
+    kbRun(['idp', 'add', 'corp', '--issuer', context.idp_issuer, '--client-id', context.idp_client_id,
+      '--id-token-stdin'], context.idp_id_token);
+    add.push('--idp', 'corp');
+  }
+  kbRun(add, input);
 }
 
 // Arguments a host would fill in for a tool: the scenario's own, else one value per
