@@ -11,7 +11,18 @@
 //! every request after initialize, the GET stream for server-initiated messages, SSE
 //! resumption with `Last-Event-ID` honouring `retry`, re-initialize on 404 for a lost
 //! session, DELETE of the session on exit, one refresh-and-retry on 401, capped scope
-//! step-up on 403 `insufficient_scope`, no redirects (THREATS 25).
+//! step-up on 403 `insufficient_scope`, no redirects (THREATS 25). A DPoP-bound token
+//! goes as `Authorization: DPoP` with a fresh proof for each request; a
+//! `use_dpop_nonce` 401 is retried once with the server's nonce. A machine credential
+//! (client credentials, workload JWT, enterprise IdP) gets its tokens itself, with or
+//! without `--sign-in`.
+//!
+//! 2026-07-28 headers: `Mcp-Method`, `Mcp-Name` and, from the `x-mcp-header`
+//! declarations of the last `tools/list`, `Mcp-Param-*` (values encoded by
+//! [`crate::mcp::headers`], THREATS 37). A tool with an invalid declaration is the one
+//! thing the bridge takes out of a message: it is left out of the host's tool list, and
+//! a call to it is answered here. A JSON-RPC answer on a 4xx is relayed as it is; a
+//! `HeaderMismatch` first makes the bridge list the tools again and retry once.
 //!
 //! Servers that only speak the legacy HTTP+SSE transport (2024-11-05) are detected by a
 //! 400/404/405 answer to the initialize POST; the bridge then opens the event stream,

@@ -340,6 +340,9 @@ fn with_oidc_provider_ten_bridges_share_one_rotated_refresh_and_revocation_means
         .expect("refresh token")
         .to_string();
     assert_eq!(stats(&stats_url)["codes"], 1);
+    // oidc-provider advertises DPoP: the tokens are bound to this credential's key, so the
+    // refresh below carries a proof too.
+    assert_eq!(ts["token_type"], "DPoP", "{ts}");
 
     // Let the access token expire, then wake ten bridges at once.
     std::thread::sleep(Duration::from_secs(9));

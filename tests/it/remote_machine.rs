@@ -84,8 +84,7 @@ fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn a_machine_client_gets_a_dpop_bound_token_without_a_browser_and_its_key_stays_in_the_keychain()
-{
+fn a_machine_client_gets_a_dpop_bound_token_without_a_browser_and_its_key_stays_in_the_keychain() {
     let w = World::new();
     let key = Key::generate().expect("key");
     let pem = key.to_pem().expect("pem");
@@ -107,7 +106,10 @@ fn a_machine_client_gets_a_dpop_bound_token_without_a_browser_and_its_key_stays_
         .success();
     let jwks: Value = serde_json::from_slice(&add.get_output().stdout).expect("JWKS on stdout");
     assert_eq!(jwks["keys"][0]["kid"], key.thumbprint().as_str());
-    assert!(jwks["keys"][0].get("d").is_none(), "no private part: {jwks}");
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "no private part: {jwks}"
+    );
 
     let (stdout, stderr) = bridge(&w, "claude-desktop/ci");
     assert!(
@@ -118,8 +120,25 @@ fn a_machine_client_gets_a_dpop_bound_token_without_a_browser_and_its_key_stays_
     let s = stats(&mcp);
     assert_eq!(s["machineGrants"], 1, "{s}");
     assert_eq!(s["badProofs"], 0, "every proof checked out: {s}");
-    assert_eq!(s["bearerRequests"], 0, "the token went DPoP-bound only: {s}");
+    assert_eq!(
+        s["bearerRequests"], 0,
+        "the token went DPoP-bound only: {s}"
+    );
     assert!(s["dpopRequests"].as_u64().unwrap_or(0) >= 2, "{s}");
+    let listed = w.kb().args(["servers", "--json"]).assert().success();
+    let listed = String::from_utf8_lossy(&listed.get_output().stdout).into_owned();
+    assert!(!listed.contains("needs sign-in"), "{listed}");
+
+    // The token lives 4 s; the next bridge gets a new one the same way, no browser.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let (stdout, stderr) = bridge(&w, "claude-desktop/ci");
+    assert!(
+        stdout.contains("you are kb-machine"),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    let s = stats(&mcp);
+    assert_eq!(s["machineGrants"], 2, "renewed by the grant: {s}");
+    assert_eq!(s["badProofs"], 0, "{s}");
 
     // The private key is in no file Keybroker wrote (state, audit, config).
     let secret_line = pem.lines().nth(1).expect("a base64 line of the key");
@@ -134,6 +153,10 @@ fn a_machine_client_gets_a_dpop_bound_token_without_a_browser_and_its_key_stays_
     assert!(
         audit.contains("client credentials grant") && audit.contains(r#""event":"authorized""#),
         "{audit}"
+    );
+    assert!(
+        audit.contains(r#""event":"refreshed""#),
+        "the renewal is audited: {audit}"
     );
 
     // A new key the server does not know: refused once, reported, not retried.
@@ -150,8 +173,14 @@ fn a_machine_client_gets_a_dpop_bound_token_without_a_browser_and_its_key_stays_
         .assert()
         .failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(err.contains("refused the client credentials grant"), "{err}");
-    assert!(err.contains("rotate-key"), "the fix names the public key: {err}");
+    assert!(
+        err.contains("refused the client credentials grant"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rotate-key"),
+        "the fix names the public key: {err}"
+    );
     let s = stats(&mcp);
     assert_eq!(s["machineErrors"], 1, "one refused request, no retry: {s}");
 }

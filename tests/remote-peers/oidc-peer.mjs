@@ -12,6 +12,8 @@
 //   client credentials grant, private_key_jwt with that public key; the MCP server then
 //   takes its (DPoP-bound) tokens, checks every DPoP proof itself with jose, and counts
 //   them in /stats (machineGrants, dpopRequests, bearerRequests, badProofs).
+// oidc-provider advertises DPoP, so sign-ins get DPoP-bound tokens: the MCP server takes
+// `Authorization: DPoP` with a valid proof (checked here with jose) as well as `Bearer`.
 // Access tokens live ACCESS_TTL seconds (default 4). Sign-in interactions are approved
 // automatically (the "user" says yes), so a test can follow the URL without a UI.
 import http from 'node:http';
@@ -93,13 +95,15 @@ provider.on('grant.error', (ctx) => {
 async function tokenOf(req) {
   const auth = req.headers.authorization ?? '';
   const [scheme, value] = [auth.slice(0, auth.indexOf(' ')).toLowerCase(), auth.slice(auth.indexOf(' ') + 1)];
+  const find = async (v) => (await provider.AccessToken.find(v))
+    ?? (machine ? await provider.ClientCredentials.find(v) : undefined);
   if (scheme === 'bearer') {
     stats.bearerRequests++;
-    return (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
+    return find(value);
   }
   if (scheme !== 'dpop') return undefined;
   stats.dpopRequests++;
-  const token = (await provider.ClientCredentials.find(value)) ?? (await provider.AccessToken.find(value));
+  const token = await find(value);
   try {
     const proof = req.headers.dpop;
     const { jwk, typ } = jose.decodeProtectedHeader(proof);
@@ -141,7 +145,10 @@ asServer.on('request', async (req, res) => {
 });
 
 const challenge = `Bearer resource_metadata="http://127.0.0.1:${mcpPort}/.well-known/oauth-protected-resource/mcp", scope="${machine ? 'mcp' : 'openid mcp'}"`;
-mcpServer.on('request', async (req, res) => {
+// A request whose client went away mid-way (a bridge exiting with its GET stream
+// open) must not take the whole peer down with an unhandled rejection.
+mcpServer.on('request', (req, res) => serveMcp(req, res).catch(() => res.destroy()));
+async function serveMcp(req, res) {
   if (req.url === '/stats') {
     res.setHeader('content-type', 'application/json');
     return res.end(JSON.stringify(stats));
@@ -159,7 +166,7 @@ mcpServer.on('request', async (req, res) => {
     res.statusCode = 404;
     return res.end();
   }
-  const token = await tokenOf(req);
+  const token = await tokenOf(req).catch(() => undefined);
   if (!token || token.isExpired || token.aud !== mcpUrl) {
     res.statusCode = 401;
     res.setHeader('WWW-Authenticate', challenge);
@@ -173,6 +180,6 @@ mcpServer.on('request', async (req, res) => {
   res.on('close', () => { transport.close(); server.close(); });
   await server.connect(transport);
   await transport.handleRequest(req, res, body ? JSON.parse(body) : undefined);
-});
+}
 
 process.stdout.write(JSON.stringify({ mcp: mcpUrl, issuer }) + '\n');
