@@ -10,6 +10,11 @@
 //! must not be able to cancel a sign-in the user is in the middle of. Only the timeout,
 //! a cancel, or the callback with the right `state` ends it. Every page shows fixed text,
 //! with any reflected value HTML-escaped.
+//!
+//! Token requests ([`token_request_with`]) are shared with the machine grants: the
+//! client authenticates as its registration says (`none`, a secret, or a client
+//! assertion signed for the issuer alone), and with a DPoP key each request carries a
+//! proof; a `use_dpop_nonce` answer is retried once with the server's nonce.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -15,7 +15,14 @@
 //! first refreshes and the other nine pick up its result: exactly one refresh request,
 //! safe with refresh-token rotation and reuse detection. `invalid_grant` or a missing
 //! refresh token marks the server "needs sign-in" (the tokens are dropped, the client
-//! registration kept) and is never retried in a loop.
+//! registration kept) and is never retried in a loop. A machine credential (its token
+//! set names a [`grants::MachineGrant`]) has no refresh token to lose: under the same
+//! lock it gets a new token the way it got the first, and a refusal is reported, not
+//! retried.
+//!
+//! The token set also holds the keys of the credential ([`keys`]): the client's
+//! `private_key_jwt` key and the DPoP key its tokens are bound to, each made for this
+//! credential alone.
 //!
 //! Not done here: the interactive flow's details ([`flow`]), the whole sign-in as the
 //! CLI and the app start it ([`connect`]) and the network policy ([`net`]).

@@ -8,6 +8,9 @@
 //! then save the token set to the keychain, mark the credential in the state file and
 //! audit `authorized`. The returned sentence names the issuer, never a token.
 //!
+//! A machine credential (client credentials, workload JWT, enterprise IdP) signs in the
+//! same way without a browser: [`machine_sign_in`], which the bridge uses too.
+//!
 //! Not here: the checks on metadata and callbacks ([`crate::oauth::discovery`],
 //! [`crate::oauth::flow`]), refresh ([`crate::oauth::Store::fresh`]), and carrying MCP traffic
 //! (`bridge`).
