@@ -390,11 +390,14 @@ impl World {
             issuer: None,
             client_metadata_url: None,
             proxy: None,
+            machine: None,
             replace: false,
             now: "2026-01-01T00:00:00Z",
         };
         let audit = AuditLog::new(paths.audit_file());
-        remote::add(&req, &paths, &self.vault(), &audit).expect("add remote server")
+        remote::add(&req, &paths, &self.vault(), &audit)
+            .expect("add remote server")
+            .id
     }
 
     /// Every file under the world's directory that contains `needle`.

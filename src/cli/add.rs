@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use keybroker::config::hosts::Host;
-use keybroker::ops::remote::{self, AddRequest, HeaderSecret};
+use keybroker::oauth::grants::{JwtSource, MachineGrant};
+use keybroker::ops::remote::{self, AddRequest, HeaderSecret, KeySource, MachineClient};
 use keybroker::{Error, Result};
 
 use super::Context;
@@ -46,6 +47,35 @@ pub(super) struct Args {
     /// directly and ignores HTTP_PROXY, HTTPS_PROXY and ALL_PROXY.
     #[arg(long, value_name = "URL")]
     proxy: Option<String>,
+    /// A machine client: tokens from the client credentials grant, no browser. The client
+    /// authenticates with --client-secret-stdin or --private-key-jwt.
+    #[arg(long, requires = "client_id", conflicts_with_all = ["header", "workload_jwt_file", "workload_jwt_command", "idp"])]
+    client_credentials: bool,
+    /// The client authenticates with a signing key (`private_key_jwt`): Keybroker makes
+    /// one, keeps it in the keychain and prints its public key (JWKS) to register.
+    #[arg(long, requires = "client_id", conflicts_with = "client_secret_stdin")]
+    private_key_jwt: bool,
+    /// With --private-key-jwt: read the PEM private key the authorization server issued
+    /// from stdin instead of making one.
+    #[arg(long, requires = "private_key_jwt")]
+    private_key_stdin: bool,
+    /// Workload identity: tokens from the JWT bearer grant with the JWT in this file
+    /// (read each time a token is needed).
+    #[arg(long, value_name = "PATH", requires = "client_id", conflicts_with_all = ["header", "workload_jwt_command", "idp"])]
+    workload_jwt_file: Option<PathBuf>,
+    /// Workload identity: the JWT is what this command prints (run without a shell;
+    /// arguments separated by spaces).
+    #[arg(long, value_name = "CMD", requires = "client_id", conflicts_with_all = ["header", "idp"])]
+    workload_jwt_command: Option<String>,
+    /// Enterprise-managed authorization: tokens by token exchange at this IdP (set up
+    /// with `keybroker idp add`) and the JWT bearer grant; no browser per server.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "client_id",
+        conflicts_with = "header"
+    )]
+    idp: Option<String>,
     /// Replace an existing entry with the same name.
     #[arg(long)]
     replace: bool,
@@ -61,6 +91,18 @@ pub(super) fn run(a: Args) -> Result<()> {
         return Err(Error::other(
             "--header and --client-secret-stdin both read stdin",
             "add the server with one of them, then set the other with another command",
+        ));
+    }
+    if a.client_credentials && !a.client_secret_stdin && !a.private_key_jwt {
+        return Err(Error::other(
+            "--client-credentials needs the way the client authenticates",
+            "add --client-secret-stdin (a client secret) or --private-key-jwt (a signing key)",
+        ));
+    }
+    if a.private_key_jwt && !a.client_credentials {
+        return Err(Error::other(
+            "--private-key-jwt is for machine clients",
+            "add --client-credentials",
         ));
     }
     let mut headers = Vec::new();
@@ -99,6 +141,32 @@ pub(super) fn run(a: Args) -> Result<()> {
         (Some(id), false) => Some((id.clone(), None)),
         _ => None,
     };
+    let grant = if a.client_credentials {
+        Some(MachineGrant::ClientCredentials)
+    } else if let Some(p) = &a.workload_jwt_file {
+        Some(MachineGrant::WorkloadJwt {
+            source: JwtSource::File(p.to_string_lossy().into_owned()),
+        })
+    } else if let Some(cmd) = &a.workload_jwt_command {
+        Some(MachineGrant::WorkloadJwt {
+            source: JwtSource::Command(cmd.split_whitespace().map(str::to_string).collect()),
+        })
+    } else {
+        a.idp
+            .as_ref()
+            .map(|idp| MachineGrant::Enterprise { idp: idp.clone() })
+    };
+    let machine = match grant {
+        None => None,
+        Some(grant) => {
+            let key = match (a.private_key_jwt, a.private_key_stdin) {
+                (false, _) => None,
+                (true, false) => Some(KeySource::Generate),
+                (true, true) => Some(KeySource::Pem(super::read_secret("PEM private key: ")?)),
+            };
+            Some(MachineClient { grant, key })
+        }
+    };
     let now = super::now();
     let req = AddRequest {
         host,
@@ -112,19 +180,39 @@ pub(super) fn run(a: Args) -> Result<()> {
         issuer: a.issuer.as_deref(),
         client_metadata_url: a.client_metadata_url.as_deref(),
         proxy: a.proxy.as_deref(),
+        machine,
         replace: a.replace,
         now: &now,
     };
-    let id = remote::add(&req, &ctx.paths, &vault, &ctx.audit)?;
+    let remote::Added { id, jwks } = remote::add(&req, &ctx.paths, &vault, &ctx.audit)?;
     eprintln!(
         "added {id}: {} now starts it with `keybroker bridge {id}`",
         config.display()
     );
-    if a.header
+    if let Some(jwks) = jwks {
+        eprintln!(
+            "register this public key with the authorization server for client {} (its private half stays in the keychain):",
+            a.client_id.as_deref().unwrap_or_default()
+        );
+        println!("{jwks:#}");
+    }
+    if req_is_machine(&a) {
+        eprintln!(
+            "next: `keybroker connect {id}` gets its first token now (no browser), or the bridge does when the host starts it"
+        );
+    } else if a
+        .header
         .as_deref()
         .is_none_or(|h| !h.eq_ignore_ascii_case("authorization"))
     {
         eprintln!("next: run `keybroker connect {id}` to sign in");
     }
     Ok(())
+}
+
+fn req_is_machine(a: &Args) -> bool {
+    a.client_credentials
+        || a.workload_jwt_file.is_some()
+        || a.workload_jwt_command.is_some()
+        || a.idp.is_some()
 }

@@ -6,8 +6,10 @@ mod audit;
 mod bridge;
 mod connect;
 mod hosts;
+mod idp;
 mod import;
 mod restore;
+mod rotate_key;
 mod run;
 mod secret;
 mod servers;
@@ -79,6 +81,11 @@ enum Command {
     Connect(connect::Args),
     /// Carry MCP between a host (stdio) and a remote server (hosts run this).
     Bridge(bridge::Args),
+    /// A new signing key for a server's `private_key_jwt` client (prints its public key).
+    RotateKey(rotate_key::Args),
+    /// An organisation's identity provider, for enterprise-managed authorization.
+    #[command(subcommand)]
+    Idp(idp::Command),
 }
 
 pub(crate) fn dispatch(cli: Cli) -> Result<()> {
@@ -95,6 +102,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::Add(a) => add::run(a),
         Command::Connect(a) => connect::run(a),
         Command::Bridge(a) => bridge::run(a),
+        Command::RotateKey(a) => rotate_key::run(a),
+        Command::Idp(c) => idp::run(c),
     }
 }
 

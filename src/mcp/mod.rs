@@ -6,6 +6,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 
+pub mod headers;
+
 /// The protocol version the bridge announces on its own metadata requests.
 pub const PROTOCOL_VERSION: &str = "2025-11-25";
 

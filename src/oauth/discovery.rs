@@ -6,6 +6,14 @@
 //! name the server we talk to (THREATS 16), the authorization server's `issuer` must be
 //! the one we derived the well-known URL from (THREATS 16), and S256 must be advertised
 //! (THREATS 17). Every URL is fetched through [`Http`], which refuses SSRF targets first.
+//!
+//! Servers of the 2025-03-26 revision publish no protected-resource metadata. Only when
+//! every current step found none (no `resource_metadata` in the challenge, nothing at
+//! either well-known location) does discovery fall back to that revision's rules: the
+//! authorization-server metadata at the MCP server's origin, and without it the default
+//! endpoints `/authorize`, `/token` and `/register` there. Such a server has nothing to
+//! advertise S256 with, so none is demanded; PKCE with S256 is still used, and every
+//! endpoint is on the server's own origin.
 
 use serde_json::Value;
 use url::Url;
@@ -21,11 +29,15 @@ pub struct Challenge {
     pub error: Option<String>,
 }
 
-/// Parse the Bearer challenge of a `WWW-Authenticate` header (quoted or token values).
+/// Parse the Bearer (or DPoP, RFC 9449 section 7.1) challenge of a `WWW-Authenticate`
+/// header (quoted or token values); the first of the two schemes counts.
 pub fn parse_challenge(header: &str) -> Option<Challenge> {
     let lower = header.to_ascii_lowercase();
-    let start = lower.find("bearer")?;
-    let mut rest = &header[start + "bearer".len()..];
+    let (start, len) = [("bearer", 6), ("dpop", 4)]
+        .iter()
+        .filter_map(|(scheme, len)| lower.find(scheme).map(|i| (i, *len)))
+        .min()?;
+    let mut rest = &header[start + len..];
     let mut ch = Challenge::default();
     loop {
         rest = rest.trim_start_matches([' ', ',', '\t']);
@@ -82,13 +94,23 @@ pub struct ProtectedResource {
 #[derive(Debug, Clone)]
 pub struct AuthServer {
     pub issuer: String,
-    pub authorization_endpoint: Url,
+    /// Absent on a server only for machine grants (no browser sign-in there).
+    pub authorization_endpoint: Option<Url>,
     pub token_endpoint: Url,
     pub registration_endpoint: Option<Url>,
     pub scopes_supported: Option<Vec<String>>,
     pub token_endpoint_auth_methods: Option<Vec<String>>,
     pub iss_parameter_supported: bool,
     pub cimd_supported: bool,
+    /// `dpop_signing_alg_values_supported` (RFC 9449): DPoP is used when it has ES256.
+    pub dpop_algs: Vec<String>,
+}
+
+impl AuthServer {
+    /// The server takes DPoP proofs Keybroker can make (ES256).
+    pub fn dpop(&self) -> bool {
+        self.dpop_algs.iter().any(|a| a == "ES256")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +142,23 @@ pub fn protected_resource(
     server: &Url,
     challenge: Option<&Challenge>,
 ) -> Result<ProtectedResource> {
+    find_protected_resource(http, server, challenge)?.ok_or_else(|| {
+        Error::other(
+            format!(
+                "{} publishes no OAuth protected-resource metadata",
+                redact(server)
+            ),
+            "this server does not support MCP sign-in; if it takes an API key, add it with --header",
+        )
+    })
+}
+
+/// As [`protected_resource`]; `None` when no location has any (a 2025-03-26 server).
+fn find_protected_resource(
+    http: &Http,
+    server: &Url,
+    challenge: Option<&Challenge>,
+) -> Result<Option<ProtectedResource>> {
     let mut candidates = Vec::new();
     if let Some(rm) = challenge.and_then(|c| c.resource_metadata.as_deref()) {
         let u = server.join(rm).map_err(|_| {
@@ -165,19 +204,20 @@ pub fn protected_resource(
                 format!("{} names no authorization server", redact(&url)),
             ));
         }
-        return Ok(ProtectedResource {
+        return Ok(Some(ProtectedResource {
             resource,
             authorization_servers,
             scopes_supported: strings(&doc, "scopes_supported"),
-        });
+        }));
     }
-    Err(Error::other(
-        format!(
-            "{} publishes no OAuth protected-resource metadata",
-            redact(server)
-        ),
-        "this server does not support MCP sign-in; if it takes an API key, add it with --header",
-    ))
+    if let Some(rm) = challenge.and_then(|c| c.resource_metadata.as_deref()) {
+        // The server says it has metadata: it is not a 2025-03-26 server.
+        return Err(bad_metadata(
+            "protected-resource metadata",
+            format!("the server names {rm}, which has none"),
+        ));
+    }
+    Ok(None)
 }
 
 /// The metadata's `resource` must name this server: same origin, and the server's path
@@ -230,14 +270,26 @@ pub fn auth_server_metadata_urls(issuer: &Url) -> Vec<Url> {
     }
 }
 
+/// What the tokens are for: a browser sign-in needs an authorization endpoint with PKCE
+/// S256 (THREATS 17); a machine grant only a token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    SignIn,
+    Machine,
+}
+
 pub fn auth_server(http: &Http, issuer: &str) -> Result<AuthServer> {
+    auth_server_for(http, issuer, Use::SignIn)
+}
+
+pub fn auth_server_for(http: &Http, issuer: &str, usage: Use) -> Result<AuthServer> {
     let issuer_url = Url::parse(issuer)
         .map_err(|_| bad_metadata("authorization server", format!("`{issuer}` is not a URL")))?;
     for url in auth_server_metadata_urls(&issuer_url) {
         let Some(doc) = http.get_json(&url, "authorization-server metadata")? else {
             continue;
         };
-        return parse_auth_server(&doc, issuer, &url);
+        return parse_auth_server_for(&doc, issuer, &url, usage);
     }
     Err(Error::other(
         format!("the authorization server {issuer} publishes no metadata"),
@@ -246,6 +298,15 @@ pub fn auth_server(http: &Http, issuer: &str) -> Result<AuthServer> {
 }
 
 pub fn parse_auth_server(doc: &Value, issuer: &str, fetched_from: &Url) -> Result<AuthServer> {
+    parse_auth_server_for(doc, issuer, fetched_from, Use::SignIn)
+}
+
+pub fn parse_auth_server_for(
+    doc: &Value,
+    issuer: &str,
+    fetched_from: &Url,
+    usage: Use,
+) -> Result<AuthServer> {
     let what = "authorization-server metadata";
     let got = doc.get("issuer").and_then(Value::as_str).unwrap_or("");
     if got != issuer {
@@ -266,12 +327,14 @@ pub fn parse_auth_server(doc: &Value, issuer: &str, fetched_from: &Url) -> Resul
                 .map_err(|_| bad_metadata(what, format!("`{key}` is not a URL"))),
         }
     };
-    let authorization_endpoint = endpoint("authorization_endpoint")?
-        .ok_or_else(|| bad_metadata(what, "no authorization_endpoint".into()))?;
+    let authorization_endpoint = endpoint("authorization_endpoint")?;
+    if usage == Use::SignIn && authorization_endpoint.is_none() {
+        return Err(bad_metadata(what, "no authorization_endpoint".into()));
+    }
     let token_endpoint = endpoint("token_endpoint")?
         .ok_or_else(|| bad_metadata(what, "no token_endpoint".into()))?;
     let methods = strings(doc, "code_challenge_methods_supported").unwrap_or_default();
-    if !methods.iter().any(|m| m == "S256") {
+    if usage == Use::SignIn && !methods.iter().any(|m| m == "S256") {
         return Err(Error::Denied {
             message: format!(
                 "the authorization server {issuer} does not advertise PKCE with S256"
@@ -294,18 +357,77 @@ pub fn parse_auth_server(doc: &Value, issuer: &str, fetched_from: &Url) -> Resul
             .get("client_id_metadata_document_supported")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        dpop_algs: strings(doc, "dpop_signing_alg_values_supported").unwrap_or_default(),
     })
 }
 
 /// Everything sign-in needs, from the server URL and (if any) its 401 challenge.
 pub fn discover(http: &Http, server: &Url, challenge: Option<&Challenge>) -> Result<Discovery> {
-    let resource = protected_resource(http, server, challenge)?;
+    discover_for(http, server, challenge, Use::SignIn)
+}
+
+/// As [`discover`], for tokens that are used as `usage` says.
+pub fn discover_for(
+    http: &Http,
+    server: &Url,
+    challenge: Option<&Challenge>,
+    usage: Use,
+) -> Result<Discovery> {
+    let Some(resource) = find_protected_resource(http, server, challenge)? else {
+        return discover_2025_03_26(http, server);
+    };
     let issuer = resource.authorization_servers[0].clone();
-    let auth_server = auth_server(http, &issuer)?;
+    let auth_server = auth_server_for(http, &issuer, usage)?;
     Ok(Discovery {
         resource,
         auth_server,
     })
+}
+
+/// Discovery for a server without protected-resource metadata, by the 2025-03-26 rules:
+/// the authorization server is the MCP server's origin (its path dropped); its RFC 8414
+/// metadata if it has some, else the default endpoints there.
+pub fn discover_2025_03_26(http: &Http, server: &Url) -> Result<Discovery> {
+    let origin = server.origin().ascii_serialization();
+    let base = Url::parse(&origin)
+        .map_err(|_| bad_metadata("authorization server", format!("{origin} is not a URL")))?;
+    let mut resource_url = server.clone();
+    resource_url.set_fragment(None);
+    let resource = ProtectedResource {
+        resource: resource_url.to_string(),
+        authorization_servers: vec![origin.clone()],
+        scopes_supported: None,
+    };
+    let mut well_known = base.clone();
+    well_known.set_path("/.well-known/oauth-authorization-server");
+    let auth_server = match http.get_json(&well_known, "authorization-server metadata")? {
+        Some(doc) => parse_auth_server(&doc, &origin, &well_known)?,
+        None => default_endpoints(&base, &origin),
+    };
+    Ok(Discovery {
+        resource,
+        auth_server,
+    })
+}
+
+/// The 2025-03-26 default endpoints at `base`: `/authorize`, `/token`, `/register`.
+fn default_endpoints(base: &Url, issuer: &str) -> AuthServer {
+    let at = |p: &str| {
+        let mut u = base.clone();
+        u.set_path(p);
+        u
+    };
+    AuthServer {
+        issuer: issuer.to_string(),
+        authorization_endpoint: Some(at("/authorize")),
+        token_endpoint: at("/token"),
+        registration_endpoint: Some(at("/register")),
+        scopes_supported: None,
+        token_endpoint_auth_methods: None,
+        iss_parameter_supported: false,
+        cimd_supported: false,
+        dpop_algs: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -323,6 +445,15 @@ mod tests {
         assert_eq!(
             c.resource_metadata.as_deref(),
             Some("https://x.example/.well-known/oauth-protected-resource/mcp")
+        );
+        let dpop = parse_challenge(
+            r#"DPoP error="use_dpop_nonce", resource_metadata="https://x.example/prm""#,
+        )
+        .expect("DPoP challenge");
+        assert_eq!(dpop.error.as_deref(), Some("use_dpop_nonce"));
+        assert_eq!(
+            dpop.resource_metadata.as_deref(),
+            Some("https://x.example/prm")
         );
         let bare = parse_challenge("Bearer realm=x, scope=read").expect("challenge");
         assert_eq!(bare.scope.as_deref(), Some("read"));
@@ -378,5 +509,129 @@ mod tests {
         );
         let root = auth_server_metadata_urls(&Url::parse("https://as.example").expect("u"));
         assert_eq!(root.len(), 2);
+    }
+
+    /// A server on 127.0.0.1 answering GETs of the given paths with JSON (`{base}` in a
+    /// body is replaced by its own URL) and 404 otherwise; records the paths asked for.
+    struct Docs {
+        base: String,
+        asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    fn docs(paths: &[(&str, Value)]) -> Docs {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = asked.clone();
+        let table: Vec<(String, String)> = paths
+            .iter()
+            .map(|(p, v)| (p.to_string(), v.to_string().replace("{base}", &base)))
+            .collect();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut line = String::new();
+                let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+                let _ = reader.read_line(&mut line);
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                record.lock().expect("lock").push(path.clone());
+                let reply = match table.iter().find(|(p, _)| *p == path) {
+                    Some((_, body)) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    None => {
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .into()
+                    }
+                };
+                let _ = conn.write_all(reply.as_bytes());
+            }
+        });
+        Docs { base, asked }
+    }
+
+    fn http_for(url: &Url) -> Http {
+        Http::new(crate::net::Policy::for_server(url, false).expect("policy"))
+    }
+
+    #[test]
+    fn without_protected_resource_metadata_the_2025_03_26_metadata_at_the_origin_is_used() {
+        let d = docs(&[(
+            "/.well-known/oauth-authorization-server",
+            serde_json::json!({"issuer": "{base}", "authorization_endpoint": "{base}/oauth/authorize",
+                "token_endpoint": "{base}/oauth/token", "code_challenge_methods_supported": ["S256"]}),
+        )]);
+        let server = Url::parse(&format!("{}/mcp", d.base)).expect("url");
+        let disc = discover(&http_for(&server), &server, None).expect("discovery");
+        assert_eq!(disc.auth_server.issuer, d.base);
+        assert_eq!(
+            disc.auth_server.token_endpoint.as_str(),
+            format!("{}/oauth/token", d.base)
+        );
+        assert_eq!(disc.resource.resource, server.as_str());
+        let asked = d.asked.lock().expect("lock").clone();
+        assert_eq!(
+            asked,
+            [
+                "/.well-known/oauth-protected-resource/mcp",
+                "/.well-known/oauth-protected-resource",
+                "/.well-known/oauth-authorization-server",
+            ],
+            "every current step first"
+        );
+    }
+
+    #[test]
+    fn without_any_metadata_the_2025_03_26_default_endpoints_at_the_origin_are_used() {
+        let d = docs(&[]);
+        let server = Url::parse(&format!("{}/deep/mcp", d.base)).expect("url");
+        let disc = discover(&http_for(&server), &server, None).expect("discovery");
+        let a = &disc.auth_server;
+        assert_eq!(a.issuer, d.base);
+        assert_eq!(
+            a.authorization_endpoint.as_ref().map(Url::as_str),
+            Some(format!("{}/authorize", d.base).as_str())
+        );
+        assert_eq!(a.token_endpoint.as_str(), format!("{}/token", d.base));
+        assert_eq!(
+            a.registration_endpoint.as_ref().map(Url::as_str),
+            Some(format!("{}/register", d.base).as_str())
+        );
+    }
+
+    #[test]
+    fn a_server_with_protected_resource_metadata_never_falls_back_to_the_default_endpoints() {
+        let elsewhere = docs(&[]);
+        let d = docs(&[(
+            "/.well-known/oauth-protected-resource/mcp",
+            serde_json::json!({"resource": "{base}/mcp", "authorization_servers": [elsewhere.base.clone()]}),
+        )]);
+        let server = Url::parse(&format!("{}/mcp", d.base)).expect("url");
+        let err = discover(&http_for(&server), &server, None).expect_err("no AS metadata");
+        assert!(err.to_string().contains("publishes no metadata"), "{err}");
+        // A challenge naming metadata that is not there is not a 2025-03-26 server either.
+        let bare = docs(&[]);
+        let server = Url::parse(&format!("{}/mcp", bare.base)).expect("url");
+        let challenge = Challenge {
+            resource_metadata: Some(format!(
+                "{}/.well-known/oauth-protected-resource/mcp",
+                bare.base
+            )),
+            ..Challenge::default()
+        };
+        assert!(discover(&http_for(&server), &server, Some(&challenge)).is_err());
+        assert_eq!(
+            bare.asked.lock().expect("lock").len(),
+            1,
+            "no fallback was tried"
+        );
     }
 }

@@ -10,6 +10,11 @@
 //! must not be able to cancel a sign-in the user is in the middle of. Only the timeout,
 //! a cancel, or the callback with the right `state` ends it. Every page shows fixed text,
 //! with any reflected value HTML-escaped.
+//!
+//! Token requests ([`token_request_with`]) are shared with the machine grants: the
+//! client authenticates as its registration says (`none`, a secret, or a client
+//! assertion signed for the issuer alone), and with a DPoP key each request carries a
+//! proof; a `use_dpop_nonce` answer is retried once with the server's nonce.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,6 +27,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::discovery::{AuthServer, Discovery};
+use super::keys::Key;
 use super::{ClientReg, TokenSet};
 use crate::base::error::{Error, Result};
 use crate::base::report::Reporter;
@@ -234,23 +240,66 @@ fn register(http: &Http, as_meta: &AuthServer, redirect_uri: &str) -> Result<Cli
     })
 }
 
-/// The form fields and header that authenticate `client` at the token endpoint.
-fn client_auth(client: &ClientReg, form: &mut Vec<(String, String)>) -> Option<String> {
+/// How a token request authenticates the client and proves possession of a key.
+pub struct TokenAuth<'a> {
+    pub client: &'a ClientReg,
+    /// The client's signing key, for `private_key_jwt`.
+    pub client_key: Option<&'a Key>,
+    /// The authorization server's issuer: the audience of a client assertion.
+    pub issuer: &'a str,
+    /// The credential's DPoP key: every token request then carries a proof (RFC 9449).
+    pub dpop: Option<&'a Key>,
+    pub now: i64,
+}
+
+impl<'a> TokenAuth<'a> {
+    /// A client that authenticates with a secret or not at all, without DPoP.
+    pub fn plain(client: &'a ClientReg, issuer: &'a str, now: i64) -> TokenAuth<'a> {
+        TokenAuth {
+            client,
+            client_key: None,
+            issuer,
+            dpop: None,
+            now,
+        }
+    }
+}
+
+/// The form fields and header that authenticate the client at the token endpoint. A
+/// client assertion is made for this one request (fresh `jti`), for the issuer only.
+fn client_auth(auth: &TokenAuth<'_>, form: &mut Vec<(String, String)>) -> Result<Option<String>> {
+    let client = auth.client;
     match (client.auth_method.as_str(), &client.client_secret) {
         ("client_secret_basic", Some(secret)) => {
             let enc =
                 |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             let pair = format!("{}:{}", enc(&client.client_id), enc(secret));
-            Some(format!("Basic {}", STANDARD.encode(pair)))
+            Ok(Some(format!("Basic {}", STANDARD.encode(pair))))
         }
         ("client_secret_post", Some(secret)) => {
             form.push(("client_id".into(), client.client_id.clone()));
             form.push(("client_secret".into(), secret.clone()));
-            None
+            Ok(None)
+        }
+        ("private_key_jwt", _) => {
+            let Some(key) = auth.client_key else {
+                return Err(Error::other(
+                    "this client authenticates with a signing key, but its key is missing from the keychain item",
+                    "make a new one with `keybroker rotate-key <server>` and register its public key",
+                ));
+            };
+            let assertion = key.client_assertion(&client.client_id, auth.issuer, auth.now)?;
+            form.push(("client_id".into(), client.client_id.clone()));
+            form.push((
+                "client_assertion_type".into(),
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+            ));
+            form.push(("client_assertion".into(), assertion));
+            Ok(None)
         }
         _ => {
             form.push(("client_id".into(), client.client_id.clone()));
-            None
+            Ok(None)
         }
     }
 }
@@ -262,47 +311,82 @@ pub enum TokenReply {
     Error(String, Option<String>),
 }
 
+/// A token request with a client that authenticates with a secret or not at all.
 pub fn token_request(
     http: &Http,
     endpoint: &Url,
     client: &ClientReg,
-    mut form: Vec<(String, String)>,
+    form: Vec<(String, String)>,
 ) -> Result<TokenReply> {
-    let auth = client_auth(client, &mut form);
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form.iter())
-        .finish();
-    let mut headers = vec![
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("Accept", "application/json"),
-    ];
-    if let Some(a) = &auth {
-        headers.push(("Authorization", a.as_str()));
+    let issuer = client.issuer.clone().unwrap_or_default();
+    token_request_with(http, endpoint, &TokenAuth::plain(client, &issuer, 0), form)
+}
+
+/// One token request (two when the server asks for a DPoP nonce: RFC 9449 section 8).
+pub fn token_request_with(
+    http: &Http,
+    endpoint: &Url,
+    auth: &TokenAuth<'_>,
+    form: Vec<(String, String)>,
+) -> Result<TokenReply> {
+    let mut nonce: Option<String> = None;
+    loop {
+        let mut fields = form.clone();
+        let basic = client_auth(auth, &mut fields)?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields.iter())
+            .finish();
+        let proof = match auth.dpop {
+            Some(k) => Some(k.dpop_proof("POST", endpoint, None, nonce.as_deref(), auth.now)?),
+            None => None,
+        };
+        let mut headers = vec![
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Accept", "application/json"),
+        ];
+        if let Some(a) = &basic {
+            headers.push(("Authorization", a.as_str()));
+        }
+        if let Some(p) = &proof {
+            headers.push(("DPoP", p.as_str()));
+        }
+        let resp = http.send(
+            "POST",
+            endpoint,
+            &headers,
+            Some(body.as_bytes()),
+            false,
+            "token request",
+        )?;
+        let status = resp.status;
+        let server_nonce = resp
+            .header("dpop-nonce")
+            .filter(|n| crate::mcp::headers::is_visible(n))
+            .map(str::to_string);
+        let text = resp.text()?;
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if (200..300).contains(&status) && v.get("access_token").and_then(Value::as_str).is_some() {
+            return Ok(TokenReply::Tokens(v));
+        }
+        let code = v
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("invalid_response")
+            .to_string();
+        if code == "use_dpop_nonce"
+            && auth.dpop.is_some()
+            && nonce.is_none()
+            && let Some(n) = server_nonce
+        {
+            nonce = Some(n);
+            continue;
+        }
+        let desc = v
+            .get("error_description")
+            .and_then(Value::as_str)
+            .map(|s| s.chars().filter(|c| !c.is_control()).take(200).collect());
+        return Ok(TokenReply::Error(format!("{code} (HTTP {status})"), desc));
     }
-    let resp = http.send(
-        "POST",
-        endpoint,
-        &headers,
-        Some(body.as_bytes()),
-        false,
-        "token request",
-    )?;
-    let status = resp.status;
-    let text = resp.text()?;
-    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    if (200..300).contains(&status) && v.get("access_token").and_then(Value::as_str).is_some() {
-        return Ok(TokenReply::Tokens(v));
-    }
-    let code = v
-        .get("error")
-        .and_then(Value::as_str)
-        .unwrap_or("invalid_response")
-        .to_string();
-    let desc = v
-        .get("error_description")
-        .and_then(Value::as_str)
-        .map(|s| s.chars().filter(|c| !c.is_control()).take(200).collect());
-    Ok(TokenReply::Error(format!("{code} (HTTP {status})"), desc))
 }
 
 /// Apply a successful token response to `ts` (keeps the old refresh token when the
@@ -317,6 +401,11 @@ pub fn apply_tokens(ts: &mut TokenSet, v: &Value, now: i64) {
     }
     ts.expires_at = v.get("expires_in").and_then(Value::as_i64).map(|s| now + s);
     ts.obtained_at = Some(now);
+    ts.token_type = v
+        .get("token_type")
+        .and_then(Value::as_str)
+        .filter(|t| t.eq_ignore_ascii_case("dpop"))
+        .map(|_| "DPoP".to_string());
     if let Some(s) = v.get("scope").and_then(Value::as_str) {
         ts.scope = Some(s.to_string());
     }
@@ -611,7 +700,15 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
     );
     let state = random_token(32)?;
     let verifier = random_token(48)?;
-    let mut auth_url = as_meta.authorization_endpoint.clone();
+    let Some(mut auth_url) = as_meta.authorization_endpoint.clone() else {
+        return Err(Error::other(
+            format!(
+                "the authorization server {} has no authorization endpoint, so there is no browser sign-in there",
+                as_meta.issuer
+            ),
+            "it only grants tokens to machine clients: add the server again with --client-credentials (or --workload-jwt-file, --idp)",
+        ));
+    };
     {
         let mut q = auth_url.query_pairs_mut();
         q.append_pair("response_type", "code")
@@ -654,7 +751,20 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
         ("code_verifier".into(), verifier),
         ("resource".into(), req.discovery.resource.resource.clone()),
     ];
-    match token_request(http, &as_meta.token_endpoint, &client, form)? {
+    // A new DPoP key for this credential's new tokens, when the server takes proofs.
+    let dpop = if as_meta.dpop() {
+        Some(Key::generate()?)
+    } else {
+        None
+    };
+    let auth = TokenAuth {
+        client: &client,
+        client_key: None,
+        issuer: &as_meta.issuer,
+        dpop: dpop.as_ref(),
+        now: now(),
+    };
+    match token_request_with(http, &as_meta.token_endpoint, &auth, form)? {
         TokenReply::Tokens(v) => {
             let mut ts = TokenSet {
                 issuer: Some(as_meta.issuer.clone()),
@@ -662,6 +772,7 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
                 token_endpoint: Some(as_meta.token_endpoint.to_string()),
                 client: Some(client),
                 scope: scope.clone(),
+                dpop_key: dpop.as_ref().map(Key::to_pem).transpose()?,
                 ..TokenSet::default()
             };
             apply_tokens(&mut ts, &v, now());
@@ -685,13 +796,14 @@ mod tests {
     fn as_meta(iss_supported: bool) -> AuthServer {
         AuthServer {
             issuer: "https://as.example".into(),
-            authorization_endpoint: Url::parse("https://as.example/authorize").expect("u"),
+            authorization_endpoint: Some(Url::parse("https://as.example/authorize").expect("u")),
             token_endpoint: Url::parse("https://as.example/token").expect("u"),
             registration_endpoint: None,
             scopes_supported: None,
             token_endpoint_auth_methods: None,
             iss_parameter_supported: iss_supported,
             cimd_supported: false,
+            dpop_algs: Vec::new(),
         }
     }
 
@@ -921,7 +1033,7 @@ mod tests {
             "http://example.com/authorize",
         ] {
             let mut auth_server = as_meta(false);
-            auth_server.authorization_endpoint = Url::parse(bad).expect("parses as a URL");
+            auth_server.authorization_endpoint = Some(Url::parse(bad).expect("parses as a URL"));
             let disc = Discovery {
                 resource: ProtectedResource {
                     resource: "https://127.0.0.1:9/mcp".into(),
@@ -1012,13 +1124,14 @@ mod tests {
                 },
                 auth_server: AuthServer {
                     issuer: self.base.clone(),
-                    authorization_endpoint: u("/authorize"),
+                    authorization_endpoint: Some(u("/authorize")),
                     token_endpoint: u("/token"),
                     registration_endpoint: Some(u("/register")),
                     scopes_supported: None,
                     token_endpoint_auth_methods: None,
                     iss_parameter_supported: false,
                     cimd_supported: false,
+                    dpop_algs: Vec::new(),
                 },
             }
         }

@@ -15,13 +15,23 @@
 //! first refreshes and the other nine pick up its result: exactly one refresh request,
 //! safe with refresh-token rotation and reuse detection. `invalid_grant` or a missing
 //! refresh token marks the server "needs sign-in" (the tokens are dropped, the client
-//! registration kept) and is never retried in a loop.
+//! registration kept) and is never retried in a loop. A machine credential (its token
+//! set names a [`grants::MachineGrant`]) has no refresh token to lose: under the same
+//! lock it gets a new token the way it got the first, and a refusal is reported, not
+//! retried.
+//!
+//! The token set also holds the keys of the credential ([`keys`]): the client's
+//! `private_key_jwt` key and the DPoP key its tokens are bound to, each made for this
+//! credential alone.
 //!
 //! Not done here: the interactive flow's details ([`flow`]), the whole sign-in as the
 //! CLI and the app start it ([`connect`]) and the network policy ([`net`]).
 
 pub mod discovery;
 pub mod flow;
+pub mod grants;
+pub mod idp;
+pub mod keys;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -86,6 +96,19 @@ pub struct TokenSet {
     /// Unix seconds when the access token was obtained.
     #[serde(default)]
     pub obtained_at: Option<i64>,
+    /// `DPoP` when the access token is bound to [`Self::dpop_key`] (RFC 9449); else a
+    /// bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// This credential's DPoP key (PKCS#8 PEM), made for it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<String>,
+    /// The client's signing key for `private_key_jwt` (PKCS#8 PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+    /// How tokens are obtained without a browser; `None`: a browser sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<grants::MachineGrant>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -97,6 +120,10 @@ impl std::fmt::Debug for TokenSet {
             .field("has_refresh_token", &self.refresh_token.is_some())
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)
+            .field("token_type", &self.token_type)
+            .field("has_dpop_key", &self.dpop_key.is_some())
+            .field("has_client_key", &self.client_key.is_some())
+            .field("machine", &self.machine)
             .finish()
     }
 }
@@ -112,6 +139,11 @@ impl TokenSet {
             (Some(exp), Some(got)) if exp > got => REFRESH_AHEAD_SECS.min((exp - got) / 2),
             _ => REFRESH_AHEAD_SECS,
         }
+    }
+
+    /// `true` when the access token is DPoP-bound (sent as `Authorization: DPoP`).
+    pub fn is_dpop(&self) -> bool {
+        self.token_type.as_deref() == Some("DPoP") && self.dpop_key.is_some()
     }
 
     /// The access token, if there is one that does not expire within `ahead` seconds.
@@ -217,6 +249,15 @@ impl Store {
             {
                 return Ok(ts);
             }
+            if ts.refresh_token.is_none()
+                && ts.machine.is_some()
+                && let Some(endpoint) = ts
+                    .token_endpoint
+                    .as_deref()
+                    .and_then(|e| Url::parse(e).ok())
+            {
+                return self.renew_machine(http, &ts, &endpoint, now());
+            }
             let (Some(refresh), Some(client), Some(endpoint)) = (
                 ts.refresh_token.clone(),
                 ts.client.clone(),
@@ -235,7 +276,25 @@ impl Store {
             if let Some(r) = &ts.resource {
                 form.push(("resource".into(), r.clone()));
             }
-            match flow::token_request(http, &endpoint, &client, form)? {
+            let client_key = ts
+                .client_key
+                .as_deref()
+                .map(keys::Key::from_pem)
+                .transpose()?;
+            let dpop_key = ts
+                .dpop_key
+                .as_deref()
+                .map(keys::Key::from_pem)
+                .transpose()?;
+            let issuer = ts.issuer.clone().unwrap_or_default();
+            let auth = flow::TokenAuth {
+                client: &client,
+                client_key: client_key.as_ref(),
+                issuer: &issuer,
+                dpop: dpop_key.as_ref(),
+                now: now(),
+            };
+            match flow::token_request_with(http, &endpoint, &auth, form)? {
                 flow::TokenReply::Tokens(v) => {
                     flow::apply_tokens(&mut ts, &v, now());
                     self.save(&ts)?;
@@ -264,6 +323,44 @@ impl Store {
         })
     }
 
+    /// A new access token for a machine credential, the way it got its first (under the
+    /// refresh lock, from the stored issuer, endpoint, resource and scope: no discovery).
+    fn renew_machine(
+        &self,
+        http: &crate::net::Http,
+        ts: &TokenSet,
+        endpoint: &Url,
+        now: i64,
+    ) -> Result<TokenSet> {
+        let how = ts
+            .machine
+            .as_ref()
+            .map(grants::MachineGrant::describe)
+            .unwrap_or_default();
+        let Some(target) = grants::Target::stored(&self.server_id, ts, endpoint) else {
+            return Err(self.needs_sign_in("the stored token set names no issuer or resource"));
+        };
+        match grants::machine_tokens(http, &self.vault, ts, &target, now) {
+            Ok(new) => {
+                self.save(&new)?;
+                self.audit_event(
+                    EventKind::Refreshed,
+                    Outcome::Ok,
+                    &format!("new access token from {how}"),
+                )?;
+                Ok(new)
+            }
+            Err(e) => {
+                let refused = self.event(
+                    EventKind::Refreshed,
+                    Outcome::Error,
+                    &format!("{how} refused"),
+                );
+                Err(self.audit.append_refusal(vec![refused], e))
+            }
+        }
+    }
+
     /// Record what happened to this server's sign-in. An event that cannot be written
     /// is an error: the caller does not go on as if it had been recorded.
     pub fn audit_event(&self, kind: EventKind, outcome: Outcome, detail: &str) -> Result<()> {
@@ -272,7 +369,7 @@ impl Store {
     }
 
     /// An event about this server's `Authorization` header, stamped now.
-    fn event(&self, kind: EventKind, outcome: Outcome, detail: &str) -> Event {
+    pub fn event(&self, kind: EventKind, outcome: Outcome, detail: &str) -> Event {
         Event::new(kind, outcome, crate::base::clock::now_rfc3339())
             .server(&self.server_id)
             .host(self.server_id.split('/').next().unwrap_or_default())

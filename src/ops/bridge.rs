@@ -12,12 +12,24 @@
 //! every request after initialize, the GET stream for server-initiated messages, SSE
 //! resumption with `Last-Event-ID` honouring `retry`, re-initialize on 404 for a lost
 //! session, DELETE of the session on exit, one refresh-and-retry on 401, capped scope
-//! step-up on 403 `insufficient_scope`, no redirects (THREATS 25).
+//! step-up on 403 `insufficient_scope`, no redirects (THREATS 25). A DPoP-bound token
+//! goes as `Authorization: DPoP` with a fresh proof for each request; a
+//! `use_dpop_nonce` 401 is retried once with the server's nonce. A machine credential
+//! (client credentials, workload JWT, enterprise IdP) gets its tokens itself, with or
+//! without `--sign-in`.
+//!
+//! 2026-07-28 headers: `Mcp-Method`, `Mcp-Name` and, from the `x-mcp-header`
+//! declarations of the last `tools/list`, `Mcp-Param-*` (values encoded by
+//! [`crate::mcp::headers`], THREATS 37). A tool with an invalid declaration is the one
+//! thing the bridge takes out of a message: it is left out of the host's tool list, and
+//! a call to it is answered here. A JSON-RPC answer on a 4xx is relayed as it is; a
+//! `HeaderMismatch` first makes the bridge list the tools again and retry once.
 //!
 //! Servers that only speak the legacy HTTP+SSE transport (2024-11-05) are detected by a
 //! 400/404/405 answer to the initialize POST; the bridge then opens the event stream,
 //! POSTs to the endpoint it names (same origin only) and relays the stream.
 
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,10 +41,12 @@ use crate::base::clock::unix_now;
 use crate::base::error::{Error, Result};
 use crate::base::report::Reporter;
 use crate::base::secret::Secret;
+use crate::mcp::headers::{self, ParamHeader};
 use crate::mcp::{one_line, read_sse, valid_session_id};
 use crate::net::{Http, Response, redact};
 use crate::oauth::discovery::{self, Challenge};
 use crate::oauth::flow::{self, Browser};
+use crate::oauth::keys::Key;
 use crate::oauth::{Store, TokenSet};
 use crate::ops::context::Context;
 use crate::ops::signin::{self, Opened};
@@ -79,6 +93,26 @@ struct Session {
     /// Legacy HTTP+SSE transport (2024-11-05): where messages are POSTed; answers come
     /// on the GET stream.
     legacy_post: Option<Url>,
+    /// Each listed tool's `x-mcp-header` declarations (2026-07-28).
+    tools: HashMap<String, Vec<ParamHeader>>,
+    /// Tools left out of `tools/list` for an invalid declaration, with the reason.
+    invalid_tools: HashMap<String, String>,
+    /// The DPoP key of the current token set, loaded once.
+    dpop: Option<Key>,
+    /// The latest nonce the server gave for DPoP proofs (RFC 9449 section 9).
+    dpop_nonce: Option<String>,
+}
+
+impl Session {
+    /// Use `ts` from now on, with its DPoP key (a key that does not load is no key: the
+    /// server then refuses the token and the bridge says so).
+    fn set_tokens(&mut self, ts: Option<TokenSet>) {
+        self.dpop = ts
+            .as_ref()
+            .and_then(|t| t.dpop_key.as_deref())
+            .and_then(|pem| Key::from_pem(pem).ok());
+        self.tokens = ts;
+    }
 }
 
 fn write_msg(out: &Out, bytes: &[u8]) {
@@ -91,6 +125,18 @@ fn write_msg(out: &Out, bytes: &[u8]) {
         let _ = w.write_all(b"\n");
         let _ = w.flush();
     }
+}
+
+/// The JSON-RPC error code of a `Mcp-Param-*` or `Mcp-Name` header that does not match
+/// the body (2026-07-28).
+const HEADER_MISMATCH: i64 = -32020;
+
+/// `text` as a JSON-RPC response to `request` (same id, a result or an error), if it is.
+fn reply_to(request: &Value, text: &str) -> Option<Value> {
+    let id = request.get("id")?;
+    let v: Value = serde_json::from_str(text).ok()?;
+    (v.get("id") == Some(id) && (v.get("result").is_some() || v.get("error").is_some()))
+        .then_some(v)
 }
 
 fn rpc_error(out: &Out, id: &Value, code: i64, message: &str) {
@@ -126,24 +172,22 @@ pub fn prepare(
     let server = state.server(server_id)?;
     let mut headers = Vec::new();
     let mut events = Vec::new();
-    let header_bindings: Vec<_> = server
-        .bindings
-        .iter()
-        .filter(|b| matches!(Target::from(b.target.as_str()), Target::Header(_)))
-        .collect();
-    // A server with no header credential opens no keychain session here.
-    let vault = if header_bindings.is_empty() {
-        None
-    } else {
-        Some(ctx.vault()?)
-    };
-    for b in &header_bindings {
+    // One keychain session at most (the OAuth store's, when there is one), and none for
+    // a server without static headers or a sign-in: opening one is most of a cold start.
+    let mut vault = store.as_ref().map(|s| s.vault.clone());
+    for b in &server.bindings {
         let target = Target::from(b.target.as_str());
-        if let (Target::Header(name), Some(vault)) = (&target, &vault)
-            && Some(&b.credential) != remote.oauth_credential.as_ref()
-            && let Some(v) = vault.get(&b.credential)?
-        {
-            headers.push((name.clone(), v));
+        let Target::Header(name) = &target else {
+            continue;
+        };
+        if Some(&b.credential) != remote.oauth_credential.as_ref() {
+            let v = match &vault {
+                Some(v) => v,
+                None => vault.insert(ctx.vault()?),
+            };
+            if let Some(value) = v.get(&b.credential)? {
+                headers.push((name.clone(), value));
+            }
         }
         events.push(
             Event::new(EventKind::Released, Outcome::Ok, now)
@@ -183,7 +227,7 @@ impl Bridge {
         let this = Arc::new(self);
         let session = Arc::new(Mutex::new(Session::default()));
         if let Some(store) = &this.store {
-            lock(&session).tokens = store.load()?;
+            lock(&session).set_tokens(store.load()?);
         }
         let auth_gate = Arc::new(Mutex::new(()));
         std::thread::scope(|scope| {
@@ -241,7 +285,16 @@ impl Bridge {
         Ok(())
     }
 
-    fn headers(&self, session: &Session, accept: &str) -> Vec<(String, String)> {
+    /// The headers of one request to `url` with `method`: session, version, the
+    /// credential (with a fresh DPoP proof for this very request when the token is
+    /// DPoP-bound, RFC 9449 section 7), static headers.
+    fn headers(
+        &self,
+        session: &Session,
+        accept: &str,
+        method: &str,
+        url: &Url,
+    ) -> Vec<(String, String)> {
         let mut h = vec![("Accept".to_string(), accept.to_string())];
         if let Some(id) = &session.id {
             h.push(("Mcp-Session-Id".into(), id.clone()));
@@ -249,12 +302,19 @@ impl Bridge {
         if let Some(v) = &session.protocol {
             h.push(("MCP-Protocol-Version".into(), v.clone()));
         }
-        if let Some(tok) = session
-            .tokens
-            .as_ref()
-            .and_then(|t| t.access_token.as_deref())
+        if let Some(ts) = &session.tokens
+            && let Some(tok) = ts.access_token.as_deref()
         {
-            h.push(("Authorization".into(), format!("Bearer {tok}")));
+            match session.dpop.as_ref().filter(|_| ts.is_dpop()) {
+                Some(key) => {
+                    h.push(("Authorization".into(), format!("DPoP {tok}")));
+                    let nonce = session.dpop_nonce.as_deref();
+                    if let Ok(proof) = key.dpop_proof(method, url, Some(tok), nonce, unix_now()) {
+                        h.push(("DPoP".into(), proof));
+                    }
+                }
+                None => h.push(("Authorization".into(), format!("Bearer {tok}"))),
+            }
         }
         for (name, value) in &self.headers {
             h.push((name.clone(), value.expose().to_string()));
@@ -265,31 +325,42 @@ impl Bridge {
     fn post(&self, session: &Mutex<Session>, body: &[u8], msg: &Value) -> Result<Response> {
         let headers = {
             let s = lock(session);
-            let mut h = self.headers(&s, "application/json, text/event-stream");
+            let target = s.legacy_post.as_ref().unwrap_or(&self.url);
+            let mut h = self.headers(&s, "application/json, text/event-stream", "POST", target);
             h.push(("Content-Type".into(), "application/json".into()));
             // Stateless lifecycle (2026-07-28): each request names its protocol version
             // in `_meta`; the header must match it.
             if let Some(v) = msg
                 .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
                 .and_then(Value::as_str)
-                .filter(|v| v.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+                .filter(|v| headers::is_visible(v))
             {
                 h.retain(|(k, _)| k != "MCP-Protocol-Version");
                 h.push(("MCP-Protocol-Version".into(), v.to_string()));
             }
-            // Standard request headers (SEP-2243, 2026-07-28 draft): the method, and the
-            // tool/prompt name or resource URI, so gateways can route without the body.
-            // Values that are not visible ASCII are left out rather than encoded.
-            let visible = |v: &&str| !v.is_empty() && v.bytes().all(|b| (0x20..=0x7e).contains(&b));
-            if let Some(m) = msg.get("method").and_then(Value::as_str).filter(visible) {
+            // Standard request headers (SEP-2243, 2026-07-28): the method, and the tool or
+            // prompt name or resource URI, so gateways can route without the body. A name
+            // that is not plain ASCII goes Base64-encoded (THREATS 37); so do the
+            // arguments a tool declares with `x-mcp-header`.
+            if let Some(m) = msg
+                .get("method")
+                .and_then(Value::as_str)
+                .filter(|m| headers::is_visible(m))
+            {
                 h.push(("Mcp-Method".into(), m.to_string()));
                 let name = match m {
                     "tools/call" | "prompts/get" => msg.pointer("/params/name"),
                     "resources/read" => msg.pointer("/params/uri"),
                     _ => None,
                 };
-                if let Some(n) = name.and_then(Value::as_str).filter(visible) {
-                    h.push(("Mcp-Name".into(), n.to_string()));
+                if let Some(n) = name.and_then(Value::as_str) {
+                    h.push(("Mcp-Name".into(), headers::encode_value(n)));
+                }
+                if m == "tools/call"
+                    && let Some(decls) = name.and_then(Value::as_str).and_then(|n| s.tools.get(n))
+                    && let Ok(params) = headers::mirror(decls, msg.pointer("/params/arguments"))
+                {
+                    h.extend(params);
                 }
             }
             h
@@ -310,7 +381,7 @@ impl Bridge {
     fn legacy_connect(&self, session: &Mutex<Session>, out: &Out) -> Result<()> {
         let headers = {
             let s = lock(session);
-            self.headers(&s, "text/event-stream")
+            self.headers(&s, "text/event-stream", "GET", &self.url)
         };
         let refs: Vec<(&str, &str)> = headers
             .iter()
@@ -407,18 +478,86 @@ impl Bridge {
         line: &[u8],
         msg: &Value,
     ) -> Result<()> {
+        if let (Some(id), Some(why)) = (msg.get("id"), self.refusal(session, msg)) {
+            self.report.line(&format!("keybroker bridge: {why}"));
+            rpc_error(out, id, -32602, &format!("keybroker: {why}"));
+            return Ok(());
+        }
+        let method = msg.get("method").and_then(Value::as_str);
         let mut refreshed = false;
         let mut signed_in = false;
         let mut step_ups = 0;
         let mut reinitialized = false;
+        let mut relisted = false;
+        let mut nonce_retried = false;
         loop {
             let resp = self.post(session, line, msg)?;
-            match resp.status {
+            let status = resp.status;
+            if let Some(n) = resp.header("dpop-nonce").filter(|n| headers::is_visible(n)) {
+                lock(session).dpop_nonce = Some(n.to_string());
+            }
+            if status >= 400 && status != 401 && status != 403 {
+                // A JSON-RPC answer to this request (2026-07-28 servers answer an
+                // unsupported version, a header mismatch or an unknown method so) goes to
+                // the host as it is; the host decides what to do with it.
+                let text = resp.text().unwrap_or_default();
+                if let Some(reply) = reply_to(msg, &text) {
+                    if !relisted
+                        && method == Some("tools/call")
+                        && reply.pointer("/error/code").and_then(Value::as_i64)
+                            == Some(HEADER_MISMATCH)
+                    {
+                        // The tool's declarations may have changed (or were never seen):
+                        // list the tools again, then retry once.
+                        relisted = true;
+                        if self.relist_tools(session, msg).is_ok() {
+                            continue;
+                        }
+                    }
+                    write_msg(out, text.as_bytes());
+                    return Ok(());
+                }
+                match status {
+                    400 | 404 | 405
+                        if method == Some("initialize")
+                            && lock(session).legacy_post.is_none()
+                            && lock(session).id.is_none() =>
+                    {
+                        // Not a Streamable HTTP server: try the 2024-11-05 transport.
+                        self.legacy_connect(session, out)?;
+                    }
+                    404 if !reinitialized
+                        && lock(session).id.is_some()
+                        && method != Some("initialize") =>
+                    {
+                        reinitialized = true;
+                        self.reinitialize(session, out)?;
+                    }
+                    _ => {
+                        return Err(Error::other(
+                            format!("{} answered HTTP {status}", redact(&self.url)),
+                            "check the server URL; try again later",
+                        ));
+                    }
+                }
+                continue;
+            }
+            match status {
                 200..=299 => return self.handle_success(session, out, resp, msg),
                 401 => {
                     let challenge = resp
                         .header("www-authenticate")
                         .and_then(discovery::parse_challenge);
+                    // The server wants its nonce in the proof (RFC 9449 section 9):
+                    // retry once with it, the token is fine.
+                    if !nonce_retried
+                        && challenge.as_ref().and_then(|c| c.error.as_deref())
+                            == Some("use_dpop_nonce")
+                        && lock(session).dpop_nonce.is_some()
+                    {
+                        nonce_retried = true;
+                        continue;
+                    }
                     let stale = lock(session)
                         .tokens
                         .as_ref()
@@ -429,7 +568,7 @@ impl Bridge {
                         if let Some(store) = &self.store {
                             match store.fresh(&self.http, stale.as_deref(), &unix_now) {
                                 Ok(ts) => {
-                                    lock(session).tokens = Some(ts);
+                                    lock(session).set_tokens(Some(ts));
                                     continue;
                                 }
                                 Err(Error::NeedsSignIn { .. }) => {}
@@ -471,21 +610,6 @@ impl Bridge {
                         .and_then(|t| t.access_token.clone());
                     self.authorize(session, gate, challenge.as_ref(), stale.as_deref())?;
                 }
-                400 | 404 | 405
-                    if msg.get("method").and_then(Value::as_str) == Some("initialize")
-                        && lock(session).legacy_post.is_none()
-                        && lock(session).id.is_none() =>
-                {
-                    // Not a Streamable HTTP server: try the 2024-11-05 transport.
-                    self.legacy_connect(session, out)?;
-                }
-                404 if !reinitialized
-                    && lock(session).id.is_some()
-                    && msg.get("method").and_then(Value::as_str) != Some("initialize") =>
-                {
-                    reinitialized = true;
-                    self.reinitialize(session, out)?;
-                }
                 300..=399 => {
                     return Err(Error::Denied {
                         message: format!(
@@ -503,6 +627,109 @@ impl Bridge {
                 }
             }
         }
+    }
+
+    /// Why a request must not be sent (answered by the bridge with "invalid params"): a
+    /// call to a tool left out of `tools/list`, or an argument a tool mirrors into a
+    /// header that has no header form.
+    fn refusal(&self, session: &Mutex<Session>, msg: &Value) -> Option<String> {
+        if msg.get("method").and_then(Value::as_str) != Some("tools/call") {
+            return None;
+        }
+        let name = msg.pointer("/params/name").and_then(Value::as_str)?;
+        let s = lock(session);
+        if let Some(why) = s.invalid_tools.get(name) {
+            return Some(format!("tool `{name}` is not available: {why}"));
+        }
+        let decls = s.tools.get(name)?;
+        headers::mirror(decls, msg.pointer("/params/arguments"))
+            .err()
+            .map(|why| format!("tool `{name}`: {why}"))
+    }
+
+    /// Take note of a `tools/list` answer: each tool's `x-mcp-header` declarations, and
+    /// the tools with an invalid one, which are left out of the answer (spec 2026-07-28,
+    /// "Custom Headers from Tool Parameters"). Returns the answer to relay: the bytes as
+    /// the server sent them unless a tool was left out.
+    fn note_tools(
+        &self,
+        session: &Mutex<Session>,
+        request: &Value,
+        data: &[u8],
+    ) -> Option<Vec<u8>> {
+        if request.get("method").and_then(Value::as_str) != Some("tools/list") {
+            return None;
+        }
+        let mut v: Value = serde_json::from_slice(data).ok()?;
+        if v.get("id") != request.get("id") {
+            return None;
+        }
+        let result = v.get_mut("result")?;
+        let (valid, invalid) = headers::check_tools(result);
+        let mut s = lock(session);
+        for (name, decls) in valid {
+            s.invalid_tools.remove(&name);
+            s.tools.insert(name, decls);
+        }
+        if invalid.is_empty() {
+            return None;
+        }
+        for (name, why) in invalid {
+            self.report.line(&format!(
+                "keybroker bridge: left tool `{name}` out of the tool list: {why}"
+            ));
+            s.tools.remove(&name);
+            s.invalid_tools.insert(name, why);
+        }
+        serde_json::to_vec(&v).ok()
+    }
+
+    /// List the tools again (all pages) for their current declarations; nothing of it
+    /// goes to the host. `call`: the request that needs them (its `_meta` is reused).
+    fn relist_tools(&self, session: &Mutex<Session>, call: &Value) -> Result<()> {
+        let mut cursor: Option<Value> = None;
+        for page in 0..20 {
+            let mut params = serde_json::Map::new();
+            if let Some(meta) = call.pointer("/params/_meta") {
+                params.insert("_meta".into(), meta.clone());
+            }
+            if let Some(c) = cursor.take() {
+                params.insert("cursor".into(), c);
+            }
+            let request = serde_json::json!({"jsonrpc": "2.0", "id": format!("keybroker-tools-{page}"),
+                "method": "tools/list", "params": params});
+            let body = request.to_string();
+            let resp = self.post(session, body.as_bytes(), &request)?;
+            if !(200..300).contains(&resp.status) {
+                return Err(Error::other(
+                    format!("listing the tools again failed (HTTP {})", resp.status),
+                    "try again",
+                ));
+            }
+            let mut answer: Option<Vec<u8>> = None;
+            if resp.content_type() == "text/event-stream" {
+                read_sse(resp.body, |ev| {
+                    if reply_to(&request, &ev.data).is_some() {
+                        answer = Some(ev.data.into_bytes());
+                        return false;
+                    }
+                    true
+                });
+            } else {
+                answer = Some(resp.text()?.into_bytes());
+            }
+            let Some(answer) = answer else { break };
+            self.note_tools(session, &request, &answer);
+            let next = serde_json::from_slice::<Value>(&answer)
+                .ok()
+                .and_then(|v| v.pointer("/result/nextCursor").cloned())
+                .filter(|c| !c.is_null());
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(())
     }
 
     fn needs_sign_in(&self, reason: &str) -> Error {
@@ -536,7 +763,23 @@ impl Bridge {
             && Some(tok) != stale
             && challenge.and_then(|c| c.error.as_deref()) != Some("insufficient_scope")
         {
-            lock(session).tokens = current.clone();
+            lock(session).set_tokens(current.clone());
+            return Ok(());
+        }
+        if let Some(machine) = current.as_ref().filter(|t| t.machine.is_some()) {
+            // A machine credential: new tokens without a browser, whatever the policy.
+            let previous_scope = machine.scope.as_deref().filter(|_| {
+                challenge.and_then(|c| c.error.as_deref()) == Some("insufficient_scope")
+            });
+            let ts = signin::machine_sign_in(
+                &self.http,
+                store,
+                &self.url,
+                challenge,
+                machine,
+                previous_scope,
+            )?;
+            lock(session).set_tokens(Some(ts));
             return Ok(());
         }
         let Some(policy) = &self.sign_in else {
@@ -572,7 +815,7 @@ impl Bridge {
             Outcome::Ok,
             "signed in from the bridge",
         )?;
-        lock(session).tokens = Some(ts);
+        lock(session).set_tokens(Some(ts));
         Ok(())
     }
 
@@ -605,7 +848,7 @@ impl Bridge {
             .cloned()
             .filter(|_| msg.get("method").is_some());
         if ctype == "text/event-stream" {
-            return self.pump_post_stream(session, out, resp, want_id, is_init);
+            return self.pump_post_stream(session, out, resp, msg, want_id, is_init);
         }
         let text = resp.text()?;
         if text.trim().is_empty() {
@@ -614,7 +857,10 @@ impl Bridge {
         if is_init {
             self.note_init_result(session, text.as_bytes());
         }
-        write_msg(out, text.as_bytes());
+        match self.note_tools(session, msg, text.as_bytes()) {
+            Some(kept) => write_msg(out, &kept),
+            None => write_msg(out, text.as_bytes()),
+        }
         Ok(())
     }
 
@@ -634,6 +880,7 @@ impl Bridge {
         session: &Mutex<Session>,
         out: &Out,
         resp: Response,
+        msg: &Value,
         want_id: Option<Value>,
         is_init: bool,
     ) -> Result<()> {
@@ -659,7 +906,10 @@ impl Bridge {
                     {
                         done = true;
                     }
-                    write_msg(out, ev.data.as_bytes());
+                    match self.note_tools(session, msg, ev.data.as_bytes()) {
+                        Some(kept) => write_msg(out, &kept),
+                        None => write_msg(out, ev.data.as_bytes()),
+                    }
                 }
                 !done
             });
@@ -675,7 +925,7 @@ impl Bridge {
             std::thread::sleep(Duration::from_millis(retry_ms.min(60_000)));
             let headers = {
                 let s = lock(session);
-                let mut h = self.headers(&s, "text/event-stream");
+                let mut h = self.headers(&s, "text/event-stream", "GET", &self.url);
                 h.push(("Last-Event-ID".into(), resume_from));
                 h
             };
@@ -707,7 +957,7 @@ impl Bridge {
         for _ in 0..20 {
             let headers = {
                 let s = lock(session);
-                let mut h = self.headers(&s, "text/event-stream");
+                let mut h = self.headers(&s, "text/event-stream", "GET", &self.url);
                 if let Some(l) = &last_id {
                     h.push(("Last-Event-ID".into(), l.clone()));
                 }
@@ -774,7 +1024,7 @@ impl Bridge {
             if s.id.is_none() || s.legacy_post.is_some() {
                 return;
             }
-            self.headers(&s, "application/json")
+            self.headers(&s, "application/json", "DELETE", &self.url)
         };
         let refs: Vec<(&str, &str)> = headers
             .iter()

@@ -316,9 +316,11 @@ fn bridged_status(
             .get(cred)?
             .and_then(|s| serde_json::from_str(s.expose()).ok());
         let now = crate::base::clock::unix_now();
+        // A machine credential gets its tokens itself, whenever it needs them.
         let usable = ts.as_ref().is_some_and(|t| {
-            t.access_token.is_some()
-                && (t.refresh_token.is_some() || t.expires_at.is_none_or(|e| e > now))
+            t.machine.is_some()
+                || (t.access_token.is_some()
+                    && (t.refresh_token.is_some() || t.expires_at.is_none_or(|e| e > now)))
         });
         if !usable {
             st.status = Status::NeedsSignIn;

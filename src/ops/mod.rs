@@ -8,6 +8,7 @@
 
 pub mod bridge;
 pub mod context;
+pub mod idp;
 pub mod import;
 pub mod inventory;
 pub mod launch;

@@ -20,6 +20,8 @@ use crate::config::doc::ConfigDoc;
 use crate::config::hosts::Format;
 use crate::config::hosts::Host;
 use crate::net::{Policy, parse_proxy_url, parse_server_url, redact};
+use crate::oauth::grants::{JwtSource, MachineGrant};
+use crate::oauth::keys::{self, Key};
 use crate::oauth::{ClientReg, Store, TokenSet};
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome};
 pub use crate::store::state::Remote;
@@ -48,9 +50,35 @@ pub struct AddRequest<'a> {
     pub client_metadata_url: Option<&'a str>,
     /// The HTTP proxy for this server only (`--proxy`); `None`: connect directly.
     pub proxy: Option<&'a str>,
+    /// A machine client (`--client-credentials`, `--workload-jwt-*`, `--idp`): tokens
+    /// without a browser. Needs `client`.
+    pub machine: Option<MachineClient>,
     /// Replace an existing entry of the same name.
     pub replace: bool,
     pub now: &'a str,
+}
+
+/// How a machine client gets its tokens, and its signing key if it authenticates with
+/// one (`private_key_jwt`).
+pub struct MachineClient {
+    pub grant: MachineGrant,
+    pub key: Option<KeySource>,
+}
+
+/// Where a `private_key_jwt` client's key comes from.
+pub enum KeySource {
+    /// Keybroker makes one; its public key is printed for the user to register.
+    Generate,
+    /// A PEM private key the authorization server issued (`--private-key-stdin`).
+    Pem(Secret),
+}
+
+/// What adding a server produced.
+#[derive(Debug)]
+pub struct Added {
+    pub id: String,
+    /// The public key to register with the authorization server (`private_key_jwt`).
+    pub jwks: Option<Value>,
 }
 
 /// What a static bearer token that is a JWT says about itself, read without verifying
@@ -121,7 +149,7 @@ pub fn bridge_entry(launcher: &Path, server_id: &str) -> Value {
 }
 
 /// Add a remote server: state record, keychain items, and the host entry.
-pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog) -> Result<String> {
+pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog) -> Result<Added> {
     let url = parse_server_url(req.url, req.allow_http)?;
     // Resolving now tells the user early when the host is unreachable or forbidden.
     Policy::for_server(&url, req.allow_http)?;
@@ -134,6 +162,13 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         return Err(Error::other(
             "--issuer names the authorization server of a client registered by hand",
             "pass it together with --client-id",
+        ));
+    }
+    let machine = req.machine.as_ref().map(check_machine).transpose()?;
+    if machine.is_some() && req.client.is_none() {
+        return Err(Error::other(
+            "a machine client needs the client id it was registered with",
+            "pass --client-id",
         ));
     }
     let id = format!("{}/{}", req.host.id(), req.name);
@@ -160,6 +195,7 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
     let oauth_cred = format!("{}-oauth", state::slug(&id));
     let mut bindings = Vec::new();
     let mut creds = Vec::new();
+    let mut jwks = None;
     for h in &req.headers {
         let cid = format!("{}-{}", state::slug(&id), state::slug(&h.name));
         vault.set(&cid, &h.value)?;
@@ -181,12 +217,18 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         .all(|h| !h.name.eq_ignore_ascii_case("authorization"));
     if uses_oauth {
         if let Some((client_id, secret)) = &req.client {
+            let key = machine.as_ref().and_then(|(_, k)| k.as_ref());
+            if let Some(k) = key {
+                jwks = Some(keys::jwks(k));
+            }
             let ts = TokenSet {
                 client: Some(ClientReg {
                     issuer: issuer.clone(),
                     client_id: client_id.clone(),
                     client_secret: secret.as_ref().map(|s| s.expose().to_string()),
-                    auth_method: if secret.is_some() {
+                    auth_method: if key.is_some() {
+                        "private_key_jwt".into()
+                    } else if secret.is_some() {
                         "client_secret_basic".into()
                     } else {
                         "none".into()
@@ -194,6 +236,8 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
                     redirect_uri: None,
                     source: "pre-registered".into(),
                 }),
+                client_key: key.map(Key::to_pem).transpose()?,
+                machine: machine.as_ref().map(|(g, _)| g.clone()),
                 ..TokenSet::default()
             };
             let store = Store {
@@ -262,11 +306,102 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
             .host(req.host.id())
             .process(std::process::id(), None, None)
             .detail(format!(
-                "added remote server {} through keybroker bridge",
-                redact(&url)
+                "added remote server {} through keybroker bridge{}",
+                redact(&url),
+                machine
+                    .as_ref()
+                    .map(|(g, _)| format!(", tokens from {}", g.describe()))
+                    .unwrap_or_default()
             )),
     ])?;
-    Ok(id)
+    Ok(Added { id, jwks })
+}
+
+/// The grant as it will be stored (a workload token file by absolute path) and the
+/// client's signing key, made or read now.
+fn check_machine(m: &MachineClient) -> Result<(MachineGrant, Option<Key>)> {
+    let grant = match &m.grant {
+        MachineGrant::WorkloadJwt {
+            source: JwtSource::File(p),
+        } => {
+            let abs = std::fs::canonicalize(p).map_err(|e| Error::io(p, e))?;
+            MachineGrant::WorkloadJwt {
+                source: JwtSource::File(abs.to_string_lossy().into_owned()),
+            }
+        }
+        MachineGrant::WorkloadJwt {
+            source: JwtSource::Command(argv),
+        } if argv.is_empty() => {
+            return Err(Error::other(
+                "--workload-jwt-command is empty",
+                "name the program that prints the workload token",
+            ));
+        }
+        other => other.clone(),
+    };
+    let key = match &m.key {
+        None => None,
+        Some(KeySource::Generate) => Some(Key::generate()?),
+        Some(KeySource::Pem(pem)) => Some(Key::from_pem(pem.expose())?),
+    };
+    Ok((grant, key))
+}
+
+/// Give a `private_key_jwt` client a new signing key (the old one is gone at once:
+/// register the printed public key before the next token request). Returns the JWKS.
+pub fn rotate_key(
+    paths: &Paths,
+    vault: &Vault,
+    audit: &AuditLog,
+    server_id: &str,
+    now: &str,
+) -> Result<Value> {
+    let state = State::load(paths)?;
+    let server = state.server(server_id)?;
+    let Some(credential) = server
+        .remote
+        .as_ref()
+        .and_then(|r| r.oauth_credential.clone())
+    else {
+        return Err(Error::other(
+            format!("{server_id} has no OAuth client"),
+            "only servers added with --private-key-jwt have a signing key",
+        ));
+    };
+    let store = Store {
+        paths: paths.clone(),
+        vault: vault.clone(),
+        audit: audit.clone(),
+        server_id: server_id.to_string(),
+        credential: credential.clone(),
+        report: crate::base::report::Reporter::silent(),
+    };
+    let mut ts = store.load()?.unwrap_or_default();
+    if ts.client.as_ref().map(|c| c.auth_method.as_str()) != Some("private_key_jwt") {
+        return Err(Error::other(
+            format!("{server_id}'s client does not authenticate with a signing key"),
+            format!(
+                "add it with --client-credentials --private-key-jwt to use one: `keybroker add {} --url <url> --replace ...`",
+                server_id.replacen('/', " ", 1)
+            ),
+        ));
+    }
+    let key = Key::generate()?;
+    ts.client_key = Some(key.to_pem()?);
+    store.save(&ts)?;
+    audit.append(vec![
+        Event::new(EventKind::Rotated, Outcome::Ok, now)
+            .server(server_id)
+            .host(&server.host)
+            .credential(&credential)
+            .target(crate::store::audit::Target::Header("Authorization".into()))
+            .process(std::process::id(), None, None)
+            .detail(format!(
+                "new private_key_jwt signing key {}",
+                key.thumbprint()
+            )),
+    ])?;
+    Ok(keys::jwks(&key))
 }
 
 /// The issuer of a client registered by hand, as typed (issuers are compared exactly,
@@ -615,10 +750,11 @@ mod tests {
             issuer,
             client_metadata_url: None,
             proxy,
+            machine: None,
             replace: true,
             now: "2026-01-01T00:00:00Z",
         };
-        add(&req, &sb.paths, &sb.vault, &sb.audit)
+        add(&req, &sb.paths, &sb.vault, &sb.audit).map(|a| a.id)
     }
 
     fn stored_client(sb: &Sandbox) -> ClientReg {

@@ -8,6 +8,9 @@
 //! then save the token set to the keychain, mark the credential in the state file and
 //! audit `authorized`. The returned sentence names the issuer, never a token.
 //!
+//! A machine credential (client credentials, workload JWT, enterprise IdP) signs in the
+//! same way without a browser: [`machine_sign_in`], which the bridge uses too.
+//!
 //! Not here: the checks on metadata and callbacks ([`crate::oauth::discovery`],
 //! [`crate::oauth::flow`]), refresh ([`crate::oauth::Store::fresh`]), and carrying MCP traffic
 //! (`bridge`).
@@ -24,7 +27,8 @@ use crate::base::report::Reporter;
 use crate::net::parse_server_url;
 use crate::net::{Http, Policy};
 use crate::oauth::flow::{self, Browser};
-use crate::oauth::{Store, discovery};
+use crate::oauth::grants::{self, Target};
+use crate::oauth::{Store, TokenSet, discovery};
 use crate::store::audit::{AuditLog, EventKind, Outcome};
 use crate::store::state::Remote;
 use crate::store::state::{Credential, State};
@@ -116,8 +120,21 @@ pub fn connect(
         ));
     };
     let challenge = probe(&http, &url)?;
-    let disc = discovery::discover(&http, &url, challenge.as_ref())?;
     let previous = store.load()?;
+    if let Some(machine) = previous.as_ref().filter(|t| t.machine.is_some()) {
+        let ts = machine_sign_in(&http, &store, &url, challenge.as_ref(), machine, None)?;
+        mark_signed_in(paths, &store, server_id, now)?;
+        return Ok(format!(
+            "signed in: {server_id} can now use {}, with {}",
+            ts.issuer.as_deref().unwrap_or("its authorization server"),
+            machine
+                .machine
+                .as_ref()
+                .map(grants::MachineGrant::describe)
+                .unwrap_or_default()
+        ));
+    }
+    let disc = discovery::discover(&http, &url, challenge.as_ref())?;
     let pre = previous
         .as_ref()
         .and_then(|t| t.client.as_ref())
@@ -138,6 +155,20 @@ pub fn connect(
     };
     let ts = flow::sign_in(&http, &req, unix_now)?;
     store.save(&ts)?;
+    mark_signed_in(paths, &store, server_id, now)?;
+    store.audit_event(
+        EventKind::Authorized,
+        Outcome::Ok,
+        &format!("signed in with {}", disc.auth_server.issuer),
+    )?;
+    Ok(format!(
+        "signed in: {server_id} can now use {}",
+        disc.auth_server.issuer
+    ))
+}
+
+/// The credential record says when the server was last signed in to.
+fn mark_signed_in(paths: &Paths, store: &Store, server_id: &str, now: &str) -> Result<()> {
     let cred = store.credential.clone();
     State::update(paths, |s| {
         let c = s.credentials.entry(cred.clone()).or_insert(Credential {
@@ -150,16 +181,59 @@ pub fn connect(
         c.kind = "oauth".into();
         c.rotated = Some(now.to_string());
         Ok(())
-    })?;
-    store.audit_event(
-        EventKind::Authorized,
-        Outcome::Ok,
-        &format!("signed in with {}", disc.auth_server.issuer),
-    )?;
-    Ok(format!(
-        "signed in: {server_id} can now use {}",
-        disc.auth_server.issuer
-    ))
+    })
+}
+
+/// Tokens for a machine credential (`current` names its client and grant): discovery
+/// for a machine grant, the scope chosen as for a browser sign-in, then the grant; the
+/// result is saved and audited (a refusal too). No browser, no prompt.
+pub fn machine_sign_in(
+    http: &Http,
+    store: &Store,
+    url: &Url,
+    challenge: Option<&discovery::Challenge>,
+    current: &TokenSet,
+    previous_scope: Option<&str>,
+) -> Result<TokenSet> {
+    let how = current
+        .machine
+        .as_ref()
+        .map(grants::MachineGrant::describe)
+        .unwrap_or_default();
+    let disc = discovery::discover_for(http, url, challenge, discovery::Use::Machine)?;
+    let scope = flow::select_scope(
+        challenge.and_then(|c| c.scope.as_deref()),
+        disc.resource.scopes_supported.as_deref(),
+        previous_scope,
+        None,
+    );
+    let target = Target {
+        server_id: &store.server_id,
+        issuer: &disc.auth_server.issuer,
+        token_endpoint: &disc.auth_server.token_endpoint,
+        resource: &disc.resource.resource,
+        scope,
+        dpop: disc.auth_server.dpop(),
+    };
+    match grants::machine_tokens(http, &store.vault, current, &target, unix_now()) {
+        Ok(ts) => {
+            store.save(&ts)?;
+            store.audit_event(
+                EventKind::Authorized,
+                Outcome::Ok,
+                &format!("tokens from {} with {how}", disc.auth_server.issuer),
+            )?;
+            Ok(ts)
+        }
+        Err(e) => {
+            let refused = store.event(
+                EventKind::Authorized,
+                Outcome::Error,
+                &format!("{how} refused"),
+            );
+            Err(store.audit.append_refusal(vec![refused], e))
+        }
+    }
 }
 
 /// Ask the server how to sign in: an unauthenticated `initialize` gets the 401 and its

@@ -42,6 +42,7 @@ fn adding_a_remote_server_reports_an_audit_log_it_cannot_write() {
         client_metadata_url: None,
         issuer: None,
         proxy: None,
+        machine: None,
         replace: false,
         now: "2026-01-01T00:00:00Z",
     };

@@ -15,5 +15,7 @@ mod real_hosts;
 mod refresh_load;
 mod remote_e2e;
 mod remote_hardening;
+mod remote_headers;
+mod remote_machine;
 mod secret_cli;
 mod watch_cli;

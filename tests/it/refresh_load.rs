@@ -156,6 +156,7 @@ fn ten_bridges_waking_with_an_expired_token_make_exactly_one_refresh_and_all_kee
         expires_at: Some(unix_now() - 5),
         scope: None,
         obtained_at: None,
+        ..TokenSet::default()
     };
     let json = serde_json::to_string(&seeded).expect("json");
     vault
@@ -339,6 +340,9 @@ fn with_oidc_provider_ten_bridges_share_one_rotated_refresh_and_revocation_means
         .expect("refresh token")
         .to_string();
     assert_eq!(stats(&stats_url)["codes"], 1);
+    // oidc-provider advertises DPoP: the tokens are bound to this credential's key, so the
+    // refresh below carries a proof too.
+    assert_eq!(ts["token_type"], "DPoP", "{ts}");
 
     // Let the access token expire, then wake ten bridges at once.
     std::thread::sleep(Duration::from_secs(9));

@@ -8,9 +8,17 @@
 //   names that authorization server from now on (a resource that moved, or was taken over)
 // STATIC_CLIENT='{"client_id": ..., "client_secret": ...}' adds a client registered by
 //   hand (native, client_secret_basic, any loopback redirect port).
+// MACHINE_CLIENT='{"client_id": ..., "jwks": {...}}' adds a machine client instead: the
+//   client credentials grant, private_key_jwt with that public key; the MCP server then
+//   takes its (DPoP-bound) tokens, checks every DPoP proof itself with jose, and counts
+//   them in /stats (machineGrants, dpopRequests, bearerRequests, badProofs).
+// oidc-provider advertises DPoP, so sign-ins get DPoP-bound tokens: the MCP server takes
+// `Authorization: DPoP` with a valid proof (checked here with jose) as well as `Bearer`.
 // Access tokens live ACCESS_TTL seconds (default 4). Sign-in interactions are approved
 // automatically (the "user" says yes), so a test can follow the URL without a UI.
 import http from 'node:http';
+import { createHash } from 'node:crypto';
+import * as jose from 'jose';
 import Provider from 'oidc-provider';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -23,9 +31,20 @@ const mcpServer = http.createServer();
 const [asPort, mcpPort] = [await listen(asServer), await listen(mcpServer)];
 const issuer = `http://127.0.0.1:${asPort}`;
 const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
-const stats = { refreshes: 0, refreshErrors: 0, codes: 0 };
+const stats = { refreshes: 0, refreshErrors: 0, codes: 0, machineGrants: 0, machineErrors: 0, dpopRequests: 0, bearerRequests: 0, badProofs: 0 };
 let authorizationServer = issuer;
-const clients = process.env.STATIC_CLIENT
+const machine = process.env.MACHINE_CLIENT ? JSON.parse(process.env.MACHINE_CLIENT) : null;
+const clients = machine
+  ? [{
+      client_id: machine.client_id,
+      jwks: machine.jwks,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+    }]
+  : process.env.STATIC_CLIENT
   ? [{
       ...JSON.parse(process.env.STATIC_CLIENT),
       application_type: 'native',
@@ -41,6 +60,7 @@ const provider = new Provider(issuer, {
   scopes: ['openid'],
   features: {
     devInteractions: { enabled: false },
+    clientCredentials: { enabled: Boolean(machine) },
     registration: { enabled: true },
     revocation: { enabled: true },
     resourceIndicators: {
@@ -63,10 +83,39 @@ provider.on('grant.success', (ctx) => {
   const g = ctx.oidc.params.grant_type;
   if (g === 'refresh_token') stats.refreshes++;
   if (g === 'authorization_code') stats.codes++;
+  if (g === 'client_credentials') stats.machineGrants++;
 });
 provider.on('grant.error', (ctx) => {
   if (ctx.oidc?.params?.grant_type === 'refresh_token') stats.refreshErrors++;
+  if (ctx.oidc?.params?.grant_type === 'client_credentials') stats.machineErrors++;
 });
+
+// The token of a request: `Bearer` for access tokens, `DPoP` (with a valid proof for this
+// very request, bound to the token's key) for DPoP-bound client-credentials tokens.
+async function tokenOf(req) {
+  const auth = req.headers.authorization ?? '';
+  const [scheme, value] = [auth.slice(0, auth.indexOf(' ')).toLowerCase(), auth.slice(auth.indexOf(' ') + 1)];
+  const find = async (v) => (await provider.AccessToken.find(v))
+    ?? (machine ? await provider.ClientCredentials.find(v) : undefined);
+  if (scheme === 'bearer') {
+    stats.bearerRequests++;
+    return find(value);
+  }
+  if (scheme !== 'dpop') return undefined;
+  stats.dpopRequests++;
+  const token = await find(value);
+  try {
+    const proof = req.headers.dpop;
+    const { jwk, typ } = jose.decodeProtectedHeader(proof);
+    const { payload } = await jose.jwtVerify(proof, await jose.importJWK(jwk, 'ES256'));
+    const ath = createHash('sha256').update(value).digest('base64url');
+    const ok = typ === 'dpop+jwt' && !jwk.d && payload.htm === req.method && payload.htu === mcpUrl
+      && payload.ath === ath && token?.jkt === await jose.calculateJwkThumbprint(jwk, 'sha256');
+    if (ok) return token;
+  } catch {}
+  stats.badProofs++;
+  return undefined;
+}
 
 const callback = provider.callback();
 asServer.on('request', async (req, res) => {
@@ -95,8 +144,11 @@ asServer.on('request', async (req, res) => {
   return callback(req, res);
 });
 
-const challenge = `Bearer resource_metadata="http://127.0.0.1:${mcpPort}/.well-known/oauth-protected-resource/mcp", scope="openid mcp"`;
-mcpServer.on('request', async (req, res) => {
+const challenge = `Bearer resource_metadata="http://127.0.0.1:${mcpPort}/.well-known/oauth-protected-resource/mcp", scope="${machine ? 'mcp' : 'openid mcp'}"`;
+// A request whose client went away mid-way (a bridge exiting with its GET stream
+// open) must not take the whole peer down with an unhandled rejection.
+mcpServer.on('request', (req, res) => serveMcp(req, res).catch(() => res.destroy()));
+async function serveMcp(req, res) {
   if (req.url === '/stats') {
     res.setHeader('content-type', 'application/json');
     return res.end(JSON.stringify(stats));
@@ -107,14 +159,14 @@ mcpServer.on('request', async (req, res) => {
   }
   if (req.url === '/.well-known/oauth-protected-resource/mcp') {
     res.setHeader('content-type', 'application/json');
-    return res.end(JSON.stringify({ resource: mcpUrl, authorization_servers: [authorizationServer], scopes_supported: ['openid', 'mcp'] }));
+    const scopes = machine ? ['mcp'] : ['openid', 'mcp'];
+    return res.end(JSON.stringify({ resource: mcpUrl, authorization_servers: [authorizationServer], scopes_supported: scopes }));
   }
   if (!req.url.startsWith('/mcp')) {
     res.statusCode = 404;
     return res.end();
   }
-  const auth = req.headers.authorization ?? '';
-  const token = auth.startsWith('Bearer ') ? await provider.AccessToken.find(auth.slice(7)) : undefined;
+  const token = await tokenOf(req).catch(() => undefined);
   if (!token || token.isExpired || token.aud !== mcpUrl) {
     res.statusCode = 401;
     res.setHeader('WWW-Authenticate', challenge);
@@ -123,11 +175,11 @@ mcpServer.on('request', async (req, res) => {
   let body = '';
   for await (const chunk of req) body += chunk;
   const server = new McpServer({ name: 'oidc-protected', version: '1.0.0' });
-  server.tool('whoami', 'Who the token belongs to', async () => ({ content: [{ type: 'text', text: `you are ${token.accountId}` }] }));
+  server.tool('whoami', 'Who the token belongs to', async () => ({ content: [{ type: 'text', text: `you are ${token.accountId ?? token.clientId}` }] }));
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   res.on('close', () => { transport.close(); server.close(); });
   await server.connect(transport);
   await transport.handleRequest(req, res, body ? JSON.parse(body) : undefined);
-});
+}
 
 process.stdout.write(JSON.stringify({ mcp: mcpUrl, issuer }) + '\n');
