@@ -50,7 +50,7 @@ pub(super) fn run(a: Args) -> Result<()> {
     }
     for b in &server.bindings {
         let target = Target::from(b.target.as_str());
-        if !matches!(target, Target::Header(_)) {
+        if !matches!(target, Target::Header(_) | Target::Url) {
             continue;
         }
         events.push(

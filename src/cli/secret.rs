@@ -140,7 +140,7 @@ fn rm(server_id: &str, target: &str) -> Result<()> {
     // A bare name is an environment variable.
     let typed = match Target::from(target) {
         t @ (Target::Env(_) | Target::Arg(_) | Target::NamedArg(_)) => t,
-        Target::Header(_) | Target::Other(_) => Target::Env(target.to_string()),
+        Target::Header(_) | Target::Url | Target::Other(_) => Target::Env(target.to_string()),
     };
     let target = typed.to_string();
     let vault = ctx.vault()?;

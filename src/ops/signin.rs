@@ -25,9 +25,11 @@ use crate::net::parse_server_url;
 use crate::net::{Http, Policy};
 use crate::oauth::flow::{self, Browser};
 use crate::oauth::{Store, discovery};
+use crate::ops::launch::placeholders;
+use crate::ops::remote::URL_TARGET;
 use crate::store::audit::{AuditLog, EventKind, Outcome};
 use crate::store::state::Remote;
-use crate::store::state::{Credential, State};
+use crate::store::state::{self, Credential, Server, State};
 use crate::store::vault::Vault;
 
 /// A remote server ready to be reached: its HTTP client (with the server's network
@@ -56,22 +58,33 @@ pub fn open(
             "`keybroker connect` and `keybroker bridge` are for servers added with --url",
         )
     })?;
-    let url = parse_server_url(&remote.url, remote.allow_http)?;
+    let keyed = !placeholders(&remote.url).is_empty();
+    let vault = if keyed || remote.oauth_credential.is_some() {
+        Some(vault()?)
+    } else {
+        None
+    };
+    let url = match (&vault, keyed) {
+        (Some(v), true) => {
+            parse_server_url(&filled_url(server, &remote.url, v)?, remote.allow_http)?
+        }
+        _ => parse_server_url(&remote.url, remote.allow_http)?,
+    };
     // The bridge and sign-in both come through here: the server's own proxy or none.
     let http = Http::with_proxy(
         Policy::for_server(&url, remote.allow_http)?,
         remote.proxy.as_deref(),
     )?;
-    let store = match remote.oauth_credential.clone() {
-        Some(credential) => Some(Store {
+    let store = match (remote.oauth_credential.clone(), vault) {
+        (Some(credential), Some(vault)) => Some(Store {
             paths: paths.clone(),
-            vault: vault()?,
+            vault,
             audit: audit.clone(),
             server_id: id.to_string(),
             credential,
             report: report.clone(),
         }),
-        None => None,
+        _ => None,
     };
     Ok(Opened {
         http,
@@ -79,6 +92,45 @@ pub fn open(
         url,
         remote,
     })
+}
+
+/// The server's URL with the secret parts its template holds read from the keychain.
+/// Each placeholder must name a credential bound to the server's URL; the URL this
+/// returns is for the request only (messages show it through `net::redact`).
+fn filled_url(server: &Server, template: &str, vault: &Vault) -> Result<String> {
+    let mut url = template.to_string();
+    for cred in placeholders(template) {
+        let bound = server
+            .bindings
+            .iter()
+            .any(|b| b.credential == cred && b.target == URL_TARGET);
+        if !bound {
+            return Err(Error::Denied {
+                message: format!(
+                    "the URL of `{}` asks for credential `{cred}`, which is not bound to its URL",
+                    server.id
+                ),
+                fix: format!(
+                    "import the server's entry again (`keybroker import {}`)",
+                    server.host
+                ),
+            });
+        }
+        let value = vault.get(&cred)?.ok_or_else(|| {
+            Error::other(
+                format!(
+                    "the keychain has no value for credential `{cred}` (the URL of `{}`)",
+                    server.id
+                ),
+                format!(
+                    "restore the entry (`keybroker restore {}`) and import it again",
+                    server.host
+                ),
+            )
+        })?;
+        url = state::fill(&url, &cred, value.expose());
+    }
+    Ok(url)
 }
 
 /// How one sign-in reaches the user and when it gives up.

@@ -102,6 +102,26 @@ pub fn placeholder(credential: &str) -> String {
     format!("${{keybroker:{credential}}}")
 }
 
+/// `template` (an argument, an env value, a URL, as an entry or the state keeps it) with
+/// every placeholder of `credential` replaced by `value`. A template that is a JSON
+/// document (Notion's `OPENAPI_MCP_HEADERS`, a `--config '{…}'` argument) holds its
+/// placeholders inside string literals, so there the value goes in JSON-escaped and the
+/// program reads exactly the value.
+pub fn fill(template: &str, credential: &str, value: &str) -> String {
+    let ph = placeholder(credential);
+    if !template.contains(&ph) {
+        return template.to_string();
+    }
+    let t = template.trim_start();
+    let json = (t.starts_with('{') || t.starts_with('['))
+        && serde_json::from_str::<serde::de::IgnoredAny>(template).is_ok();
+    if json && let Ok(quoted) = serde_json::to_string(value) {
+        let escaped = &quoted[1..quoted.len() - 1];
+        return template.replace(&ph, escaped);
+    }
+    template.replace(&ph, value)
+}
+
 /// What an approval (fingerprint v2) covers: the whole spawn as the entry describes it,
 /// and the program as it resolved when it was approved. No secret value is in here: a
 /// secret env var is a binding, not an entry of `env`, and an env value that looks like a
