@@ -7,6 +7,7 @@ mod faults;
 mod host_files;
 mod hosts_cli;
 mod import_e2e;
+mod import_spans;
 mod launch_checks;
 mod launcher;
 mod layers;
