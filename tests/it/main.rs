@@ -8,6 +8,7 @@ mod host_files;
 mod hosts_cli;
 mod import_e2e;
 mod import_spans;
+mod import_url_keys;
 mod launch_checks;
 mod launcher;
 mod layers;
