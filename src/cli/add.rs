@@ -120,9 +120,13 @@ pub(super) fn run(a: Args) -> Result<()> {
         "added {id}: {} now starts it with `keybroker bridge {id}`",
         config.display()
     );
-    if a.header
-        .as_deref()
-        .is_none_or(|h| !h.eq_ignore_ascii_case("authorization"))
+    // A server keyed by a header or by its URL has nothing to sign in to.
+    let state = keybroker::store::state::State::load(&ctx.paths)?;
+    if state
+        .server(&id)?
+        .remote
+        .as_ref()
+        .is_some_and(|r| r.oauth_credential.is_some())
     {
         eprintln!("next: run `keybroker connect {id}` to sign in");
     }

@@ -632,6 +632,31 @@ mod tests {
     }
 
     #[test]
+    fn redacted_urls_name_the_server_but_no_key_in_path_query_or_userinfo() {
+        let key = "KBCANARYiEXpVdE58zHYprM8nkSCV3zwgIj85ZrHnoA8weZP";
+        let shown = redact(&url(&format!(
+            "https://u:pw@mcp.example.com/s/{key}/mcp?api_key=KBCANARYq7Xv2Lm9&x=1#f"
+        )));
+        assert!(shown.starts_with("https://mcp.example.com/s/"), "{shown}");
+        assert!(shown.ends_with("/mcp"), "{shown}");
+        assert!(
+            !shown.contains("KBCANARY") && !shown.contains("pw"),
+            "{shown}"
+        );
+        let typed = redact_text(&format!("http://127.0.0.1:1/mcp?api_key={key}&profile=x"));
+        assert!(!typed.contains("KBCANARY"), "{typed}");
+        assert!(typed.contains("profile=x"), "{typed}");
+        let err = parse_server_url(&format!("https://mcp.example.com:99999/s/{key}/mcp"), false)
+            .map(|_| ())
+            .expect_err("not a URL");
+        assert!(!err.to_string().contains("KBCANARY"), "{err}");
+        assert_eq!(
+            redact(&url("https://mcp.example.com/mcp")),
+            "https://mcp.example.com/mcp"
+        );
+    }
+
+    #[test]
     fn browser_urls_other_than_https_or_loopback_http_are_refused() {
         for bad in [
             "file:///etc/passwd",

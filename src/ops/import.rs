@@ -844,18 +844,19 @@ impl<'a> Planner<'a> {
         base: &str,
         label: &str,
     ) -> Result<(String, Vec<Part<'d>>)> {
-        let mut template = text.to_string();
         let mut parts = Vec::new();
-        // Last span first, so earlier spans keep their offsets.
-        for d in found.iter().rev() {
+        for d in found {
             let Some(value) = d.secret_value(text) else {
                 continue;
             };
             let (cred, reused) = self.credential_for(&Secret::new(value), base, label)?;
-            template.replace_range(d.span.clone(), &state::placeholder(&cred));
             parts.push((*d, cred, reused));
         }
-        parts.reverse();
+        let mut template = text.to_string();
+        // Last span first, so earlier spans keep their offsets.
+        for (d, cred, _) in parts.iter().rev() {
+            template.replace_range(d.span.clone(), &state::placeholder(cred));
+        }
         Ok((template, parts))
     }
 

@@ -158,9 +158,41 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
     let entry = bridge_entry(req.launcher, &id);
     file.set_entry_at(&key, req.name, &entry)?;
 
-    let oauth_cred = format!("{}-oauth", state::slug(&id));
+    let slug = state::slug(&id);
+    let oauth_cred = format!("{slug}-oauth");
     let mut bindings = Vec::new();
     let mut creds = Vec::new();
+    // A key in the URL (a path token, an `api_key` parameter) goes to the keychain; the
+    // state keeps the URL as a template the bridge fills in.
+    let mut taken = Vec::new();
+    let (url_template, url_secrets) = template_url(req.url.trim(), &slug, &mut |base| {
+        let n = taken
+            .iter()
+            .filter(|t: &&String| t.starts_with(base))
+            .count();
+        let cid = if n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}-{}", n + 1)
+        };
+        taken.push(cid.clone());
+        cid
+    });
+    let url_keyed = !url_secrets.is_empty();
+    for (_, cid, value) in &url_secrets {
+        vault.set(cid, value)?;
+        bindings.push(Binding {
+            target: URL_TARGET.into(),
+            credential: cid.clone(),
+        });
+        creds.push(Credential {
+            id: cid.clone(),
+            kind: "secret".into(),
+            label: format!("{id} URL"),
+            created: req.now.into(),
+            rotated: None,
+        });
+    }
     for h in &req.headers {
         let cid = format!("{}-{}", state::slug(&id), state::slug(&h.name));
         vault.set(&cid, &h.value)?;
@@ -176,10 +208,11 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
             rotated: None,
         });
     }
-    let uses_oauth = req
-        .headers
-        .iter()
-        .all(|h| !h.name.eq_ignore_ascii_case("authorization"));
+    let uses_oauth = !url_keyed
+        && req
+            .headers
+            .iter()
+            .all(|h| !h.name.eq_ignore_ascii_case("authorization"));
     if uses_oauth {
         if let Some((client_id, secret)) = &req.client {
             let ts = TokenSet {
@@ -233,9 +266,13 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         spawn: None,
         binding_id: None,
         bindings,
-        original: json!({"url": redact(&url)}),
+        original: json!({"url": if url_keyed { url_template.clone() } else { redact(&url) }}),
         remote: Some(Remote {
-            url: url.to_string(),
+            url: if url_keyed {
+                url_template
+            } else {
+                url.to_string()
+            },
             allow_http: req.allow_http,
             oauth_credential: uses_oauth.then(|| oauth_cred.clone()),
             client_metadata_url: req.client_metadata_url.map(str::to_string),
@@ -412,17 +449,7 @@ pub fn plan_import(
     let mut original = value.clone();
 
     // The URL: only the secret parts move, the rest stays readable.
-    let mut url_template = url.clone();
-    let mut url_moves = Vec::new();
-    for d in scan::detect_url("url", &url).iter().rev() {
-        let Some(secret) = d.secret_in(&url) else {
-            continue;
-        };
-        let cid = new_id(&format!("{slug}-url"));
-        url_template.replace_range(d.span.clone(), &state::placeholder(&cid));
-        url_moves.push((d.rule, cid, Secret::new(secret)));
-    }
-    url_moves.reverse();
+    let (url_template, url_moves) = template_url(&url, &slug, &mut new_id);
     let url_keyed = !url_moves.is_empty();
     if url_keyed {
         if let Some(at) = original.pointer_mut(&url_at) {
@@ -614,6 +641,33 @@ pub fn plan_import(
     }))
 }
 
+/// `url` with each secret the scanner finds in it (a path token, a query key) replaced by
+/// the placeholder of a new credential from `new_id`: the template, and each secret's
+/// rule, credential and value (in URL order).
+fn template_url(
+    url: &str,
+    slug: &str,
+    new_id: &mut dyn FnMut(&str) -> String,
+) -> (String, Vec<(scan::Rule, String, Secret)>) {
+    let found: Vec<_> = scan::detect_url("url", url)
+        .into_iter()
+        .filter_map(|d| {
+            let secret = d.secret_in(url)?.to_string();
+            Some((d, new_id(&format!("{slug}-url")), secret))
+        })
+        .collect();
+    let mut template = url.to_string();
+    // Last span first, so earlier spans keep their offsets.
+    for (d, cid, _) in found.iter().rev() {
+        template.replace_range(d.span.clone(), &state::placeholder(cid));
+    }
+    let moved = found
+        .into_iter()
+        .map(|(d, cid, secret)| (d.rule, cid, Secret::new(secret)))
+        .collect();
+    (template, moved)
+}
+
 /// The keys a remote entry names its URL with.
 const URL_KEYS: [&str; 3] = ["url", "serverUrl", "httpUrl"];
 
@@ -710,17 +764,16 @@ fn template_moves(
     if found.is_empty() {
         return None;
     }
+    let moved: Vec<_> = found
+        .iter()
+        .filter_map(|d| Some((d, new_id(base), d.secret_value(text)?)))
+        .collect();
     let mut template = text.to_string();
-    let mut moved = Vec::new();
-    for d in found.iter().rev() {
-        let Some(value) = d.secret_value(text) else {
-            continue;
-        };
-        let cid = new_id(base);
-        template.replace_range(d.span.clone(), &state::placeholder(&cid));
-        moved.push((d.rule, cid, value));
+    for (d, cid, _) in moved.iter().rev() {
+        template.replace_range(d.span.clone(), &state::placeholder(cid));
     }
-    for (rule, cid, value) in moved.into_iter().rev() {
+    for (d, cid, value) in moved {
+        let rule = d.rule;
         out.push(MovedSecret {
             credential: cid,
             label: String::new(),
@@ -918,6 +971,53 @@ mod tests {
         let state = std::fs::read_to_string(sb.paths.state_file()).expect("state");
         assert!(!state.contains("KBCANARY"));
         assert_eq!(remote(&sb).proxy.as_deref(), Some("http://127.0.0.1:3128"));
+    }
+
+    #[test]
+    fn a_server_added_with_a_key_in_its_url_keeps_the_key_in_the_keychain_only() {
+        let sb = sandbox();
+        let config = sb.dir.path().join("claude_desktop_config.json");
+        let launcher = sb.dir.path().join("keybroker");
+        let key = "KBCANARYiEXpVdE58zHYprM8nkSCV3zwgIj85ZrHnoA8weZP";
+        let url = format!("http://127.0.0.1:9/s/{key}/mcp?api_key=KBCANARYq7Xv2Lm9Pz4Rt6Wy8Bn3");
+        let req = AddRequest {
+            host: Host::ClaudeDesktop,
+            config_path: &config,
+            name: "k",
+            url: &url,
+            allow_http: false,
+            launcher: &launcher,
+            headers: Vec::new(),
+            client: None,
+            issuer: None,
+            client_metadata_url: None,
+            proxy: None,
+            replace: false,
+            now: "2026-01-01T00:00:00Z",
+        };
+        add(&req, &sb.paths, &sb.vault, &sb.audit).expect("add");
+        for file in [sb.paths.state_file(), config, sb.paths.audit_file()] {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            assert!(!text.contains("KBCANARY"), "{}: {text}", file.display());
+        }
+        let state = State::load(&sb.paths).expect("state");
+        let server = &state.servers["claude-desktop/k"];
+        let remote = server.remote.as_ref().expect("remote");
+        assert_eq!(
+            remote.url,
+            "http://127.0.0.1:9/s/${keybroker:claude-desktop-k-url}/mcp?api_key=${keybroker:claude-desktop-k-url-2}"
+        );
+        assert_eq!(
+            remote.oauth_credential, None,
+            "keyed by its URL: no sign-in"
+        );
+        let got = sb
+            .vault
+            .get("claude-desktop-k-url")
+            .expect("vault")
+            .expect("key");
+        assert_eq!(got.expose(), key);
+        assert_eq!(server.original["url"], remote.url.as_str());
     }
 
     #[test]

@@ -373,6 +373,22 @@ mod tests {
     }
 
     #[test]
+    fn fill_puts_the_value_in_and_json_escapes_it_inside_a_json_template() {
+        let ph = placeholder("c");
+        assert_eq!(
+            fill(&format!("u:{ph}@h/{ph}"), "c", "p\"w"),
+            "u:p\"w@h/p\"w"
+        );
+        assert_eq!(fill("no placeholder", "c", "v"), "no placeholder");
+        assert_eq!(fill(&format!("x{ph}"), "other", "v"), format!("x{ph}"));
+        let json = format!(r#"{{"Authorization": "Bearer {ph}", "v": 1}}"#);
+        let filled = fill(&json, "c", "a\"b\\c");
+        assert_eq!(filled, r#"{"Authorization": "Bearer a\"b\\c", "v": 1}"#);
+        let v: serde_json::Value = serde_json::from_str(&filled).expect("still JSON");
+        assert_eq!(v["Authorization"], "Bearer a\"b\\c");
+    }
+
+    #[test]
     fn fresh_credential_ids_are_slugs_and_unique() {
         let mut s = State::default();
         assert_eq!(

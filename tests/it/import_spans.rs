@@ -119,6 +119,11 @@ fn only_the_secret_parts_move_and_every_server_receives_exactly_its_original_val
         assert!(w.files_containing(c.as_bytes()).is_empty(), "{c} leaked");
     }
 
+    // A template is no plaintext: every entry counts as brokered.
+    for name in ["notion", "twilio", "neon", "docker"] {
+        assert_eq!(w.server_status(name)["status"], "brokered", "{name}");
+    }
+
     // Notion: the JSON stays, the token is a placeholder inside it.
     let cfg = w.config_json();
     let notion_cred = bound(&w, "notion", "env:OPENAPI_MCP_HEADERS");
