@@ -441,6 +441,17 @@ impl Bridge {
     ) -> Result<()> {
         let _g = gate.lock().unwrap_or_else(|p| p.into_inner());
         let Some(store) = &self.store else {
+            // A server keyed by a header or its URL that offers no sign-in refused the key.
+            if challenge.is_none() {
+                return Err(Error::other(
+                    format!(
+                        "{} refused the credential Keybroker sent for {} (HTTP 401) and offers no sign-in",
+                        redact(&self.url),
+                        self.server_id
+                    ),
+                    "check that the key is still valid; to change it, restore the entry (`keybroker restore`), put the new key in and import it again",
+                ));
+            }
             return Err(Error::other(
                 format!(
                     "{} demands sign-in, but Keybroker has no OAuth credential for it",

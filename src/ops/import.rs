@@ -352,6 +352,19 @@ impl<'a> Planner<'a> {
             if let Some(rp) =
                 crate::ops::remote::plan_import(value, req.host, id_name, launcher, &mut fresh)?
             {
+                // The bridge needs every secret of the entry: one excluded leaves it all.
+                if let Some(m) = rp
+                    .secrets
+                    .iter()
+                    .find(|m| req.exclude.contains(&format!("{name}:{}", m.target)))
+                {
+                    sp.action = Action::Excluded;
+                    sp.notes.push(format!(
+                        "excluded with --exclude {name}:{}: a remote entry moves whole, so it is left as is",
+                        m.target
+                    ));
+                    return Ok(sp);
+                }
                 return Ok(self.remote_plan(sp, rp));
             }
         }
@@ -1184,6 +1197,10 @@ mod tests {
 
     /// Plan the import of `servers` (a Claude Desktop `mcpServers` map).
     fn plan(sb: &Sandbox, servers: Value) -> Plan {
+        plan_excluding(sb, servers, &[])
+    }
+
+    fn plan_excluding(sb: &Sandbox, servers: Value, exclude: &[String]) -> Plan {
         let config = sb.dir.path().join("claude_desktop_config.json");
         let bytes = serde_json::to_vec_pretty(&json!({ "mcpServers": servers })).expect("json");
         std::fs::write(&config, bytes).expect("write");
@@ -1191,7 +1208,7 @@ mod tests {
         let req = ImportRequest {
             host: Host::ClaudeDesktop,
             config_path: &config,
-            exclude: &[],
+            exclude,
             launcher: &launcher,
             only: None,
             set_env: None,
@@ -1462,5 +1479,17 @@ mod tests {
         for v in [path_key, query_key, secret] {
             assert!(all.iter().any(|(_, s)| s == v), "{v} moves: {all:?}");
         }
+    }
+
+    #[test]
+    fn excluding_one_secret_of_a_remote_entry_leaves_the_whole_entry_as_it_is() {
+        let sb = sandbox();
+        let url = "https://mcp.example.com/s/KBCANARYiEXpVdE58zHYprM8nkSCV3zwgIj85ZrHnoA8weZP/mcp";
+        let p = plan_excluding(&sb, json!({"zap": {"url": url}}), &["zap:url".to_string()]);
+        let sp = &p.servers[0];
+        assert_eq!(sp.action, Action::Excluded);
+        assert!(sp.new_entry.is_none() && sp.record.is_none());
+        assert!(p.new_secrets.is_empty());
+        assert!(!p.changes());
     }
 }

@@ -10,11 +10,15 @@
 //!   approval from before version 2 is upgraded once, while it still matches;
 //! - the process: the env values the entry sets are the ones the launcher got, and the
 //!   program resolves to the approved path (from the approved directory when a name is
-//!   relative).
+//!   relative);
+//! - the placeholders: every `${keybroker:<id>}` in an argument or an env value names a
+//!   credential bound to this server at that argument or variable.
 //!
 //! Then it reads only that server's bound secrets from the keychain, records a
 //! `released` audit event per secret, and replaces itself with the approved program (Unix
-//! `exec`), adding the secrets to its environment and removing inherited code-injection
+//! `exec`), adding the secrets to its environment (a whole value, or filled into the
+//! entry's env template: a JSON value keeps its JSON, with the secret escaped in it),
+//! filling the placeholders of its arguments, and removing inherited code-injection
 //! variables the entry does not set. It never writes to stdout: stdout is the server's
 //! MCP channel. On any doubt it releases nothing, records `denied` with the reason and
 //! returns the error (the CLI explains it on stderr and exits non-zero); it prints

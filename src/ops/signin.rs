@@ -29,7 +29,7 @@ use crate::ops::launch::placeholders;
 use crate::ops::remote::URL_TARGET;
 use crate::store::audit::{AuditLog, EventKind, Outcome};
 use crate::store::state::Remote;
-use crate::store::state::{self, Credential, Server, State};
+use crate::store::state::{self, Binding, Credential, Server, State};
 use crate::store::vault::Vault;
 
 /// A remote server ready to be reached: its HTTP client (with the server's network
@@ -41,8 +41,9 @@ pub struct Opened {
     pub remote: Remote,
 }
 
-/// Open remote server `id`. `vault` is only called when the server uses OAuth; the token
-/// store tells `report` what the user should know but that does not stop the work.
+/// Open remote server `id`, its URL filled in when the URL carries a key. `vault` is only
+/// called when the server uses OAuth or its URL holds a key; the token store tells
+/// `report` what the user should know but that does not stop the work.
 pub fn open(
     paths: &Paths,
     audit: &AuditLog,
@@ -155,17 +156,40 @@ pub fn connect(
     opts: &Options<'_>,
     now: &str,
 ) -> Result<String> {
+    let vault = vault()?;
     let Opened {
         http,
         store,
         url,
         remote,
-    } = open(paths, audit, server_id, vault, opts.report)?;
-    let Some(store) = store else {
-        return Err(Error::other(
-            format!("{server_id} uses a static header, not sign-in"),
-            "change it with `keybroker add --replace`",
-        ));
+    } = open(paths, audit, server_id, || Ok(vault.clone()), opts.report)?;
+    // A server keyed by its URL that asks for a sign-in anyway (an OAuth challenge) gets
+    // a token set of its own, recorded once the sign-in succeeds.
+    let (store, new_credential) = match store {
+        Some(store) => (store, false),
+        None => {
+            let state = State::load(paths)?;
+            let server = state.server(server_id)?;
+            if server
+                .bindings
+                .iter()
+                .any(|b| b.target.eq_ignore_ascii_case("header:authorization"))
+            {
+                return Err(Error::other(
+                    format!("{server_id} uses a static header, not sign-in"),
+                    "change it with `keybroker add --replace`",
+                ));
+            }
+            let store = Store {
+                paths: paths.clone(),
+                vault,
+                audit: audit.clone(),
+                server_id: server_id.to_string(),
+                credential: format!("{}-oauth", state::slug(server_id)),
+                report: opts.report.clone(),
+            };
+            (store, true)
+        }
     };
     let challenge = probe(&http, &url)?;
     let disc = discovery::discover(&http, &url, challenge.as_ref())?;
@@ -201,6 +225,15 @@ pub fn connect(
         });
         c.kind = "oauth".into();
         c.rotated = Some(now.to_string());
+        if new_credential && let Some(server) = s.servers.get_mut(server_id) {
+            if let Some(r) = server.remote.as_mut() {
+                r.oauth_credential = Some(cred.clone());
+            }
+            server.bindings.push(Binding {
+                target: "header:Authorization".into(),
+                credential: cred.clone(),
+            });
+        }
         Ok(())
     })?;
     store.audit_event(

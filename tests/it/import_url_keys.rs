@@ -236,6 +236,7 @@ fn the_bridge_fills_in_the_url_key_and_reaches_a_real_sdk_server_that_checks_it(
     let (server, port) = url_key_server(PATH_KEY);
     let original = json!({"mcpServers": {
         "keyed": {"url": format!("http://127.0.0.1:{port}/s/{PATH_KEY}/mcp")},
+        "stale": {"url": format!("http://127.0.0.1:{port}/s/{PATH_KEY_2}/mcp")},
         "queried": {"command": "npx", "args": ["-y", "mcp-remote",
                     format!("http://127.0.0.1:{port}/mcp?api_key={PATH_KEY}&profile=work")]}
     }});
@@ -275,9 +276,18 @@ fn the_bridge_fills_in_the_url_key_and_reaches_a_real_sdk_server_that_checks_it(
     );
     no_canary_anywhere(&w);
 
+    // A key the server does not take: refused, and no sign-in is suggested.
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let (stdout, stderr) = bridge(&w, "claude-desktop/stale", &[init]);
+    assert!(stderr.contains("refused the credential"), "{stderr}");
+    assert!(!stderr.contains("keybroker connect"), "{stderr}");
+    assert!(
+        !stdout.contains(CANARY_MARKER) && !stderr.contains(CANARY_MARKER),
+        "{stdout}\n{stderr}"
+    );
+
     // The server is gone: what the bridge tells the host names no key.
     drop(server);
-    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
     for id in ["claude-desktop/keyed", "claude-desktop/queried"] {
         let (stdout, stderr) = bridge(&w, id, &[init]);
         let msg: Value =
