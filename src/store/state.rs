@@ -73,7 +73,10 @@ pub enum Transport {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Binding {
-    /// `env:NAME` or `arg:N` (N counts the server's own args from 0).
+    /// `env:NAME` or `arg:N` (N counts the server's own args from 0); for a remote
+    /// server `header:NAME`, `url` (a key inside its URL), or where else its entry held
+    /// a secret (`key:/json/pointer`, kept for `restore`). Several credentials may share a
+    /// target when it is a template (a JSON env value, a URL) with several placeholders.
     pub target: String,
     pub credential: String,
 }
