@@ -532,6 +532,9 @@ pub struct MoveView {
     pub credential: String,
     pub reused: bool,
     pub excluded: bool,
+    /// What the string holding the secret becomes when only part of it moves or it
+    /// changes shape (placeholders where the secrets were; no secret in it).
+    pub becomes: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -632,6 +635,7 @@ pub fn plan_import(ctx: &Context, host: &str, exclude: &[String]) -> Result<Plan
                             credential: m.credential.clone(),
                             reused: m.reused,
                             excluded: m.excluded,
+                            becomes: m.becomes.clone(),
                         })
                         .collect(),
                     notes: s.notes.clone(),

@@ -196,15 +196,18 @@ pub(super) fn run(a: Args) -> Result<()> {
         );
         println!("{jwks:#}");
     }
+    // A server keyed by a header or by its URL has nothing to sign in to.
+    let state = keybroker::store::state::State::load(&ctx.paths)?;
+    let signs_in = state
+        .server(&id)?
+        .remote
+        .as_ref()
+        .is_some_and(|r| r.oauth_credential.is_some());
     if req_is_machine(&a) {
         eprintln!(
             "next: `keybroker connect {id}` gets its first token now (no browser), or the bridge does when the host starts it"
         );
-    } else if a
-        .header
-        .as_deref()
-        .is_none_or(|h| !h.eq_ignore_ascii_case("authorization"))
-    {
+    } else if signs_in {
         eprintln!("next: run `keybroker connect {id}` to sign in");
     }
     Ok(())

@@ -171,6 +171,7 @@ pub(super) fn print_plan(plan: &Plan) {
             Action::Unsupported(_) => "unsupported: unchanged".to_string(),
         };
         println!("  {}  [{}]", sp.id, label);
+        let mut shown: Option<&str> = None;
         for m in &sp.moves {
             if m.excluded {
                 println!(
@@ -196,6 +197,13 @@ pub(super) fn print_plan(plan: &Plan) {
                 }
             );
             println!("    {:<36} exclude with --exclude {}", "", m.selector);
+            // Several secrets of one string share its new shape: shown once.
+            if let Some(b) = m.becomes.as_deref()
+                && shown != Some(b)
+            {
+                println!("    {:<36} becomes: {b}", "");
+                shown = Some(b);
+            }
         }
         for n in &sp.notes {
             println!("    {n}");

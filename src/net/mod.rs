@@ -131,14 +131,28 @@ fn resolve(url: &Url) -> Result<Vec<IpAddr>> {
     }
 }
 
-/// The URL without query and fragment, for messages (queries can hold codes or keys).
+/// The URL for messages: without userinfo, query and fragment (queries can hold codes or
+/// keys), and with any secret the scanner finds in its path (`/s/<token>/mcp`) masked.
 pub fn redact(url: &Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
     u.set_fragment(None);
     let _ = u.set_password(None);
     let _ = u.set_username("");
-    u.to_string()
+    redact_text(u.as_str())
+}
+
+/// `text` (a URL as typed, which may not parse, or a message naming one) with every
+/// secret the scanner finds in it masked: userinfo passwords, secret query values, token
+/// path segments, known token formats.
+pub fn redact_text(text: &str) -> String {
+    let mut out = text.to_string();
+    for d in crate::scan::detect_url("url", text).iter().rev() {
+        if let Some(s) = text.get(d.span.clone()) {
+            out.replace_range(d.span.clone(), &crate::scan::mask(s));
+        }
+    }
+    out
 }
 
 fn allowed(kind: AddrKind, server_kinds: &[AddrKind]) -> bool {
@@ -379,9 +393,11 @@ impl Http {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
+        // The client's own error text may name the URL: it is shown redacted.
         let net_err = |e: &dyn std::fmt::Display| {
+            let why = redact_text(&e.to_string().replace(url.as_str(), &redact(url)));
             Error::other(
-                format!("{purpose}: request to {} failed: {e}", redact(url)),
+                format!("{purpose}: request to {} failed: {why}", redact(url)),
                 "check the server URL and your network connection, then try again",
             )
         };
@@ -578,7 +594,7 @@ pub fn parse_proxy_url(raw: &str) -> Result<Url> {
 pub fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url> {
     let url = Url::parse(raw.trim()).map_err(|e| {
         Error::other(
-            format!("`{raw}` is not a valid URL: {e}"),
+            format!("`{}` is not a valid URL: {e}", redact_text(raw)),
             "pass the server's full https:// URL",
         )
     })?;
@@ -613,6 +629,31 @@ mod tests {
 
     fn url(s: &str) -> Url {
         Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn redacted_urls_name_the_server_but_no_key_in_path_query_or_userinfo() {
+        let key = "KBCANARYiEXpVdE58zHYprM8nkSCV3zwgIj85ZrHnoA8weZP";
+        let shown = redact(&url(&format!(
+            "https://u:pw@mcp.example.com/s/{key}/mcp?api_key=KBCANARYq7Xv2Lm9&x=1#f"
+        )));
+        assert!(shown.starts_with("https://mcp.example.com/s/"), "{shown}");
+        assert!(shown.ends_with("/mcp"), "{shown}");
+        assert!(
+            !shown.contains("KBCANARY") && !shown.contains("pw"),
+            "{shown}"
+        );
+        let typed = redact_text(&format!("http://127.0.0.1:1/mcp?api_key={key}&profile=x"));
+        assert!(!typed.contains("KBCANARY"), "{typed}");
+        assert!(typed.contains("profile=x"), "{typed}");
+        let err = parse_server_url(&format!("https://mcp.example.com:99999/s/{key}/mcp"), false)
+            .map(|_| ())
+            .expect_err("not a URL");
+        assert!(!err.to_string().contains("KBCANARY"), "{err}");
+        assert_eq!(
+            redact(&url("https://mcp.example.com/mcp")),
+            "https://mcp.example.com/mcp"
+        );
     }
 
     #[test]

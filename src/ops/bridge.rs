@@ -176,7 +176,22 @@ pub fn prepare(
     // a server without static headers or a sign-in: opening one is most of a cold start.
     let mut vault = store.as_ref().map(|s| s.vault.clone());
     for b in &server.bindings {
+        let released = |target: &Target| {
+            Event::new(EventKind::Released, Outcome::Ok, now)
+                .server(server_id)
+                .host(&server.host)
+                .credential(&b.credential)
+                .target(target.clone())
+                .process(std::process::id(), None, None)
+                .fingerprint(&server.fingerprint)
+                .detail("bridge started")
+        };
         let target = Target::from(b.target.as_str());
+        // A key in the URL was filled in by `signin::open`; it is released all the same.
+        if matches!(target, Target::Url) {
+            events.push(released(&target));
+            continue;
+        }
         let Target::Header(name) = &target else {
             continue;
         };
@@ -189,16 +204,7 @@ pub fn prepare(
                 headers.push((name.clone(), value));
             }
         }
-        events.push(
-            Event::new(EventKind::Released, Outcome::Ok, now)
-                .server(server_id)
-                .host(&server.host)
-                .credential(&b.credential)
-                .target(target)
-                .process(std::process::id(), None, None)
-                .fingerprint(&server.fingerprint)
-                .detail("bridge started"),
-        );
+        events.push(released(&target));
     }
     ctx.audit.append(events)?;
     if let Some(st) = &store
@@ -749,6 +755,17 @@ impl Bridge {
     ) -> Result<()> {
         let _g = gate.lock().unwrap_or_else(|p| p.into_inner());
         let Some(store) = &self.store else {
+            // A server keyed by a header or its URL that offers no sign-in refused the key.
+            if challenge.is_none() {
+                return Err(Error::other(
+                    format!(
+                        "{} refused the credential Keybroker sent for {} (HTTP 401) and offers no sign-in",
+                        redact(&self.url),
+                        self.server_id
+                    ),
+                    "check that the key is still valid; to change it, restore the entry (`keybroker restore`), put the new key in and import it again",
+                ));
+            }
             return Err(Error::other(
                 format!(
                     "{} demands sign-in, but Keybroker has no OAuth credential for it",

@@ -18,7 +18,7 @@ use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
 use crate::config::hosts::{self, Entry, Host};
 use crate::ops::spawn::{self, Context, EntrySpawn};
-use crate::scan::{self, Location};
+use crate::scan::{self, Detection, Form, Place};
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome, Target};
 use crate::store::state::{self, Binding, Credential, Server, State, Transport};
 use crate::store::vault::Vault;
@@ -60,6 +60,10 @@ pub struct Move {
     /// The credential already exists (same value bound elsewhere); nothing new is stored.
     pub reused: bool,
     pub excluded: bool,
+    /// When only part of a string moves (a JSON env value, a composite argument, a URL)
+    /// or the string changes shape (`docker -e NAME=value`): what it becomes, with
+    /// placeholders where the secrets were. No secret in it.
+    pub becomes: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -348,6 +352,19 @@ impl<'a> Planner<'a> {
             if let Some(rp) =
                 crate::ops::remote::plan_import(value, req.host, id_name, launcher, &mut fresh)?
             {
+                // The bridge needs every secret of the entry: one excluded leaves it all.
+                if let Some(m) = rp
+                    .secrets
+                    .iter()
+                    .find(|m| req.exclude.contains(&format!("{name}:{}", m.target)))
+                {
+                    sp.action = Action::Excluded;
+                    sp.notes.push(format!(
+                        "excluded with --exclude {name}:{}: a remote entry moves whole, so it is left as is",
+                        m.target
+                    ));
+                    return Ok(sp);
+                }
                 return Ok(self.remote_plan(sp, rp));
             }
         }
@@ -359,7 +376,7 @@ impl<'a> Planner<'a> {
                     "remote server ({}): left as is; remote servers are signed in with `keybroker connect` and bridged with `keybroker bridge`",
                     redact_url(&url)
                 ));
-                if !scan::scan_args(std::slice::from_ref(&url)).is_empty() {
+                if !scan::detect_url("url", &url).is_empty() {
                     sp.notes
                         .push("warning: its URL carries a secret that stays in the file".into());
                 } else if scan::remote_plaintext(value) > 0 {
@@ -416,8 +433,14 @@ impl<'a> Planner<'a> {
             return Ok(sp);
         }
 
+        // `new_args`/`remaining_env`: the new entry's; `orig_args`: what `restore` writes
+        // back (the same, except that a `docker -e NAME=value` keeps its shape there).
         let mut new_args = inner_args.to_vec();
+        let mut orig_args = inner_args.to_vec();
         let mut remaining_env: Vec<(String, String)> = Vec::new();
+        // Env vars the new entry sets that the original did not (a `docker -e` value
+        // whose secret is only part of it moves there as a template).
+        let mut docker_env: Vec<(String, String)> = Vec::new();
         let mut bindings: Vec<Binding> = match (&brokered, previous) {
             (Some(_), Some(prev)) => prev.bindings.clone(),
             _ => Vec::new(),
@@ -428,7 +451,7 @@ impl<'a> Planner<'a> {
             .into_iter()
             .filter(|(k, _)| injected.is_none_or(|(n, _)| n != k))
             .collect();
-        let findings = scan::scan_server(&env, inner_args);
+        let detections = scan::detect_stdio(&env, inner_args);
         let mut env_moved: BTreeMap<String, String> = BTreeMap::new();
         if let Some((env_name, value)) = injected {
             let target = format!("env:{env_name}");
@@ -443,6 +466,7 @@ impl<'a> Planner<'a> {
                 credential: cred.clone(),
                 reused,
                 excluded: false,
+                becomes: None,
             });
             bindings.retain(|b| b.target != target);
             bindings.push(Binding {
@@ -453,98 +477,149 @@ impl<'a> Planner<'a> {
         }
 
         for (k, v) in &env {
-            let finding = findings
+            let found: Vec<&Detection> = detections
                 .iter()
-                .find(|f| f.location == Location::Env(k.clone()));
-            let Some(f) = finding else {
+                .filter(|d| d.place == Place::Env(k.clone()))
+                .collect();
+            if found.is_empty() {
                 remaining_env.push((k.clone(), v.clone()));
                 continue;
-            };
+            }
             let target = format!("env:{k}");
             let selector = format!("{name}:{target}");
-            let excluded = req.exclude.contains(&selector);
-            let value = Secret::new(v.clone());
-            let (cred, reused) = if excluded {
-                (String::new(), false)
-            } else {
-                self.credential_for(&value, k, &format!("{k} ({id})"))?
-            };
-            sp.moves.push(Move {
-                target: target.clone(),
-                selector,
-                rule: f.rule.id(),
-                rule_text: f.rule.describe(),
-                masked: scan::mask(v),
-                credential: cred.clone(),
-                reused,
-                excluded,
-            });
-            if excluded {
+            if req.exclude.contains(&selector) {
+                sp.moves
+                    .extend(excluded_moves(&found, v, &target, &selector));
                 remaining_env.push((k.clone(), v.clone()));
-            } else {
+                continue;
+            }
+            // The whole value is the secret: the variable leaves the entry and the
+            // launcher sets it. Otherwise only the secret parts move, and the value stays
+            // as a template with placeholders where they were.
+            if let [d] = found.as_slice()
+                && d.form == Form::Whole
+                && !d.json
+            {
+                let value = Secret::new(v.clone());
+                let (cred, reused) = self.credential_for(&value, k, &format!("{k} ({id})"))?;
+                sp.moves.push(Move {
+                    target: target.clone(),
+                    selector,
+                    rule: d.rule.id(),
+                    rule_text: d.rule.describe(),
+                    masked: scan::mask(d.secret_in(v).unwrap_or(v)),
+                    credential: cred.clone(),
+                    reused,
+                    excluded: false,
+                    becomes: None,
+                });
                 bindings.retain(|b| b.target != target);
                 bindings.push(Binding {
                     target,
                     credential: cred.clone(),
                 });
                 env_moved.insert(k.clone(), cred);
+                continue;
             }
+            let (template, parts) = self.template(v, &found, k, &format!("{k} ({id})"))?;
+            let kept = crate::ops::launch::placeholders(&template);
+            bindings.retain(|b| b.target != target || kept.contains(&b.credential));
+            for (d, cred, reused) in parts {
+                sp.moves.push(Move {
+                    target: target.clone(),
+                    selector: selector.clone(),
+                    rule: d.rule.id(),
+                    rule_text: d.rule.describe(),
+                    masked: scan::mask(&d.secret_value(v).unwrap_or_default()),
+                    credential: cred.clone(),
+                    reused,
+                    excluded: false,
+                    becomes: Some(format!("env {k} = {template}")),
+                });
+                push_binding(&mut bindings, &target, &cred);
+            }
+            remaining_env.push((k.clone(), template));
         }
 
-        // Arg findings, last span first so earlier spans keep their offsets.
-        let mut arg_findings: Vec<_> = findings
-            .iter()
-            .filter_map(|f| match f.location {
-                Location::Arg(i) => Some((i, f)),
-                Location::Env(_) => None,
-            })
-            .collect();
-        arg_findings.sort_by_key(|(i, f)| std::cmp::Reverse((*i, f.span.start)));
-        let mut arg_moves = Vec::new();
-        for (i, f) in arg_findings {
-            let Some(arg) = new_args.get(i).cloned() else {
-                continue;
-            };
-            let Some(secret_str) = arg.get(f.span.clone()) else {
-                continue;
-            };
-            let target = format!("arg:{i}");
-            let selector = format!("{name}:{target}");
-            let excluded = req.exclude.contains(&selector);
-            let value = Secret::new(secret_str);
-            let base = format!("{name}-{}", f.rule.id());
-            let (cred, reused) = if excluded {
-                (String::new(), false)
-            } else {
-                self.credential_for(&value, &base, &format!("argument {i} of {id}"))?
-            };
-            arg_moves.push(Move {
-                target: target.clone(),
-                selector,
-                rule: f.rule.id(),
-                rule_text: f.rule.describe(),
-                masked: scan::mask(secret_str),
-                credential: cred.clone(),
-                reused,
-                excluded,
-            });
-            if !excluded {
-                let mut replaced = arg.clone();
-                replaced.replace_range(f.span.clone(), &state::placeholder(&cred));
-                new_args[i] = replaced;
-                if !bindings
-                    .iter()
-                    .any(|b| b.target == target && b.credential == cred)
-                {
-                    bindings.push(Binding {
-                        target,
-                        credential: cred,
-                    });
-                }
+        // Arg detections, one argument at a time.
+        let mut by_arg: BTreeMap<usize, Vec<&Detection>> = BTreeMap::new();
+        for d in &detections {
+            if let Place::Arg(i) = d.place {
+                by_arg.entry(i).or_default().push(d);
             }
         }
-        arg_moves.reverse();
-        sp.moves.extend(arg_moves);
+        for (i, found) in by_arg {
+            let Some(arg) = inner_args.get(i) else {
+                continue;
+            };
+            let selector = format!("{name}:arg:{i}");
+            if req.exclude.contains(&selector) {
+                sp.moves
+                    .extend(excluded_moves(&found, arg, &format!("arg:{i}"), &selector));
+                continue;
+            }
+            // `docker run -e NAME=value`: the argument becomes `-e NAME` and the value
+            // goes into docker's own environment, which passes it into the container,
+            // unless the entry already sets NAME.
+            let docker = match &found[0].form {
+                Form::DockerEnv { name: var, value }
+                    if found.iter().all(|d| d.form == found[0].form)
+                        && !env.iter().any(|(k, _)| k == var)
+                        && !remaining_env
+                            .iter()
+                            .chain(&docker_env)
+                            .any(|(k, _)| k == var)
+                        && !bindings.iter().any(|b| b.target == format!("env:{var}")) =>
+                {
+                    found[0]
+                        .docker_env_arg(arg)
+                        .map(|a| (var.clone(), value.start, a.to_string()))
+                }
+                _ => None,
+            };
+            let (base, label) = match &docker {
+                Some((var, _, _)) => (var.clone(), format!("{var} ({id})")),
+                None => (
+                    format!("{name}-{}", found[0].rule.id()),
+                    format!("argument {i} of {id}"),
+                ),
+            };
+            let (template, parts) = self.template(arg, &found, &base, &label)?;
+            orig_args[i] = template.clone();
+            let (target, becomes) = match docker {
+                Some((var, value_start, short)) => {
+                    let value_template = template.get(value_start..).unwrap_or_default();
+                    let becomes = if parts.len() == 1
+                        && value_template == state::placeholder(&parts[0].1)
+                    {
+                        format!("args[{i}] = {short}; env {var} is set from the keychain at start")
+                    } else {
+                        docker_env.push((var.clone(), value_template.to_string()));
+                        format!("args[{i}] = {short}; env {var} = {value_template}")
+                    };
+                    new_args[i] = short;
+                    (format!("env:{var}"), becomes)
+                }
+                None => {
+                    new_args[i] = template.clone();
+                    (format!("arg:{i}"), format!("args[{i}] = {template}"))
+                }
+            };
+            for (d, cred, reused) in parts {
+                sp.moves.push(Move {
+                    target: target.clone(),
+                    selector: selector.clone(),
+                    rule: d.rule.id(),
+                    rule_text: d.rule.describe(),
+                    masked: scan::mask(&d.secret_value(arg).unwrap_or_default()),
+                    credential: cred.clone(),
+                    reused,
+                    excluded: false,
+                    becomes: Some(becomes.clone()),
+                });
+                push_binding(&mut bindings, &target, &cred);
+            }
+        }
         if sp
             .moves
             .iter()
@@ -636,6 +711,7 @@ impl<'a> Planner<'a> {
         );
         let env_obj: Map<String, Value> = remaining_env
             .iter()
+            .chain(&docker_env)
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
         if had_env || !env_obj.is_empty() {
@@ -648,17 +724,23 @@ impl<'a> Planner<'a> {
         original.insert("command".into(), Value::String(inner_cmd.clone()));
         original.insert(
             "args".into(),
-            Value::Array(new_args.iter().cloned().map(Value::String).collect()),
+            Value::Array(orig_args.iter().cloned().map(Value::String).collect()),
         );
         let mut orig_env = Map::new();
         for (k, v) in &env {
+            let kept = remaining_env.iter().find(|(n, _)| n == k).map(|(_, t)| t);
             if let Some(cred) = env_moved.get(k) {
                 orig_env.insert(k.clone(), Value::String(state::placeholder(cred)));
             } else {
-                orig_env.insert(k.clone(), Value::String(v.clone()));
+                orig_env.insert(k.clone(), Value::String(kept.unwrap_or(v).clone()));
             }
         }
         for b in &bindings {
+            let ph = state::placeholder(&b.credential);
+            // A `docker -e NAME=value` credential goes back into its argument.
+            if orig_args.iter().any(|a| a.contains(&ph)) {
+                continue;
+            }
             if let Some(name) = b.target.strip_prefix("env:") {
                 orig_env
                     .entry(name.to_string())
@@ -671,7 +753,11 @@ impl<'a> Planner<'a> {
             original.remove("env");
         }
 
-        let env_keys: Vec<String> = remaining_env.iter().map(|(k, _)| k.clone()).collect();
+        let env_keys: Vec<String> = remaining_env
+            .iter()
+            .chain(&docker_env)
+            .map(|(k, _)| k.clone())
+            .collect();
         let (host_id, server_name) = match server_id.split_once('/') {
             Some((h, n)) => (h.to_string(), n.to_string()),
             None => (req.host.id().to_string(), name.to_string()),
@@ -736,19 +822,20 @@ impl<'a> Planner<'a> {
     ) -> ServerPlan {
         sp.id = rp.record.id.clone();
         sp.action = Action::Broker;
-        for (cid, label, target, value) in rp.secrets {
+        for m in rp.secrets {
             sp.moves.push(Move {
-                selector: format!("{}:{target}", sp.name),
-                target,
-                rule: "remote-header",
-                rule_text: "header value of a remote server",
-                masked: scan::mask(value.expose()),
-                credential: cid.clone(),
+                selector: format!("{}:{}", sp.name, m.target),
+                target: m.target,
+                rule: m.rule,
+                rule_text: m.rule_text,
+                masked: scan::mask(m.value.expose()),
+                credential: m.credential.clone(),
                 reused: false,
                 excluded: false,
+                becomes: m.becomes,
             });
-            self.allocated.insert(cid.clone(), value.clone());
-            self.new_secrets.insert(cid, (label, value));
+            self.allocated.insert(m.credential.clone(), m.value.clone());
+            self.new_secrets.insert(m.credential, (m.label, m.value));
         }
         if let Some((cid, value)) = rp.oauth_client {
             let label = format!("{} sign-in (pre-registered client)", sp.id);
@@ -758,6 +845,32 @@ impl<'a> Planner<'a> {
         sp.new_entry = Some(rp.new_entry);
         sp.record = Some(rp.record);
         sp
+    }
+
+    /// `text` with each detection's span replaced by the placeholder of its credential
+    /// (found or allocated for the secret's value), and each detection with its
+    /// credential and whether that credential already existed.
+    fn template<'d>(
+        &mut self,
+        text: &str,
+        found: &[&'d Detection],
+        base: &str,
+        label: &str,
+    ) -> Result<(String, Vec<Part<'d>>)> {
+        let mut parts = Vec::new();
+        for d in found {
+            let Some(value) = d.secret_value(text) else {
+                continue;
+            };
+            let (cred, reused) = self.credential_for(&Secret::new(value), base, label)?;
+            parts.push((*d, cred, reused));
+        }
+        let mut template = text.to_string();
+        // Last span first, so earlier spans keep their offsets.
+        for (d, cred, _) in parts.iter().rev() {
+            template.replace_range(d.span.clone(), &state::placeholder(cred));
+        }
+        Ok((template, parts))
     }
 
     /// The credential id for `value`: an existing one with the same value, or a new one.
@@ -793,6 +906,39 @@ impl<'a> Planner<'a> {
         self.new_secrets
             .insert(id.clone(), (label.to_string(), value.clone()));
         Ok((id, false))
+    }
+}
+
+/// One detection of a template, its credential, and whether that credential existed.
+type Part<'d> = (&'d Detection, String, bool);
+
+/// The moves of detections the user excluded: shown, nothing stored.
+fn excluded_moves(found: &[&Detection], text: &str, target: &str, selector: &str) -> Vec<Move> {
+    found
+        .iter()
+        .map(|d| Move {
+            target: target.to_string(),
+            selector: selector.to_string(),
+            rule: d.rule.id(),
+            rule_text: d.rule.describe(),
+            masked: scan::mask(&d.secret_value(text).unwrap_or_default()),
+            credential: String::new(),
+            reused: false,
+            excluded: true,
+            becomes: None,
+        })
+        .collect()
+}
+
+fn push_binding(bindings: &mut Vec<Binding>, target: &str, credential: &str) {
+    if !bindings
+        .iter()
+        .any(|b| b.target == target && b.credential == credential)
+    {
+        bindings.push(Binding {
+            target: target.to_string(),
+            credential: credential.to_string(),
+        });
     }
 }
 
@@ -897,19 +1043,9 @@ fn event(now: &str, kind: EventKind, server: &str, host: Host) -> Event {
         .process(std::process::id(), None, None)
 }
 
-/// A URL for display: userinfo and query values masked.
+/// A URL for display: every secret in it masked.
 pub fn redact_url(url: &str) -> String {
-    let mut out = url.to_string();
-    for f in scan::scan_args(std::slice::from_ref(&url.to_string()))
-        .iter()
-        .rev()
-    {
-        if let Some(s) = out.get(f.span.clone()) {
-            let masked = scan::mask(s);
-            out.replace_range(f.span.clone(), &masked);
-        }
-    }
-    out
+    crate::net::redact_text(url)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -958,7 +1094,6 @@ pub fn plan_restore(
         let mut notes = Vec::new();
         let mut restored = server.original.clone();
         for binding in &server.bindings {
-            let ph = state::placeholder(&binding.credential);
             let replacement = if reveal {
                 match vault.get(&binding.credential)? {
                     Some(v) => v,
@@ -977,7 +1112,7 @@ pub fn plan_restore(
                 ));
                 Secret::new("")
             };
-            substitute(&mut restored, &ph, &replacement);
+            substitute(&mut restored, &binding.credential, &replacement);
         }
         file.set_entry_at(&key_path, &name, &restored)?;
         servers.push((server.id.clone(), name, notes));
@@ -991,17 +1126,15 @@ pub fn plan_restore(
     })
 }
 
-fn substitute(v: &mut Value, placeholder: &str, secret: &Secret) {
+/// Every placeholder of `credential` in `v` filled with `secret` (JSON-escaped inside a
+/// JSON template, so a JSON env value comes back exactly as it was).
+fn substitute(v: &mut Value, credential: &str, secret: &Secret) {
     match v {
-        Value::String(s) if s.contains(placeholder) => {
-            *s = s.replace(placeholder, secret.expose());
-        }
-        Value::Array(a) => a
-            .iter_mut()
-            .for_each(|x| substitute(x, placeholder, secret)),
+        Value::String(s) => *s = state::fill(s, credential, secret.expose()),
+        Value::Array(a) => a.iter_mut().for_each(|x| substitute(x, credential, secret)),
         Value::Object(o) => o
             .values_mut()
-            .for_each(|x| substitute(x, placeholder, secret)),
+            .for_each(|x| substitute(x, credential, secret)),
         _ => {}
     }
 }
@@ -1038,4 +1171,325 @@ pub fn apply_restore(
         .collect();
     audit.append(events)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOTION: &str = "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";
+    const TWILIO_SECRET: &str = "KBCANARY8AWYDnOE1cyZySrKdCJj2c9e";
+
+    struct Sandbox {
+        dir: tempfile::TempDir,
+        vault: Vault,
+    }
+
+    fn sandbox() -> Sandbox {
+        let mock: std::sync::Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().expect("mock store");
+        Sandbox {
+            dir: tempfile::tempdir().expect("tmp"),
+            vault: Vault::with_store(mock, "keybroker-test"),
+        }
+    }
+
+    /// Plan the import of `servers` (a Claude Desktop `mcpServers` map).
+    fn plan(sb: &Sandbox, servers: Value) -> Plan {
+        plan_excluding(sb, servers, &[])
+    }
+
+    fn plan_excluding(sb: &Sandbox, servers: Value, exclude: &[String]) -> Plan {
+        let config = sb.dir.path().join("claude_desktop_config.json");
+        let bytes = serde_json::to_vec_pretty(&json!({ "mcpServers": servers })).expect("json");
+        std::fs::write(&config, bytes).expect("write");
+        let launcher = sb.dir.path().join("keybroker");
+        let req = ImportRequest {
+            host: Host::ClaudeDesktop,
+            config_path: &config,
+            exclude,
+            launcher: &launcher,
+            only: None,
+            set_env: None,
+        };
+        plan_import(&req, &State::default(), &sb.vault).expect("plan")
+    }
+
+    fn secrets(p: &Plan) -> Vec<(String, String)> {
+        p.new_secrets
+            .iter()
+            .map(|(id, (_, v))| (id.clone(), v.expose().to_string()))
+            .collect()
+    }
+
+    fn no_canary(v: &impl serde::Serialize) {
+        let text = serde_json::to_string(v).expect("json");
+        assert!(!text.contains("KBCANARY"), "{text}");
+    }
+
+    #[test]
+    fn a_json_env_value_keeps_its_shape_with_a_placeholder_where_the_token_was() {
+        let sb = sandbox();
+        let headers =
+            format!(r#"{{"Authorization": "Bearer {NOTION}", "Notion-Version": "2022-06-28" }}"#);
+        let p = plan(
+            &sb,
+            json!({"notion": {"command": "npx", "args": ["-y", "@notionhq/notion-mcp-server"],
+                "env": {"OPENAPI_MCP_HEADERS": headers}}}),
+        );
+        let sp = &p.servers[0];
+        assert_eq!(sp.action, Action::Broker);
+        let entry = sp.new_entry.as_ref().expect("entry");
+        no_canary(entry);
+        let cred = &sp.moves[0].credential;
+        let template = format!(
+            r#"{{"Authorization": "Bearer ${{keybroker:{cred}}}", "Notion-Version": "2022-06-28" }}"#
+        );
+        assert_eq!(entry["env"]["OPENAPI_MCP_HEADERS"], template.as_str());
+        assert_eq!(secrets(&p), vec![(cred.clone(), NOTION.to_string())]);
+        let rec = sp.record.as_ref().expect("record");
+        no_canary(rec);
+        assert_eq!(
+            rec.original["env"]["OPENAPI_MCP_HEADERS"],
+            template.as_str()
+        );
+        assert_eq!(
+            rec.spawn.as_ref().expect("spawn").env["OPENAPI_MCP_HEADERS"],
+            template,
+            "the approval keeps the template"
+        );
+        assert!(
+            rec.bindings
+                .iter()
+                .any(|b| b.target == "env:OPENAPI_MCP_HEADERS" && b.credential == *cred)
+        );
+        assert_eq!(
+            sp.moves[0].becomes.as_deref(),
+            Some(format!("env OPENAPI_MCP_HEADERS = {template}").as_str())
+        );
+        assert_eq!(
+            state::fill(&template, cred, NOTION),
+            headers,
+            "filled, it is the original"
+        );
+    }
+
+    #[test]
+    fn composite_and_positional_args_move_only_the_secret_span() {
+        let sb = sandbox();
+        let pair = format!(
+            "ACf1ad35a70653c83ef7a3eb051cd058a6/SK54d812b1131cbfad1959a5357de84426:{TWILIO_SECRET}"
+        );
+        let key = "kbcanaryKBCANARY7Qm2xVb9LpTz4Hn3Ws8Rt";
+        let p = plan(
+            &sb,
+            json!({
+                "twilio": {"command": "npx", "args": ["-y", "@twilio-alpha/mcp", pair]},
+                "neon": {"command": "npx", "args": ["-y", "@neondatabase/mcp-server-neon", "start", key]},
+            }),
+        );
+        let by = |n: &str| p.servers.iter().find(|s| s.name == n).expect("server");
+        let tw = by("twilio");
+        let cred = &tw.moves[0].credential;
+        let args = &tw.new_entry.as_ref().expect("entry")["args"];
+        let inner: Vec<&str> = args
+            .as_array()
+            .expect("args")
+            .iter()
+            .filter_map(Value::as_str)
+            .skip_while(|a| *a != "--")
+            .skip(1)
+            .collect();
+        assert_eq!(
+            inner[3],
+            format!(
+                "ACf1ad35a70653c83ef7a3eb051cd058a6/SK54d812b1131cbfad1959a5357de84426:${{keybroker:{cred}}}"
+            )
+        );
+        assert_eq!(tw.moves[0].target, "arg:2");
+        let neon = by("neon");
+        assert_eq!(
+            neon.moves[0].target, "arg:3",
+            "after the `start` subcommand"
+        );
+        let all = secrets(&p);
+        assert!(all.iter().any(|(_, v)| v == TWILIO_SECRET), "{all:?}");
+        assert!(all.iter().any(|(_, v)| v == key), "{all:?}");
+        for s in &p.servers {
+            no_canary(&s.new_entry);
+            no_canary(&s.record);
+        }
+    }
+
+    #[test]
+    fn docker_env_assignments_become_names_and_their_values_move_to_the_environment() {
+        let sb = sandbox();
+        let gh = "gho_KBCANARY3IMJ9PvMJ11Uqz6DNLLgGxJCbUUr";
+        let ghs = "ghs_KBCANARYl4QrPz3A2o40ILiI6s6DcouhN1fH";
+        let headers =
+            format!(r#"{{"Authorization": "Bearer {NOTION}", "Notion-Version": "2022-06-28"}}"#);
+        let p = plan(
+            &sb,
+            json!({"d": {"command": "docker", "args": [
+                "run", "-i", "--rm",
+                "-e", format!("GITHUB_PERSONAL_ACCESS_TOKEN={gh}"),
+                "--env", format!("OPENAPI_MCP_HEADERS={headers}"),
+                format!("--env=GITHUB_TOKEN={ghs}"),
+                "-e", "GITHUB_TOOLSETS=repos,issues",
+                "img"]}}),
+        );
+        let sp = &p.servers[0];
+        let entry = sp.new_entry.as_ref().expect("entry");
+        no_canary(entry);
+        let args: Vec<&str> = entry["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .filter_map(Value::as_str)
+            .skip_while(|a| *a != "--")
+            .skip(1)
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "docker",
+                "run",
+                "-i",
+                "--rm",
+                "-e",
+                "GITHUB_PERSONAL_ACCESS_TOKEN",
+                "--env",
+                "OPENAPI_MCP_HEADERS",
+                "--env=GITHUB_TOKEN",
+                "-e",
+                "GITHUB_TOOLSETS=repos,issues",
+                "img"
+            ]
+        );
+        let env = entry["env"].as_object().expect("env");
+        assert_eq!(env.len(), 1, "{env:?}");
+        let cred_of = |target: &str, rule: &str| {
+            sp.moves
+                .iter()
+                .find(|m| m.target == target && m.rule == rule)
+                .map(|m| m.credential.clone())
+                .expect("move")
+        };
+        let notion = cred_of("env:OPENAPI_MCP_HEADERS", "notion-token");
+        assert_eq!(
+            env["OPENAPI_MCP_HEADERS"],
+            format!(r#"{{"Authorization": "Bearer ${{keybroker:{notion}}}", "Notion-Version": "2022-06-28"}}"#).as_str()
+        );
+        let rec = sp.record.as_ref().expect("record");
+        no_canary(rec);
+        let pat = cred_of("env:GITHUB_PERSONAL_ACCESS_TOKEN", "github-token");
+        let tok = cred_of("env:GITHUB_TOKEN", "github-token");
+        for (t, c) in [
+            ("env:GITHUB_PERSONAL_ACCESS_TOKEN", &pat),
+            ("env:GITHUB_TOKEN", &tok),
+            ("env:OPENAPI_MCP_HEADERS", &notion),
+        ] {
+            assert!(
+                rec.bindings
+                    .iter()
+                    .any(|b| b.target == t && b.credential == *c),
+                "{t}"
+            );
+        }
+        // The original keeps the user's shape, secrets as placeholders.
+        assert_eq!(
+            rec.original["args"][4],
+            format!("GITHUB_PERSONAL_ACCESS_TOKEN=${{keybroker:{pat}}}").as_str()
+        );
+        assert_eq!(
+            rec.original["args"][7],
+            format!("--env=GITHUB_TOKEN=${{keybroker:{tok}}}").as_str()
+        );
+        assert!(rec.original.get("env").is_none(), "{}", rec.original);
+        assert!(
+            !sp.notes.iter().any(|n| n.contains("command line")),
+            "no secret is left in argv: {:?}",
+            sp.notes
+        );
+    }
+
+    #[test]
+    fn a_url_keyed_remote_entry_moves_the_key_and_is_not_told_to_sign_in() {
+        let sb = sandbox();
+        let path_key = "KBCANARYiEXpVdE58zHYprM8nkSCV3zwgIj85ZrHnoA8weZP";
+        let query_key = "KBCANARYq7Xv2Lm9Pz4Rt6Wy8Bn3Hk5Jd";
+        let secret = "KBCANARYcs7Qm2xVb9LpTz4Hn3Ws8Rt1Ye";
+        let p = plan(
+            &sb,
+            json!({
+                "zap": {"url": format!("https://mcp.example.com/s/{path_key}/mcp")},
+                "smith": {"type": "http", "url": format!("https://mcp.example.com/mcp?api_key={query_key}&profile=x"),
+                    "oauth": {"client_id": "kb-client", "client_secret": secret}},
+                "bridge": {"command": "npx", "args": ["-y", "mcp-remote", format!("https://mcp.example.com/s/{path_key}/sse")]},
+            }),
+        );
+        for sp in &p.servers {
+            assert_eq!(sp.action, Action::Broker, "{}", sp.name);
+            no_canary(&sp.new_entry);
+            let rec = sp.record.as_ref().expect("record");
+            no_canary(rec);
+            let remote = rec.remote.as_ref().expect("remote");
+            assert!(remote.url.contains("${keybroker:"), "{}", remote.url);
+            assert_eq!(remote.oauth_credential, None, "{}", sp.name);
+            assert!(
+                !sp.notes.iter().any(|n| n.contains("keybroker connect")),
+                "{:?}",
+                sp.notes
+            );
+            assert!(sp.moves.iter().any(|m| m.target == "url"));
+            no_canary(
+                &sp.moves
+                    .iter()
+                    .map(|m| (&m.masked, &m.becomes))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let smith = p.servers.iter().find(|s| s.name == "smith").expect("smith");
+        let rec = smith.record.as_ref().expect("record");
+        let url_cred = &rec
+            .bindings
+            .iter()
+            .find(|b| b.target == "url")
+            .expect("url")
+            .credential;
+        assert_eq!(
+            rec.remote.as_ref().expect("remote").url,
+            format!("https://mcp.example.com/mcp?api_key=${{keybroker:{url_cred}}}&profile=x")
+        );
+        assert_eq!(
+            rec.original["url"],
+            rec.remote.as_ref().expect("remote").url.as_str()
+        );
+        let cs = rec
+            .bindings
+            .iter()
+            .find(|b| b.target == "key:/oauth/client_secret")
+            .expect("client secret bound");
+        assert_eq!(
+            rec.original["oauth"]["client_secret"],
+            state::placeholder(&cs.credential).as_str()
+        );
+        let all = secrets(&p);
+        for v in [path_key, query_key, secret] {
+            assert!(all.iter().any(|(_, s)| s == v), "{v} moves: {all:?}");
+        }
+    }
+
+    #[test]
+    fn excluding_one_secret_of_a_remote_entry_leaves_the_whole_entry_as_it_is() {
+        let sb = sandbox();
+        let url = "https://mcp.example.com/s/KBCANARYiEXpVdE58zHYprM8nkSCV3zwgIj85ZrHnoA8weZP/mcp";
+        let p = plan_excluding(&sb, json!({"zap": {"url": url}}), &["zap:url".to_string()]);
+        let sp = &p.servers[0];
+        assert_eq!(sp.action, Action::Excluded);
+        assert!(sp.new_entry.is_none() && sp.record.is_none());
+        assert!(p.new_secrets.is_empty());
+        assert!(!p.changes());
+    }
 }

@@ -193,7 +193,7 @@ fn entry_status(
             st.plaintext = scan::remote_plaintext(value);
             if st.plaintext > 0 {
                 st.detail = Some(
-                    "a secret sits in this remote entry's URL or headers; remote servers are not imported yet".into(),
+                    "a secret sits in this remote entry's URL or headers; an import moves it to the keychain and reaches the server through keybroker bridge".into(),
                 );
             }
             return Ok(st);
@@ -304,10 +304,16 @@ fn bridged_status(
     {
         if v.get(&b.credential)?.is_none() {
             st.status = Status::MissingSecret;
-            st.detail = Some(format!(
-                "add it again with `keybroker add ... --replace --header {}`",
-                b.target.trim_start_matches("header:")
-            ));
+            st.detail = Some(match b.target.strip_prefix("header:") {
+                Some(name) => {
+                    format!("add it again with `keybroker add ... --replace --header {name}`")
+                }
+                // A key that was in the URL (or elsewhere in the entry): the entry has it.
+                None => format!(
+                    "the keychain lost `{}` ({}): restore the entry with `keybroker restore {}` and import it again with its key",
+                    b.credential, b.target, server.host
+                ),
+            });
             return Ok(st);
         }
     }

@@ -10,11 +10,15 @@
 //!   approval from before version 2 is upgraded once, while it still matches;
 //! - the process: the env values the entry sets are the ones the launcher got, and the
 //!   program resolves to the approved path (from the approved directory when a name is
-//!   relative).
+//!   relative);
+//! - the placeholders: every `${keybroker:<id>}` in an argument or an env value names a
+//!   credential bound to this server at that argument or variable.
 //!
 //! Then it reads only that server's bound secrets from the keychain, records a
 //! `released` audit event per secret, and replaces itself with the approved program (Unix
-//! `exec`), adding the secrets to its environment and removing inherited code-injection
+//! `exec`), adding the secrets to its environment (a whole value, or filled into the
+//! entry's env template: a JSON value keeps its JSON, with the secret escaped in it),
+//! filling the placeholders of its arguments, and removing inherited code-injection
 //! variables the entry does not set. It never writes to stdout: stdout is the server's
 //! MCP channel. On any doubt it releases nothing, records `denied` with the reason and
 //! returns the error (the CLI explains it on stderr and exits non-zero); it prints
@@ -103,6 +107,8 @@ pub fn prepare(
 struct Admitted {
     server: Server,
     cleared: Cleared,
+    /// The entry's env values that hold placeholders (templates), filled at release.
+    templates: Vec<(String, String)>,
     notes: Vec<String>,
 }
 
@@ -137,9 +143,16 @@ fn admit(paths: &Paths, state: &State, req: &Request<'_>, process: &Process) -> 
     } else {
         server.clone()
     };
+    let templates = entry
+        .env
+        .iter()
+        .filter(|(_, v)| !placeholders(v).is_empty())
+        .cloned()
+        .collect();
     Ok(Admitted {
         server,
         cleared,
+        templates,
         notes,
     })
 }
@@ -211,6 +224,24 @@ pub fn check<'s>(state: &'s State, req: &Request<'_>) -> Result<(&'s Server, Ent
                 return Err(Error::Denied {
                     message: format!(
                         "argument {i} asks for credential `{cred}`, which is not bound to `{server_id}` there; no secrets released"
+                    ),
+                    fix: format!("run `keybroker servers` to see `{server_id}`'s bindings"),
+                });
+            }
+        }
+    }
+    // And every placeholder in an env value (a template such as a JSON value with the
+    // secret part taken out) one bound to this server at that variable.
+    for (name, value) in &entry.env {
+        for cred in placeholders(value) {
+            let bound = server
+                .bindings
+                .iter()
+                .any(|b| b.credential == cred && b.target == format!("env:{name}"));
+            if !bound {
+                return Err(Error::Denied {
+                    message: format!(
+                        "env `{name}` asks for credential `{cred}`, which is not bound to `{server_id}` there; no secrets released"
                     ),
                     fix: format!("run `keybroker servers` to see `{server_id}`'s bindings"),
                 });
@@ -374,6 +405,7 @@ fn release(
     let Admitted {
         server,
         cleared,
+        mut templates,
         mut notes,
     } = admitted;
     let mut env = Vec::new();
@@ -398,15 +430,22 @@ fn release(
                 b.target.strip_prefix("env:").unwrap_or(&b.target)
             ),
         })?;
+        let ph = state::placeholder(&b.credential);
         if let Some(name) = b.target.strip_prefix("env:") {
-            env.push((name.to_string(), value));
+            match templates
+                .iter_mut()
+                .find(|(k, t)| k == name && t.contains(&ph))
+            {
+                Some((_, t)) => *t = state::fill(t, &b.credential, value.expose()),
+                None => env.push((name.to_string(), value)),
+            }
         } else if let Some(i) = b
             .target
             .strip_prefix("arg:")
             .and_then(|n| n.parse::<usize>().ok())
             && let Some(arg) = args.get_mut(i)
         {
-            *arg = arg.replace(&state::placeholder(&b.credential), value.expose());
+            *arg = state::fill(arg, &b.credential, value.expose());
         }
         let mut e = base_event(now, EventKind::Released, Outcome::Ok, &server.id)
             .host(&server.host)
@@ -418,6 +457,7 @@ fn release(
         }
         events.push(e);
     }
+    env.extend(templates.into_iter().map(|(k, t)| (k, Secret::new(t))));
     // No audit, no secrets: a hand-out that cannot be recorded does not happen.
     audit.append(events)?;
     Ok(Launch {
@@ -543,6 +583,27 @@ pub fn approve(paths: &Paths, audit: &AuditLog, approval: &Approval, now: &str) 
                     target: format!("arg:{i}"),
                     credential: cred,
                 });
+            }
+        }
+        // Env templates likewise: their placeholders must name the server's own credentials.
+        for (name, value) in &approval.new_spawn.env {
+            for cred in placeholders(value) {
+                if !owned.contains(&cred) {
+                    return Err(Error::Denied {
+                        message: format!("env `{name}` asks for credential `{cred}`, which `{}` does not own", approval.server_id),
+                        fix: "remove that placeholder from the host config; a server can only receive its own credentials".into(),
+                    });
+                }
+                let target = format!("env:{name}");
+                if !bindings
+                    .iter()
+                    .any(|b| b.target == target && b.credential == cred)
+                {
+                    bindings.push(Binding {
+                        target,
+                        credential: cred,
+                    });
+                }
             }
         }
         server.command = approval.new_command.clone();

@@ -23,6 +23,7 @@ use crate::net::{Policy, parse_proxy_url, parse_server_url, redact};
 use crate::oauth::grants::{JwtSource, MachineGrant};
 use crate::oauth::keys::{self, Key};
 use crate::oauth::{ClientReg, Store, TokenSet};
+use crate::scan;
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome};
 pub use crate::store::state::Remote;
 use crate::store::state::{self, Binding, Credential, Server, State, Transport};
@@ -192,10 +193,42 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
     let entry = bridge_entry(req.launcher, &id);
     file.set_entry_at(&key, req.name, &entry)?;
 
-    let oauth_cred = format!("{}-oauth", state::slug(&id));
+    let slug = state::slug(&id);
+    let oauth_cred = format!("{slug}-oauth");
     let mut bindings = Vec::new();
     let mut creds = Vec::new();
     let mut jwks = None;
+    // A key in the URL (a path token, an `api_key` parameter) goes to the keychain; the
+    // state keeps the URL as a template the bridge fills in.
+    let mut taken = Vec::new();
+    let (url_template, url_secrets) = template_url(req.url.trim(), &slug, &mut |base| {
+        let n = taken
+            .iter()
+            .filter(|t: &&String| t.starts_with(base))
+            .count();
+        let cid = if n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}-{}", n + 1)
+        };
+        taken.push(cid.clone());
+        cid
+    });
+    let url_keyed = !url_secrets.is_empty();
+    for (_, cid, value) in &url_secrets {
+        vault.set(cid, value)?;
+        bindings.push(Binding {
+            target: URL_TARGET.into(),
+            credential: cid.clone(),
+        });
+        creds.push(Credential {
+            id: cid.clone(),
+            kind: "secret".into(),
+            label: format!("{id} URL"),
+            created: req.now.into(),
+            rotated: None,
+        });
+    }
     for h in &req.headers {
         let cid = format!("{}-{}", state::slug(&id), state::slug(&h.name));
         vault.set(&cid, &h.value)?;
@@ -211,10 +244,11 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
             rotated: None,
         });
     }
-    let uses_oauth = req
-        .headers
-        .iter()
-        .all(|h| !h.name.eq_ignore_ascii_case("authorization"));
+    let uses_oauth = !url_keyed
+        && req
+            .headers
+            .iter()
+            .all(|h| !h.name.eq_ignore_ascii_case("authorization"));
     if uses_oauth {
         if let Some((client_id, secret)) = &req.client {
             let key = machine.as_ref().and_then(|(_, k)| k.as_ref());
@@ -276,9 +310,13 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         spawn: None,
         binding_id: None,
         bindings,
-        original: json!({"url": redact(&url)}),
+        original: json!({"url": if url_keyed { url_template.clone() } else { redact(&url) }}),
         remote: Some(Remote {
-            url: url.to_string(),
+            url: if url_keyed {
+                url_template
+            } else {
+                url.to_string()
+            },
             allow_http: req.allow_http,
             oauth_credential: uses_oauth.then(|| oauth_cred.clone()),
             client_metadata_url: req.client_metadata_url.map(str::to_string),
@@ -423,12 +461,26 @@ fn check_issuer(raw: &str) -> Result<String> {
     Ok(issuer.to_string())
 }
 
+/// One secret a remote import moves to the keychain.
+pub struct MovedSecret {
+    pub credential: String,
+    pub label: String,
+    /// `header:NAME`, `url`, or where else in the entry it was (`arg:N`, `env:NAME`,
+    /// `key:/json/pointer`): those are kept only for `restore`.
+    pub target: String,
+    pub rule: &'static str,
+    pub rule_text: &'static str,
+    pub value: Secret,
+    /// What the string that held it becomes, placeholders in place of the secrets.
+    pub becomes: Option<String>,
+}
+
 /// What importing one remote entry does: the bridge entry, the server record, and the
-/// header values that move to the keychain (credential id, label, target, value).
+/// values that move to the keychain.
 pub struct ImportPlan {
     pub new_entry: Value,
     pub record: Server,
-    pub secrets: Vec<(String, String, String, Secret)>,
+    pub secrets: Vec<MovedSecret>,
     /// A pre-registered OAuth client (`mcp-remote --static-oauth-client-info`): the
     /// oauth credential id and its initial token set (registration only).
     pub oauth_client: Option<(String, Secret)>,
@@ -464,7 +516,11 @@ pub fn mcp_remote_args(command: &str, args: &[String]) -> Option<(String, Vec<(S
 /// Plan the import of a remote entry (`url`/`serverUrl`/`httpUrl` with optional
 /// `headers`, or `mcp-remote`) as a `keybroker bridge` entry. Header values (which may
 /// contain `${VAR}` references to the entry's own `env`, as mcp-remote configs do) are
-/// resolved and moved to the keychain.
+/// resolved and moved to the keychain. A secret in the URL (a path segment, a query
+/// parameter) moves too: the state keeps the URL as a template and the bridge fills it in
+/// when it connects; such a server is keyed by its URL and is not signed in with OAuth.
+/// Whatever else in the entry the scanner flags is moved, so the state's copy of the
+/// original entry (for `restore`) holds placeholders only.
 pub fn plan_import(
     value: &Value,
     host: Host,
@@ -474,30 +530,28 @@ pub fn plan_import(
 ) -> Result<Option<ImportPlan>> {
     let obj = value.as_object();
     let env = string_pairs(obj, "env");
-    let (url, headers) = if let Some(url) = ["url", "serverUrl", "httpUrl"]
-        .iter()
-        .find_map(|k| obj.and_then(|o| o.get(*k)).and_then(Value::as_str))
-    {
+    // Where the URL sits: under an entry key, or as an `mcp-remote` argument.
+    let (url, url_at, headers) = if let Some((key, url)) = URL_KEYS.iter().find_map(|k| {
+        obj.and_then(|o| o.get(*k))
+            .and_then(Value::as_str)
+            .map(|u| (*k, u))
+    }) {
         let headers = string_pairs(obj, "headers");
-        (url.to_string(), headers)
+        (url.to_string(), format!("/{key}"), headers)
     } else {
         let command = obj
             .and_then(|o| o.get("command"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        let args: Vec<String> = obj
-            .and_then(|o| o.get("args"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        match mcp_remote_args(command, &args) {
-            Some(x) => x,
-            None => return Ok(None),
-        }
+        let args = string_args(obj);
+        let Some((url, headers)) = mcp_remote_args(command, &args) else {
+            return Ok(None);
+        };
+        let at = args
+            .iter()
+            .position(|a| *a == url)
+            .map_or_else(|| "/command".to_string(), |i| format!("/args/{i}"));
+        (url, at, headers)
     };
     let parsed = match parse_server_url(&url, false) {
         Ok(u) => u,
@@ -509,29 +563,67 @@ pub fn plan_import(
         }
     };
     let id = format!("{}/{}", host.id(), name);
+    let slug = state::slug(&id);
+    // Credential ids are unique within this entry too (two secrets under one key).
+    let mut taken: Vec<String> = Vec::new();
+    let mut new_id = |base: &str| {
+        let mut cid = fresh_id(base);
+        let mut n = 2;
+        while taken.contains(&cid) {
+            cid = fresh_id(&format!("{base}-{n}"));
+            n += 1;
+        }
+        taken.push(cid.clone());
+        cid
+    };
     let mut secrets = Vec::new();
     let mut bindings = Vec::new();
     let mut notes = Vec::new();
-    // What `restore` writes back: the entry with each header value as a placeholder and
-    // the env values the headers used emptied.
+    // What `restore` writes back: the entry with each secret as a placeholder and the env
+    // values the headers used emptied.
     let mut original = value.clone();
+
+    // The URL: only the secret parts move, the rest stays readable.
+    let (url_template, url_moves) = template_url(&url, &slug, &mut new_id);
+    let url_keyed = !url_moves.is_empty();
+    if url_keyed {
+        if let Some(at) = original.pointer_mut(&url_at) {
+            *at = Value::String(url_template.clone());
+        }
+        for (rule, cid, secret) in url_moves {
+            bindings.push(Binding {
+                target: URL_TARGET.into(),
+                credential: cid.clone(),
+            });
+            secrets.push(MovedSecret {
+                credential: cid,
+                label: format!("{id} URL"),
+                target: URL_TARGET.into(),
+                rule: rule.id(),
+                rule_text: rule.describe(),
+                value: secret,
+                becomes: Some(format!("url = {url_template}")),
+            });
+        }
+        notes.push(
+            "its URL carries its credential: that part moves to the keychain and the bridge puts it back when it connects (no sign-in)".into(),
+        );
+    }
+
     for (hname, raw) in headers {
         let mut v = raw.clone();
         for (k, val) in &env {
             let (a, b) = (format!("${{{k}}}"), format!("${k}"));
             if (v.contains(&a) || v.contains(&b))
-                && let Some(e) = original.pointer_mut(&format!("/env/{k}"))
+                && let Some(e) = original.pointer_mut(&format!("/env/{}", pointer_escape(k)))
             {
                 *e = Value::String(String::new());
             }
             v = v.replace(&a, val).replace(&b, val);
         }
-        let cid = fresh_id(&format!("{}-{}", state::slug(&id), state::slug(&hname)));
+        let cid = new_id(&format!("{slug}-{}", state::slug(&hname)));
         let ph = state::placeholder(&cid);
-        if let Some(h) = original.pointer_mut(&format!(
-            "/headers/{}",
-            hname.replace('~', "~0").replace('/', "~1")
-        )) {
+        if let Some(h) = original.pointer_mut(&format!("/headers/{}", pointer_escape(&hname))) {
             *h = Value::String(ph.clone());
         }
         if let Some(args) = original.get_mut("args").and_then(Value::as_array_mut) {
@@ -548,17 +640,21 @@ pub fn plan_import(
             target: format!("header:{hname}"),
             credential: cid.clone(),
         });
-        secrets.push((
-            cid,
-            format!("{id} header {hname}"),
-            format!("header:{hname}"),
-            Secret::new(v),
-        ));
+        secrets.push(MovedSecret {
+            credential: cid,
+            label: format!("{id} header {hname}"),
+            target: format!("header:{hname}"),
+            rule: "remote-header",
+            rule_text: "header value of a remote server",
+            value: Secret::new(v),
+            becomes: None,
+        });
     }
-    let uses_oauth = !bindings
-        .iter()
-        .any(|b| b.target.eq_ignore_ascii_case("header:authorization"));
-    let oauth_cred = format!("{}-oauth", state::slug(&id));
+    let uses_oauth = !url_keyed
+        && !bindings
+            .iter()
+            .any(|b| b.target.eq_ignore_ascii_case("header:authorization"));
+    let oauth_cred = format!("{slug}-oauth");
     if uses_oauth {
         bindings.push(Binding {
             target: "header:Authorization".into(),
@@ -613,24 +709,37 @@ pub fn plan_import(
         oauth_client = Some((oauth_cred.clone(), Secret::new(json)));
         if !raw.starts_with('@') {
             // Inline JSON may hold a client secret: it moves too (restore can give it back).
-            let cid = fresh_id(&format!("{}-static-oauth-client-info", state::slug(&id)));
+            let cid = new_id(&format!("{slug}-static-oauth-client-info"));
             args[i + 1] = Value::String(state::placeholder(&cid));
             let target = "arg:static-oauth-client-info".to_string();
             bindings.push(Binding {
                 target: target.clone(),
                 credential: cid.clone(),
             });
-            secrets.push((
-                cid,
-                format!("{id} static OAuth client"),
+            secrets.push(MovedSecret {
+                credential: cid,
+                label: format!("{id} static OAuth client"),
                 target,
-                Secret::new(raw),
-            ));
+                rule: "static-oauth-client",
+                rule_text: "pre-registered OAuth client of mcp-remote (with its client secret)",
+                value: Secret::new(raw),
+                becomes: None,
+            });
         }
         notes.push(
             "its pre-registered OAuth client is used for sign-in, and only with the authorization server of its first sign-in"
                 .into(),
         );
+    }
+    for m in scrub(&mut original, &slug, &mut new_id) {
+        bindings.push(Binding {
+            target: m.target.clone(),
+            credential: m.credential.clone(),
+        });
+        secrets.push(MovedSecret {
+            label: format!("{id} {}", m.target),
+            ..m
+        });
     }
     let command = vec!["bridge".to_string(), id.clone()];
     let record = Server {
@@ -647,7 +756,11 @@ pub fn plan_import(
         bindings,
         original,
         remote: Some(Remote {
-            url: parsed.to_string(),
+            url: if url_keyed {
+                url_template
+            } else {
+                parsed.to_string()
+            },
             allow_http: false,
             oauth_credential: uses_oauth.then_some(oauth_cred),
             client_metadata_url: None,
@@ -661,6 +774,180 @@ pub fn plan_import(
         oauth_client,
         notes,
     }))
+}
+
+/// `url` with each secret the scanner finds in it (a path token, a query key) replaced by
+/// the placeholder of a new credential from `new_id`: the template, and each secret's
+/// rule, credential and value (in URL order).
+fn template_url(
+    url: &str,
+    slug: &str,
+    new_id: &mut dyn FnMut(&str) -> String,
+) -> (String, Vec<(scan::Rule, String, Secret)>) {
+    let found: Vec<_> = scan::detect_url("url", url)
+        .into_iter()
+        .filter_map(|d| {
+            let secret = d.secret_in(url)?.to_string();
+            Some((d, new_id(&format!("{slug}-url")), secret))
+        })
+        .collect();
+    let mut template = url.to_string();
+    // Last span first, so earlier spans keep their offsets.
+    for (d, cid, _) in found.iter().rev() {
+        template.replace_range(d.span.clone(), &state::placeholder(cid));
+    }
+    let moved = found
+        .into_iter()
+        .map(|(d, cid, secret)| (d.rule, cid, Secret::new(secret)))
+        .collect();
+    (template, moved)
+}
+
+/// The keys a remote entry names its URL with.
+const URL_KEYS: [&str; 3] = ["url", "serverUrl", "httpUrl"];
+
+/// The binding target of a secret inside a remote server's URL.
+pub const URL_TARGET: &str = "url";
+
+/// `~` and `/` escaped for a JSON pointer segment.
+fn pointer_escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The string args of an entry.
+fn string_args(obj: Option<&serde_json::Map<String, Value>>) -> Vec<String> {
+    obj.and_then(|o| o.get("args"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every secret the scanner still finds in `entry` (the original entry, its URL and
+/// headers already templated): replaced by placeholders, each returned with a fresh
+/// credential and its place (`arg:N`, `env:NAME`, `key:/pointer`). The bridge never
+/// uses these; they are there so that `restore --reveal` gives the entry back whole.
+fn scrub(
+    entry: &mut Value,
+    slug: &str,
+    new_id: &mut dyn FnMut(&str) -> String,
+) -> Vec<MovedSecret> {
+    let mut out = Vec::new();
+    let Some(obj) = entry.as_object_mut() else {
+        return out;
+    };
+    for (key, v) in obj.iter_mut() {
+        if key == "args"
+            && let Value::Array(items) = v
+        {
+            let args: Vec<String> = items
+                .iter()
+                .map(|x| x.as_str().unwrap_or_default().to_string())
+                .collect();
+            let mut by_arg: std::collections::BTreeMap<usize, Vec<scan::Detection>> =
+                std::collections::BTreeMap::new();
+            for d in scan::detect_args(&args) {
+                if let scan::Place::Arg(i) = d.place {
+                    by_arg.entry(i).or_default().push(d);
+                }
+            }
+            for (i, found) in by_arg {
+                let target = format!("arg:{i}");
+                let base = format!("{slug}-arg-{i}");
+                if let Some(t) = template_moves(&args[i], &found, &target, &base, new_id, &mut out)
+                {
+                    items[i] = Value::String(t);
+                }
+            }
+            continue;
+        }
+        let target_of = |pointer: &str| match pointer.strip_prefix("/env/") {
+            Some(name) if !name.contains('/') => format!("env:{name}"),
+            _ => format!("key:{pointer}"),
+        };
+        walk_strings(
+            v,
+            key,
+            &format!("/{}", pointer_escape(key)),
+            &mut |s, key, pointer| {
+                let found = if URL_KEYS.contains(&key) {
+                    scan::detect_url(key, s)
+                } else {
+                    scan::detect_env(key, s)
+                };
+                let base = format!("{slug}-{}", state::slug(key));
+                template_moves(s, &found, &target_of(pointer), &base, new_id, &mut out)
+            },
+        );
+    }
+    out
+}
+
+/// `text` with the secrets `found` in it replaced by placeholders of fresh credentials
+/// (pushed to `out`), or `None` when nothing was found.
+fn template_moves(
+    text: &str,
+    found: &[scan::Detection],
+    target: &str,
+    base: &str,
+    new_id: &mut dyn FnMut(&str) -> String,
+    out: &mut Vec<MovedSecret>,
+) -> Option<String> {
+    if found.is_empty() {
+        return None;
+    }
+    let moved: Vec<_> = found
+        .iter()
+        .filter_map(|d| Some((d, new_id(base), d.secret_value(text)?)))
+        .collect();
+    let mut template = text.to_string();
+    for (d, cid, _) in moved.iter().rev() {
+        template.replace_range(d.span.clone(), &state::placeholder(cid));
+    }
+    for (d, cid, value) in moved {
+        let rule = d.rule;
+        out.push(MovedSecret {
+            credential: cid,
+            label: String::new(),
+            target: target.to_string(),
+            rule: rule.id(),
+            rule_text: rule.describe(),
+            value: Secret::new(value),
+            becomes: Some(format!("{target} = {template}")),
+        });
+    }
+    Some(template)
+}
+
+/// Call `f(string, key it sits under, JSON pointer)` on every string in `v`, replacing
+/// the string when `f` returns a new one. Strings in arrays sit under the array's key.
+fn walk_strings(
+    v: &mut Value,
+    key: &str,
+    pointer: &str,
+    f: &mut dyn FnMut(&str, &str, &str) -> Option<String>,
+) {
+    match v {
+        Value::String(s) => {
+            if let Some(t) = f(s, key, pointer) {
+                *s = t;
+            }
+        }
+        Value::Array(items) => {
+            for (i, x) in items.iter_mut().enumerate() {
+                walk_strings(x, key, &format!("{pointer}/{i}"), f);
+            }
+        }
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                walk_strings(x, k, &format!("{pointer}/{}", pointer_escape(k)), f);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The string values of the object at `key` (`env`, `headers`), in file order.
@@ -820,6 +1107,54 @@ mod tests {
         let state = std::fs::read_to_string(sb.paths.state_file()).expect("state");
         assert!(!state.contains("KBCANARY"));
         assert_eq!(remote(&sb).proxy.as_deref(), Some("http://127.0.0.1:3128"));
+    }
+
+    #[test]
+    fn a_server_added_with_a_key_in_its_url_keeps_the_key_in_the_keychain_only() {
+        let sb = sandbox();
+        let config = sb.dir.path().join("claude_desktop_config.json");
+        let launcher = sb.dir.path().join("keybroker");
+        let key = "KBCANARYiEXpVdE58zHYprM8nkSCV3zwgIj85ZrHnoA8weZP";
+        let url = format!("http://127.0.0.1:9/s/{key}/mcp?api_key=KBCANARYq7Xv2Lm9Pz4Rt6Wy8Bn3");
+        let req = AddRequest {
+            host: Host::ClaudeDesktop,
+            config_path: &config,
+            name: "k",
+            url: &url,
+            allow_http: false,
+            launcher: &launcher,
+            headers: Vec::new(),
+            client: None,
+            issuer: None,
+            client_metadata_url: None,
+            proxy: None,
+            machine: None,
+            replace: false,
+            now: "2026-01-01T00:00:00Z",
+        };
+        add(&req, &sb.paths, &sb.vault, &sb.audit).expect("add");
+        for file in [sb.paths.state_file(), config, sb.paths.audit_file()] {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            assert!(!text.contains("KBCANARY"), "{}: {text}", file.display());
+        }
+        let state = State::load(&sb.paths).expect("state");
+        let server = &state.servers["claude-desktop/k"];
+        let remote = server.remote.as_ref().expect("remote");
+        assert_eq!(
+            remote.url,
+            "http://127.0.0.1:9/s/${keybroker:claude-desktop-k-url}/mcp?api_key=${keybroker:claude-desktop-k-url-2}"
+        );
+        assert_eq!(
+            remote.oauth_credential, None,
+            "keyed by its URL: no sign-in"
+        );
+        let got = sb
+            .vault
+            .get("claude-desktop-k-url")
+            .expect("vault")
+            .expect("key");
+        assert_eq!(got.expose(), key);
+        assert_eq!(server.original["url"], remote.url.as_str());
     }
 
     #[test]

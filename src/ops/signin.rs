@@ -29,9 +29,11 @@ use crate::net::{Http, Policy};
 use crate::oauth::flow::{self, Browser};
 use crate::oauth::grants::{self, Target};
 use crate::oauth::{Store, TokenSet, discovery};
+use crate::ops::launch::placeholders;
+use crate::ops::remote::URL_TARGET;
 use crate::store::audit::{AuditLog, EventKind, Outcome};
 use crate::store::state::Remote;
-use crate::store::state::{Credential, State};
+use crate::store::state::{self, Binding, Credential, Server, State};
 use crate::store::vault::Vault;
 
 /// A remote server ready to be reached: its HTTP client (with the server's network
@@ -43,8 +45,9 @@ pub struct Opened {
     pub remote: Remote,
 }
 
-/// Open remote server `id`. `vault` is only called when the server uses OAuth; the token
-/// store tells `report` what the user should know but that does not stop the work.
+/// Open remote server `id`, its URL filled in when the URL carries a key. `vault` is only
+/// called when the server uses OAuth or its URL holds a key; the token store tells
+/// `report` what the user should know but that does not stop the work.
 pub fn open(
     paths: &Paths,
     audit: &AuditLog,
@@ -60,22 +63,33 @@ pub fn open(
             "`keybroker connect` and `keybroker bridge` are for servers added with --url",
         )
     })?;
-    let url = parse_server_url(&remote.url, remote.allow_http)?;
+    let keyed = !placeholders(&remote.url).is_empty();
+    let vault = if keyed || remote.oauth_credential.is_some() {
+        Some(vault()?)
+    } else {
+        None
+    };
+    let url = match (&vault, keyed) {
+        (Some(v), true) => {
+            parse_server_url(&filled_url(server, &remote.url, v)?, remote.allow_http)?
+        }
+        _ => parse_server_url(&remote.url, remote.allow_http)?,
+    };
     // The bridge and sign-in both come through here: the server's own proxy or none.
     let http = Http::with_proxy(
         Policy::for_server(&url, remote.allow_http)?,
         remote.proxy.as_deref(),
     )?;
-    let store = match remote.oauth_credential.clone() {
-        Some(credential) => Some(Store {
+    let store = match (remote.oauth_credential.clone(), vault) {
+        (Some(credential), Some(vault)) => Some(Store {
             paths: paths.clone(),
-            vault: vault()?,
+            vault,
             audit: audit.clone(),
             server_id: id.to_string(),
             credential,
             report: report.clone(),
         }),
-        None => None,
+        _ => None,
     };
     Ok(Opened {
         http,
@@ -83,6 +97,45 @@ pub fn open(
         url,
         remote,
     })
+}
+
+/// The server's URL with the secret parts its template holds read from the keychain.
+/// Each placeholder must name a credential bound to the server's URL; the URL this
+/// returns is for the request only (messages show it through `net::redact`).
+fn filled_url(server: &Server, template: &str, vault: &Vault) -> Result<String> {
+    let mut url = template.to_string();
+    for cred in placeholders(template) {
+        let bound = server
+            .bindings
+            .iter()
+            .any(|b| b.credential == cred && b.target == URL_TARGET);
+        if !bound {
+            return Err(Error::Denied {
+                message: format!(
+                    "the URL of `{}` asks for credential `{cred}`, which is not bound to its URL",
+                    server.id
+                ),
+                fix: format!(
+                    "import the server's entry again (`keybroker import {}`)",
+                    server.host
+                ),
+            });
+        }
+        let value = vault.get(&cred)?.ok_or_else(|| {
+            Error::other(
+                format!(
+                    "the keychain has no value for credential `{cred}` (the URL of `{}`)",
+                    server.id
+                ),
+                format!(
+                    "restore the entry (`keybroker restore {}`) and import it again",
+                    server.host
+                ),
+            )
+        })?;
+        url = state::fill(&url, &cred, value.expose());
+    }
+    Ok(url)
 }
 
 /// How one sign-in reaches the user and when it gives up.
@@ -107,23 +160,46 @@ pub fn connect(
     opts: &Options<'_>,
     now: &str,
 ) -> Result<String> {
+    let vault = vault()?;
     let Opened {
         http,
         store,
         url,
         remote,
-    } = open(paths, audit, server_id, vault, opts.report)?;
-    let Some(store) = store else {
-        return Err(Error::other(
-            format!("{server_id} uses a static header, not sign-in"),
-            "change it with `keybroker add --replace`",
-        ));
+    } = open(paths, audit, server_id, || Ok(vault.clone()), opts.report)?;
+    // A server keyed by its URL that asks for a sign-in anyway (an OAuth challenge) gets
+    // a token set of its own, recorded once the sign-in succeeds.
+    let (store, new_credential) = match store {
+        Some(store) => (store, false),
+        None => {
+            let state = State::load(paths)?;
+            let server = state.server(server_id)?;
+            if server
+                .bindings
+                .iter()
+                .any(|b| b.target.eq_ignore_ascii_case("header:authorization"))
+            {
+                return Err(Error::other(
+                    format!("{server_id} uses a static header, not sign-in"),
+                    "change it with `keybroker add --replace`",
+                ));
+            }
+            let store = Store {
+                paths: paths.clone(),
+                vault,
+                audit: audit.clone(),
+                server_id: server_id.to_string(),
+                credential: format!("{}-oauth", state::slug(server_id)),
+                report: opts.report.clone(),
+            };
+            (store, true)
+        }
     };
     let challenge = probe(&http, &url)?;
     let previous = store.load()?;
     if let Some(machine) = previous.as_ref().filter(|t| t.machine.is_some()) {
         let ts = machine_sign_in(&http, &store, &url, challenge.as_ref(), machine, None)?;
-        mark_signed_in(paths, &store, server_id, now)?;
+        mark_signed_in(paths, &store, server_id, now, new_credential)?;
         return Ok(format!(
             "signed in: {server_id} can now use {}, with {}",
             ts.issuer.as_deref().unwrap_or("its authorization server"),
@@ -155,7 +231,7 @@ pub fn connect(
     };
     let ts = flow::sign_in(&http, &req, unix_now)?;
     store.save(&ts)?;
-    mark_signed_in(paths, &store, server_id, now)?;
+    mark_signed_in(paths, &store, server_id, now, new_credential)?;
     store.audit_event(
         EventKind::Authorized,
         Outcome::Ok,
@@ -168,7 +244,15 @@ pub fn connect(
 }
 
 /// The credential record says when the server was last signed in to.
-fn mark_signed_in(paths: &Paths, store: &Store, server_id: &str, now: &str) -> Result<()> {
+/// `new_credential`: the server had no OAuth credential (a URL-keyed server that asked
+/// for a sign-in anyway): record it and bind it to the `Authorization` header.
+fn mark_signed_in(
+    paths: &Paths,
+    store: &Store,
+    server_id: &str,
+    now: &str,
+    new_credential: bool,
+) -> Result<()> {
     let cred = store.credential.clone();
     State::update(paths, |s| {
         let c = s.credentials.entry(cred.clone()).or_insert(Credential {
@@ -180,6 +264,15 @@ fn mark_signed_in(paths: &Paths, store: &Store, server_id: &str, now: &str) -> R
         });
         c.kind = "oauth".into();
         c.rotated = Some(now.to_string());
+        if new_credential && let Some(server) = s.servers.get_mut(server_id) {
+            if let Some(r) = server.remote.as_mut() {
+                r.oauth_credential = Some(cred.clone());
+            }
+            server.bindings.push(Binding {
+                target: "header:Authorization".into(),
+                credential: cred.clone(),
+            });
+        }
         Ok(())
     })
 }

@@ -73,7 +73,10 @@ pub enum Transport {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Binding {
-    /// `env:NAME` or `arg:N` (N counts the server's own args from 0).
+    /// `env:NAME` or `arg:N` (N counts the server's own args from 0); for a remote
+    /// server `header:NAME`, `url` (a key inside its URL), or where else its entry held
+    /// a secret (`key:/json/pointer`, kept for `restore`). Several credentials may share a
+    /// target when it is a template (a JSON env value, a URL) with several placeholders.
     pub target: String,
     pub credential: String,
 }
@@ -100,6 +103,26 @@ pub fn new_binding_id() -> Result<String> {
 /// `${keybroker:<credential-id>}`: how a secret inside an argument is written in a config.
 pub fn placeholder(credential: &str) -> String {
     format!("${{keybroker:{credential}}}")
+}
+
+/// `template` (an argument, an env value, a URL, as an entry or the state keeps it) with
+/// every placeholder of `credential` replaced by `value`. A template that is a JSON
+/// document (Notion's `OPENAPI_MCP_HEADERS`, a `--config '{…}'` argument) holds its
+/// placeholders inside string literals, so there the value goes in JSON-escaped and the
+/// program reads exactly the value.
+pub fn fill(template: &str, credential: &str, value: &str) -> String {
+    let ph = placeholder(credential);
+    if !template.contains(&ph) {
+        return template.to_string();
+    }
+    let t = template.trim_start();
+    let json = (t.starts_with('{') || t.starts_with('['))
+        && serde_json::from_str::<serde::de::IgnoredAny>(template).is_ok();
+    if json && let Ok(quoted) = serde_json::to_string(value) {
+        let escaped = &quoted[1..quoted.len() - 1];
+        return template.replace(&ph, escaped);
+    }
+    template.replace(&ph, value)
 }
 
 /// What an approval (fingerprint v2) covers: the whole spawn as the entry describes it,
@@ -350,6 +373,22 @@ mod tests {
             change(&mut s);
             assert_ne!(fp, fingerprint_v2(&s), "{s:?}");
         }
+    }
+
+    #[test]
+    fn fill_puts_the_value_in_and_json_escapes_it_inside_a_json_template() {
+        let ph = placeholder("c");
+        assert_eq!(
+            fill(&format!("u:{ph}@h/{ph}"), "c", "p\"w"),
+            "u:p\"w@h/p\"w"
+        );
+        assert_eq!(fill("no placeholder", "c", "v"), "no placeholder");
+        assert_eq!(fill(&format!("x{ph}"), "other", "v"), format!("x{ph}"));
+        let json = format!(r#"{{"Authorization": "Bearer {ph}", "v": 1}}"#);
+        let filled = fill(&json, "c", "a\"b\\c");
+        assert_eq!(filled, r#"{"Authorization": "Bearer a\"b\\c", "v": 1}"#);
+        let v: serde_json::Value = serde_json::from_str(&filled).expect("still JSON");
+        assert_eq!(v["Authorization"], "Bearer a\"b\\c");
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod faults;
 mod host_files;
 mod hosts_cli;
 mod import_e2e;
+mod import_spans;
+mod import_url_keys;
 mod launch_checks;
 mod launcher;
 mod layers;

@@ -87,7 +87,12 @@ selector: string, rule_text: string,
 /**
  * The value, masked.
  */
-masked: string, credential: string, reused: boolean, excluded: boolean, };
+masked: string, credential: string, reused: boolean, excluded: boolean, 
+/**
+ * What the string holding the secret becomes when only part of it moves or it
+ * changes shape (placeholders where the secrets were; no secret in it).
+ */
+becomes: string | null, };
 
 export type ServerPlanView = { name: string, id: string, action: string, action_text: string, changes: boolean, moves: Array<MoveView>, notes: Array<string>, 
 /**

@@ -96,6 +96,7 @@ export function plan(exclude: string[]): PlanView {
             credential: 'slack-bot-token',
             reused: false,
             excluded,
+            becomes: null,
           },
         ],
         notes: [],

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Api } from './api';
+import type { PlanView } from './bindings';
 import { App } from './app';
 import { h } from './dom';
 import { toRfc3339 } from './views/audit';
-import { type Call, fakeApi, flush } from './fake.test-util';
+import { type Call, fakeApi, flush, plan } from './fake.test-util';
 
 async function mount(calls: Call[] = [], overrides: Partial<Api> = {}) {
   const root = document.createElement('div');
@@ -279,6 +280,40 @@ describe('import view', () => {
     await flush();
     expect(calls).toContainEqual(['importApply', 'claude-desktop', []]);
     expect(root.textContent).toContain('Rewrote 1 entry');
+  });
+});
+
+describe('import plan', () => {
+  it('shows what a partly moved value becomes, with placeholders and masked values only', async () => {
+    const base = plan([]);
+    const template = '{"Authorization": "Bearer ${keybroker:openapi-mcp-headers}", "Notion-Version": "2022-06-28"}';
+    const notion: PlanView = {
+      ...base,
+      servers: [
+        {
+          ...base.servers[0],
+          name: 'notion',
+          id: 'claude-desktop/notion',
+          moves: [
+            {
+              target: 'env:OPENAPI_MCP_HEADERS',
+              selector: 'notion:env:OPENAPI_MCP_HEADERS',
+              rule_text: 'Notion integration secret (ntn_/secret_)',
+              masked: 'ntn_…IrhH',
+              credential: 'openapi-mcp-headers',
+              reused: false,
+              excluded: false,
+              becomes: `env OPENAPI_MCP_HEADERS = ${template}`,
+            },
+          ],
+        },
+      ],
+    };
+    const { root, app } = await mount([], { importPlan: () => Promise.resolve(notion) });
+    await app.show('import');
+    const becomes = root.querySelector('.becomes');
+    expect(becomes?.textContent).toBe(`Becomes: env OPENAPI_MCP_HEADERS = ${template}`);
+    expect(root.textContent).toContain('ntn_…IrhH');
   });
 });
 

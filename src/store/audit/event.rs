@@ -131,6 +131,8 @@ pub enum Target {
     NamedArg(String),
     /// An HTTP header of a remote server's requests: `header:NAME`.
     Header(String),
+    /// A part of a remote server's URL (a path segment, a query parameter): `url`.
+    Url,
     /// A target this version does not know; written back unchanged.
     Other(String),
 }
@@ -139,6 +141,7 @@ impl Target {
     const ENV: &str = "env:";
     const ARG: &str = "arg:";
     const HEADER: &str = "header:";
+    const URL: &str = "url";
 }
 
 impl From<&str> for Target {
@@ -153,6 +156,8 @@ impl From<&str> for Target {
             }
         } else if let Some(name) = s.strip_prefix(Target::HEADER) {
             Target::Header(name.to_string())
+        } else if s == Target::URL {
+            Target::Url
         } else {
             Target::Other(s.to_string())
         }
@@ -166,6 +171,7 @@ impl fmt::Display for Target {
             Target::Arg(n) => write!(f, "{}{n}", Target::ARG),
             Target::NamedArg(name) => write!(f, "{}{name}", Target::ARG),
             Target::Header(name) => write!(f, "{}{name}", Target::HEADER),
+            Target::Url => f.write_str(Target::URL),
             Target::Other(s) => f.write_str(s),
         }
     }

@@ -134,6 +134,10 @@ export class ImportPanel {
             ),
           )
         : null,
+      // What each partly moved string becomes (placeholders where the secrets were).
+      ...[...new Set(s.moves.filter((m) => !m.excluded && m.becomes).map((m) => m.becomes as string))].map((b) =>
+        h('p', { class: 'becomes' }, 'Becomes: ', h('code', { class: 'mono' }, b)),
+      ),
       ...s.notes.map((n) => h('p', { class: 'muted' }, n)),
       s.new_entry ? h('details', {}, h('summary', {}, 'New entry'), h('pre', {}, s.new_entry)) : null,
     );
