@@ -1,4 +1,6 @@
-//! `keybroker bridge <server-id>`: what hosts run for a remote server (stdio <-> HTTP).
+//! `keybroker bridge --binding <id> <server-id>`: what hosts run for a remote server
+//! (stdio <-> HTTP). The binding id is the one written into the server's entry; the
+//! bridge attaches no credential for an entry without it.
 
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +17,10 @@ use super::Ctx;
 pub(super) struct Args {
     /// The server, e.g. `claude-desktop/linear`.
     server: String,
+    /// The binding id written into the server's entry (entries written before binding
+    /// ids carry none).
+    #[arg(long, value_name = "ID")]
+    binding: Option<String>,
     /// Sign in (browser) when the server asks, instead of answering "needs sign-in".
     #[arg(long)]
     sign_in: bool,
@@ -25,6 +31,14 @@ pub(super) struct Args {
 
 pub(super) fn run(a: Args) -> Result<()> {
     let ctx = Ctx::new()?;
+    // Nothing is read from the keychain for an entry that is not the server's own.
+    keybroker::ops::remote::admit_bridge(
+        &State::load(&ctx.paths)?,
+        &ctx.audit,
+        &a.server,
+        a.binding.as_deref(),
+        &super::now(),
+    )?;
     let report = super::stderr_reporter();
     let Opened {
         http,

@@ -104,6 +104,7 @@ fn connect(
         launcher: &launcher,
         only: Some(name),
         set_env: None,
+        approve: &[],
     };
     let probe_plan = import::plan_import(&probe, state, &vault)?;
     if probe_plan.servers.is_empty() {
@@ -124,6 +125,7 @@ fn connect(
     let value = super::read_secret(&format!("Value for {env} of {server_id} (input hidden): "))?;
     let req = ImportRequest {
         set_env: Some((env, &value)),
+        approve: &[],
         ..probe
     };
     let plan = import::plan_import(&req, state, &vault)?;

@@ -5,7 +5,7 @@
 //   node conformance-client.mjs <server-url>     (the harness appends the URL)
 // Env: KEYBROKER (path to the binary), MCP_CONFORMANCE_SCENARIO, MCP_CONFORMANCE_CONTEXT.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -21,6 +21,13 @@ const home = mkdtempSync(join(tmpdir(), 'kb-conf-'));
 const env = { ...process.env, KEYBROKER_HOME: home };
 const config = join(home, 'claude_desktop_config.json');
 
+// The bridge arguments `add` wrote into the entry (`bridge --binding <b> <id>`): the
+// bridge serves only the entry that carries the server's binding id, as a host starts it.
+function bridgeArgs() {
+  return JSON.parse(readFileSync(config, 'utf8')).mcpServers.srv.args;
+}
+const signInArgs = ['--sign-in', '--no-browser', '--timeout', '20'];
+
 function kbRun(args, input) {
   const r = spawnSync(kb, args, { env, input: input ?? '', encoding: 'utf8' });
   process.stderr.write(r.stderr);
@@ -32,7 +39,7 @@ function kbRun(args, input) {
 // Raw JSON-RPC over the bridge's stdio, so what the server receives is exactly what this
 // host sent (no SDK-side parsing in between): `stateless` adds the draft's `_meta`.
 async function rawSession(version, stateless, body) {
-  const child = spawn(kb, ['bridge', 'claude-desktop/srv', '--sign-in', '--no-browser', '--timeout', '20'],
+  const child = spawn(kb, [...bridgeArgs(), ...signInArgs],
     { env, stdio: ['pipe', 'pipe', 'pipe'] });
   followPrintedUrls(child.stderr, (line) => process.stderr.write(line + '\n'));
   const replies = new Map();
@@ -99,7 +106,7 @@ try {
   }
   const transport = new StdioClientTransport({
     command: kb,
-    args: ['bridge', 'claude-desktop/srv', '--sign-in', '--no-browser', '--timeout', '20'],
+    args: [...bridgeArgs(), ...signInArgs],
     env,
     stderr: 'pipe',
   });
