@@ -794,11 +794,11 @@ impl<'a> Planner<'a> {
             None => (req.host.id().to_string(), name.to_string()),
         };
         let new_entry = sp.new_entry.clone().unwrap_or(Value::Null);
-        // An import never approves a changed command by itself. A brokered entry whose
-        // command changed since its approval and that also holds a new plaintext secret
-        // goes to the approval step first: both sides are shown, and unless the user
-        // approved it (`approve`), the entry is left as is with its secret in the file.
-        // An approval that still holds stays as it was resolved.
+        // An import never approves a changed command by itself (THREATS 6a). A brokered
+        // entry whose command changed since its approval and that also holds a new
+        // plaintext secret goes to the approval step first: both sides are shown, and
+        // unless the user approved it (`approve`), the entry is left as is with its
+        // secret in the file. An approval that still holds stays as it was resolved.
         let mut approved_spawn = None;
         let kept = match (&brokered, previous) {
             (Some(_), Some(prev)) => {

@@ -5,7 +5,7 @@
 //! nothing and reports no value, only credential ids. The caller names this
 //! installation's launcher (the CLI its own executable, the app the `keybroker` it
 //! writes into entries): an entry that starts any other program named `keybroker` is
-//! drift, never "brokered".
+//! drift, never "brokered" (THREATS 7c).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

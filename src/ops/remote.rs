@@ -150,7 +150,7 @@ pub fn bridge_entry(launcher: &Path, server_id: &str, binding_id: &str) -> Value
 
 /// Whether `keybroker bridge` may carry `server_id`'s credentials for the entry that
 /// started it, which gave `binding` (`--binding`): the same rule as the launcher's
-/// ([`crate::ops::launch::check_binding`]). A refusal is audited (`denied`).
+/// ([`crate::ops::launch::check_binding`], THREATS 7b). A refusal is audited (`denied`).
 pub fn admit_bridge<'s>(
     state: &'s State,
     audit: &AuditLog,

@@ -9,7 +9,7 @@
 //! other byte of the file stay as they are (the launcher's own path is not part of an
 //! approval, so nothing needs approving again). An entry that names a server but is not
 //! the one Keybroker wrote for it (another file, another binding id) is left alone: repair
-//! would make a foreign entry look like Keybroker's.
+//! would make a foreign entry look like Keybroker's (THREATS 7c, 6a).
 
 use std::path::{Path, PathBuf};
 

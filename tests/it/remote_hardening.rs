@@ -1,4 +1,4 @@
-//! Where credentials may go, against real peers on 127.0.0.1 (THREATS 20, 25): a client
+//! Where credentials may go, against real peers on 127.0.0.1 (THREATS 20, A6): a client
 //! registered by hand is only ever shown to the authorization server it is bound to
 //! (oidc-provider as the real one, a recording listener as the one the resource moves
 //! to), and no request follows a proxy from the environment; a proxy configured for a
