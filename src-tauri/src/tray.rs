@@ -37,6 +37,7 @@ fn action_word(a: ServerAction) -> &'static str {
         ServerAction::Disconnect => "disconnect",
         ServerAction::Approve => "approve",
         ServerAction::SignIn => "sign-in",
+        ServerAction::Repair => "repair",
     }
 }
 
@@ -48,16 +49,18 @@ fn action_label(a: ServerAction) -> &'static str {
         ServerAction::Disconnect => "Disconnect...",
         ServerAction::Approve => "Review changed command...",
         ServerAction::SignIn => "Sign in...",
+        ServerAction::Repair => "Repair launcher",
     }
 }
 
-const ACTIONS: [ServerAction; 6] = [
+const ACTIONS: [ServerAction; 7] = [
     ServerAction::Connect,
     ServerAction::MoveToKeychain,
     ServerAction::Rotate,
     ServerAction::Disconnect,
     ServerAction::Approve,
     ServerAction::SignIn,
+    ServerAction::Repair,
 ];
 
 impl MenuId {

@@ -365,6 +365,159 @@ fn a_changed_command_asks_for_approval_with_both_commands_and_approve_clears_it(
     assert_eq!(w.server(id)["state"], "brokered");
 }
 
+/// The audit events of `kind` for `server`, as the Audit view lists them.
+fn audit_events(w: &World, server: &str, kind: &str) -> usize {
+    let audit = w.ok("audit_view", json!({"filter": {"server": server}}));
+    audit["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["event"] == kind)
+        .count()
+}
+
+#[test]
+fn moving_the_secrets_of_a_changed_entry_asks_for_approval_and_only_approving_moves_them() {
+    let w = world();
+    w.ok(
+        "import_apply",
+        json!({"host": "claude-desktop", "exclude": []}),
+    );
+    let id = "claude-desktop/echo-local";
+    let gained = "ghp_KBCANARYipcgained00000000000000000001";
+    let mut cfg: Value = serde_json::from_str(&config_text(&w.config)).expect("json");
+    let entry = &mut cfg["mcpServers"]["echo-local"];
+    entry["args"]
+        .as_array_mut()
+        .expect("args")
+        .push(json!("--evil"));
+    entry["env"]["GAINED_API_KEY"] = json!(gained);
+    std::fs::write(&w.config, serde_json::to_vec_pretty(&cfg).expect("json")).expect("edit");
+    let s = w.server(id);
+    assert_eq!(s["state"], "plaintext-in-config");
+    assert!(
+        s["actions"]
+            .as_array()
+            .expect("actions")
+            .contains(&json!("move-to-keychain"))
+    );
+
+    // The one-click action moves nothing and approves nothing: it asks for the review.
+    let before = config_text(&w.config);
+    let err = w
+        .call("server_move_to_keychain", json!({"serverId": id}))
+        .expect_err("needs approval");
+    assert_eq!(err["code"], "needs_approval", "{err}");
+    assert_eq!(config_text(&w.config), before);
+
+    // The plan shows it waiting for approval, both commands in full; Apply leaves it.
+    let plan = w.ok(
+        "import_plan",
+        json!({"host": "claude-desktop", "exclude": []}),
+    );
+    let echo = plan["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .find(|s| s["name"] == "echo-local")
+        .expect("echo-local in plan")
+        .clone();
+    assert_eq!(echo["action"], "needs-approval", "{echo}");
+    assert_eq!(echo["changes"], false);
+    assert!(
+        echo["approval"]["new_command"]
+            .to_string()
+            .contains("--evil")
+    );
+    assert!(
+        !echo["approval"]["old_command"]
+            .to_string()
+            .contains("--evil")
+    );
+    assert_eq!(echo["approval"]["plaintext"], json!(["env:GAINED_API_KEY"]));
+    w.ok(
+        "import_apply",
+        json!({"host": "claude-desktop", "exclude": []}),
+    );
+    assert!(config_text(&w.config).contains(gained));
+    assert_eq!(audit_events(&w, id, "approved"), 0);
+
+    let pending = w.ok("server_pending_approval", json!({"serverId": id}));
+    assert_eq!(pending["plaintext"], json!(["env:GAINED_API_KEY"]));
+    assert!(pending["new_command"].to_string().contains("--evil"));
+    let stale = w
+        .call(
+            "server_approve",
+            json!({"serverId": id, "newCommand": ["node", "other"]}),
+        )
+        .expect_err("approving a command the user did not see");
+    assert_eq!(stale["code"], "config_changed");
+    assert!(config_text(&w.config).contains(gained));
+    w.ok(
+        "server_approve",
+        json!({"serverId": id, "newCommand": pending["new_command"]}),
+    );
+    assert!(!config_text(&w.config).contains(gained));
+    assert_eq!(w.server(id)["state"], "brokered");
+    assert_eq!(audit_events(&w, id, "approved"), 1);
+    assert!(
+        !w.seen.borrow().contains(CANARY_MARKER),
+        "no response carried the gained secret"
+    );
+}
+
+#[test]
+fn an_entry_starting_another_keybroker_is_launcher_drift_in_the_view_and_tray_until_repaired() {
+    let w = world();
+    w.ok(
+        "import_apply",
+        json!({"host": "claude-desktop", "exclude": []}),
+    );
+    let id = "claude-desktop/echo-local";
+    let attention = w.ok("servers_list", json!({}))["attention"]
+        .as_u64()
+        .expect("attention");
+    let state_file = w.dir.path().join("home/config/state.json");
+    let state_before = std::fs::read(&state_file).expect("state");
+    let mut cfg: Value = serde_json::from_str(&config_text(&w.config)).expect("json");
+    let original = cfg["mcpServers"]["echo-local"].clone();
+    // A script named `keybroker` somewhere else, that calls the app's launcher.
+    let other = w.dir.path().join("elsewhere/keybroker");
+    std::fs::create_dir_all(other.parent().expect("dir")).expect("dir");
+    std::fs::write(
+        &other,
+        format!(
+            "#!/bin/sh\nexec '{}' \"$@\"\n",
+            w.dir.path().join("keybroker").display()
+        ),
+    )
+    .expect("wrapper");
+    cfg["mcpServers"]["echo-local"]["command"] = json!(other);
+    std::fs::write(&w.config, serde_json::to_vec_pretty(&cfg).expect("json")).expect("edit");
+
+    let s = w.server(id);
+    assert_eq!(s["state"], "launcher-drift", "{s}");
+    assert_eq!(s["needs_attention"], true);
+    assert_eq!(s["actions"], json!(["repair"]));
+    // What the tray shows: its status line and icon follow the view's attention count.
+    let view = w.ok("servers_list", json!({}));
+    assert_eq!(view["attention"].as_u64(), Some(attention + 1));
+    assert!(
+        view["summary"].as_str().is_some_and(|t| t.contains("need")),
+        "{view}"
+    );
+
+    w.ok("server_repair", json!({"serverId": id}));
+    let cfg: Value = serde_json::from_str(&config_text(&w.config)).expect("json");
+    assert_eq!(
+        cfg["mcpServers"]["echo-local"], original,
+        "only the launcher changed"
+    );
+    assert_eq!(std::fs::read(&state_file).expect("state"), state_before);
+    assert_eq!(w.server(id)["state"], "brokered");
+    assert_eq!(audit_events(&w, id, "approved"), 0);
+}
+
 impl World {
     fn paths(&self) -> Paths {
         Paths::under(&self.dir.path().join("home"))

@@ -70,6 +70,8 @@ pub enum ServerState {
     NeedsSecret,
     PlaintextInConfig,
     CommandChanged,
+    /// The entry starts a `keybroker` that is not the app's launcher.
+    LauncherDrift,
     NeedsSignIn,
     NoSecrets,
     MissingFromConfig,
@@ -84,6 +86,7 @@ impl ServerState {
             Status::MissingSecret => ServerState::NeedsSecret,
             Status::PlaintextInConfig => ServerState::PlaintextInConfig,
             Status::CommandChanged => ServerState::CommandChanged,
+            Status::LauncherDrift => ServerState::LauncherDrift,
             Status::Bridged => ServerState::Brokered,
             Status::NeedsSignIn | Status::Remote => ServerState::NeedsSignIn,
             Status::NoSecrets => ServerState::NoSecrets,
@@ -99,6 +102,7 @@ impl ServerState {
             ServerState::NeedsSecret => "needs a secret",
             ServerState::PlaintextInConfig => "plaintext in config",
             ServerState::CommandChanged => "command changed",
+            ServerState::LauncherDrift => "launcher moved",
             ServerState::NeedsSignIn => "needs sign-in",
             ServerState::NoSecrets => "no secrets",
             ServerState::MissingFromConfig => "missing from config",
@@ -114,6 +118,7 @@ impl ServerState {
             ServerState::NeedsSecret
                 | ServerState::PlaintextInConfig
                 | ServerState::CommandChanged
+                | ServerState::LauncherDrift
                 | ServerState::MissingFromConfig
                 | ServerState::NotBrokered
         )
@@ -134,6 +139,8 @@ pub enum ServerAction {
     Approve,
     /// Sign in to a remote server in the browser (OAuth); the tokens go to the keychain.
     SignIn,
+    /// Point the entry back at the app's launcher (nothing else in it changes).
+    Repair,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,7 +192,7 @@ pub fn servers(ctx: &Context) -> Result<ServersView> {
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault().ok();
     let configs = ctx.configs()?;
-    let list = inventory::list(&state, vault.as_ref(), &configs)?;
+    let list = inventory::list(&state, vault.as_ref(), &configs, ctx.launcher_path())?;
     let mut groups: Vec<HostGroup> = configs
         .iter()
         .map(|(h, p)| HostGroup {
@@ -255,12 +262,16 @@ fn server_view(
     match s {
         ServerState::PlaintextInConfig => actions.push(ServerAction::MoveToKeychain),
         ServerState::CommandChanged => actions.push(ServerAction::Approve),
+        ServerState::LauncherDrift => actions.push(ServerAction::Repair),
         // Brokered servers change secrets with Rotate; remote ones sign in (OAuth).
         ServerState::NeedsSignIn if sign_in => actions.push(ServerAction::SignIn),
         ServerState::Brokered | ServerState::NeedsSignIn | ServerState::Unsupported => {}
         _ => actions.push(ServerAction::Connect),
     }
-    if in_state && !bound_env.is_empty() && s != ServerState::CommandChanged {
+    if in_state
+        && !bound_env.is_empty()
+        && !matches!(s, ServerState::CommandChanged | ServerState::LauncherDrift)
+    {
         actions.push(ServerAction::Rotate);
         actions.push(ServerAction::Disconnect);
     }
@@ -281,12 +292,41 @@ fn server_view(
 }
 
 /// Move the plaintext secrets of one entry into the keychain (an import of that entry).
+/// An entry whose brokered command changed is refused with `needs_approval` (nothing
+/// moves): the UI shows the approval view, and [`approve`] moves them once approved.
 pub fn move_to_keychain(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
     let (host, name) = crate::ops::secrets::split_id(server_id)?;
     let applied = apply_import(ctx, host.id(), &[], Some(name), now)?;
     Ok(format!(
         "Moved {} secret(s) of {server_id} into the keychain.",
         applied.credentials_stored
+    ))
+}
+
+/// Repair: point `server_id`'s entry at the app's launcher, in the file its record names.
+/// Nothing else in the entry, and no approval, changes.
+pub fn repair(ctx: &Context, server_id: &str, now: &str) -> Result<String> {
+    let state = State::load(&ctx.paths)?;
+    let server = state.server(server_id)?;
+    let host = Host::parse(&server.host)?;
+    let launcher = ctx.launcher()?;
+    let plan = crate::ops::repair::plan_repair(
+        &state,
+        host,
+        &server.config_path,
+        launcher,
+        Some(server_id),
+    )?;
+    if plan.entries.is_empty() {
+        return Ok(format!(
+            "{server_id} already starts {}.",
+            launcher.display()
+        ));
+    }
+    crate::ops::repair::apply_repair(&plan, &ctx.audit, now)?;
+    Ok(format!(
+        "{server_id} starts {} again. Restart the host's server for it to take effect.",
+        launcher.display()
     ))
 }
 
@@ -352,11 +392,9 @@ impl From<&crate::store::state::Spawn> for SpawnView {
     }
 }
 
-pub fn pending_approval(ctx: &Context, server_id: &str) -> Result<Option<ApprovalView>> {
-    let state = State::load(&ctx.paths)?;
-    let server = state.server(server_id)?;
-    Ok(
-        crate::ops::launch::pending_approval(server)?.map(|a| ApprovalView {
+impl From<crate::ops::launch::Approval> for ApprovalView {
+    fn from(a: crate::ops::launch::Approval) -> ApprovalView {
+        ApprovalView {
             changes: a
                 .old_spawn
                 .as_ref()
@@ -370,25 +408,91 @@ pub fn pending_approval(ctx: &Context, server_id: &str) -> Result<Option<Approva
             new_command: a.new_command,
             old_env_keys: a.old_env_keys,
             new_env_keys: a.new_env_keys,
-        }),
-    )
+        }
+    }
+}
+
+/// The approval `server_id` waits for. When its entry also holds a new plaintext secret,
+/// the new side is the entry as it will be once that secret is in the keychain (what
+/// approving records; no secret in it).
+pub fn pending_approval(ctx: &Context, server_id: &str) -> Result<Option<ApprovalView>> {
+    let state = State::load(&ctx.paths)?;
+    let server = state.server(server_id)?;
+    let Some(approval) = crate::ops::launch::pending_approval(server)? else {
+        return Ok(None);
+    };
+    if approval.plaintext.is_empty() {
+        return Ok(Some(ApprovalView::from(approval)));
+    }
+    let (plan, _) = plan_server(ctx, &state, server_id, &[])?;
+    Ok(plan
+        .servers
+        .into_iter()
+        .find(|sp| sp.id == server_id)
+        .and_then(|sp| sp.approval)
+        .map(ApprovalView::from))
 }
 
 /// Approve the command the config has now. `expected` is the command the user saw: if
-/// the file changed again since, nothing is approved.
+/// the file changed again since, nothing is approved. An entry that also holds a new
+/// plaintext secret is imported with the approval: the secret moves to the keychain and
+/// the new command is recorded, in one step.
 pub fn approve(ctx: &Context, server_id: &str, expected: &[String], now: &str) -> Result<String> {
     let state = State::load(&ctx.paths)?;
     let server = state.server(server_id)?;
     let Some(approval) = crate::ops::launch::pending_approval(server)? else {
         return Ok(format!("{server_id}: nothing to approve"));
     };
+    let changed = || Error::ConfigChanged {
+        path: server.config_path.clone(),
+    };
+    if !approval.plaintext.is_empty() {
+        let approve = [server_id.to_string()];
+        let (plan, vault) = plan_server(ctx, &state, server_id, &approve)?;
+        let shown = plan
+            .servers
+            .iter()
+            .find(|sp| sp.id == server_id && sp.approved)
+            .and_then(|sp| sp.approval.as_ref())
+            .ok_or_else(changed)?;
+        if shown.new_command != expected {
+            return Err(changed());
+        }
+        let applied = import::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
+        return Ok(format!(
+            "Approved the new command of {server_id} and moved {} secret(s) into the keychain.",
+            applied.credentials_stored
+        ));
+    }
     if approval.new_command != expected {
-        return Err(Error::ConfigChanged {
-            path: server.config_path.clone(),
-        });
+        return Err(changed());
     }
     crate::ops::launch::approve(&ctx.paths, &ctx.audit, &approval, now)?;
     Ok(format!("Approved the new command of {server_id}."))
+}
+
+/// The import plan of server `server_id`'s entry alone, in the file its record names,
+/// with `approve` (empty, or that server) approved.
+fn plan_server(
+    ctx: &Context,
+    state: &State,
+    server_id: &str,
+    approve: &[String],
+) -> Result<(import::Plan, Vault)> {
+    let server = state.server(server_id)?;
+    let host = Host::parse(&server.host)?;
+    let vault = ctx.vault()?;
+    let req = ImportRequest {
+        host,
+        config_path: &server.config_path,
+        exclude: &[],
+        launcher: ctx.launcher()?,
+        only: Some(server_id),
+        set_env: None,
+        approve,
+    };
+    let plan = import::plan_import(&req, state, &vault)?;
+    Ok((plan, vault))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -549,6 +653,8 @@ pub struct ServerPlanView {
     pub notes: Vec<String>,
     /// The rewritten entry (pretty JSON, no secret in it).
     pub new_entry: Option<String>,
+    /// For `needs-approval`: the approved and the new command, in full.
+    pub approval: Option<ApprovalView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -568,6 +674,10 @@ fn action_names(a: &Action) -> (&'static str, String) {
         Action::AlreadyBrokered => ("already-brokered", "already brokered".into()),
         Action::NothingToDo => ("nothing-to-do", "no secrets found".into()),
         Action::Excluded => ("excluded", "left as is (excluded)".into()),
+        Action::NeedsApproval => (
+            "needs-approval",
+            "command changed: left as is until you approve it".into(),
+        ),
         Action::Remote => ("remote", "remote server: left as is".into()),
         Action::Unsupported(why) => ("unsupported", format!("left as is: {why}")),
     }
@@ -601,6 +711,7 @@ fn plan_for(
         launcher,
         only,
         set_env: None,
+        approve: &[],
     };
     let plan = import::plan_import(&req, &state, &vault)?;
     Ok((plan, vault))
@@ -643,6 +754,7 @@ pub fn plan_import(ctx: &Context, host: &str, exclude: &[String]) -> Result<Plan
                         .new_entry
                         .as_ref()
                         .and_then(|v| serde_json::to_string_pretty(v).ok()),
+                    approval: s.approval.clone().map(ApprovalView::from),
                 }
             })
             .collect(),
@@ -666,6 +778,28 @@ pub fn apply_import(
     now: &str,
 ) -> Result<ImportResult> {
     let (plan, vault) = plan_for(ctx, host, exclude, only)?;
+    // One entry asked for by name that needs approval: say so, so the UI can show the
+    // approval view instead of a plan that silently left it as is.
+    if only.is_some()
+        && let Some(sp) = plan
+            .servers
+            .iter()
+            .find(|sp| sp.action == Action::NeedsApproval)
+    {
+        return Err(Error::NeedsApproval {
+            server: sp.id.clone(),
+            message: format!(
+                "the command of {} changed since you approved it; its secrets stay in the file until you review and approve the new command",
+                sp.id
+            ),
+            fix: format!(
+                "review it: `keybroker import {} --config {} --approve {}`",
+                plan.host.id(),
+                plan.config_path.display(),
+                sp.id
+            ),
+        });
+    }
     let applied = import::apply_import(&plan, &vault, &ctx.paths, &ctx.audit, now)?;
     let message = format!(
         "Rewrote {} entr{}; {} secret(s) stored in the keychain. Restart the host to use them.",

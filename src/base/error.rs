@@ -50,6 +50,16 @@ pub enum Error {
     #[error("unknown server `{id}`")]
     UnknownServer { id: String },
 
+    /// The change asked for needs the user's approval first (a brokered entry whose
+    /// command changed and that holds a new plaintext secret): nothing was moved or
+    /// approved. The app answers it with the approval view for `server`.
+    #[error("{message}")]
+    NeedsApproval {
+        server: String,
+        message: String,
+        fix: String,
+    },
+
     /// A file Keybroker could not read or write.
     #[error("{path}: {source}")]
     Io {
@@ -81,6 +91,7 @@ pub enum ErrorCode {
     Keychain,
     Denied,
     UnknownServer,
+    NeedsApproval,
     Io,
     NeedsSignIn,
     Other,
@@ -95,6 +106,7 @@ impl ErrorCode {
             ErrorCode::Keychain => "keychain",
             ErrorCode::Denied => "denied",
             ErrorCode::UnknownServer => "unknown_server",
+            ErrorCode::NeedsApproval => "needs_approval",
             ErrorCode::Io => "io",
             ErrorCode::NeedsSignIn => "needs_sign_in",
             ErrorCode::Other => "other",
@@ -132,6 +144,7 @@ impl Error {
             Error::Keychain { .. } => ErrorCode::Keychain,
             Error::Denied { .. } => ErrorCode::Denied,
             Error::UnknownServer { .. } => ErrorCode::UnknownServer,
+            Error::NeedsApproval { .. } => ErrorCode::NeedsApproval,
             Error::Io { .. } => ErrorCode::Io,
             Error::NeedsSignIn { .. } => ErrorCode::NeedsSignIn,
             Error::Other { .. } => ErrorCode::Other,
@@ -157,6 +170,7 @@ impl Error {
             Error::ConfigShape { fix, .. }
             | Error::Keychain { fix, .. }
             | Error::Denied { fix, .. }
+            | Error::NeedsApproval { fix, .. }
             | Error::Other { fix, .. } => fix.clone(),
             Error::Io { .. } => return None,
         };
@@ -180,6 +194,7 @@ impl Error {
             Error::Keychain { .. } => 69,                                 // EX_UNAVAILABLE
             Error::Denied { .. } => 77,                                   // EX_NOPERM
             Error::UnknownServer { .. } => 64,                            // EX_USAGE
+            Error::NeedsApproval { .. } => 77,                            // EX_NOPERM
             Error::Io { .. } => 74,                                       // EX_IOERR
             Error::NeedsSignIn { .. } => 77,                              // EX_NOPERM
             Error::Other { .. } => 1,
@@ -217,6 +232,7 @@ mod tests {
             (ErrorCode::Keychain, "keychain"),
             (ErrorCode::Denied, "denied"),
             (ErrorCode::UnknownServer, "unknown_server"),
+            (ErrorCode::NeedsApproval, "needs_approval"),
             (ErrorCode::Io, "io"),
             (ErrorCode::NeedsSignIn, "needs_sign_in"),
             (ErrorCode::Other, "other"),

@@ -2,7 +2,7 @@
 //! full: program (and where it resolved), args, env names and values, cwd, other keys.
 
 use keybroker::Result;
-use keybroker::ops::launch;
+use keybroker::ops::launch::{self, Approval};
 use keybroker::ops::spawn;
 use keybroker::store::state::{Spawn, State};
 
@@ -29,34 +29,7 @@ pub(super) fn run(a: Args) -> Result<()> {
         return Ok(());
     };
     println!("{} in {}", a.server_id, server.config_path.display());
-    println!(
-        "  approved command: {}",
-        shell_words::join(&approval.old_command)
-    );
-    println!(
-        "  new command:      {}",
-        shell_words::join(&approval.new_command)
-    );
-    if approval.old_env_keys != approval.new_env_keys {
-        println!("  approved env names: {}", approval.old_env_keys.join(", "));
-        println!("  new env names:      {}", approval.new_env_keys.join(", "));
-    }
-    match &approval.old_spawn {
-        Some(old) => {
-            print_spawn("approved", old);
-            print_spawn("new", &approval.new_spawn);
-            println!("  what changed:");
-            for line in spawn::differences(old, &approval.new_spawn) {
-                println!("  {line}");
-            }
-        }
-        None => {
-            println!(
-                "  approved: (by an earlier version, which kept only the command line and env names above)"
-            );
-            print_spawn("new", &approval.new_spawn);
-        }
-    }
+    print_approval("  ", &approval);
     let creds: Vec<String> = server
         .bindings
         .iter()
@@ -86,13 +59,52 @@ pub(super) fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// One side of an approval, every part of it.
-fn print_spawn(side: &str, s: &Spawn) {
-    println!("  {side} spawn:");
-    let resolved = s.resolved.as_deref().unwrap_or("not found");
-    println!("    program: {} ({resolved})", s.program);
+/// Both sides of an approval in full (each line starting with `pad`): the command lines,
+/// then every part of each spawn, then what differs. `import` shows the same.
+pub(super) fn print_approval(pad: &str, approval: &Approval) {
     println!(
-        "    args:    {}",
+        "{pad}approved command: {}",
+        shell_words::join(&approval.old_command)
+    );
+    println!(
+        "{pad}new command:      {}",
+        shell_words::join(&approval.new_command)
+    );
+    if approval.old_env_keys != approval.new_env_keys {
+        println!(
+            "{pad}approved env names: {}",
+            approval.old_env_keys.join(", ")
+        );
+        println!(
+            "{pad}new env names:      {}",
+            approval.new_env_keys.join(", ")
+        );
+    }
+    match &approval.old_spawn {
+        Some(old) => {
+            print_spawn(pad, "approved", old);
+            print_spawn(pad, "new", &approval.new_spawn);
+            println!("{pad}what changed:");
+            for line in spawn::differences(old, &approval.new_spawn) {
+                println!("{pad}{line}");
+            }
+        }
+        None => {
+            println!(
+                "{pad}approved: (by an earlier version, which kept only the command line and env names above)"
+            );
+            print_spawn(pad, "new", &approval.new_spawn);
+        }
+    }
+}
+
+/// One side of an approval, every part of it.
+fn print_spawn(pad: &str, side: &str, s: &Spawn) {
+    println!("{pad}{side} spawn:");
+    let resolved = s.resolved.as_deref().unwrap_or("not found");
+    println!("{pad}  program: {} ({resolved})", s.program);
+    println!(
+        "{pad}  args:    {}",
         if s.args.is_empty() {
             "(none)".to_string()
         } else {
@@ -100,18 +112,21 @@ fn print_spawn(side: &str, s: &Spawn) {
         }
     );
     if s.env.is_empty() {
-        println!("    env:     (none)");
+        println!("{pad}  env:     (none)");
     }
     for (k, v) in &s.env {
-        println!("    env:     {k}={v}");
+        println!("{pad}  env:     {k}={v}");
     }
-    println!("    cwd:     {}", s.cwd.as_deref().unwrap_or("(not set)"));
+    println!(
+        "{pad}  cwd:     {}",
+        s.cwd.as_deref().unwrap_or("(not set)")
+    );
     for (k, v) in &s.keys {
-        println!("    key:     {k} = {v}");
+        println!("{pad}  key:     {k} = {v}");
     }
     let path = s.path_var.as_deref().unwrap_or("(no PATH)");
-    println!("    resolved from {} with PATH={path}", s.resolved_cwd);
+    println!("{pad}  resolved from {} with PATH={path}", s.resolved_cwd);
     if s.cwd_bound {
-        println!("    relative names: runs only from {}", s.resolved_cwd);
+        println!("{pad}  relative names: runs only from {}", s.resolved_cwd);
     }
 }

@@ -1,4 +1,6 @@
-//! `keybroker bridge <server-id>`: what hosts run for a remote server (stdio <-> HTTP).
+//! `keybroker bridge --binding <id> <server-id>`: what hosts run for a remote server
+//! (stdio <-> HTTP). The binding id is the one written into the server's entry; the
+//! bridge attaches no credential for an entry without it.
 
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +13,10 @@ use super::Context;
 pub(super) struct Args {
     /// The server, e.g. `claude-desktop/linear`.
     server: String,
+    /// The binding id written into the server's entry (entries written before binding
+    /// ids carry none).
+    #[arg(long, value_name = "ID")]
+    binding: Option<String>,
     /// Sign in (browser) when the server asks, instead of answering "needs sign-in".
     #[arg(long)]
     sign_in: bool,
@@ -29,6 +35,7 @@ pub(super) fn run(a: Args) -> Result<()> {
     let bridge = bridge::prepare(
         &ctx,
         &a.server,
+        a.binding.as_deref(),
         sign_in,
         super::stderr_reporter(),
         &super::now(),

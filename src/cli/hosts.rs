@@ -56,6 +56,7 @@ pub(super) fn run(a: Args) -> Result<()> {
     }
     let ctx = Context::discover()?;
     let state = State::load(&ctx.paths)?;
+    let launcher = ctx.launcher_path().to_path_buf();
     let mut rows = Vec::new();
     for f in hosts::discover(a.project.as_deref()) {
         let mut row = Row {
@@ -69,7 +70,7 @@ pub(super) fn run(a: Args) -> Result<()> {
             drifted: 0,
             error: None,
         };
-        match inventory::list_file(&state, None, f.host, &f.path) {
+        match inventory::list_file(&state, None, f.host, &f.path, &launcher) {
             Ok(list) => {
                 for s in &list {
                     if s.status != Status::MissingFromConfig {
@@ -78,7 +79,9 @@ pub(super) fn run(a: Args) -> Result<()> {
                     row.plaintext_secrets += s.plaintext;
                     match s.status {
                         Status::Brokered => row.brokered += 1,
-                        Status::MissingFromConfig | Status::CommandChanged => row.drifted += 1,
+                        Status::MissingFromConfig
+                        | Status::CommandChanged
+                        | Status::LauncherDrift => row.drifted += 1,
                         _ => {}
                     }
                 }

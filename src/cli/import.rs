@@ -35,6 +35,11 @@ pub(super) struct Args {
     /// (the plan prints each finding's selector). Repeatable.
     #[arg(long, value_name = "SELECTOR")]
     exclude: Vec<String>,
+    /// Approve the changed command of this brokered server (its entry also holds a new
+    /// plaintext secret), as the plan shows it: its secret moves and the new command is
+    /// approved. Without it such an entry is left as is. Repeatable.
+    #[arg(long, value_name = "SERVER-ID")]
+    approve: Vec<String>,
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
@@ -105,6 +110,7 @@ pub(super) fn run(a: Args) -> Result<()> {
             launcher: &launcher,
             only: None,
             set_env: None,
+            approve: &a.approve,
         })
         .collect();
     let plans = import::plan_import_all(&reqs, &state, &vault)?;
@@ -113,6 +119,15 @@ pub(super) fn run(a: Args) -> Result<()> {
             println!();
         }
         print_plan(plan);
+    }
+    let planned = |id: &String| {
+        plans
+            .iter()
+            .flat_map(|p| &p.servers)
+            .any(|sp| sp.approved && sp.id == *id)
+    };
+    for id in a.approve.iter().filter(|id| !planned(id)) {
+        eprintln!("keybroker: warning: --approve {id}: no entry of that server waits for approval");
     }
     if !plans.iter().any(Plan::changes) {
         println!("Nothing to change.");
@@ -161,18 +176,31 @@ pub(super) fn print_plan(plan: &Plan) {
             Action::Broker if sp.moves.is_empty() => {
                 "reach it through keybroker bridge".to_string()
             }
+            Action::Broker if sp.approved => {
+                "approve the new command, move secrets to the keychain".to_string()
+            }
             Action::Broker => "move secrets to the keychain".to_string(),
             Action::UpdateLauncher => "update launcher path".to_string(),
             Action::Bind => "bind the entry to this file".to_string(),
             Action::AlreadyBrokered => "already brokered: unchanged".to_string(),
             Action::NothingToDo => "no secrets: unchanged".to_string(),
             Action::Excluded => "excluded: unchanged".to_string(),
+            Action::NeedsApproval => {
+                "command changed: needs your approval, unchanged until then".to_string()
+            }
             Action::Remote => "remote: unchanged".to_string(),
             Action::Unsupported(_) => "unsupported: unchanged".to_string(),
         };
         println!("  {}  [{}]", sp.id, label);
         let mut shown: Option<&str> = None;
         for m in &sp.moves {
+            if sp.action == Action::NeedsApproval {
+                println!(
+                    "    {:<36} {}  ({})  stays in the file until you approve",
+                    m.target, m.masked, m.rule
+                );
+                continue;
+            }
             if m.excluded {
                 println!(
                     "    {:<36} {}  ({})  kept in the file (excluded)",
@@ -204,6 +232,9 @@ pub(super) fn print_plan(plan: &Plan) {
                 println!("    {:<36} becomes: {b}", "");
                 shown = Some(b);
             }
+        }
+        if let Some(approval) = &sp.approval {
+            super::approve::print_approval("    ", approval);
         }
         for n in &sp.notes {
             println!("    {n}");

@@ -8,6 +8,7 @@ mod connect;
 mod hosts;
 mod idp;
 mod import;
+mod repair;
 mod restore;
 mod rotate_key;
 mod run;
@@ -32,6 +33,7 @@ Typical use:
   keybroker hosts                             # every host config found, with plaintext counts
   keybroker import --all                      # every host's files in one plan
   keybroker watch                             # report when a host drops or changes an entry
+  keybroker repair                            # point entries at this keybroker after it moved
   keybroker servers                           # every server and its status
   keybroker audit                             # which server received which credential, and when
 
@@ -75,6 +77,8 @@ enum Command {
     Hosts(hosts::Args),
     /// Watch every host config file and report drift as it happens.
     Watch(watch::Args),
+    /// Point the entries Keybroker wrote at this installation's launcher (after it moved).
+    Repair(repair::Args),
     /// Add a remote (HTTP) server to a host, reached through `keybroker bridge`.
     Add(add::Args),
     /// Sign in to a remote server (OAuth in the browser); tokens go to the keychain.
@@ -99,6 +103,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::Restore(a) => restore::run(a),
         Command::Hosts(a) => hosts::run(a),
         Command::Watch(a) => watch::run(a),
+        Command::Repair(a) => repair::run(a),
         Command::Add(a) => add::run(a),
         Command::Connect(a) => connect::run(a),
         Command::Bridge(a) => bridge::run(a),

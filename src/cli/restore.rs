@@ -43,6 +43,9 @@ pub(super) fn run(a: Args) -> Result<()> {
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;
     let plan = import::plan_restore(host, &config, &state, &vault, a.reveal)?;
+    for (name, why) in &plan.skipped {
+        println!("  {name}: {why}");
+    }
     if plan.servers.is_empty() {
         println!(
             "No brokered entries in {}; nothing to restore.",

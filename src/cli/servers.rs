@@ -48,7 +48,7 @@ pub(super) fn run(a: Args) -> Result<()> {
             files.push((f.host, f.path));
         }
     }
-    let list = inventory::list(&state, vault.as_ref(), &files)?;
+    let list = inventory::list(&state, vault.as_ref(), &files, ctx.launcher_path())?;
     if a.json {
         let out = serde_json::to_string_pretty(&list)
             .map_err(|e| Error::other(format!("cannot encode: {e}"), "report this bug"))?;

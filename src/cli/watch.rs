@@ -54,9 +54,11 @@ pub(super) fn run(a: Args) -> Result<()> {
     let json = a.json;
     // Runs until the process is interrupted.
     let never = AtomicBool::new(false);
+    let launcher = ctx.launcher_path().to_path_buf();
     watch::run(
         &ctx.paths,
         &files,
+        &launcher,
         Duration::from_millis(a.debounce_ms),
         Duration::from_millis(1000),
         &never,

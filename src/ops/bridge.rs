@@ -144,7 +144,8 @@ fn rpc_error(out: &Out, id: &Value, code: i64, message: &str) {
     write_msg(out, msg.to_string().as_bytes());
 }
 
-/// Everything a bridge session for `server_id` needs, from the state and the keychain:
+/// Everything a bridge session for `server_id` needs, from the state and the keychain,
+/// once `binding` (the id in the entry that started it) proved the entry is the server's:
 /// the guarded HTTP client, the server's URL, its static header credentials and its
 /// OAuth store. Audits one `released` event per header credential ("bridge started") and
 /// refreshes an access token that is about to expire before the first request (a failed
@@ -153,10 +154,19 @@ fn rpc_error(out: &Out, id: &Value, code: i64, message: &str) {
 pub fn prepare(
     ctx: &Context,
     server_id: &str,
+    binding: Option<&str>,
     sign_in: Option<SignInPolicy>,
     report: Reporter,
     now: &str,
 ) -> Result<Bridge> {
+    // Nothing is read from the keychain for an entry that is not the server's own.
+    crate::ops::remote::admit_bridge(
+        &State::load(&ctx.paths)?,
+        &ctx.audit,
+        server_id,
+        binding,
+        now,
+    )?;
     let Opened {
         http,
         store,

@@ -39,6 +39,10 @@ pub enum Action {
     NothingToDo,
     /// Every finding was excluded by the user: left as is.
     Excluded,
+    /// A brokered entry whose command changed since it was approved and that holds a new
+    /// plaintext secret: left as is (its secret stays in the file) until the user
+    /// approves the new command, shown in [`ServerPlan::approval`].
+    NeedsApproval,
     /// Remote (HTTP) entry: left as is.
     Remote,
     /// Not an entry Keybroker understands: left as is.
@@ -75,6 +79,12 @@ pub struct ServerPlan {
     pub notes: Vec<String>,
     /// The entry after the change (no secret in it), when it changes.
     pub new_entry: Option<Value>,
+    /// For [`Action::NeedsApproval`], and for an entry the user approved with
+    /// [`ImportRequest::approve`]: the approved spawn and the new one, in full.
+    pub approval: Option<crate::ops::launch::Approval>,
+    /// The user approved this entry's new command: applying records it and audits
+    /// `approved`.
+    pub approved: bool,
     record: Option<Server>,
 }
 
@@ -123,6 +133,9 @@ pub struct ImportRequest<'a> {
     pub only: Option<&'a str>,
     /// With `only`: a value the user entered for this env var of that server (Connect).
     pub set_env: Option<(&'a str, &'a Secret)>,
+    /// Server ids whose changed command the user approved after seeing both sides (an
+    /// entry that would otherwise be [`Action::NeedsApproval`]). Nothing else approves.
+    pub approve: &'a [String],
 }
 
 /// Read the config and plan the import. Reads the keychain (to reuse credentials with
@@ -282,10 +295,70 @@ fn readd_dropped(
                 "the host dropped this entry; it goes back in, starting `{inner_cmd}` through keybroker run as before"
             )],
             new_entry: Some(entry),
+            approval: None,
+            approved: false,
             record,
         });
     }
     Ok(())
+}
+
+/// What approving `prev`'s new entry (`new_entry` running `command_line`, its secrets
+/// already moved out as `moves`) would change: both sides in full, nothing secret.
+fn approval_of(
+    prev: &Server,
+    new_entry: &Value,
+    command_line: &[String],
+    env_keys: &[String],
+    moves: &[Move],
+) -> Result<crate::ops::launch::Approval> {
+    let entry = EntrySpawn::of(new_entry, command_line)
+        .ok_or_else(|| Error::other("an entry without a command", "report this bug"))?;
+    let new_spawn = spawn::approve(&entry, &Context::current());
+    Ok(crate::ops::launch::Approval {
+        server_id: prev.id.clone(),
+        old_command: prev.command.clone(),
+        new_command: command_line.to_vec(),
+        old_env_keys: prev.env_keys.clone(),
+        new_env_keys: env_keys.to_vec(),
+        fingerprint: state::fingerprint_v2(&new_spawn),
+        old_spawn: prev.spawn.clone(),
+        new_spawn,
+        plaintext: moves
+            .iter()
+            .filter(|m| !m.excluded)
+            .map(|m| m.target.clone())
+            .collect(),
+    })
+}
+
+/// Whether `server`'s own entry (its id, its binding id) is still in the file its record
+/// names. A file that cannot be read or parsed counts as still having it: taking the
+/// server over is refused on doubt. A file that is gone does not (the user moved it).
+fn still_in_its_file(server: &Server) -> bool {
+    let path = &server.config_path;
+    let Ok(host) = Host::parse(&server.host) else {
+        return true;
+    };
+    let bytes = match fsutil::read_optional(path) {
+        Ok(Some(b)) => b,
+        Ok(None) => return false,
+        Err(_) => return true,
+    };
+    let Ok(found) = ConfigDoc::parse(host, path, &bytes).and_then(|d| d.servers(host, path)) else {
+        return true;
+    };
+    found.iter().any(|f| {
+        let Entry::Stdio { command, args, .. } = Entry::from_value(&f.value) else {
+            return false;
+        };
+        let named = hosts::as_brokered(&command, &args)
+            .map(|b| (b.server_id, b.binding))
+            .or_else(|| {
+                crate::ops::remote::as_bridged(&command, &args).map(|b| (b.server_id, b.binding))
+            });
+        named.is_some_and(|(id, binding)| id == server.id && binding == server.binding_id)
+    })
 }
 
 /// `run <id> --binding <b> -- <command...>`: the launcher's arguments in an entry.
@@ -337,9 +410,34 @@ impl<'a> Planner<'a> {
             moves: Vec::new(),
             notes: Vec::new(),
             new_entry: None,
+            approval: None,
+            approved: false,
             record: None,
         };
         let entry = hosts::Entry::from_value(value);
+        // An entry whose own id is a server Keybroker brokers from another file, whose
+        // entry is still there: importing this one would take that server over.
+        let names_a_server = match &entry {
+            Entry::Stdio { command, args, .. } => {
+                hosts::as_brokered(command, args).is_some()
+                    || crate::ops::remote::as_bridged(command, args).is_some()
+            }
+            _ => false,
+        };
+        if !names_a_server
+            && !matches!(entry, Entry::Unsupported(_))
+            && let Some(prev) = self.state.servers.get(id)
+            && !fsutil::same_file(&prev.config_path, req.config_path)
+            && still_in_its_file(prev)
+        {
+            let why = format!(
+                "its id `{id}` is the server Keybroker brokers from {}; importing this entry would take that server over",
+                prev.config_path.display()
+            );
+            sp.notes.push(format!("left as is: {why}"));
+            sp.action = Action::Unsupported(why);
+            return Ok(sp);
+        }
         if matches!(entry, Entry::Remote { .. } | Entry::Stdio { .. })
             && !req.exclude.iter().any(|e| e == name)
         {
@@ -349,7 +447,7 @@ impl<'a> Planner<'a> {
             // The id's own name (`linear@app` in a project file), so a project's remote
             // server gets the same id as its stdio neighbours.
             let id_name = id.split_once('/').map_or(id, |(_, n)| n);
-            if let Some(rp) =
+            if let Some(mut rp) =
                 crate::ops::remote::plan_import(value, req.host, id_name, launcher, &mut fresh)?
             {
                 // The bridge needs every secret of the entry: one excluded leaves it all.
@@ -364,6 +462,20 @@ impl<'a> Planner<'a> {
                         m.target
                     ));
                     return Ok(sp);
+                }
+                // A server already recorded for this file keeps its binding id, so
+                // importing the same entry again writes the same bytes.
+                if let Some(prev) = state.servers.get(&rp.record.id)
+                    && fsutil::same_file(&prev.config_path, req.config_path)
+                    && let Some(b) = &prev.binding_id
+                {
+                    rp.record.binding_id = Some(b.clone());
+                    rp.new_entry["args"] = Value::Array(
+                        crate::ops::remote::bridge_args(&rp.record.id, b)
+                            .into_iter()
+                            .map(Value::String)
+                            .collect(),
+                    );
                 }
                 return Ok(self.remote_plan(sp, rp));
             }
@@ -397,6 +509,9 @@ impl<'a> Planner<'a> {
             return Ok(sp);
         }
 
+        if let Some(br) = crate::ops::remote::as_bridged(&command, &args) {
+            return self.bridged_plan(req, launcher, sp, value, br);
+        }
         // A brokered entry is judged by the server's own command line inside it.
         let brokered = hosts::as_brokered(&command, &args);
         let (server_id, inner) = match &brokered {
@@ -445,6 +560,8 @@ impl<'a> Planner<'a> {
             (Some(_), Some(prev)) => prev.bindings.clone(),
             _ => Vec::new(),
         };
+        // What this entry allocates is taken back if it ends up left as is.
+        let before = (self.allocated.clone(), self.new_secrets.clone());
         // `plan_with` passes only the entry `only` names.
         let injected = req.set_env.filter(|_| req.only.is_some());
         let env: Vec<(String, String)> = env
@@ -763,29 +880,55 @@ impl<'a> Planner<'a> {
             None => (req.host.id().to_string(), name.to_string()),
         };
         let new_entry = sp.new_entry.clone().unwrap_or(Value::Null);
-        // An import never approves a changed command: a brokered entry whose command
-        // changed since its approval keeps that approval (and gets no secrets until
-        // `keybroker approve`). An approval that still holds stays as it was resolved.
+        // An import never approves a changed command by itself (THREATS 6a). A brokered
+        // entry whose command changed since its approval and that also holds a new
+        // plaintext secret goes to the approval step first: both sides are shown, and
+        // unless the user approved it (`approve`), the entry is left as is with its
+        // secret in the file. An approval that still holds stays as it was resolved.
+        let mut approved_spawn = None;
         let kept = match (&brokered, previous) {
             (Some(_), Some(prev)) => {
                 let holds = crate::ops::launch::matches_approval(prev, &new_entry, &command_line);
                 if !holds {
-                    sp.notes.push(format!(
-                        "its command changed since you approved it: it gets no secrets until `keybroker approve {server_id}`"
-                    ));
+                    let approval =
+                        approval_of(prev, &new_entry, &command_line, &env_keys, &sp.moves)?;
+                    if !req.approve.contains(&server_id) {
+                        (self.allocated, self.new_secrets) = before;
+                        sp.action = Action::NeedsApproval;
+                        sp.new_entry = None;
+                        sp.approval = Some(approval);
+                        sp.notes.push(format!(
+                            "its command changed since you approved it and it holds a new plaintext secret: nothing moves until you approve the new command (`keybroker import {} --config {} --approve {server_id}`)",
+                            req.host.id(),
+                            req.config_path.display()
+                        ));
+                        return Ok(sp);
+                    }
+                    sp.notes.push(
+                        "you approved its new command: it gets its secrets from the keychain from its next start".into(),
+                    );
+                    approved_spawn = Some(approval.new_spawn.clone());
+                    sp.approval = Some(approval);
+                    sp.approved = true;
                 }
-                (!holds || prev.spawn.is_some()).then_some(prev)
+                (holds && prev.spawn.is_some()).then_some(prev)
             }
             _ => None,
         };
-        let (command, env_keys, fingerprint, spawn) = match kept {
-            Some(prev) => (
+        let (command, env_keys, fingerprint, spawn) = match (kept, approved_spawn) {
+            (Some(prev), _) => (
                 prev.command.clone(),
                 prev.env_keys.clone(),
                 prev.fingerprint.clone(),
                 prev.spawn.clone(),
             ),
-            None => {
+            (None, Some(spawn)) => (
+                command_line,
+                env_keys,
+                state::fingerprint_v2(&spawn),
+                Some(spawn),
+            ),
+            (None, None) => {
                 let entry = EntrySpawn::of(&new_entry, &command_line)
                     .ok_or_else(|| Error::other("an entry without a command", "report this bug"))?;
                 let spawn = spawn::approve(&entry, &Context::current());
@@ -812,6 +955,71 @@ impl<'a> Planner<'a> {
             original: Value::Object(original),
             remote: None,
         });
+        Ok(sp)
+    }
+
+    /// A `keybroker bridge` entry: bound to this file (a binding id for one written
+    /// before them) and pointed at this launcher; never taken over from another file.
+    fn bridged_plan(
+        &self,
+        req: &ImportRequest<'_>,
+        launcher: &str,
+        mut sp: ServerPlan,
+        value: &Value,
+        br: crate::ops::remote::Bridged,
+    ) -> Result<ServerPlan> {
+        sp.id = br.server_id.clone();
+        let Some(prev) = self.state.servers.get(&br.server_id) else {
+            let why = format!(
+                "it bridges `{}`, which Keybroker does not know; add the server with `keybroker add`",
+                br.server_id
+            );
+            sp.notes.push(format!("left as is: {why}"));
+            sp.action = Action::Unsupported(why);
+            return Ok(sp);
+        };
+        if !fsutil::same_file(&prev.config_path, req.config_path) || br.binding != prev.binding_id {
+            let why = format!(
+                "it names `{}`, whose entry Keybroker wrote in {}; it gets no credentials",
+                br.server_id,
+                prev.config_path.display()
+            );
+            sp.notes.push(format!("left as is: {why}"));
+            sp.action = Action::Unsupported(why);
+            return Ok(sp);
+        }
+        let mut obj = value.as_object().cloned().unwrap_or_default();
+        obj.insert("command".into(), Value::String(launcher.to_string()));
+        if br.binding.is_none() {
+            let binding_id = state::new_binding_id()?;
+            obj.insert(
+                "args".into(),
+                Value::Array(
+                    crate::ops::remote::bridge_args(&br.server_id, &binding_id)
+                        .into_iter()
+                        .map(Value::String)
+                        .collect(),
+                ),
+            );
+            let mut rec = prev.clone();
+            rec.binding_id = Some(binding_id);
+            sp.action = Action::Bind;
+            sp.notes.push(
+                "written before binding ids: the entry gets one, which binds it to this file"
+                    .into(),
+            );
+            sp.record = Some(rec);
+            sp.new_entry = Some(Value::Object(obj));
+        } else if br.launcher != launcher {
+            sp.action = Action::UpdateLauncher;
+            sp.notes.push(format!(
+                "launcher path changes from {} to {launcher}",
+                br.launcher
+            ));
+            sp.new_entry = Some(Value::Object(obj));
+        } else {
+            sp.action = Action::AlreadyBrokered;
+        }
         Ok(sp)
     }
 
@@ -1021,6 +1229,19 @@ pub fn apply_import(
                     )),
             );
         }
+        // Only an approval the user gave, after seeing both sides, is recorded as one.
+        if sp.approved
+            && let Some(a) = &sp.approval
+        {
+            events.push(
+                event(now, EventKind::Approved, &sp.id, plan.host)
+                    .fingerprint(&a.fingerprint)
+                    .detail(format!(
+                        "new command approved at import: {}",
+                        shell_words::join(&a.new_command)
+                    )),
+            );
+        }
         let mut rewritten = event(now, EventKind::Rewritten, &sp.id, plan.host).detail(format!(
             "entry `{}` in {} now starts through keybroker run",
             sp.name,
@@ -1056,6 +1277,9 @@ pub struct RestorePlan {
     pub config_path: PathBuf,
     /// (server id, entry name, notes)
     pub servers: Vec<(String, String, Vec<String>)>,
+    /// Entries that name a brokered server but are not its entry in this file, and why
+    /// they stay as they are.
+    pub skipped: Vec<(String, String)>,
     read_hash: Digest32,
     new_bytes: Vec<u8>,
 }
@@ -1077,20 +1301,40 @@ pub fn plan_restore(
     })?;
     let mut file = ConfigDoc::parse(host, config_path, &bytes)?;
     let mut servers = Vec::new();
+    let mut skipped = Vec::new();
     for found in file.servers(host, config_path)? {
         let (name, value, key_path) = (found.name, found.value, found.key_path);
         let Entry::Stdio { command, args, .. } = Entry::from_value(&value) else {
             continue;
         };
-        let Some(server_id) = hosts::as_brokered(&command, &args)
-            .map(|b| b.server_id)
-            .or_else(|| crate::ops::remote::as_bridged(&command, &args))
+        let Some((server_id, binding)) = hosts::as_brokered(&command, &args)
+            .map(|b| (b.server_id, b.binding))
+            .or_else(|| {
+                crate::ops::remote::as_bridged(&command, &args).map(|b| (b.server_id, b.binding))
+            })
         else {
             continue;
         };
         let Some(server) = state.servers.get(&server_id) else {
             continue;
         };
+        // A server's values go back only into the entry Keybroker wrote for it: in the
+        // file its record came from, with its binding id. An entry elsewhere that names
+        // it (a copy in another host's file, a cloned project) is left as is: it never
+        // had those values.
+        if server.host != host.id()
+            || !fsutil::same_file(&server.config_path, config_path)
+            || binding != server.binding_id
+        {
+            skipped.push((
+                name,
+                format!(
+                    "left as is: it names `{server_id}`, whose entry Keybroker wrote in {}",
+                    server.config_path.display()
+                ),
+            ));
+            continue;
+        }
         let mut notes = Vec::new();
         let mut restored = server.original.clone();
         for binding in &server.bindings {
@@ -1121,6 +1365,7 @@ pub fn plan_restore(
         host,
         config_path: config_path.to_path_buf(),
         servers,
+        skipped,
         read_hash: fsutil::sha256(&bytes),
         new_bytes: file.to_bytes(),
     })
@@ -1212,6 +1457,7 @@ mod tests {
             launcher: &launcher,
             only: None,
             set_env: None,
+            approve: &[],
         };
         plan_import(&req, &State::default(), &sb.vault).expect("plan")
     }

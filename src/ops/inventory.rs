@@ -2,7 +2,10 @@
 //! known host configs and in Keybroker's state, with one status each.
 //!
 //! It reads configs, the state and (to find missing secrets) the keychain; it changes
-//! nothing and reports no value, only credential ids.
+//! nothing and reports no value, only credential ids. The caller names this
+//! installation's launcher (the CLI its own executable, the app the `keybroker` it
+//! writes into entries): an entry that starts any other program named `keybroker` is
+//! drift, never "brokered" (THREATS 7c).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -28,6 +31,9 @@ pub enum Status {
     MissingSecret,
     /// The command in the config differs from the approved one.
     CommandChanged,
+    /// The entry starts a `keybroker` that is not this installation's launcher (another
+    /// path, a missing file, a wrapper script): `keybroker repair` points it back.
+    LauncherDrift,
     /// No secrets and not brokered: nothing to do.
     NoSecrets,
     /// Remote (HTTP) server, not brokered.
@@ -51,6 +57,7 @@ impl Status {
             Status::PlaintextInConfig => "plaintext in config",
             Status::MissingSecret => "missing secret",
             Status::CommandChanged => "command changed",
+            Status::LauncherDrift => "launcher drift",
             Status::NoSecrets => "no secrets",
             Status::Remote => "remote (not brokered)",
             Status::MissingFromConfig => "missing from config",
@@ -85,11 +92,13 @@ pub struct ServerStatus {
     pub detail: Option<String>,
 }
 
-/// Every server in `configs` plus every server the state knows.
+/// Every server in `configs` plus every server the state knows; `launcher` is this
+/// installation's `keybroker`.
 pub fn list(
     state: &State,
     vault: Option<&Vault>,
     configs: &[(Host, PathBuf)],
+    launcher: &Path,
 ) -> Result<Vec<ServerStatus>> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
@@ -109,7 +118,7 @@ pub fn list(
         };
         let file = ConfigDoc::parse(*host, path, &bytes)?;
         for found in file.servers(*host, path)? {
-            let st = entry_status(state, vault, *host, path, &found)?;
+            let st = entry_status(state, vault, *host, path, launcher, &found)?;
             seen.insert(st.id.clone());
             out.push(st);
         }
@@ -129,12 +138,13 @@ pub fn list_file(
     vault: Option<&Vault>,
     host: Host,
     path: &Path,
+    launcher: &Path,
 ) -> Result<Vec<ServerStatus>> {
     let mut out = Vec::new();
     if let Some(bytes) = fsutil::read_optional(path)? {
         let file = ConfigDoc::parse(host, path, &bytes)?;
         for found in file.servers(host, path)? {
-            out.push(entry_status(state, vault, host, path, &found)?);
+            out.push(entry_status(state, vault, host, path, launcher, &found)?);
         }
     }
     for s in state.servers.values() {
@@ -166,11 +176,58 @@ fn missing_from_config(s: &state::Server) -> ServerStatus {
     }
 }
 
+/// Whether an entry's `command` is this installation's launcher (`launcher`): that very
+/// executable, named by absolute path. A bare name, a file that is not there, another
+/// copy or a script named `keybroker` is not.
+pub fn is_this_launcher(command: &str, launcher: &Path) -> bool {
+    let p = Path::new(command);
+    p.is_absolute() && p.is_file() && fsutil::same_file(p, launcher)
+}
+
+/// Why an entry that names a server Keybroker brokers is not this installation's
+/// launcher, with the fix; `None` when it is.
+fn launcher_drift(command: &str, launcher: &Path, host: Host) -> Option<String> {
+    if is_this_launcher(command, launcher) {
+        return None;
+    }
+    let why = if !Path::new(command).is_absolute() {
+        format!("its launcher `{command}` is not named by absolute path")
+    } else if !Path::new(command).is_file() {
+        format!("its launcher {command} does not exist (Keybroker moved or was removed)")
+    } else {
+        format!("it starts {command}, which is not this installation's keybroker")
+    };
+    Some(format!(
+        "{why}; run `keybroker repair {}` to point it at {} (only the launcher path changes)",
+        host.id(),
+        launcher.display()
+    ))
+}
+
+/// Why an entry that names `server` is not the entry Keybroker wrote for it (another
+/// file, or not its binding id); `None` when it is.
+fn foreign(server: &state::Server, path: &Path, binding: Option<&String>) -> Option<String> {
+    if fsutil::same_file(&server.config_path, path) && binding == server.binding_id.as_ref() {
+        return None;
+    }
+    Some(format!(
+        "this entry names `{}`, but Keybroker wrote that server's entry in {}{}; it gets no secrets: remove it",
+        server.id,
+        server.config_path.display(),
+        if server.binding_id.is_some() {
+            " with a binding id this one does not carry"
+        } else {
+            ""
+        }
+    ))
+}
+
 fn entry_status(
     state: &State,
     vault: Option<&Vault>,
     host: Host,
     path: &Path,
+    launcher: &Path,
     found: &Found,
 ) -> Result<ServerStatus> {
     let value = &found.value;
@@ -209,8 +266,8 @@ fn entry_status(
         host.id(),
         path.display()
     );
-    if let Some(id) = crate::ops::remote::as_bridged(&command, &args) {
-        return bridged_status(state, vault, st, id);
+    if let Some(br) = crate::ops::remote::as_bridged(&command, &args) {
+        return bridged_status(state, vault, st, path, (host, launcher), br);
     }
     let Some(b) = hosts::as_brokered(&command, &args) else {
         st.plaintext = scan::scan_server(&env, &args).len();
@@ -228,23 +285,20 @@ fn entry_status(
     };
     // An entry that names the server but is not the one Keybroker wrote for it (another
     // file, or not its binding id) gets nothing from the launcher: it is not that server.
-    if !fsutil::same_file(&server.config_path, path) || b.binding != server.binding_id {
+    if let Some(why) = foreign(server, path, b.binding.as_ref()) {
         st.status = Status::Unknown;
-        st.detail = Some(format!(
-            "this entry names `{}`, but Keybroker wrote that server's entry in {}{}; it gets no secrets: remove it",
-            server.id,
-            server.config_path.display(),
-            if server.binding_id.is_some() {
-                " with a binding id this one does not carry"
-            } else {
-                ""
-            }
-        ));
+        st.detail = Some(why);
         return Ok(st);
     }
     st.credentials = bound(server);
-    // Plaintext first: importing moves it and records the new fingerprint in one step.
     st.plaintext = scan::scan_server(&env, &b.inner[1..]).len();
+    // Whatever else the entry says, it runs another program than this launcher.
+    if let Some(why) = launcher_drift(&b.launcher, launcher, host) {
+        st.status = Status::LauncherDrift;
+        st.detail = Some(why);
+        return Ok(st);
+    }
+    // Plaintext first: importing moves it and records the new fingerprint in one step.
     if st.plaintext > 0 {
         st.status = Status::PlaintextInConfig;
         st.detail = Some(import_fix);
@@ -278,20 +332,32 @@ fn entry_status(
     Ok(st)
 }
 
-/// Status of an entry that runs `keybroker bridge <id>`.
+/// Status of an entry that runs `keybroker bridge [--binding <b>] <id>`.
 fn bridged_status(
     state: &State,
     vault: Option<&Vault>,
     mut st: ServerStatus,
-    id: String,
+    path: &Path,
+    (host, launcher): (Host, &Path),
+    br: crate::ops::remote::Bridged,
 ) -> Result<ServerStatus> {
     st.transport = "http";
-    st.id = id;
+    st.id = br.server_id;
     let Some(server) = state.servers.get(&st.id) else {
         st.status = Status::Unknown;
         return Ok(st);
     };
+    if let Some(why) = foreign(server, path, br.binding.as_ref()) {
+        st.status = Status::Unknown;
+        st.detail = Some(why);
+        return Ok(st);
+    }
     st.credentials = bound(server);
+    if let Some(why) = launcher_drift(&br.launcher, launcher, host) {
+        st.status = Status::LauncherDrift;
+        st.detail = Some(why);
+        return Ok(st);
+    }
     st.status = Status::Bridged;
     let (Some(v), Some(remote)) = (vault, &server.remote) else {
         return Ok(st);

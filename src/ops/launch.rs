@@ -251,10 +251,11 @@ pub fn check<'s>(state: &'s State, req: &Request<'_>) -> Result<(&'s Server, Ent
     Ok((server, entry))
 }
 
-/// The binding id the launcher was given must be the one recorded for the server. A
-/// record without one (written before binding ids) accepts an entry without one, until
-/// the file is imported again: an upgrade must not cut every server off at once.
-fn check_binding(server: &Server, given: Option<&str>) -> Result<()> {
+/// The binding id the launcher (or the bridge) was given must be the one recorded for
+/// the server. A record without one (written before binding ids) accepts an entry
+/// without one, until the file is imported again: an upgrade must not cut every server
+/// off at once.
+pub fn check_binding(server: &Server, given: Option<&str>) -> Result<()> {
     let file = server.config_path.display();
     match (server.binding_id.as_deref(), given) {
         (Some(want), Some(got)) if want == got => Ok(()),
@@ -508,22 +509,39 @@ pub fn pending_approval(server: &Server) -> Result<Option<Approval>> {
     if unchanged {
         return Ok(None);
     }
-    let new_spawn = spawn::approve(&entry, &Context::current());
+    let mut new_spawn = spawn::approve(&entry, &Context::current());
     let fingerprint = state::fingerprint_v2(&new_spawn);
     if fingerprint == server.fingerprint {
         return Ok(None);
     }
-    let plaintext = scan::scan_server(&entry.env, &entry.args)
+    let findings = scan::scan_server(&entry.env, &entry.args);
+    let plaintext = findings
         .iter()
         .map(|f| match &f.location {
             scan::Location::Env(n) => format!("env:{n}"),
             scan::Location::Arg(i) => format!("arg:{i}"),
         })
         .collect();
+    // A secret in an argument is shown masked: an approval with plaintext cannot be
+    // recorded (see `approve`), so this command only informs.
+    let mut new_command = b.inner;
+    for f in findings.iter().rev() {
+        if let scan::Location::Arg(i) = f.location {
+            for arg in [new_command.get_mut(i + 1), new_spawn.args.get_mut(i)]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(secret) = arg.get(f.span.clone()) {
+                    let masked = scan::mask(secret);
+                    arg.replace_range(f.span.clone(), &masked);
+                }
+            }
+        }
+    }
     Ok(Some(Approval {
         server_id: server.id.clone(),
         old_command: server.command.clone(),
-        new_command: b.inner,
+        new_command,
         old_env_keys: server.env_keys.clone(),
         new_env_keys: env_keys,
         fingerprint,
@@ -543,11 +561,12 @@ pub fn approve(paths: &Paths, audit: &AuditLog, approval: &Approval, now: &str) 
                 approval.plaintext.join(", ")
             ),
             format!(
-                "move it into the keychain first: `keybroker import {}`, then approve",
+                "approve it where the secret moves too: `keybroker import {} --approve {}` shows both commands, moves the secret into the keychain and records the approval",
                 approval
                     .server_id
                     .split_once('/')
-                    .map_or(approval.server_id.as_str(), |(h, _)| h)
+                    .map_or(approval.server_id.as_str(), |(h, _)| h),
+                approval.server_id
             ),
         ));
     }

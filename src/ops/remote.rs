@@ -1,9 +1,11 @@
 //! Remote (HTTP) servers: adding one by URL and writing the host entry that reaches it
-//! through `keybroker bridge <server-id>`.
+//! through `keybroker bridge --binding <b> <server-id>`.
 //!
 //! The host config gets a plain stdio entry (`command` = this binary, `args` =
-//! `["bridge", "<id>"]`), so hosts that only spawn stdio servers reach remote servers
-//! too, and no URL token or header value is ever left in the file. The entry is written
+//! `["bridge", "--binding", "<b>", "<id>"]`), so hosts that only spawn stdio servers reach
+//! remote servers too, and no URL token or header value is ever left in the file. The
+//! binding id binds the entry to its file as it does for `keybroker run`: the bridge
+//! refuses to attach a server's tokens for an entry that does not carry it. The entry is written
 //! through the same conflict-checked atomic path as imports. Sign-in itself is
 //! `oauth`'s job; carrying traffic is `bridge`'s.
 
@@ -137,16 +139,71 @@ pub fn jwt_expiry_warning(info: &JwtInfo, now: i64, days: i64) -> Option<String>
     }
 }
 
-/// The server id of an entry that runs `keybroker bridge <id>`.
-pub fn as_bridged(command: &str, args: &[String]) -> Option<String> {
+/// A stdio entry that runs `keybroker bridge [--binding <b>] <id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bridged {
+    /// The entry's `command`: the launcher it names.
+    pub launcher: String,
+    pub server_id: String,
+    /// `None` in entries written before bridge entries carried binding ids.
+    pub binding: Option<String>,
+}
+
+/// The bridge arguments of an entry: `bridge --binding <b> <id>` (the form import and
+/// `add` write), the older `bridge <id>`, and `--binding` after the id; nothing else.
+pub fn as_bridged(command: &str, args: &[String]) -> Option<Bridged> {
     let file = Path::new(command).file_name()?.to_str()?;
     let ours = file == "keybroker" || file == "keybroker.exe";
-    (ours && args.len() == 2 && args[0] == "bridge").then(|| args[1].clone())
+    if !ours || args.first().map(String::as_str) != Some("bridge") {
+        return None;
+    }
+    let (server_id, binding) = crate::config::hosts::launcher_operands(&args[1..])?;
+    Some(Bridged {
+        launcher: command.to_string(),
+        server_id,
+        binding,
+    })
+}
+
+/// The launcher arguments of a bridged server's entry.
+pub fn bridge_args(server_id: &str, binding_id: &str) -> Vec<String> {
+    ["bridge", "--binding", binding_id, server_id]
+        .map(str::to_string)
+        .to_vec()
 }
 
 /// The stdio entry a host runs for a bridged server.
-pub fn bridge_entry(launcher: &Path, server_id: &str) -> Value {
-    json!({"command": launcher.to_string_lossy(), "args": ["bridge", server_id]})
+pub fn bridge_entry(launcher: &Path, server_id: &str, binding_id: &str) -> Value {
+    json!({"command": launcher.to_string_lossy(), "args": bridge_args(server_id, binding_id)})
+}
+
+/// Whether `keybroker bridge` may carry `server_id`'s credentials for the entry that
+/// started it, which gave `binding` (`--binding`): the same rule as the launcher's
+/// ([`crate::ops::launch::check_binding`], THREATS 7b). A refusal is audited (`denied`).
+pub fn admit_bridge<'s>(
+    state: &'s State,
+    audit: &AuditLog,
+    server_id: &str,
+    binding: Option<&str>,
+    now: &str,
+) -> Result<&'s Server> {
+    let checked = state.server(server_id).and_then(|server| {
+        crate::ops::launch::check_binding(server, binding)?;
+        Ok(server)
+    });
+    checked.map_err(|err| {
+        let mut e = Event::new(EventKind::Denied, Outcome::Denied, now)
+            .server(server_id)
+            .process(std::process::id(), None, None)
+            .detail(format!(
+                "bridge: {}",
+                err.to_string().lines().next().unwrap_or_default()
+            ));
+        if let Some((host, _)) = server_id.split_once('/') {
+            e = e.host(host);
+        }
+        audit.append_refusal(vec![e], err)
+    })
 }
 
 /// Add a remote server: state record, keychain items, and the host entry.
@@ -190,7 +247,8 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
             "pick another name, or pass --replace",
         ));
     }
-    let entry = bridge_entry(req.launcher, &id);
+    let binding_id = state::new_binding_id()?;
+    let entry = bridge_entry(req.launcher, &id, &binding_id);
     file.set_entry_at(&key, req.name, &entry)?;
 
     let slug = state::slug(&id);
@@ -308,7 +366,7 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
         command,
         env_keys: Vec::new(),
         spawn: None,
-        binding_id: None,
+        binding_id: Some(binding_id),
         bindings,
         original: json!({"url": if url_keyed { url_template.clone() } else { redact(&url) }}),
         remote: Some(Remote {
@@ -742,6 +800,8 @@ pub fn plan_import(
         });
     }
     let command = vec!["bridge".to_string(), id.clone()];
+    let binding_id = state::new_binding_id()?;
+    let new_entry = json!({"command": launcher, "args": bridge_args(&id, &binding_id)});
     let record = Server {
         id: id.clone(),
         host: host.id().into(),
@@ -752,7 +812,7 @@ pub fn plan_import(
         command,
         env_keys: Vec::new(),
         spawn: None,
-        binding_id: None,
+        binding_id: Some(binding_id),
         bindings,
         original,
         remote: Some(Remote {
@@ -768,7 +828,7 @@ pub fn plan_import(
         }),
     };
     Ok(Some(ImportPlan {
-        new_entry: json!({"command": launcher, "args": ["bridge", id]}),
+        new_entry,
         record,
         secrets,
         oauth_client,

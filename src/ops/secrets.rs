@@ -236,6 +236,7 @@ pub fn plan_connect(
         launcher,
         only: Some(name),
         set_env: set,
+        approve: &[],
     };
     let plan = import::plan_import(&req, state, &vault)?;
     if plan.servers.is_empty() {

@@ -36,6 +36,8 @@ pub enum DriftKind {
     Dropped,
     /// A brokered entry's command or env names changed (no secrets until approved).
     Changed,
+    /// A brokered entry starts a `keybroker` that is not this installation's launcher.
+    Launcher,
     /// A plaintext secret is in the file.
     Plaintext,
     /// A server the file did not have before.
@@ -49,6 +51,7 @@ impl DriftKind {
         match self {
             DriftKind::Dropped => "dropped",
             DriftKind::Changed => "changed",
+            DriftKind::Launcher => "launcher",
             DriftKind::Plaintext => "plaintext",
             DriftKind::NewServer => "new server",
             DriftKind::Unreadable => "unreadable",
@@ -86,6 +89,7 @@ impl Snapshot {
             let kind = match st.status {
                 Status::MissingFromConfig => DriftKind::Dropped,
                 Status::CommandChanged => DriftKind::Changed,
+                Status::LauncherDrift => DriftKind::Launcher,
                 Status::PlaintextInConfig => DriftKind::Plaintext,
                 _ => continue,
             };
@@ -95,12 +99,17 @@ impl Snapshot {
     }
 }
 
-/// Read the inventory of `files`; unreadable ones are reported and left out.
-pub fn snapshot(state: &State, files: &[(Host, PathBuf)]) -> (Snapshot, Vec<Drift>) {
+/// Read the inventory of `files`; unreadable ones are reported and left out. `launcher`
+/// is this installation's `keybroker`.
+pub fn snapshot(
+    state: &State,
+    files: &[(Host, PathBuf)],
+    launcher: &Path,
+) -> (Snapshot, Vec<Drift>) {
     let mut snap = Snapshot::default();
     let mut errors = Vec::new();
     for (host, path) in files {
-        match inventory::list_file(state, None, *host, path) {
+        match inventory::list_file(state, None, *host, path, launcher) {
             Ok(list) => {
                 snap.files.insert(
                     path.clone(),
@@ -134,6 +143,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<Drift> {
                 (Some(w), s) if w == s => None,
                 (Some(_), Status::MissingFromConfig) => Some(DriftKind::Dropped),
                 (Some(_), Status::CommandChanged) => Some(DriftKind::Changed),
+                (_, Status::LauncherDrift) => Some(DriftKind::Launcher),
                 (Some(_), Status::PlaintextInConfig) => Some(DriftKind::Plaintext),
                 _ => None,
             };
@@ -154,6 +164,9 @@ fn drift(kind: DriftKind, st: &ServerStatus) -> Drift {
         DriftKind::Dropped => "Keybroker's entry is gone".to_string(),
         DriftKind::Changed => {
             "the brokered entry's command changed; it gets no secrets until approved".into()
+        }
+        DriftKind::Launcher => {
+            "the brokered entry does not start this installation's keybroker".into()
         }
         DriftKind::Plaintext => format!("{} plaintext secret(s) in the file", st.plaintext),
         DriftKind::NewServer => format!("new server ({})", st.status.text()),
@@ -259,9 +272,11 @@ fn notify_error(e: notify::Error) -> Error {
 /// change. State is read again each round (an import may have changed it). `grace` is
 /// how long a file that vanished may take to come back before its absence counts.
 /// `stop` is checked at least twice a second (the app sets it from another thread).
+/// `launcher` is this installation's `keybroker` (entries starting another are drift).
 pub fn run(
     paths: &Paths,
     files: &[(Host, PathBuf)],
+    launcher: &Path,
     debounce: Duration,
     grace: Duration,
     stop: &AtomicBool,
@@ -269,7 +284,7 @@ pub fn run(
 ) -> Result<()> {
     let watch = Watch::new(files)?;
     let state = State::load(paths)?;
-    let (mut last, errors) = snapshot(&state, watch.files());
+    let (mut last, errors) = snapshot(&state, watch.files(), launcher);
     if !on(Event::Started {
         files: watch.files(),
         problems: [last.problems(), errors].concat(),
@@ -295,7 +310,7 @@ pub fn run(
             std::thread::sleep(Duration::from_millis(50));
         }
         let state = State::load(paths)?;
-        let (now, errors) = snapshot(&state, watch.files());
+        let (now, errors) = snapshot(&state, watch.files(), launcher);
         let mut drifts = diff(&last, &now);
         drifts.extend(errors.iter().cloned());
         // Keep the last good inventory of files that could not be read. A file still

@@ -744,10 +744,7 @@ fn a_secret_in_a_remote_entrys_headers_moves_to_the_keychain_and_the_entry_to_th
     let after = std::fs::read_to_string(&file).expect("read");
     assert!(!after.contains("KBCANARY"), "{after}");
     let cfg: serde_json::Value = serde_json::from_str(&after).expect("json");
-    assert_eq!(
-        cfg["mcpServers"]["api"]["args"],
-        serde_json::json!(["bridge", "gemini-cli/api"])
-    );
+    world::assert_bridge_args(&cfg["mcpServers"]["api"]["args"], "gemini-cli/api");
     assert!(w.files_containing(b"KBCANARY").is_empty());
 }
 
@@ -809,6 +806,7 @@ fn a_codex_save_between_plan_and_apply_is_kept_and_a_symlinked_toml_stays_a_link
         launcher: &launcher,
         only: None,
         set_env: None,
+        approve: &[],
     };
     let plan =
         import::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");
@@ -854,7 +852,9 @@ fn check_drift_seen(w: &World, placed: &Placed, host: Host) {
 
     let state = State::load(&Paths::under(&w.home)).expect("state");
     let files = [(host, placed.file.clone())];
-    let (start, errors) = watch::snapshot(&state, &files);
+    // The launcher the import wrote into the entries: this installation's.
+    let launcher = assert_cmd::cargo::cargo_bin("keybroker");
+    let (start, errors) = watch::snapshot(&state, &files, &launcher);
     assert!(errors.is_empty(), "{}: {errors:?}", host.id());
     assert!(start.problems().is_empty(), "{}", host.id());
     let github = start
@@ -869,7 +869,7 @@ fn check_drift_seen(w: &World, placed: &Placed, host: Host) {
     let swapped = text.replace("@modelcontextprotocol/server-github", "@evil/server-github");
     assert_ne!(swapped, text, "{}", host.id());
     std::fs::write(&placed.file, &swapped).expect("write");
-    let (changed, _) = watch::snapshot(&state, &files);
+    let (changed, _) = watch::snapshot(&state, &files, &launcher);
     let drifts = watch::diff(&start, &changed);
     assert!(
         drifts
@@ -883,7 +883,7 @@ fn check_drift_seen(w: &World, placed: &Placed, host: Host) {
     let ours = format!("\"{github}\"");
     assert!(text.contains(&ours), "{}", host.id());
     std::fs::write(&placed.file, text.replace(&ours, "\"someone/else\"")).expect("write");
-    let (dropped, _) = watch::snapshot(&state, &files);
+    let (dropped, _) = watch::snapshot(&state, &files, &launcher);
     let drifts = watch::diff(&start, &dropped);
     assert!(
         drifts
@@ -939,10 +939,7 @@ fn a_remote_entry_in_a_project_file_is_bridged_under_the_projects_id_once() {
         .success();
     let cfg: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-    assert_eq!(
-        cfg["mcpServers"]["linear"]["args"],
-        serde_json::json!(["bridge", "cursor/linear@proj"])
-    );
+    world::assert_bridge_args(&cfg["mcpServers"]["linear"]["args"], "cursor/linear@proj");
     let after = std::fs::read(&file).expect("read");
     let again = kb(&w, &home)
         .args(["import", "cursor", "--yes", "--project"])

@@ -68,9 +68,9 @@ fn import_moves_every_canary_into_the_keychain_and_servers_still_receive_their_s
         json!({"SLACK_TEAM_ID": "T01234567"})
     );
     // A remote entry now reaches its server through the bridge (no URL left in the file).
-    assert_eq!(
-        cfg["mcpServers"]["remote-docs"]["args"],
-        json!(["bridge", "claude-desktop/remote-docs"])
+    world::assert_bridge_args(
+        &cfg["mcpServers"]["remote-docs"]["args"],
+        "claude-desktop/remote-docs",
     );
     let fs = &cfg["mcpServers"]["filesystem"];
     assert_eq!(

@@ -212,7 +212,7 @@ fn url_key_server(key: &str) -> (Peer, u16) {
 fn bridge(w: &World, id: &str, lines: &[&str]) -> (String, String) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("keybroker"))
         .env("KEYBROKER_HOME", &w.home)
-        .args(["bridge", id])
+        .args(w.bridge_args(id))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -243,9 +243,9 @@ fn the_bridge_fills_in_the_url_key_and_reaches_a_real_sdk_server_that_checks_it(
     write_json(&w.config, &original);
     w.import().success();
     no_canary_anywhere(&w);
-    assert_eq!(
-        w.config_json()["mcpServers"]["keyed"]["args"],
-        json!(["bridge", "claude-desktop/keyed"])
+    world::assert_bridge_args(
+        &w.config_json()["mcpServers"]["keyed"]["args"],
+        "claude-desktop/keyed",
     );
 
     // A real SDK client through the bridge: the server saw the key it wants.

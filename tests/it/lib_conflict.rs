@@ -25,6 +25,7 @@ fn a_host_saving_the_file_after_the_plan_makes_apply_refuse_and_write_nothing() 
         launcher: &launcher,
         only: None,
         set_env: None,
+        approve: &[],
     };
     let plan =
         import::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");

@@ -101,7 +101,7 @@ const LINES: &str = concat!(
 
 fn spawn_bridge(w: &World) -> std::process::Child {
     Command::new(assert_cmd::cargo::cargo_bin("keybroker"))
-        .args(["bridge", "claude-desktop/load"])
+        .args(w.bridge_args("claude-desktop/load"))
         .env("KEYBROKER_HOME", &w.home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -292,7 +292,7 @@ fn stats(url: &str) -> serde_json::Value {
 
 fn spawn_bridge_for(w: &World, id: &str, lines: &str) -> std::thread::JoinHandle<(String, String)> {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("keybroker"))
-        .args(["bridge", id])
+        .args(w.bridge_args(id))
         .env("KEYBROKER_HOME", &w.home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -32,7 +32,7 @@ const LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
 /// Run the bridge with `lines` on stdin; returns (status, stdout, stderr).
 fn bridge(w: &World, id: &str, lines: &[&str]) -> (std::process::ExitStatus, String, String) {
     let mut child = kb_cmd(w)
-        .args(["bridge", id])
+        .args(w.bridge_args(id))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -57,8 +57,7 @@ fn ts_sdk_oauth_server_is_added_signed_in_and_used_by_an_sdk_client_through_the_
     let (_server, url) = ts_oauth_server();
     add(&w, "demo", &url);
     let cfg = w.config_json();
-    assert_eq!(cfg["mcpServers"]["demo"]["args"][0], "bridge");
-    assert_eq!(cfg["mcpServers"]["demo"]["args"][1], "claude-desktop/demo");
+    world::assert_bridge_args(&cfg["mcpServers"]["demo"]["args"], "claude-desktop/demo");
     assert!(cfg["mcpServers"]["demo"].get("url").is_none());
     let status_of = |w: &World| {
         let out = kb_cmd(w)
@@ -335,10 +334,9 @@ fn import_turns_url_and_mcp_remote_entries_into_bridge_entries_with_no_plaintext
     w.import().success();
     let cfg = w.config_json();
     for name in ["linear", "api", "docs", "notion"] {
-        assert_eq!(
-            cfg["mcpServers"][name]["args"],
-            serde_json::json!(["bridge", format!("claude-desktop/{name}")]),
-            "{name}"
+        world::assert_bridge_args(
+            &cfg["mcpServers"][name]["args"],
+            &format!("claude-desktop/{name}"),
         );
     }
     assert!(

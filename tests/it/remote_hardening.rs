@@ -1,4 +1,4 @@
-//! Where credentials may go, against real peers on 127.0.0.1 (THREATS 20, 25): a client
+//! Where credentials may go, against real peers on 127.0.0.1 (THREATS 20, A6): a client
 //! registered by hand is only ever shown to the authorization server it is bound to
 //! (oidc-provider as the real one, a recording listener as the one the resource moves
 //! to), and no request follows a proxy from the environment; a proxy configured for a
@@ -293,10 +293,11 @@ fn ts_open_server() -> (Peer, u16) {
     (peer, port)
 }
 
-/// `keybroker bridge <id>` with `cmd`'s environment: initialize, initialized, tools/list.
-fn run_bridge(mut cmd: Command, id: &str) -> (String, String) {
+/// `keybroker bridge --binding <b> <id>` (the entry's arguments) with `cmd`'s
+/// environment: initialize, initialized, tools/list.
+fn run_bridge(w: &World, mut cmd: Command, id: &str) -> (String, String) {
     let mut child = cmd
-        .args(["bridge", id])
+        .args(w.bridge_args(id))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -332,7 +333,7 @@ fn the_bridge_ignores_proxies_named_in_the_environment() {
     add_remote(&w, "open", &format!("http://127.0.0.1:{port}/mcp"), None);
     let mut cmd = kb_cmd(&w);
     with_env_proxy(&mut cmd, &env_proxy);
-    let (stdout, stderr) = run_bridge(cmd, "claude-desktop/open");
+    let (stdout, stderr) = run_bridge(&w, cmd, "claude-desktop/open");
     assert!(
         stdout.contains(r#""tools":["#),
         "stdout: {stdout}\nstderr: {stderr}"
@@ -360,7 +361,7 @@ fn a_proxy_added_for_a_server_is_the_one_its_bridge_and_sign_in_use() {
     );
     let mut cmd = kb_cmd(&w);
     with_env_proxy(&mut cmd, &env_proxy);
-    let (stdout, stderr) = run_bridge(cmd, "claude-desktop/open");
+    let (stdout, stderr) = run_bridge(&w, cmd, "claude-desktop/open");
     assert!(
         stdout.contains(r#""tools":["#),
         "stdout: {stdout}\nstderr: {stderr}"

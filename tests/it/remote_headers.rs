@@ -70,7 +70,7 @@ impl Host {
             .success();
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("keybroker"))
             .env("KEYBROKER_HOME", &w.home)
-            .args(["bridge", "claude-desktop/s"])
+            .args(w.bridge_args("claude-desktop/s"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -50,7 +50,7 @@ fn stats(mcp: &str) -> Value {
 
 fn bridge(w: &World, id: &str) -> (String, String) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("keybroker"))
-        .args(["bridge", id])
+        .args(w.bridge_args(id))
         .env("KEYBROKER_HOME", &w.home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -42,6 +42,8 @@ if (process.argv[2] === '--server') {
   const env = { ...process.env, KEYBROKER_HOME: home };
   const add = spawnSync(kb, ['add', 'claude-desktop', 'bench', '--url', url, '--config', cfg], { env, encoding: 'utf8' });
   if (add.status !== 0) throw new Error(add.stderr);
+  // The entry's own arguments (`bridge --binding <b> <id>`), as a host starts it.
+  const bridgeArgs = JSON.parse(readFileSync(cfg, 'utf8')).mcpServers.bench.args;
 
   const peakRss = (pid) => {
     try {
@@ -73,7 +75,7 @@ if (process.argv[2] === '--server') {
   }
   const results = [];
   results.push(await measure('direct HTTP client', () => new StreamableHTTPClientTransport(new URL(url))));
-  results.push(await measure('keybroker bridge', () => new StdioClientTransport({ command: kb, args: ['bridge', 'claude-desktop/bench'], env, stderr: 'ignore' })));
+  results.push(await measure('keybroker bridge', () => new StdioClientTransport({ command: kb, args: bridgeArgs, env, stderr: 'ignore' })));
   const mcpRemote = new URL('./node_modules/mcp-remote/dist/proxy.js', import.meta.url).pathname;
   results.push(await measure('mcp-remote', () => new StdioClientTransport({
     command: process.execPath, args: [mcpRemote, url, '--allow-http', '--transport', 'http-only'],

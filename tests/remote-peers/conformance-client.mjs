@@ -9,7 +9,7 @@
 // MCP_CONFORMANCE_CONTEXT, MCP_CONFORMANCE_PROTOCOL_VERSION.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -28,7 +28,12 @@ const stateless = version >= STATELESS;
 const home = mkdtempSync(join(tmpdir(), 'kb-conf-'));
 const env = { ...process.env, KEYBROKER_HOME: home };
 const config = join(home, 'claude_desktop_config.json');
-const bridgeArgs = ['bridge', 'claude-desktop/srv', '--sign-in', '--no-browser', '--timeout', '20'];
+// The bridge arguments `add` wrote into the entry (`bridge --binding <b> <id>`), as a host
+// starts it: the bridge serves only the entry that carries the server's binding id.
+function bridgeArgs() {
+  const entry = JSON.parse(readFileSync(config, 'utf8')).mcpServers.srv;
+  return [...entry.args, '--sign-in', '--no-browser', '--timeout', '20'];
+}
 const clientInfo = { name: 'keybroker-conformance', version: '0.0.0' };
 
 function kbRun(args, input) {
@@ -91,7 +96,7 @@ function acceptWithDefaults(requestedSchema) {
 // Raw JSON-RPC lines over the bridge's stdio, so what the server receives is exactly what
 // this host sent (no SDK-side parsing in between).
 async function rawSession(body) {
-  const child = spawn(kb, bridgeArgs, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(kb, bridgeArgs(), { env, stdio: ['pipe', 'pipe', 'pipe'] });
   followPrintedUrls(child.stderr, (line) => process.stderr.write(line + '\n'));
   const replies = new Map();
   let buf = '';
@@ -211,7 +216,7 @@ async function skills(call) {
 }
 
 async function sdkSession() {
-  const transport = new StdioClientTransport({ command: kb, args: bridgeArgs, env, stderr: 'pipe' });
+  const transport = new StdioClientTransport({ command: kb, args: bridgeArgs(), env, stderr: 'pipe' });
   followPrintedUrls(transport.stderr, (line) => process.stderr.write(line + '\n'));
   const client = new Client(clientInfo, { capabilities: { elicitation: {} } });
   // Server-initiated requests travel back through the bridge.

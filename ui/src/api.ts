@@ -22,6 +22,8 @@ export interface Api {
   disconnect(serverId: string): Promise<string>;
   pendingApproval(serverId: string): Promise<ApprovalView | null>;
   approve(serverId: string, newCommand: string[]): Promise<string>;
+  /** Point the entry back at the app's launcher; nothing else in it changes. */
+  repair(serverId: string): Promise<string>;
   /** Resolves when the browser came back (or fails: timeout, cancel, refusal). */
   signIn(serverId: string): Promise<string>;
   /** `false`: no sign-in of that server was waiting. */
@@ -44,6 +46,7 @@ export const tauriApi: Api = {
   disconnect: (serverId) => invoke('server_disconnect', { serverId }),
   pendingApproval: (serverId) => invoke('server_pending_approval', { serverId }),
   approve: (serverId, newCommand) => invoke('server_approve', { serverId, newCommand }),
+  repair: (serverId) => invoke('server_repair', { serverId }),
   signIn: (serverId) => invoke('server_sign_in', { serverId }),
   signInCancel: (serverId) => invoke('server_sign_in_cancel', { serverId }),
   importHosts: () => invoke('import_hosts'),

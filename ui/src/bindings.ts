@@ -1,13 +1,13 @@
 // Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit:
 // run `KEYBROKER_UPDATE_BINDINGS=1 cargo test -p keybroker-app bindings`.
 
-export type ErrorCode = "config_syntax" | "config_shape" | "config_changed" | "keychain" | "denied" | "unknown_server" | "io" | "needs_sign_in" | "other";
+export type ErrorCode = "config_syntax" | "config_shape" | "config_changed" | "keychain" | "denied" | "unknown_server" | "needs_approval" | "io" | "needs_sign_in" | "other";
 
 export type ErrorView = { code: ErrorCode, message: string, fix: string | null, };
 
-export type ServerState = "brokered" | "needs-secret" | "plaintext-in-config" | "command-changed" | "needs-sign-in" | "no-secrets" | "missing-from-config" | "not-brokered" | "unsupported";
+export type ServerState = "brokered" | "needs-secret" | "plaintext-in-config" | "command-changed" | "launcher-drift" | "needs-sign-in" | "no-secrets" | "missing-from-config" | "not-brokered" | "unsupported";
 
-export type ServerAction = "connect" | "move-to-keychain" | "rotate" | "disconnect" | "approve" | "sign-in";
+export type ServerAction = "connect" | "move-to-keychain" | "rotate" | "disconnect" | "approve" | "sign-in" | "repair";
 
 export type ServerView = { id: string, host: string, name: string, transport: string, state: ServerState, state_text: string, needs_attention: boolean, 
 /**
@@ -98,7 +98,11 @@ export type ServerPlanView = { name: string, id: string, action: string, action_
 /**
  * The rewritten entry (pretty JSON, no secret in it).
  */
-new_entry: string | null, };
+new_entry: string | null, 
+/**
+ * For `needs-approval`: the approved and the new command, in full.
+ */
+approval: ApprovalView | null, };
 
 export type PlanView = { host: string, config: string, changes: boolean, servers: Array<ServerPlanView>, };
 

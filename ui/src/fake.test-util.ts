@@ -101,6 +101,7 @@ export function plan(exclude: string[]): PlanView {
         ],
         notes: [],
         new_entry: excluded ? null : '{\n  "command": "/usr/bin/keybroker"\n}',
+        approval: null,
       },
     ],
   };
@@ -145,6 +146,7 @@ export function fakeApi(calls: Call[] = []): Api {
       plaintext: [],
     })),
     approve: rec('approve', () => 'approved'),
+    repair: rec('repair', () => 'repaired'),
     signIn: rec('signIn', () => 'Signed in: claude-desktop/linear can now use https://as.example.'),
     signInCancel: rec('signInCancel', () => true),
     importHosts: rec('importHosts', () => [{ host: 'claude-desktop', label: 'Claude Desktop', config: '/cfg.json', exists: true }]),

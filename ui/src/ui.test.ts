@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Api } from './api';
-import type { PlanView } from './bindings';
 import { App } from './app';
 import { h } from './dom';
 import { toRfc3339 } from './views/audit';
-import { type Call, fakeApi, flush, plan } from './fake.test-util';
+import { type Call, fakeApi, flush, plan, servers } from './fake.test-util';
+import type { PlanView, ServerView, ServersView } from './bindings';
 
 async function mount(calls: Call[] = [], overrides: Partial<Api> = {}) {
   const root = document.createElement('div');
@@ -95,6 +95,70 @@ describe('servers view', () => {
     (root.querySelector('[data-confirm="approve"]') as HTMLButtonElement).click();
     await flush();
     expect(calls).toContainEqual(['approve', 'claude-desktop/changed', ['node', '/srv/echo.mjs', '--evil']]);
+  });
+
+  it('moving the secrets of an entry whose command changed opens the review, and only approving moves them', async () => {
+    const calls: Call[] = [];
+    const gained: ServerView = {
+      ...servers.groups[0].servers[2],
+      id: 'claude-desktop/gained',
+      name: 'gained',
+      state: 'plaintext-in-config',
+      state_text: 'plaintext in config',
+      actions: ['move-to-keychain'],
+    };
+    const view: ServersView = { ...servers, groups: [{ ...servers.groups[0], servers: [gained] }] };
+    const base = fakeApi(calls);
+    const { root } = await mount(calls, {
+      serversList: () => Promise.resolve(view),
+      moveToKeychain: (id: string) => {
+        calls.push(['moveToKeychain', id]);
+        return Promise.reject({
+          code: 'needs_approval',
+          message: 'the command of claude-desktop/gained changed since you approved it; its secrets stay in the file until you review and approve the new command',
+          fix: 'review it: `keybroker import claude-desktop --approve claude-desktop/gained`',
+        });
+      },
+      pendingApproval: async (id: string) => {
+        const p = await base.pendingApproval(id);
+        return p && { ...p, plaintext: ['env:NEW_TOKEN'] };
+      },
+    });
+    (root.querySelector('[data-server="claude-desktop/gained"] [data-action="move-to-keychain"]') as HTMLButtonElement).click();
+    await flush();
+    await flush();
+    await flush();
+    expect(calls).toContainEqual(['moveToKeychain', 'claude-desktop/gained']);
+    expect(calls.some((c) => c[0] === 'approve')).toBe(false);
+    const pres = [...root.querySelectorAll('[data-server="claude-desktop/gained"] .compare pre')].map((p) => p.textContent);
+    expect(pres).toEqual(['node\n/srv/echo.mjs', 'node\n/srv/echo.mjs\n--evil']);
+    expect(root.querySelector('[data-plaintext]')?.textContent).toContain('env:NEW_TOKEN');
+    const approve = root.querySelector('[data-confirm="approve"]') as HTMLButtonElement;
+    expect(approve.textContent).toBe('Approve and move secrets to keychain');
+    approve.click();
+    await flush();
+    expect(calls).toContainEqual(['approve', 'claude-desktop/gained', ['node', '/srv/echo.mjs', '--evil']]);
+  });
+
+  it('an entry that starts another keybroker offers Repair, which repairs only that server', async () => {
+    const calls: Call[] = [];
+    const drift: ServerView = {
+      ...servers.groups[0].servers[0],
+      id: 'claude-desktop/moved',
+      name: 'moved',
+      state: 'launcher-drift',
+      state_text: 'launcher moved',
+      needs_attention: true,
+      actions: ['repair'],
+    };
+    const view: ServersView = { ...servers, attention: 1, groups: [{ ...servers.groups[0], servers: [drift] }] };
+    const { root } = await mount(calls, { serversList: () => Promise.resolve(view) });
+    const button = root.querySelector('[data-server="claude-desktop/moved"] [data-action="repair"]') as HTMLButtonElement;
+    expect(button.textContent).toBe('Repair launcher');
+    expect(root.querySelector('[data-server="claude-desktop/moved"]')?.getAttribute('data-state')).toBe('launcher-drift');
+    button.click();
+    await flush();
+    expect(calls).toContainEqual(['repair', 'claude-desktop/moved']);
   });
 
   it('disconnect asks for confirmation before removing anything', async () => {
@@ -280,6 +344,38 @@ describe('import view', () => {
     await flush();
     expect(calls).toContainEqual(['importApply', 'claude-desktop', []]);
     expect(root.textContent).toContain('Rewrote 1 entry');
+  });
+  it('an entry whose command changed shows both commands and is left as is by Apply', async () => {
+    const calls: Call[] = [];
+    const base = fakeApi(calls);
+    const approval = await base.pendingApproval('claude-desktop/gained');
+    const needs = (ex: string[]): PlanView => {
+      const p = plan(ex);
+      return {
+        ...p,
+        servers: [
+          ...p.servers,
+          {
+            name: 'gained',
+            id: 'claude-desktop/gained',
+            action: 'needs-approval',
+            action_text: 'command changed: left as is until you approve it',
+            changes: false,
+            moves: [{ ...p.servers[0].moves[0], target: 'env:NEW_TOKEN', selector: 'gained:env:NEW_TOKEN' }],
+            notes: [],
+            new_entry: null,
+            approval: approval && { ...approval, plaintext: ['env:NEW_TOKEN'] },
+          },
+        ],
+      };
+    };
+    const { root, app } = await mount(calls, { importPlan: (_h: string, ex: string[]) => Promise.resolve(needs(ex)) });
+    await app.show('import');
+    const block = root.querySelector('[data-needs-approval="claude-desktop/gained"]')!;
+    expect(block.textContent).toContain('env:NEW_TOKEN');
+    expect([...block.querySelectorAll('pre')].map((p) => p.textContent)).toEqual(['node\n/srv/echo.mjs', 'node\n/srv/echo.mjs\n--evil']);
+    expect(root.querySelector('[data-selector="gained:env:NEW_TOKEN"]')).toBeNull();
+    expect(root.querySelector('[data-plan-server="gained"] [data-confirm]')).toBeNull();
   });
 });
 

@@ -62,6 +62,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         servers::server_disconnect,
         servers::server_pending_approval,
         servers::server_approve,
+        servers::server_repair,
         servers::server_sign_in,
         servers::server_sign_in_cancel,
         import::import_hosts,

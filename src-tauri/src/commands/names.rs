@@ -8,6 +8,7 @@ pub const COMMANDS: &[&str] = &[
     "server_disconnect",
     "server_pending_approval",
     "server_approve",
+    "server_repair",
     "server_sign_in",
     "server_sign_in_cancel",
     "import_hosts",

@@ -1,5 +1,5 @@
-//! Servers view and tray actions (views from `app_api`, actions from `ops`): list, Connect, Move to keychain, Rotate, Disconnect,
-//! Approve, Sign in (and its Cancel).
+//! Servers view and tray actions (views from `app_api`, actions from `ops`): list,
+//! Connect, Move to keychain, Rotate, Disconnect, Approve, Repair, Sign in (and its Cancel).
 
 use keybroker::app_api::{self, ApprovalView, SIGN_IN_TIMEOUT, ServersView};
 use keybroker::ops::secrets;
@@ -69,6 +69,14 @@ pub async fn server_approve(
     new_command: Vec<String>,
 ) -> Result<String, ErrorView> {
     app_api::approve(&state.ctx, &server_id, &new_command, &now()).map_err(ErrorView::from)
+}
+
+#[tauri::command]
+pub async fn server_repair(
+    state: State<'_, AppState>,
+    server_id: String,
+) -> Result<String, ErrorView> {
+    app_api::repair(&state.ctx, &server_id, &now()).map_err(ErrorView::from)
 }
 
 /// Waits for the browser (minutes, if the user is slow), so it runs on a blocking thread.

@@ -165,6 +165,15 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// The `keybroker bridge` arguments the config holds for server `id`
+    /// (`claude-desktop/<name>`): `bridge --binding <b> <id>`, as a host starts it.
+    pub fn bridge_args(&self, id: &str) -> Vec<String> {
+        let name = id.split_once('/').map_or(id, |(_, n)| n);
+        let args = self.entry_args(name);
+        assert_bridge_args(&serde_json::json!(args), id);
+        args
+    }
+
     /// Every file under this world (config dir, KEYBROKER_HOME, temp and lock files)
     /// whose bytes contain `needle`.
     pub fn files_containing(&self, needle: &[u8]) -> Vec<PathBuf> {
@@ -223,6 +232,20 @@ impl World {
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
+}
+
+/// `args` is a bridge entry's arguments for `id`: `["bridge", "--binding", <32 hex digits>, id]`.
+pub fn assert_bridge_args(args: &serde_json::Value, id: &str) {
+    let list = args.as_array().unwrap_or_else(|| panic!("args: {args}"));
+    assert_eq!(list.len(), 4, "{args}");
+    assert_eq!(list[0], "bridge", "{args}");
+    assert_eq!(list[1], "--binding", "{args}");
+    let binding = list[2].as_str().unwrap_or_default();
+    assert!(
+        binding.len() == 32 && binding.chars().all(|c| c.is_ascii_hexdigit()),
+        "a 128-bit binding id: {args}"
+    );
+    assert_eq!(list[3], id, "{args}");
 }
 
 pub fn fill_echo(raw: &[u8]) -> Vec<u8> {

@@ -1,5 +1,7 @@
 // Import view: the detected host configs, the masked plan (what moves where, the new
-// entries), findings that can be excluded, Apply and Undo.
+// entries), findings that can be excluded, Apply and Undo. An entry whose brokered
+// command changed is shown with both commands and left as is: it is approved (and its
+// secrets moved) only from the Servers view's review, never by Apply.
 import type { Api, Ui } from '../api';
 import type { DetectedHost, PlanView, ServerPlanView } from '../bindings';
 import { h, replace } from '../dom';
@@ -98,11 +100,27 @@ export class ImportPanel {
   }
 
   private serverPlan(s: ServerPlanView): HTMLElement {
+    const a = s.approval;
     return h(
       'div',
-      { class: 'plan-server', 'data-plan-server': s.name },
+      { class: 'plan-server', 'data-plan-server': s.name, 'data-plan-action': s.action },
       h('h3', {}, s.name, ' ', h('span', { class: 'badge' }, s.action_text)),
-      s.moves.length
+      a && s.action === 'needs-approval'
+        ? h(
+            'div',
+            { class: 'needs-approval', 'data-needs-approval': s.id },
+            h('p', {}, `Its command changed since you approved it. Its plaintext secrets (${a.plaintext.join(', ')}) stay in the file until you review and approve the change in Servers.`),
+            h(
+              'div',
+              { class: 'compare' },
+              h('div', { class: 'cmd old' }, h('h4', {}, 'Approved command'), h('pre', {}, a.old_command.join('\n'))),
+              h('div', { class: 'cmd new' }, h('h4', {}, 'Command in the config now'), h('pre', {}, a.new_command.join('\n'))),
+            ),
+            a.changes.length ? h('ul', { class: 'changes' }, ...a.changes.map((c) => h('li', {}, c.trim()))) : null,
+          )
+        : null,
+      s.moves.length && s.action !== 'needs-approval'
+
         ? h(
             'table',
             {},

@@ -1,10 +1,12 @@
 // Servers view: servers grouped by host, their state and bound credential names (never
-// values), and Connect / Move to keychain / Rotate / Disconnect / Approve / Sign in.
+// values), and Connect / Move to keychain / Rotate / Disconnect / Approve / Repair /
+// Sign in. Moving the secrets of an entry whose command changed is refused by the core
+// (`needs_approval`): the view answers with the approval form instead.
 // Sign in waits for the browser: the card shows that, with Cancel, until it comes back.
 import type { Api, Ui } from '../api';
 import type { ServerAction, ServerView, ServersView, SpawnView } from '../bindings';
 import { h, replace } from '../dom';
-import { type FixActions, errorBlock, errorText } from '../errors';
+import { type FixActions, asErrorView, errorBlock, errorText } from '../errors';
 
 const ACTION_LABEL: Record<ServerAction, string> = {
   connect: 'Connect…',
@@ -13,6 +15,7 @@ const ACTION_LABEL: Record<ServerAction, string> = {
   disconnect: 'Disconnect…',
   approve: 'Review change…',
   'sign-in': 'Sign in…',
+  repair: 'Repair launcher',
 };
 
 /** A masked secret field with a show/hide toggle; paste works as usual. */
@@ -99,10 +102,11 @@ export class ServersPanel {
 
   /** Open an action's form for a server (from the tray). */
   async focus(id: string, action: ServerAction | null): Promise<void> {
-    this.open = action && action !== 'sign-in' ? { id, action } : null;
+    this.open = action && action !== 'sign-in' && action !== 'repair' ? { id, action } : null;
     await this.refresh();
     const server = this.view?.groups.flatMap((g) => g.servers).find((s) => s.id === id);
     if (action === 'sign-in' && server) void this.signIn(server);
+    if (action === 'repair' && server) this.onAction(server, 'repair');
     const card = [...this.root.querySelectorAll<HTMLElement>('[data-server]')].find((c) => c.dataset.server === id);
     card?.scrollIntoView?.({ block: 'center' });
     (card?.querySelector<HTMLElement>('input, .form button') ?? card?.querySelector<HTMLElement>('button'))?.focus();
@@ -193,7 +197,11 @@ export class ServersPanel {
       return;
     }
     if (a === 'move-to-keychain') {
-      void this.run(`Moving ${s.name}'s secrets…`, () => this.api.moveToKeychain(s.id), this.fixes(s));
+      void this.moveToKeychain(s);
+      return;
+    }
+    if (a === 'repair') {
+      void this.run(`Repairing ${s.name}'s entry…`, () => this.api.repair(s.id), this.fixes(s));
       return;
     }
     const same = this.open?.id === s.id && this.open.action === a;
@@ -206,7 +214,26 @@ export class ServersPanel {
     return {
       needs_sign_in: { label: ACTION_LABEL['sign-in'], run: () => void this.signIn(s) },
       config_changed: { label: 'Reload', run: () => void this.refresh() },
+      needs_approval: { label: ACTION_LABEL.approve, run: () => void this.focus(s.id, 'approve') },
     };
+  }
+
+  /** Move the entry's secrets; a changed command opens the approval form instead (the
+   * core moved nothing and approves nothing on its own). */
+  private async moveToKeychain(s: ServerView): Promise<void> {
+    try {
+      const msg = await this.ui.busy(`Moving ${s.name}'s secrets…`, () => this.api.moveToKeychain(s.id));
+      this.ui.toast(msg, 'ok');
+      this.open = null;
+      await this.refresh();
+    } catch (e) {
+      if (asErrorView(e).code === 'needs_approval') {
+        this.ui.toast(errorText(e), 'error');
+        await this.focus(s.id, 'approve');
+        return;
+      }
+      this.ui.fail(e, this.fixes(s));
+    }
   }
 
   private async run(label: string, work: () => Promise<string>, fixes: FixActions): Promise<boolean> {
@@ -372,30 +399,28 @@ export class ServersPanel {
           p.plaintext.length
             ? h(
                 'p',
-                { class: 'error' },
-                `The entry holds a plaintext secret (${p.plaintext.join(', ')}). Move it to the keychain first; then approve.`,
+                { class: 'error', 'data-plaintext': '' },
+                `The entry also holds a plaintext secret (${p.plaintext.join(', ')}). It stays in the file until you approve; approving moves it into the keychain.`,
               )
             : h('span', {}),
           h(
             'div',
             { class: 'actions' },
-            p.plaintext.length
-              ? h('span', {})
-              : h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'primary',
-                    'data-confirm': 'approve',
-                    onclick: () =>
-                      void this.run('Approving…', () => this.api.approve(s.id, p.new_command), {
-                        ...this.fixes(s),
-                        // The config changed again: show the command it has now.
-                        config_changed: { label: 'Review again', run: () => void this.focus(s.id, 'approve') },
-                      }),
-                  },
-                  'Approve new command',
-                ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'primary',
+                'data-confirm': 'approve',
+                onclick: () =>
+                  void this.run('Approving…', () => this.api.approve(s.id, p.new_command), {
+                    ...this.fixes(s),
+                    // The config changed again: show the command it has now.
+                    config_changed: { label: 'Review again', run: () => void this.focus(s.id, 'approve') },
+                  }),
+              },
+              p.plaintext.length ? 'Approve and move secrets to keychain' : 'Approve new command',
+            ),
             this.cancel(),
           ),
         );
