@@ -7,8 +7,6 @@ use keybroker::oauth::grants::{JwtSource, MachineGrant};
 use keybroker::ops::remote::{self, AddRequest, HeaderSecret, KeySource, MachineClient};
 use keybroker::{Error, Result};
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// The host whose config gets the entry: `claude-desktop`.
@@ -82,7 +80,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let host = Host::parse(&a.host)?;
     let config = super::config_for(&ctx, host, a.config.as_deref())?;
     let launcher = ctx.launcher()?.to_path_buf();

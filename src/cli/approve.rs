@@ -6,8 +6,6 @@ use keybroker::ops::launch::{self, Approval};
 use keybroker::ops::spawn;
 use keybroker::store::state::{Spawn, State};
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// `<host>/<name>`, e.g. `claude-desktop/github`.
@@ -18,7 +16,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server_id)?;
     let Some(approval) = launch::pending_approval(server)? else {

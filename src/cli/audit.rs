@@ -42,7 +42,7 @@ enum Sub {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     if let Some(Sub::Verify { json }) = a.verify {
         return verify(&ctx, json);
     }

@@ -7,8 +7,6 @@ use std::sync::{Arc, Mutex};
 use keybroker::Result;
 use keybroker::ops::bridge::{self, Out, SignInPolicy};
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// The server, e.g. `claude-desktop/linear`.
@@ -26,7 +24,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let sign_in = a.sign_in.then(|| SignInPolicy {
         browser: a.browser.browser(),
         timeout: a.browser.timeout(),

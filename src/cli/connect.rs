@@ -7,8 +7,6 @@ use keybroker::Result;
 use keybroker::oauth::flow::Browser;
 use keybroker::ops::signin::{self, Options};
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// The server, e.g. `claude-desktop/linear`.
@@ -43,7 +41,7 @@ impl BrowserArgs {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let report = super::stderr_reporter();
     let opts = Options {
         browser: a.browser.browser(),

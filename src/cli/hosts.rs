@@ -9,8 +9,6 @@ use keybroker::store::state::State;
 use keybroker::{Error, Result};
 use serde::Serialize;
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// Also look at the project files in DIR (`.mcp.json`, `.vscode/mcp.json`, ...).
@@ -54,7 +52,7 @@ pub(super) fn run(a: Args) -> Result<()> {
     if a.supported {
         return supported(a);
     }
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let state = State::load(&ctx.paths)?;
     let launcher = ctx.launcher_path().to_path_buf();
     let mut rows = Vec::new();

@@ -7,8 +7,6 @@ use std::path::PathBuf;
 use keybroker::ops::idp::{self, AddIdp};
 use keybroker::{Error, Result, Secret};
 
-use super::Context;
-
 #[derive(Debug, clap::Subcommand)]
 pub(super) enum Command {
     /// Set up an IdP: its issuer, Keybroker's client there, and your ID token from it.
@@ -42,7 +40,7 @@ pub(super) enum Command {
 }
 
 pub(super) fn run(c: Command) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let now = super::now();
     match c {
         Command::Add {

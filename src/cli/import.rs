@@ -8,8 +8,6 @@ use keybroker::ops::import::{self, Action, ImportRequest, Plan};
 use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// The host whose config to import, by id (`keybroker hosts --supported` lists
@@ -43,7 +41,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let files: Vec<(Host, PathBuf)> = match (&a.host, a.all) {
         (_, true) => hosts::discover(a.project.as_deref())
             .into_iter()

@@ -128,6 +128,20 @@ pub(crate) fn config_for(
     }
 }
 
+/// The context of a CLI command. The launcher is always this binary (canonical path),
+/// never `KEYBROKER_LAUNCHER` from the environment: an inherited variable must not make
+/// import write another program into entries, or make drift checks accept it.
+pub(crate) fn context() -> Result<Context> {
+    let exe = std::env::current_exe().map_err(|e| {
+        Error::other(
+            format!("cannot find the keybroker binary's path: {e}"),
+            "run keybroker by its full path",
+        )
+    })?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    Ok(Context::discover()?.with_launcher(exe))
+}
+
 /// What the library has to tell the user while it works goes to stderr (stdout belongs to
 /// the server's MCP channel in `run` and `bridge`, and to results elsewhere).
 pub(crate) fn stderr_reporter() -> Reporter {

@@ -8,8 +8,6 @@ use keybroker::ops::repair;
 use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// Only this host's files (default: every file Keybroker brokers servers in).
@@ -34,7 +32,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let state = State::load(&ctx.paths)?;
     let host = a.host.as_deref().map(Host::parse).transpose()?;
     let files = match (host, &a.config, &a.project) {

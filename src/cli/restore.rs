@@ -7,8 +7,6 @@ use keybroker::config::hosts::Host;
 use keybroker::ops::import;
 use keybroker::store::state::State;
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// The host, by id (`keybroker hosts --supported` lists them).
@@ -29,7 +27,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let host = Host::parse(&a.host)?;
     let config = match &a.project {
         Some(dir) => host.project_path(dir).ok_or_else(|| {

@@ -4,8 +4,6 @@
 use keybroker::Result;
 use keybroker::ops::remote;
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// The server, e.g. `claude-desktop/ci-tools`.
@@ -13,7 +11,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let vault = ctx.vault()?;
     let jwks = remote::rotate_key(&ctx.paths, &vault, &ctx.audit, &a.server, &super::now())?;
     eprintln!(

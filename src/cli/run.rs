@@ -7,8 +7,6 @@ use keybroker::Result;
 use keybroker::ops::{launch, spawn};
 use keybroker::store::state::State;
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// The server's id, `<host>/<name>` (as written into the host's config by import).
@@ -22,7 +20,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let command = launch::utf8_args(a.command)?;
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;

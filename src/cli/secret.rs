@@ -45,7 +45,7 @@ pub(super) fn run(c: Command) -> Result<()> {
 
 fn set(server_id: &str, env: &str, config: Option<PathBuf>) -> Result<()> {
     secrets::check_env_name(env)?;
-    let mut ctx = Context::discover()?;
+    let mut ctx = super::context()?;
     if let Some(path) = config {
         let (host, _) = secrets::split_id(server_id)?;
         ctx = ctx.with_config(host, path);
@@ -95,7 +95,7 @@ fn connect(ctx: &Context, state: &State, server_id: &str, env: &str, now: &str) 
 }
 
 fn rm(server_id: &str, target: &str) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let removed = secrets::remove(&ctx, server_id, target, &super::now())?;
     let target = if target.contains(':') {
         target.to_string()

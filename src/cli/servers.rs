@@ -7,8 +7,6 @@ use keybroker::ops::inventory;
 use keybroker::store::state::State;
 use keybroker::{Error, Result};
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// Also read this Claude Desktop config (default: its usual location).
@@ -23,7 +21,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let state = State::load(&ctx.paths)?;
     let host = Host::ClaudeDesktop;
     let config = super::config_for(&ctx, host, a.config.as_deref())?;

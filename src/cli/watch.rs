@@ -8,8 +8,6 @@ use keybroker::config::hosts::{self, Host};
 use keybroker::ops::watch::{self, Drift, Event};
 use keybroker::{Error, Result};
 
-use super::Context;
-
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     /// Also watch the project files in DIR.
@@ -27,7 +25,7 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = Context::discover()?;
+    let ctx = super::context()?;
     let mut files: Vec<(Host, PathBuf)> = Vec::new();
     for spec in &a.file {
         let (h, p) = spec.split_once('=').ok_or_else(|| {

@@ -63,6 +63,12 @@ impl Context {
         Ok(ctx)
     }
 
+    /// Write (and treat as this installation's) `launcher` instead of the discovered one.
+    pub fn with_launcher(mut self, launcher: PathBuf) -> Context {
+        self.launcher = launcher;
+        self
+    }
+
     /// Work on `path` for `host` instead of the host's usual file.
     pub fn with_config(mut self, host: Host, path: PathBuf) -> Context {
         self.overrides.insert(host, path);
