@@ -33,6 +33,14 @@ pub(super) enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Sign in to an IdP in the browser (authorization code + PKCE): its ID token and
+    /// refresh token go to the keychain, and ID tokens are then renewed without a browser.
+    Login {
+        /// The IdP's name, as given to `idp add`.
+        name: String,
+        #[command(flatten)]
+        browser: super::connect::BrowserArgs,
+    },
     /// The IdPs set up, with their issuers.
     List,
     /// Forget an IdP (its keychain item and listing).
@@ -81,6 +89,21 @@ pub(super) fn run(c: Command) -> Result<()> {
             eprintln!(
                 "IdP {name} set up (token exchange at {endpoint}); add its organisation's servers with `keybroker add <host> <name> --url <url> --idp {name} --client-id <id>`"
             );
+            if !id_token_stdin && id_token_file.is_none() {
+                eprintln!("next: sign in to it with `keybroker idp login {name}`");
+            }
+            Ok(())
+        }
+        Command::Login { name, browser } => {
+            let vault = ctx.vault()?;
+            let report = super::stderr_reporter();
+            let how = keybroker::oauth::idp::Login {
+                browser: browser.browser(),
+                timeout: browser.timeout(),
+                cancel: None,
+                report: &report,
+            };
+            eprintln!("{}", idp::login(&vault, &ctx.audit, &name, &how, &now)?);
             Ok(())
         }
         Command::List => {

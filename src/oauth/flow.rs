@@ -651,6 +651,20 @@ pub fn check_client_issuer(server_id: &str, client: &ClientReg, issuer: &str) ->
     }
 }
 
+/// Show a checked sign-in URL (always, as the fallback) and hand it to `browser`.
+pub fn hand_to_browser(browser: &Browser, url: &Url, what: &str, report: &Reporter) {
+    report.line(&format!("keybroker: {what}:\n{url}"));
+    match browser {
+        Browser::Open => {
+            if let Err(e) = open_in_browser(url) {
+                report.line(&format!("keybroker: {}", e.describe()));
+            }
+        }
+        Browser::Print => {}
+        Browser::Hook(hook) => hook(url),
+    }
+}
+
 /// Run the authorization-code flow with PKCE; returns the new token set.
 pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<TokenSet> {
     let as_meta = &req.discovery.auth_server;
@@ -723,19 +737,12 @@ pub fn sign_in(http: &Http, req: &SignIn<'_>, now: impl Fn() -> i64) -> Result<T
         }
     }
     let auth_url = browser_url(auth_url.as_str())?;
-    req.report.line(&format!(
-        "keybroker: sign in to {} in your browser:\n{}",
-        req.server_id, auth_url
-    ));
-    match &req.browser {
-        Browser::Open => {
-            if let Err(e) = open_in_browser(&auth_url) {
-                req.report.line(&format!("keybroker: {}", e.describe()));
-            }
-        }
-        Browser::Print => {}
-        Browser::Hook(hook) => hook(&auth_url),
-    }
+    hand_to_browser(
+        &req.browser,
+        &auth_url,
+        &format!("sign in to {} in your browser", req.server_id),
+        req.report,
+    );
     let params = loopback.wait(&state, req.timeout, req.cancel, |p| {
         check_callback(p, &state, as_meta)
     })?;

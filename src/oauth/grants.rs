@@ -181,6 +181,7 @@ impl<'a> Target<'a> {
 pub fn machine_tokens(
     http: &Http,
     vault: &Vault,
+    locks: &std::path::Path,
     previous: &TokenSet,
     target: &Target<'_>,
     now: i64,
@@ -230,6 +231,7 @@ pub fn machine_tokens(
         MachineGrant::Enterprise { idp } => {
             let id_jag = super::idp::id_jag(
                 vault,
+                locks,
                 idp,
                 target.issuer,
                 target.resource,
@@ -431,6 +433,7 @@ mod tests {
         let ts = machine_tokens(
             &http(&bound.base),
             &vault(),
+            &std::env::temp_dir(),
             &previous,
             &target(&bound.base, &endpoint, false),
             1_000,
@@ -460,6 +463,7 @@ mod tests {
         let err = machine_tokens(
             &h,
             &vault(),
+            &std::env::temp_dir(),
             &previous,
             &target(&other.base, &other_endpoint, false),
             1_000,
@@ -477,6 +481,7 @@ mod tests {
         let ts = machine_tokens(
             &http(&as_.base),
             &vault(),
+            &std::env::temp_dir(),
             &key_client(None),
             &target(&as_.base, &endpoint, false),
             1_000,
@@ -495,8 +500,24 @@ mod tests {
         let endpoint = Url::parse(&format!("{}/token", as_.base)).expect("url");
         let h = http(&as_.base);
         let t = target(&as_.base, &endpoint, true);
-        let a = machine_tokens(&h, &vault(), &key_client(None), &t, 1_000).expect("a");
-        let b = machine_tokens(&h, &vault(), &key_client(None), &t, 1_000).expect("b");
+        let a = machine_tokens(
+            &h,
+            &vault(),
+            &std::env::temp_dir(),
+            &key_client(None),
+            &t,
+            1_000,
+        )
+        .expect("a");
+        let b = machine_tokens(
+            &h,
+            &vault(),
+            &std::env::temp_dir(),
+            &key_client(None),
+            &t,
+            1_000,
+        )
+        .expect("b");
         assert!(a.is_dpop() && b.is_dpop(), "{a:?}");
         let thumb = |ts: &TokenSet| {
             Key::from_pem(ts.dpop_key.as_deref().expect("dpop key"))
@@ -509,7 +530,8 @@ mod tests {
             "two credentials never share a DPoP key"
         );
         // A renewal of the same credential at the same issuer keeps its key.
-        let renewed = machine_tokens(&h, &vault(), &a, &t, 2_000).expect("renewed");
+        let renewed =
+            machine_tokens(&h, &vault(), &std::env::temp_dir(), &a, &t, 2_000).expect("renewed");
         assert_eq!(thumb(&renewed), thumb(&a));
         // Each grant: a proof without the nonce, then one retry with it; never more.
         let seen = as_.seen.lock().expect("lock").clone();

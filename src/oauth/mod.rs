@@ -340,7 +340,14 @@ impl Store {
         let Some(target) = grants::Target::stored(&self.server_id, ts, endpoint) else {
             return Err(self.needs_sign_in("the stored token set names no issuer or resource"));
         };
-        match grants::machine_tokens(http, &self.vault, ts, &target, now) {
+        match grants::machine_tokens(
+            http,
+            &self.vault,
+            &self.paths.config_dir.join("locks"),
+            ts,
+            &target,
+            now,
+        ) {
             Ok(new) => {
                 self.save(&new)?;
                 self.audit_event(

@@ -9,7 +9,7 @@
 use crate::base::error::{Error, Result};
 use crate::base::paths::Paths;
 use crate::base::secret::Secret;
-use crate::oauth::idp::{self, Idp};
+use crate::oauth::idp::{self, Idp, Login};
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome};
 use crate::store::state::{Credential, State};
 use crate::store::vault::Vault;
@@ -127,4 +127,34 @@ pub fn remove(
         ])?;
     }
     Ok(had_item || listed)
+}
+
+/// Sign in to IdP `name` in the browser (`keybroker idp login`): its ID token and refresh
+/// token go into its keychain item, and from then on an ID token that runs out is renewed
+/// without a browser. Returns what to tell the user.
+pub fn login(
+    vault: &Vault,
+    audit: &AuditLog,
+    name: &str,
+    how: &Login<'_>,
+    now: &str,
+) -> Result<String> {
+    let mut record = idp::load(vault, name)?;
+    let clock = crate::base::clock::unix_now;
+    idp::login(&mut record, how, &clock)?;
+    idp::save(vault, &record)?;
+    let renews = if record.refresh_token.is_some() {
+        "renewed with its refresh token when it runs out"
+    } else {
+        "not renewable: the IdP issued no refresh token, so sign in again when it runs out"
+    };
+    audit.append(vec![
+        Event::new(EventKind::Authorized, Outcome::Ok, now)
+            .credential(idp::credential_id(name))
+            .process(std::process::id(), None, None)
+            .detail(format!("signed in to IdP {name} ({})", record.issuer)),
+    ])?;
+    Ok(format!(
+        "signed in to IdP {name}: the ID token is in the keychain, {renews}"
+    ))
 }

@@ -308,7 +308,14 @@ pub fn machine_sign_in(
         scope,
         dpop: disc.auth_server.dpop(),
     };
-    match grants::machine_tokens(http, &store.vault, current, &target, unix_now()) {
+    match grants::machine_tokens(
+        http,
+        &store.vault,
+        &store.paths.config_dir.join("locks"),
+        current,
+        &target,
+        unix_now(),
+    ) {
         Ok(ts) => {
             store.save(&ts)?;
             store.audit_event(

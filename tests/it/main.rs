@@ -7,6 +7,7 @@ mod audit_errors;
 mod faults;
 mod host_files;
 mod hosts_cli;
+mod idp_login;
 mod import_e2e;
 mod import_spans;
 mod import_url_keys;

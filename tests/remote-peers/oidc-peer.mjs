@@ -14,7 +14,8 @@
 //   them in /stats (machineGrants, dpopRequests, bearerRequests, badProofs).
 // oidc-provider advertises DPoP, so sign-ins get DPoP-bound tokens: the MCP server takes
 // `Authorization: DPoP` with a valid proof (checked here with jose) as well as `Bearer`.
-// Access tokens live ACCESS_TTL seconds (default 4). Sign-in interactions are approved
+// Access tokens live ACCESS_TTL seconds (default 4), ID tokens ID_TOKEN_TTL (default
+// 3600). Sign-in interactions are approved
 // automatically (the "user" says yes), so a test can follow the URL without a UI.
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -74,6 +75,7 @@ const provider = new Provider(issuer, {
     },
   },
   pkce: { required: () => true },
+  ttl: { IdToken: Number(process.env.ID_TOKEN_TTL || 3600) },
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   rotateRefreshToken: true,
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
