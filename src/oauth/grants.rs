@@ -271,26 +271,31 @@ pub fn machine_tokens(
             flow::apply_tokens(&mut ts, &v, now);
             Ok(ts)
         }
-        TokenReply::Error(code, desc) => Err(Error::other(
-            format!(
-                "{} refused {} for {}: {code}{}",
+        TokenReply::Error(code, desc) => Err(Error::NeedsSignIn {
+            server: target.server_id.to_string(),
+            reason: format!(
+                "{} refused {}: {code}{} ({})",
                 target.issuer,
                 grant.describe(),
-                target.server_id,
-                desc.map(|d| format!(": {d}")).unwrap_or_default()
+                desc.map(|d| format!(": {d}")).unwrap_or_default(),
+                refusal_fix(&grant)
             ),
-            match grant {
-                MachineGrant::ClientCredentials => {
-                    "check the client id and its secret, or that the public key `keybroker rotate-key` printed is registered for the client".to_string()
-                }
-                MachineGrant::WorkloadJwt { .. } => {
-                    "check that the workload token is current and that the authorization server trusts its issuer".to_string()
-                }
-                MachineGrant::Enterprise { idp } => format!(
-                    "check that the IdP `{idp}` may grant access to this server; a new ID token: `keybroker idp add {idp} --replace ...`"
-                ),
-            },
-        )),
+        }),
+    }
+}
+
+/// What to check when an authorization server refuses a machine grant.
+fn refusal_fix(grant: &MachineGrant) -> String {
+    match grant {
+        MachineGrant::ClientCredentials => {
+            "check the client id and its secret, or that the public key `keybroker rotate-key` printed is registered for the client".to_string()
+        }
+        MachineGrant::WorkloadJwt { .. } => {
+            "check that the workload token is current and that the authorization server trusts its issuer".to_string()
+        }
+        MachineGrant::Enterprise { idp } => format!(
+            "check that the IdP `{idp}` may grant access to this server; a new sign-in there: `keybroker idp login {idp}`"
+        ),
     }
 }
 

@@ -109,6 +109,11 @@ pub struct TokenSet {
     /// How tokens are obtained without a browser; `None`: a browser sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<grants::MachineGrant>,
+    /// Why the authorization server last refused this machine credential's grant (a
+    /// revoked or deleted client, an unregistered key). While set, no process asks again
+    /// on its own: the credential needs sign-in until `keybroker connect` succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -124,6 +129,7 @@ impl std::fmt::Debug for TokenSet {
             .field("has_dpop_key", &self.dpop_key.is_some())
             .field("has_client_key", &self.client_key.is_some())
             .field("machine", &self.machine)
+            .field("refused", &self.refused)
             .finish()
     }
 }
@@ -142,6 +148,18 @@ impl TokenSet {
     }
 
     /// `true` when the access token is DPoP-bound (sent as `Authorization: DPoP`).
+    /// A client-credentials credential's standing refusal (see [`Self::refused`]). Only
+    /// the client's own registration can make that grant work again, which the user
+    /// fixes; a workload token or an IdP sign-in renews by itself, so those ask again.
+    pub fn refusal(&self) -> Option<String> {
+        if !matches!(self.machine, Some(grants::MachineGrant::ClientCredentials)) {
+            return None;
+        }
+        self.refused
+            .as_ref()
+            .map(|r| format!("{r}; after fixing that, run `keybroker connect` to ask again"))
+    }
+
     pub fn is_dpop(&self) -> bool {
         self.token_type.as_deref() == Some("DPoP") && self.dpop_key.is_some()
     }
@@ -223,6 +241,9 @@ impl Store {
         now: &dyn Fn() -> i64,
     ) -> Result<TokenSet> {
         let before = self.load()?;
+        if let Some(why) = before.as_ref().and_then(TokenSet::refusal) {
+            return Err(self.needs_sign_in(why));
+        }
         if let Some(ts) = &before
             && let Some(tok) = ts.usable(now(), ts.refresh_ahead())
             && stale != Some(tok)
@@ -358,6 +379,7 @@ impl Store {
                 Ok(new)
             }
             Err(e) => {
+                self.remember_refusal(ts, &e)?;
                 let refused = self.event(
                     EventKind::Refreshed,
                     Outcome::Error,
@@ -366,6 +388,20 @@ impl Store {
                 Err(self.audit.append_refusal(vec![refused], e))
             }
         }
+    }
+
+    /// After a machine grant the authorization server refused (not one that never got
+    /// an answer): drop the dead access token and keep the reason, so no process retries
+    /// until the user runs `keybroker connect`.
+    pub fn remember_refusal(&self, ts: &TokenSet, e: &Error) -> Result<()> {
+        let Error::NeedsSignIn { reason, .. } = e else {
+            return Ok(());
+        };
+        let mut ts = ts.clone();
+        ts.access_token = None;
+        ts.expires_at = None;
+        ts.refused = Some(reason.clone());
+        self.save(&ts)
     }
 
     /// Record what happened to this server's sign-in. An event that cannot be written

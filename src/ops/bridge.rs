@@ -101,6 +101,9 @@ struct Session {
     dpop: Option<Key>,
     /// The latest nonce the server gave for DPoP proofs (RFC 9449 section 9).
     dpop_nonce: Option<String>,
+    /// The authorization server refused this credential (a revoked machine client):
+    /// every further message fails at once, nothing is sent with the dead token.
+    refused: Option<String>,
 }
 
 impl Session {
@@ -494,6 +497,9 @@ impl Bridge {
         line: &[u8],
         msg: &Value,
     ) -> Result<()> {
+        if let Some(why) = lock(session).refused.clone() {
+            return Err(self.needs_sign_in(&why));
+        }
         if let (Some(id), Some(why)) = (msg.get("id"), self.refusal(session, msg)) {
             self.report.line(&format!("keybroker bridge: {why}"));
             rpc_error(out, id, -32602, &format!("keybroker: {why}"));
@@ -794,6 +800,16 @@ impl Bridge {
             return Ok(());
         }
         if let Some(machine) = current.as_ref().filter(|t| t.machine.is_some()) {
+            // Refused before: only the user's `keybroker connect` asks again.
+            let refused = |why: String| {
+                let mut s = lock(session);
+                s.set_tokens(None);
+                s.refused = Some(why);
+            };
+            if let Some(why) = machine.refusal() {
+                refused(why.clone());
+                return Err(self.needs_sign_in(&why));
+            }
             // A machine credential: new tokens without a browser, whatever the policy.
             let previous_scope = machine.scope.as_deref().filter(|_| {
                 challenge.and_then(|c| c.error.as_deref()) == Some("insufficient_scope")
@@ -805,7 +821,12 @@ impl Bridge {
                 challenge,
                 machine,
                 previous_scope,
-            )?;
+            )
+            .inspect_err(|e| {
+                if let Error::NeedsSignIn { reason, .. } = e {
+                    refused(reason.clone());
+                }
+            })?;
             lock(session).set_tokens(Some(ts));
             return Ok(());
         }

@@ -390,13 +390,16 @@ fn bridged_status(
         let now = crate::base::clock::unix_now();
         // A machine credential gets its tokens itself, whenever it needs them.
         let usable = ts.as_ref().is_some_and(|t| {
-            t.machine.is_some()
+            (t.machine.is_some() && t.refusal().is_none())
                 || (t.access_token.is_some()
                     && (t.refresh_token.is_some() || t.expires_at.is_none_or(|e| e > now)))
         });
         if !usable {
             st.status = Status::NeedsSignIn;
-            st.detail = Some(format!("run `keybroker connect {}`", st.id));
+            st.detail = Some(match ts.as_ref().and_then(|t| t.refusal()) {
+                Some(why) => why,
+                None => format!("run `keybroker connect {}`", st.id),
+            });
         }
     }
     Ok(st)

@@ -326,6 +326,7 @@ pub fn machine_sign_in(
             Ok(ts)
         }
         Err(e) => {
+            store.remember_refusal(current, &e)?;
             let refused = store.event(
                 EventKind::Authorized,
                 Outcome::Error,

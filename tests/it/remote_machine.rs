@@ -236,3 +236,65 @@ fn a_generated_signing_key_is_printed_as_a_public_jwks_and_kept_only_in_the_keyc
         .assert()
         .failure();
 }
+
+#[test]
+fn a_revoked_machine_client_needs_sign_in_and_is_asked_once_not_in_a_loop() {
+    let w = World::new();
+    let key = Key::generate().expect("key");
+    let (_peer, mcp) = machine_peer(&key.public_jwk());
+    w.kb()
+        .args(["add", "claude-desktop", "ci", "--url", &mcp, "--config"])
+        .arg(&w.config)
+        .args([
+            "--client-credentials",
+            "--client-id",
+            "kb-machine",
+            "--private-key-jwt",
+            "--private-key-stdin",
+        ])
+        .write_stdin(key.to_pem().expect("pem"))
+        .assert()
+        .success();
+    let (stdout, stderr) = bridge(&w, "claude-desktop/ci");
+    assert!(stdout.contains("you are kb-machine"), "{stderr}");
+
+    // The administrator deletes the client: its live token and its grant are refused.
+    ureq::get(&mcp.replace("/mcp", "/revoke-machine-client"))
+        .call()
+        .expect("revoke");
+    let (stdout, stderr) = bridge(&w, "claude-desktop/ci");
+    assert!(!stdout.contains("you are kb-machine"), "{stdout}");
+    assert!(stderr.contains("needs sign-in"), "{stderr}");
+    assert!(stderr.contains("invalid_client"), "the reason: {stderr}");
+    let s = stats(&mcp);
+    assert_eq!(
+        s["revokedTokenRequests"], 1,
+        "one grant request after the refusal, no retry loop: {s}"
+    );
+    assert!(
+        s["revokedMcpRequests"].as_u64().unwrap_or(0) <= 2,
+        "the refused token is not replayed: {s}"
+    );
+    let listed = w.kb().args(["servers", "--json"]).assert().success();
+    let listed = String::from_utf8_lossy(&listed.get_output().stdout).into_owned();
+    assert!(listed.contains(r#""status": "needs-sign-in""#), "{listed}");
+    assert!(
+        listed.contains("invalid_client"),
+        "with the reason: {listed}"
+    );
+
+    // The next bridge does not ask again on its own: the user has to act.
+    let (_, stderr) = bridge(&w, "claude-desktop/ci");
+    assert!(stderr.contains("needs sign-in"), "{stderr}");
+    assert!(stderr.contains("keybroker connect"), "the fix: {stderr}");
+    assert_eq!(stats(&mcp)["revokedTokenRequests"], 1, "{}", stats(&mcp));
+    // `keybroker connect` asks once more, once.
+    let out = w
+        .kb()
+        .args(["connect", "claude-desktop/ci"])
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("invalid_client"), "{err}");
+    assert_eq!(stats(&mcp)["revokedTokenRequests"], 2, "{}", stats(&mcp));
+}

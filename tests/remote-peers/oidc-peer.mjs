@@ -4,6 +4,7 @@
 //
 //   node oidc-peer.mjs            prints {"mcp": URL, "issuer": URL} on stdout when ready
 // GET <mcp origin>/stats -> {"refreshes": n, "refreshErrors": n, "codes": n}
+// GET <mcp origin>/revoke-machine-client -> the machine client is deleted from now on
 // GET <mcp origin>/use-authorization-server?issuer=URL -> the protected-resource metadata
 //   names that authorization server from now on (a resource that moved, or was taken over)
 // STATIC_CLIENT='{"client_id": ..., "client_secret": ...}' adds a client registered by
@@ -32,8 +33,12 @@ const mcpServer = http.createServer();
 const [asPort, mcpPort] = [await listen(asServer), await listen(mcpServer)];
 const issuer = `http://127.0.0.1:${asPort}`;
 const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
-const stats = { refreshes: 0, refreshErrors: 0, codes: 0, machineGrants: 0, machineErrors: 0, dpopRequests: 0, bearerRequests: 0, badProofs: 0 };
+const stats = { revokedTokenRequests: 0, revokedMcpRequests: 0, refreshes: 0, refreshErrors: 0, codes: 0, machineGrants: 0, machineErrors: 0, dpopRequests: 0, bearerRequests: 0, badProofs: 0 };
 let authorizationServer = issuer;
+// GET <mcp origin>/revoke-machine-client: from then on the machine client is gone, as
+// when an administrator deletes it: its tokens are refused and the token endpoint
+// answers `invalid_client`, as oidc-provider does for an unknown client.
+let machineRevoked = false;
 const machine = process.env.MACHINE_CLIENT ? JSON.parse(process.env.MACHINE_CLIENT) : null;
 const clients = machine
   ? [{
@@ -143,6 +148,12 @@ asServer.on('request', async (req, res) => {
       return res.end(String(e));
     }
   }
+  if (machineRevoked && req.method === 'POST' && req.url === '/token') {
+    stats.revokedTokenRequests++;
+    res.statusCode = 401;
+    res.setHeader('content-type', 'application/json');
+    return res.end(JSON.stringify({ error: 'invalid_client', error_description: 'client authentication failed' }));
+  }
   return callback(req, res);
 });
 
@@ -154,6 +165,10 @@ async function serveMcp(req, res) {
   if (req.url === '/stats') {
     res.setHeader('content-type', 'application/json');
     return res.end(JSON.stringify(stats));
+  }
+  if (req.url === '/revoke-machine-client') {
+    machineRevoked = true;
+    return res.end('ok');
   }
   if (req.url.startsWith('/use-authorization-server?')) {
     authorizationServer = new URL(req.url, mcpUrl).searchParams.get('issuer');
@@ -169,7 +184,9 @@ async function serveMcp(req, res) {
     return res.end();
   }
   const token = await tokenOf(req).catch(() => undefined);
-  if (!token || token.isExpired || token.aud !== mcpUrl) {
+  const revoked = machineRevoked && token && token.clientId === machine?.client_id;
+  if (revoked) stats.revokedMcpRequests++;
+  if (!token || revoked || token.isExpired || token.aud !== mcpUrl) {
     res.statusCode = 401;
     res.setHeader('WWW-Authenticate', challenge);
     return res.end('{"error":"invalid_token"}');
