@@ -1,6 +1,6 @@
 //! `keybroker audit`: who received what, and `audit verify`: is the log intact.
 
-use keybroker::store::audit::{Event, EventKind, Filter, Outcome, Target};
+use keybroker::store::audit::{AnchorStatus, Event, EventKind, Filter, Outcome, Target};
 use keybroker::{Error, Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -130,7 +130,8 @@ fn verify(ctx: &Context, json: bool) -> Result<()> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({"ok": report.ok, "lines": report.lines, "torn": report.torn, "problems": problems, "notes": report.notes})
+            serde_json::json!({"ok": report.ok, "lines": report.lines, "torn": report.torn, "problems": problems, "notes": report.notes,
+                "anchor": {"status": anchor_status(&report.anchor), "message": report.anchor.describe()}})
         );
     } else {
         println!("{}: {} line(s)", ctx.audit.path().display(), report.lines);
@@ -145,6 +146,7 @@ fn verify(ctx: &Context, json: bool) -> Result<()> {
         for p in &report.problems {
             println!("  line {}: {:?}: {}", p.line, p.kind, p.message);
         }
+        println!("  anchor: {}", report.anchor.describe());
         println!(
             "{}",
             if report.ok {
@@ -164,6 +166,19 @@ fn verify(ctx: &Context, json: bool) -> Result<()> {
             ),
             "keep a copy of the log for investigation; the lines named above were edited, removed or reordered",
         ))
+    }
+}
+
+/// The anchor's verdict as one stable word for `--json`.
+fn anchor_status(a: &AnchorStatus) -> &'static str {
+    match a {
+        AnchorStatus::NotConfigured => "not-configured",
+        AnchorStatus::Verified => "verified",
+        AnchorStatus::Empty => "empty",
+        AnchorStatus::NotAnchoredYet => "not-anchored-yet",
+        AnchorStatus::Stale { .. } => "stale",
+        AnchorStatus::Unavailable(_) => "unavailable",
+        AnchorStatus::Mismatch => "mismatch",
     }
 }
 

@@ -30,6 +30,13 @@
 //!   with the log in a way a crash cannot explain (lines removed, log replaced, head
 //!   deleted), it first appends an `audit-head-mismatch` event describing what it found,
 //!   so the evidence survives the head being rewritten; `verify` reports that event.
+//! * The head is also anchored in the keychain ([`anchor`]): an HMAC over the head whose
+//!   key is a keychain item. An append that finds the anchor disagreeing with the log (the
+//!   log and its head rewritten together, or an older copy put back) records an
+//!   `audit-head-mismatch` event before it re-anchors; `verify` reports an anchor the
+//!   chain does not reach as [`ProblemKind::AnchorMismatch`], and an anchor that is only
+//!   behind (appends made while the keychain was locked) as stale, in
+//!   [`VerifyReport::anchor`].
 //!
 //! # Concurrency
 //!
@@ -44,12 +51,15 @@
 //!   `detail` is a human sentence that callers must never fill with secret material.
 //!   Nothing here inspects or redacts values: keeping secrets out is the caller's job.
 //! * It is not a general-purpose log: no levels, no rotation, no free-form fields.
-//! * It is tamper-*evident* against casual edits, not tamper-*proof*: the chain is not
-//!   keyed, so someone who can write the user's files can rewrite the whole log and the
-//!   head consistently.
+//! * It is tamper-*evident*, not tamper-*proof*: someone who can write the user's files
+//!   can rewrite the whole log and the head consistently, which the keychain anchor then
+//!   exposes; someone who can also read the keychain (on Linux: any process of the user)
+//!   can recompute the anchor too.
+//! * It never follows a symlink at one of its own names (log, head, lock): a planted link
+//!   is refused, and nothing is written through it.
 //! * It never reads the clock, except in [`crate::base::clock::now_rfc3339`], which callers may use.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -59,11 +69,15 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::base::error::{Error, Result};
-use crate::base::fsutil::{self, Expect};
+use crate::base::fsutil::{self, Own};
 
+pub mod anchor;
 mod event;
 
 pub use event::{Event, EventKind, Outcome, Target};
+
+use crate::store::vault::Vault;
+use anchor::{Anchor, Point};
 
 /// `prev` of the first event in a log.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -100,6 +114,57 @@ pub struct VerifyReport {
     pub torn: Vec<usize>,
     /// Things worth knowing that are not integrity failures (e.g. head file behind).
     pub notes: Vec<String>,
+    /// How the keychain anchor compared with the chain.
+    pub anchor: AnchorStatus,
+}
+
+/// The keychain anchor's verdict in [`VerifyReport::anchor`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AnchorStatus {
+    /// This log has no anchor (a log opened without a keychain service).
+    #[default]
+    NotConfigured,
+    /// The anchor records the end of the chain.
+    Verified,
+    /// Nothing to anchor yet (an empty log).
+    Empty,
+    /// The log has events but nothing is anchored: a log from before anchors. The next
+    /// append anchors it.
+    NotAnchoredYet,
+    /// The anchor records an earlier point of this chain: appends happened while the
+    /// keychain was locked or absent. The next append with the keychain moves it forward.
+    Stale { anchored_lines: usize },
+    /// The keychain could not be asked; the anchor was not checked.
+    Unavailable(String),
+    /// The anchor disagrees with the chain (also reported as a problem).
+    Mismatch,
+}
+
+impl AnchorStatus {
+    /// One sentence for a person, with what to do where there is something to do.
+    pub fn describe(&self) -> String {
+        match self {
+            AnchorStatus::NotConfigured => "not anchored (no keychain for this log)".into(),
+            AnchorStatus::Verified => "the keychain anchor matches the end of the chain".into(),
+            AnchorStatus::Empty => "nothing to anchor yet (empty log)".into(),
+            AnchorStatus::NotAnchoredYet => "not anchored yet: this log predates the keychain \
+                anchor; the next audited action anchors it"
+                .into(),
+            AnchorStatus::Stale { anchored_lines } => format!(
+                "the keychain anchor is stale: it records line {anchored_lines} of this chain, \
+                 and later events were appended while the keychain was locked or absent; \
+                 they are not covered by the anchor until the next audited action with the \
+                 keychain unlocked"
+            ),
+            AnchorStatus::Unavailable(why) => format!(
+                "the keychain anchor was not checked: {why}; unlock the keychain and run \
+                 `keybroker audit verify` again"
+            ),
+            AnchorStatus::Mismatch => {
+                "the keychain anchor does not match the chain (see the problem above)".into()
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,18 +198,40 @@ pub enum ProblemKind {
     HeadUnreadable,
     /// An `audit-head-mismatch` event: an earlier append found the head disagreeing.
     HeadMismatchRecorded,
+    /// The keychain anchor records a point this chain does not contain (the log and its
+    /// head were rewritten together, or an older copy was put back), or it does not
+    /// verify with its key.
+    AnchorMismatch,
 }
 
 /// The audit log at one path. Cheap to create; nothing is touched until first use.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
+    anchor: Option<Anchor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Head {
+    /// Rotated segments before the active log (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    segment: u64,
     lines: usize,
     hash: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Head {
+    fn point(&self) -> Point {
+        Point {
+            segment: self.segment,
+            lines: self.lines,
+            hash: self.hash.clone(),
+        }
+    }
 }
 
 /// What `append` needs from the end of the log.
@@ -159,8 +246,38 @@ struct Tail {
 }
 
 impl AuditLog {
+    /// A log without a keychain anchor (tests, read-only copies).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        AuditLog { path: path.into() }
+        AuditLog {
+            path: path.into(),
+            anchor: None,
+        }
+    }
+
+    /// A log whose head is anchored in keychain `service` (see [`anchor`]). The keychain
+    /// is opened only when an append or `verify` needs it, or not at all when a session is
+    /// offered first ([`AuditLog::offer_vault`]).
+    pub fn anchored(path: impl Into<PathBuf>, service: &str) -> Self {
+        AuditLog {
+            path: path.into(),
+            anchor: Some(Anchor::new(service)),
+        }
+    }
+
+    /// A log anchored through an open vault (unit tests use the mock store).
+    pub fn with_vault(path: impl Into<PathBuf>, vault: Vault) -> Self {
+        AuditLog {
+            path: path.into(),
+            anchor: Some(Anchor::with_vault(vault)),
+        }
+    }
+
+    /// Anchor through this already open keychain session (the launcher's), so no second
+    /// session is opened for the anchor.
+    pub fn offer_vault(&self, vault: &Vault) {
+        if let Some(a) = &self.anchor {
+            a.offer(vault);
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -201,10 +318,12 @@ impl AuditLog {
             validate(e)?;
         }
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_dir_all_private(dir).map_err(|e| Error::io(dir, e))?;
+            fsutil::create_private_dir(dir)?;
         }
         let lock = open_lock(&self.lock_path())?;
         lock.lock().map_err(|e| Error::io(self.lock_path(), e))?;
+        // A link planted at the head's name is refused before any line is written.
+        fsutil::refuse_link(&self.head_path())?;
         // The lock is released when `lock` is dropped (closed), including on error.
         let result = self.append_locked(events);
         drop(lock);
@@ -234,6 +353,7 @@ impl AuditLog {
 
         let fragment_lines = usize::from(tail.fragment.is_some());
         let head = read_head(&self.head_path());
+        let segment = head.valid().map_or(0, |h| h.segment);
         let last_hash = tail.last_hash.clone();
         // Physical lines the log will have once a fragment is terminated.
         let (lines_before, mismatch) = match (&head, &last_hash) {
@@ -275,8 +395,16 @@ impl AuditLog {
             }
         };
 
-        let mut all = Vec::with_capacity(events.len() + 1);
-        if let Some(detail) = mismatch {
+        // The keychain anchor against the log as it is now, before it moves forward.
+        let before = Point {
+            segment,
+            lines: lines_before - fragment_lines,
+            hash: last_hash.clone().unwrap_or_else(|| GENESIS.to_owned()),
+        };
+        let (anchor_usable, anchor_mismatch) = self.check_anchor_before_append(&before);
+
+        let mut all = Vec::with_capacity(events.len() + 2);
+        for detail in [mismatch, anchor_mismatch].into_iter().flatten() {
             all.push(
                 Event::new(EventKind::HeadMismatch, Outcome::Error, &events[0].time).detail(detail),
             );
@@ -304,11 +432,71 @@ impl AuditLog {
         drop(file);
 
         let head = Head {
+            segment,
             lines: lines_before + all.len(),
             hash: prev,
         };
         self.write_head(&head)?;
+        if anchor_usable && let Some(a) = &self.anchor {
+            // A keychain that fails now leaves the anchor stale; the events are recorded.
+            let _ = a.write(&head.point());
+        }
         Ok(all)
+    }
+
+    /// Compare the keychain anchor with the log before an append. Returns whether the
+    /// anchor can be written afterwards, and the detail of an `audit-head-mismatch` event
+    /// when the anchor records a point this log does not contain.
+    fn check_anchor_before_append(&self, now: &Point) -> (bool, Option<String>) {
+        let Some(a) = &self.anchor else {
+            return (false, None);
+        };
+        match a.read() {
+            anchor::Read::Unavailable(_) => (false, None),
+            anchor::Read::Missing => (true, None),
+            anchor::Read::Invalid(why) => (
+                true,
+                Some(format!(
+                    "when this event was appended, the keychain anchor of the audit log could \
+                     not be trusted: {why}"
+                )),
+            ),
+            anchor::Read::Valid(p) if p == *now => (true, None),
+            anchor::Read::Valid(p) => {
+                if self.contains_point(&p, now) {
+                    (true, None)
+                } else {
+                    (
+                        true,
+                        Some(format!(
+                            "when this event was appended, the keychain anchor recorded {} lines \
+                             ending in hash {} (segment {}), but the log had {} lines ending in \
+                             hash {} (segment {}) and not that point: the log and its head were \
+                             rewritten or replaced by another copy",
+                            p.lines, p.hash, p.segment, now.lines, now.hash, now.segment
+                        )),
+                    )
+                }
+            }
+        }
+    }
+
+    /// Whether the chain that ends at `now` passes through the anchored point `p` (an
+    /// anchor left behind while the keychain was unavailable). Reads forward through
+    /// the file `p` names; only runs when the anchor is behind.
+    fn contains_point(&self, p: &Point, now: &Point) -> bool {
+        if p.segment > now.segment || (p.segment == now.segment && p.lines > now.lines) {
+            return false;
+        }
+        if p.segment != now.segment {
+            // Rotated segments are not kept in this version; an anchor in another segment
+            // cannot be checked here.
+            return false;
+        }
+        if p.lines == 0 {
+            return p.hash == GENESIS;
+        }
+        hash_at_line(&self.path, p.lines).is_some_and(|h| h == p.hash)
     }
 
     fn write_head(&self, head: &Head) -> Result<()> {
@@ -319,9 +507,9 @@ impl AuditLog {
             )
         })?;
         bytes.push(b'\n');
-        // The shared atomic replace: a fresh temp file (exclusive, random name, 0600) in
-        // the same directory, fsync, rename, fsync of the directory.
-        fsutil::replace_file(&self.head_path(), &bytes, Expect::Anything)
+        // The own-file atomic replace: a fresh temp file (exclusive, random name, 0600) in
+        // the same directory, fsync, rename, fsync of the directory; never through a link.
+        fsutil::replace_own_file(&self.head_path(), &bytes)
     }
 
     /// Take a shared lock for reading if the log's directory exists; readers that cannot
@@ -335,10 +523,15 @@ impl AuditLog {
             l.lock_shared()
                 .map_err(|e| Error::io(self.lock_path(), e))?;
         }
-        let bytes = match fs::read(&self.path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&self.path, e)),
+        let bytes = match fsutil::open_own(&self.path, Own::Read) {
+            Ok(mut f) => {
+                let mut b = Vec::new();
+                f.read_to_end(&mut b)
+                    .map_err(|e| Error::io(&self.path, e))?;
+                Some(b)
+            }
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
         };
         drop(lock);
         Ok(bytes)
@@ -487,6 +680,16 @@ impl AuditLog {
 
         let last_hash = (last_event_line > 0).then_some(prev);
         let head_name = self.head_path().display().to_string();
+        let segment = head.valid().map_or(0, |h| h.segment);
+        report.anchor = self.check_anchor(
+            &Point {
+                segment,
+                lines: report.lines,
+                hash: last_hash.clone().unwrap_or_else(|| GENESIS.to_owned()),
+            },
+            &line_of_hash,
+            &mut report.problems,
+        );
         match head {
             HeadState::Missing => {
                 if report.lines > 0 {
@@ -566,6 +769,65 @@ impl AuditLog {
         report.problems.sort_by_key(|p| p.line);
         report.ok = report.problems.is_empty();
         Ok(report)
+    }
+}
+
+impl AuditLog {
+    /// The anchor's verdict on the chain that ends at `end`; `hashes` are the (line, hash)
+    /// of every event in the active log. A mismatch is also pushed to `problems`.
+    fn check_anchor(
+        &self,
+        end: &Point,
+        hashes: &[(usize, String)],
+        problems: &mut Vec<Problem>,
+    ) -> AnchorStatus {
+        let Some(a) = &self.anchor else {
+            return AnchorStatus::NotConfigured;
+        };
+        let log = self.path.display();
+        let mismatch = |message: String, problems: &mut Vec<Problem>| {
+            problems.push(Problem {
+                line: end.lines.max(1),
+                kind: ProblemKind::AnchorMismatch,
+                message,
+            });
+            AnchorStatus::Mismatch
+        };
+        match a.read() {
+            anchor::Read::Unavailable(why) => AnchorStatus::Unavailable(why),
+            anchor::Read::Missing if end.lines == 0 && end.segment == 0 => AnchorStatus::Empty,
+            anchor::Read::Missing => AnchorStatus::NotAnchoredYet,
+            anchor::Read::Invalid(why) => mismatch(
+                format!(
+                    "{log}: the keychain anchor cannot be trusted: {why}. Compare the log with \
+                     a backup; the next audited action records this in the log and re-anchors"
+                ),
+                problems,
+            ),
+            anchor::Read::Valid(p) if p == *end => AnchorStatus::Verified,
+            anchor::Read::Valid(p) => {
+                let behind = p.segment == end.segment
+                    && p.lines < end.lines
+                    && hashes.iter().any(|(n, h)| *n == p.lines && *h == p.hash);
+                if behind {
+                    AnchorStatus::Stale {
+                        anchored_lines: p.lines,
+                    }
+                } else {
+                    mismatch(
+                        format!(
+                            "{log} ends at line {} with hash {} (segment {}), but the keychain \
+                             anchor records line {} with hash {} (segment {}), which this chain \
+                             does not contain: the log and its head were rewritten together or \
+                             replaced by an older copy. Keep this copy for investigation and \
+                             compare it with a backup",
+                            end.lines, end.hash, end.segment, p.lines, p.hash, p.segment
+                        ),
+                        problems,
+                    )
+                }
+            }
+        }
     }
 }
 
@@ -803,8 +1065,16 @@ impl HeadState {
 }
 
 fn read_head(path: &Path) -> HeadState {
-    match fs::read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HeadState::Missing,
+    let read = fsutil::open_own(path, Own::Read).and_then(|mut f| {
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes)
+            .map(|_| bytes)
+            .map_err(|e| Error::io(path, e))
+    });
+    match read {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            HeadState::Missing
+        }
         Err(e) => HeadState::Unreadable(e.to_string()),
         Ok(bytes) => match serde_json::from_slice::<Head>(&bytes) {
             Ok(h) => HeadState::Valid(h),
@@ -814,37 +1084,27 @@ fn read_head(path: &Path) -> HeadState {
 }
 
 fn open_lock(path: &Path) -> Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    private_mode(&mut opts);
-    opts.open(path).map_err(|e| Error::io(path, e))
+    fsutil::open_own(path, Own::Lock)
 }
 
 fn open_log_for_append(path: &Path) -> Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.read(true).append(true).create(true);
-    private_mode(&mut opts);
-    opts.open(path).map_err(|e| Error::io(path, e))
+    fsutil::open_own(path, Own::Append)
 }
 
-#[cfg(unix)]
-fn private_mode(opts: &mut OpenOptions) {
-    use std::os::unix::fs::OpenOptionsExt;
-    opts.mode(0o600);
-}
-
-#[cfg(not(unix))]
-fn private_mode(_opts: &mut OpenOptions) {}
-
-fn create_dir_all_private(dir: &Path) -> std::io::Result<()> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
+/// The declared `hash` of physical line `n` (1-based) of `path`, if it is an event.
+fn hash_at_line(path: &Path, n: usize) -> Option<String> {
+    let file = fsutil::open_own(path, Own::Read).ok()?;
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    for _ in 0..n {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line).ok()?;
+        if read == 0 || line.last() != Some(&b'\n') {
+            return None;
+        }
     }
-    b.create(dir)
+    line.pop();
+    parse_line(&line).map(|(e, _)| e.hash)
 }
 
 #[cfg(test)]
@@ -852,6 +1112,7 @@ mod tests {
     use super::*;
     use crate::base::clock::now_rfc3339;
     use std::collections::HashSet;
+    use std::fs::{self, OpenOptions};
     use std::process::Command;
 
     const CHILD_ENV: &str = "KB_AUDIT_TEST_CHILD_LOG";
@@ -935,6 +1196,7 @@ mod tests {
         assert_eq!(
             head,
             Head {
+                segment: 0,
                 lines: 3,
                 hash: out[1].hash.clone()
             }
@@ -1071,6 +1333,194 @@ mod tests {
         assert!(log.verify().expect("verify").ok);
         let head = fs::read_to_string(log.head_path()).expect("head");
         assert!(head.contains("\"lines\":2"), "{head}");
+    }
+
+    fn mock_vault() -> Vault {
+        let store: std::sync::Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().unwrap();
+        Vault::with_store(store, "keybroker-audit-test")
+    }
+
+    /// Rewrite every line with `edit` and re-chain them, as someone who knows the format
+    /// would: every hash and link holds, and the head is made to match.
+    fn rewrite_consistently(log: &AuditLog, edit: impl Fn(&mut Event)) {
+        let mut prev = GENESIS.to_owned();
+        let mut out = Vec::new();
+        let events = log.read_all().unwrap();
+        let n = events.len();
+        for mut e in events {
+            edit(&mut e);
+            e.prev = prev;
+            e.hash = String::new();
+            out.extend(serialize_line(&mut e).unwrap());
+            prev = e.hash.clone();
+        }
+        fs::write(log.path(), out).unwrap();
+        fs::write(
+            log.head_path(),
+            format!("{{\"lines\":{n},\"hash\":\"{prev}\"}}\n"),
+        )
+        .unwrap();
+    }
+
+    fn anchored(n: usize) -> (tempfile::TempDir, AuditLog, Vault) {
+        let (dir, plain) = setup(0);
+        let vault = mock_vault();
+        let log = AuditLog::with_vault(plain.path(), vault.clone());
+        for i in 0..n {
+            log.append(vec![ev(
+                EventKind::Released,
+                &format!("s{i}"),
+                &format!("2026-01-0{}T00:00:00Z", i + 1),
+            )])
+            .unwrap();
+        }
+        (dir, log, vault)
+    }
+
+    #[test]
+    fn a_fresh_log_is_anchored_by_its_first_append() {
+        let (_d, log, vault) = anchored(0);
+        assert_eq!(log.verify().unwrap().anchor, AnchorStatus::Empty);
+        log.append(vec![ev(EventKind::Released, "a", "2026-01-01T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+        assert!(vault.get(anchor::KEY_ID).unwrap().is_some());
+    }
+
+    #[test]
+    fn rewriting_the_log_and_its_head_together_is_an_anchor_mismatch() {
+        let (_d, log, _v) = anchored(3);
+        rewrite_consistently(&log, |e| {
+            if e.server.as_deref() == Some("s1") {
+                e.server = Some("someone-else".into());
+            }
+        });
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::AnchorMismatch], "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Mismatch);
+        assert!(report.problems[0].message.contains("rewritten"));
+
+        // The next append records what it found before it re-anchors.
+        log.append(vec![ev(EventKind::Released, "z", "2026-02-01T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::HeadMismatchRecorded], "{report:#?}");
+        assert!(report.problems[0].message.contains("keychain anchor"));
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+    }
+
+    #[test]
+    fn an_older_copy_put_back_is_an_anchor_mismatch() {
+        let (_d, log, _v) = anchored(2);
+        let old_log = fs::read(log.path()).unwrap();
+        let old_head = fs::read(log.head_path()).unwrap();
+        log.append(vec![ev(EventKind::Denied, "gone", "2026-02-01T00:00:00Z")])
+            .unwrap();
+        fs::write(log.path(), old_log).unwrap();
+        fs::write(log.head_path(), old_head).unwrap();
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::AnchorMismatch], "{report:#?}");
+    }
+
+    #[test]
+    fn an_anchor_left_behind_is_stale_and_the_next_append_moves_it_forward() {
+        let (_d, log, _v) = anchored(2);
+        // Appends by a writer without the keychain.
+        AuditLog::new(log.path())
+            .append(vec![ev(EventKind::Denied, "x", "2026-02-01T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Stale { anchored_lines: 2 });
+        log.append(vec![ev(EventKind::Released, "y", "2026-02-02T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+    }
+
+    #[test]
+    fn a_log_from_before_anchors_is_not_anchored_yet_until_its_next_append() {
+        let (_d, plain) = setup(2);
+        let log = AuditLog::with_vault(plain.path(), mock_vault());
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::NotAnchoredYet);
+        log.append(vec![ev(EventKind::Released, "y", "2026-02-02T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+    }
+
+    #[test]
+    fn a_keychain_that_refuses_leaves_the_append_recorded_and_the_anchor_stale() {
+        let store: std::sync::Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().unwrap();
+        let service = "keybroker-audit-test";
+        let (_d, plain) = setup(0);
+        let log = AuditLog::with_vault(plain.path(), Vault::with_store(store.clone(), service));
+        log.append(vec![ev(EventKind::Released, "a", "2026-01-01T00:00:00Z")])
+            .unwrap();
+
+        // The anchor's item answers the next call as a locked keychain does.
+        let entry = keyring_core::Entry::new_in_store(&store, service, anchor::ANCHOR_ID).unwrap();
+        let cred: &keyring_core::mock::Cred = entry.as_any().downcast_ref().unwrap();
+        cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+        let locked = AuditLog::with_vault(plain.path(), Vault::with_store(store.clone(), service));
+        locked
+            .append(vec![ev(EventKind::Denied, "x", "2026-02-01T00:00:00Z")])
+            .unwrap();
+        assert_eq!(log.read_all().unwrap().len(), 2, "the denial is recorded");
+        assert!(matches!(
+            locked.verify().unwrap().anchor,
+            AnchorStatus::Unavailable(_)
+        ));
+
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Stale { anchored_lines: 1 });
+        assert!(report.anchor.describe().contains("stale"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_head_or_the_log_is_refused_and_its_target_untouched() {
+        let (dir, log) = setup(1);
+        let victim = dir.path().join("victim.txt");
+        fs::write(&victim, b"keep me").unwrap();
+        let before = fs::read(log.path()).unwrap();
+        fs::remove_file(log.head_path()).unwrap();
+        std::os::unix::fs::symlink(&victim, log.head_path()).unwrap();
+        let err = log
+            .append(vec![ev(EventKind::Released, "h/a", &now_rfc3339())])
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            crate::base::error::ErrorCode::UnsafeDir,
+            "{err}"
+        );
+        assert!(err.fix().unwrap().contains("rm "), "{err:?}");
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        assert_eq!(fs::read(log.path()).unwrap(), before, "nothing appended");
+
+        let other = dir.path().join("other.jsonl");
+        std::os::unix::fs::symlink(&victim, &other).unwrap();
+        let err = AuditLog::new(&other)
+            .append(vec![ev(EventKind::Released, "h/a", &now_rfc3339())])
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            crate::base::error::ErrorCode::UnsafeDir,
+            "{err}"
+        );
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
     }
 
     #[test]
