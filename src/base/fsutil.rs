@@ -133,7 +133,7 @@ fn keep_mode_and_owner(file: &File, tmp: &Path, existing: Option<&fs::Metadata>)
 }
 
 #[cfg(unix)]
-fn sync_dir(dir: &Path) {
+pub fn sync_dir(dir: &Path) {
     // Best effort: the rename is already atomic; this makes it durable across power loss.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
@@ -141,7 +141,7 @@ fn sync_dir(dir: &Path) {
 }
 
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) {}
+pub fn sync_dir(_dir: &Path) {}
 
 /// An exclusive advisory lock on `path` (created if missing), held until dropped.
 pub struct LockGuard {
