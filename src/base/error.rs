@@ -73,6 +73,16 @@ pub enum Error {
     #[error("{server} needs sign-in: {reason}")]
     NeedsSignIn { server: String, reason: String },
 
+    /// A directory (or file) Keybroker keeps its own files in is not safe to use: another
+    /// user owns it or can write it, or a symlink sits where its own file belongs. Nothing
+    /// was read from or written to it.
+    #[error("{path} {problem}")]
+    UnsafeDir {
+        path: PathBuf,
+        problem: String,
+        fix: String,
+    },
+
     /// Anything else a person can act on.
     #[error("{message}")]
     Other { message: String, fix: String },
@@ -94,6 +104,7 @@ pub enum ErrorCode {
     NeedsApproval,
     Io,
     NeedsSignIn,
+    UnsafeDir,
     Other,
 }
 
@@ -109,6 +120,7 @@ impl ErrorCode {
             ErrorCode::NeedsApproval => "needs_approval",
             ErrorCode::Io => "io",
             ErrorCode::NeedsSignIn => "needs_sign_in",
+            ErrorCode::UnsafeDir => "unsafe_dir",
             ErrorCode::Other => "other",
         }
     }
@@ -147,6 +159,7 @@ impl Error {
             Error::NeedsApproval { .. } => ErrorCode::NeedsApproval,
             Error::Io { .. } => ErrorCode::Io,
             Error::NeedsSignIn { .. } => ErrorCode::NeedsSignIn,
+            Error::UnsafeDir { .. } => ErrorCode::UnsafeDir,
             Error::Other { .. } => ErrorCode::Other,
         }
     }
@@ -171,6 +184,7 @@ impl Error {
             | Error::Keychain { fix, .. }
             | Error::Denied { fix, .. }
             | Error::NeedsApproval { fix, .. }
+            | Error::UnsafeDir { fix, .. }
             | Error::Other { fix, .. } => fix.clone(),
             Error::Io { .. } => return None,
         };
@@ -197,6 +211,7 @@ impl Error {
             Error::NeedsApproval { .. } => 77,                            // EX_NOPERM
             Error::Io { .. } => 74,                                       // EX_IOERR
             Error::NeedsSignIn { .. } => 77,                              // EX_NOPERM
+            Error::UnsafeDir { .. } => 78,                                // EX_CONFIG
             Error::Other { .. } => 1,
         }
     }
@@ -235,6 +250,7 @@ mod tests {
             (ErrorCode::NeedsApproval, "needs_approval"),
             (ErrorCode::Io, "io"),
             (ErrorCode::NeedsSignIn, "needs_sign_in"),
+            (ErrorCode::UnsafeDir, "unsafe_dir"),
             (ErrorCode::Other, "other"),
         ];
         for (code, want) in all {

@@ -11,6 +11,13 @@
 //! It does not merge concurrent edits: a changed file is reported, never overwritten.
 //! Locks are the standard library's advisory file locks (`flock` on Unix, `LockFileEx`
 //! on Windows).
+//!
+//! Keybroker's own files (state, audit log, head, locks) are different from a host's: a
+//! symlink where one of them should be is a plant, never a dotfile link, so they are
+//! opened with `O_NOFOLLOW` ([`open_own`]) and replaced only when the name is a regular
+//! file or absent ([`replace_own_file`]). Directories Keybroker creates are 0700
+//! ([`create_private_dir`]), and [`check_private_dir`] refuses one that another user owns
+//! or can write (THREATS 38).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -126,7 +133,7 @@ fn keep_mode_and_owner(file: &File, tmp: &Path, existing: Option<&fs::Metadata>)
 }
 
 #[cfg(unix)]
-fn sync_dir(dir: &Path) {
+pub fn sync_dir(dir: &Path) {
     // Best effort: the rename is already atomic; this makes it durable across power loss.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
@@ -134,7 +141,7 @@ fn sync_dir(dir: &Path) {
 }
 
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) {}
+pub fn sync_dir(_dir: &Path) {}
 
 /// An exclusive advisory lock on `path` (created if missing), held until dropped.
 pub struct LockGuard {
@@ -148,17 +155,145 @@ impl Drop for LockGuard {
 }
 
 pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
     }
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
+    let file = open_own(path, Own::Lock)?;
     file.lock().map_err(|e| Error::io(path, e))?;
     Ok(LockGuard { file })
+}
+
+/// How [`open_own`] opens one of Keybroker's own files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Own {
+    /// Read only; the file must exist.
+    Read,
+    /// Read and append, created 0600 if missing (the audit log).
+    Append,
+    /// Read and write, created 0600 if missing, never truncated (lock files).
+    Lock,
+}
+
+/// Open one of Keybroker's own files without following a symlink at its name: a link
+/// planted there (to make a write land in another file, or create one elsewhere) is an
+/// error naming the link, and nothing is opened through it.
+pub fn open_own(path: &Path, how: Own) -> Result<File> {
+    let mut opts = OpenOptions::new();
+    match how {
+        Own::Read => opts.read(true),
+        Own::Append => opts.read(true).append(true).create(true),
+        Own::Lock => opts.read(true).write(true).create(true).truncate(false),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+        // `custom_flags` takes the platform's `c_int`; the bits always fit.
+        #[allow(clippy::cast_possible_wrap)]
+        opts.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    opts.open(path)
+        .map_err(|e| match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => planted_link(path),
+            _ => Error::io(path, e),
+        })
+}
+
+/// `Ok` unless `path` is a symlink (one of Keybroker's own names must never be one).
+pub fn refuse_link(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(planted_link(path)),
+        _ => Ok(()),
+    }
+}
+
+/// The error for a symlink found where one of Keybroker's own files belongs.
+fn planted_link(path: &Path) -> Error {
+    let target = fs::read_link(path)
+        .map(|t| format!(" (it points to {})", t.display()))
+        .unwrap_or_default();
+    Error::UnsafeDir {
+        path: path.to_path_buf(),
+        problem: format!(
+            "is a symlink{target}; Keybroker never reads or writes its own files through a link"
+        ),
+        fix: format!(
+            "remove the link (`rm {}`) and check who created it; Keybroker creates the file again",
+            path.display()
+        ),
+    }
+}
+
+/// Atomically replace one of Keybroker's own files (state, audit head). Unlike
+/// [`replace_file`], a symlink at `path` is refused rather than written through; the
+/// temp file is created exclusively under a random name in the same directory.
+pub fn replace_own_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    refuse_link(path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    replace_file(path, bytes, Expect::Anything)
+}
+
+/// `dir` and its missing parents, each created 0700 (Unix). Existing ones are left as
+/// they are.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Refuse a directory Keybroker keeps its files in when another user owns it or can write
+/// it (group or other write bit): whoever can write the directory can swap the files in
+/// it. One `stat`; a directory that does not exist yet passes (it is created 0700), and
+/// a path that is not a directory is left for the first use to report.
+#[cfg(unix)]
+pub fn check_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => m,
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let me = rustix::process::geteuid().as_raw();
+    let shown = shell_words::quote(&dir.to_string_lossy()).into_owned();
+    if meta.uid() != me {
+        return Err(Error::UnsafeDir {
+            path: dir.to_path_buf(),
+            problem: format!(
+                "is owned by user id {}, not by you (user id {me}), so its owner can replace \
+                 Keybroker's files in it",
+                meta.uid()
+            ),
+            fix: format!(
+                "if it is yours, `sudo chown -R {me} {shown} && chmod 700 {shown}`; otherwise \
+                 move it aside and run the command again (Keybroker creates a new one)"
+            ),
+        });
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(Error::UnsafeDir {
+            path: dir.to_path_buf(),
+            problem: format!(
+                "has mode {mode:04o}: other users can create, rename and delete files in it"
+            ),
+            fix: format!("chmod 700 {shown}"),
+        });
+    }
+    Ok(())
+}
+
+/// Windows: the user profile's ACLs decide; nothing to check with one call.
+#[cfg(not(unix))]
+pub fn check_private_dir(_dir: &Path) -> Result<()> {
+    Ok(())
 }
 
 /// Whether two paths name the same file (after resolving symlinks; as given when
@@ -253,6 +388,58 @@ mod tests {
         drop(guard);
         assert!(other.try_lock().is_ok(), "released when the guard drops");
         Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dir_others_can_write_is_refused_with_the_chmod_to_run() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path().join("data");
+        assert!(check_private_dir(&d).is_ok(), "missing: created 0700 later");
+        create_private_dir(&d).expect("create");
+        let mode = fs::metadata(&d).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert!(check_private_dir(&d).is_ok());
+        for bad in [0o777, 0o770, 0o702] {
+            fs::set_permissions(&d, fs::Permissions::from_mode(bad)).expect("chmod");
+            let err = check_private_dir(&d).expect_err("refused");
+            assert_eq!(err.code(), crate::base::error::ErrorCode::UnsafeDir);
+            assert_eq!(err.exit_code(), 78);
+            assert_eq!(
+                err.fix().as_deref(),
+                Some(format!("chmod 700 {}", d.display()).as_str())
+            );
+        }
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert!(
+            check_private_dir(&d).is_ok(),
+            "read-only for others is fine"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn own_files_are_never_opened_or_replaced_through_a_symlink() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep").expect("victim");
+        let link = dir.path().join("own.lock");
+        std::os::unix::fs::symlink(&victim, &link).expect("link");
+        for how in [Own::Read, Own::Append, Own::Lock] {
+            let err = open_own(&link, how).expect_err("refused");
+            assert_eq!(
+                err.code(),
+                crate::base::error::ErrorCode::UnsafeDir,
+                "{err}"
+            );
+        }
+        assert!(replace_own_file(&link, b"new").is_err());
+        let dangling = dir.path().join("own.head");
+        std::os::unix::fs::symlink(dir.path().join("created-elsewhere"), &dangling).expect("link");
+        assert!(open_own(&dangling, Own::Lock).is_err());
+        assert!(!dir.path().join("created-elsewhere").exists());
+        assert_eq!(fs::read(&victim).expect("read"), b"keep");
     }
 
     #[cfg(unix)]

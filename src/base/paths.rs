@@ -2,10 +2,13 @@
 //!
 //! `KEYBROKER_HOME` puts everything under one root (tests, portable use); otherwise the
 //! platform's config/data dirs from `directories`. No file here ever holds a secret value.
+//! [`Paths::check`] refuses directories another user owns or can write (one `stat` each;
+//! every front end runs it through `ops::Context::discover`, the launcher included).
 
 use std::path::{Path, PathBuf};
 
 use crate::base::error::{Error, Result};
+use crate::base::fsutil;
 
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -44,6 +47,20 @@ impl Paths {
             log_dir: root.join("logs"),
             home: Some(root),
         }
+    }
+
+    /// Refuse to work in a state or data directory (or the `KEYBROKER_HOME` root) that
+    /// another user owns or can write: [`Error::UnsafeDir`] with the `chmod`/`chown` to
+    /// run. Directories that do not exist yet pass; Keybroker creates them 0700.
+    pub fn check(&self) -> Result<()> {
+        if let Some(root) = &self.home {
+            fsutil::check_private_dir(root)?;
+        }
+        fsutil::check_private_dir(&self.config_dir)?;
+        if self.data_dir != self.config_dir {
+            fsutil::check_private_dir(&self.data_dir)?;
+        }
+        Ok(())
     }
 
     pub fn state_file(&self) -> PathBuf {

@@ -1,6 +1,11 @@
 //! `keybroker audit`: who received what, and `audit verify`: is the log intact.
 
-use keybroker::store::audit::{Event, EventKind, Filter, Outcome, Target};
+use std::io::Write;
+use std::ops::ControlFlow;
+
+use keybroker::store::audit::{
+    AnchorStatus, Event, EventKind, Filter, Outcome, Target, VerifyReport,
+};
 use keybroker::{Error, Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -21,7 +26,8 @@ pub(super) struct Args {
     /// Only this host (e.g. `claude-desktop`).
     #[arg(long)]
     host: Option<String>,
-    /// Only this event (released, denied, imported, rewritten, approved, rotated, ...).
+    /// Only this event kind, any name the log holds (released, denied, imported,
+    /// rewritten, approved, rotated, tool-call, ...).
     #[arg(long)]
     event: Option<String>,
     /// Only events since a time: RFC 3339 (`2026-11-01T00:00:00Z`) or an age (`90m`, `24h`, `7d`).
@@ -55,36 +61,58 @@ pub(super) fn run(a: Args) -> Result<()> {
         since,
         until: None,
     };
-    let events = ctx.audit.query(&filter)?;
-    if a.json {
-        for e in &events {
-            println!(
-                "{}",
-                serde_json::to_string(e)
-                    .map_err(|e| Error::other(e.to_string(), "report this bug"))?
-            );
+    let json = a.json;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut shown = 0usize;
+    let mut failed: Option<std::io::Error> = None;
+    ctx.audit.for_each_match(&filter, |e, line| {
+        if shown == 0
+            && !json
+            && let Err(err) = writeln!(out, "{HEADER}")
+        {
+            failed = Some(err);
+            return ControlFlow::Break(());
         }
-        return Ok(());
-    }
-    if events.is_empty() {
-        println!(
-            "No audit events{}.",
-            if filter_is_empty(&filter) {
-                ""
-            } else {
-                " match"
+        shown += 1;
+        let written = if json {
+            // Exactly as stored.
+            out.write_all(line).and_then(|()| out.write_all(b"\n"))
+        } else {
+            write_row(&mut out, e)
+        };
+        match written {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                failed = Some(err);
+                ControlFlow::Break(())
             }
-        );
-        return Ok(());
+        }
+    })?;
+    if failed.is_none() && shown == 0 && !json {
+        let what = if filter_is_empty(&filter) {
+            ""
+        } else {
+            " match"
+        };
+        failed = writeln!(out, "No audit events{what}.").err();
     }
-    println!(
-        "{:<24} {:<10} {:<30} {:<28} {:<34} {:<8} {:<8}",
-        "TIME", "EVENT", "SERVER", "CREDENTIAL", "TARGET", "PID", "OUTCOME"
-    );
-    for e in &events {
-        print_row(e);
+    if failed.is_none() {
+        failed = out.flush().err();
     }
-    Ok(())
+    finish_output(failed)
+}
+
+/// The table's column names, aligned with [`write_row`]'s columns.
+const HEADER: &str = "TIME                     EVENT      SERVER                         CREDENTIAL                   TARGET                             OUTCOME  PID";
+
+/// A reader that went away (`keybroker audit | head`) ends the listing quietly with exit
+/// 0; any other write error is reported.
+fn finish_output(failed: Option<std::io::Error>) -> Result<()> {
+    match failed {
+        None => Ok(()),
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Some(e) => Err(Error::io("stdout", e)),
+    }
 }
 
 fn filter_is_empty(f: &Filter) -> bool {
@@ -95,7 +123,7 @@ fn filter_is_empty(f: &Filter) -> bool {
         && f.since.is_none()
 }
 
-fn print_row(e: &Event) {
+fn write_row(out: &mut impl Write, e: &Event) -> std::io::Result<()> {
     let dash = || "-".to_string();
     let pid = match (e.pid, e.ppid, &e.parent) {
         (Some(p), Some(pp), Some(name)) => format!("{p} (parent {pp} {name})"),
@@ -103,7 +131,8 @@ fn print_row(e: &Event) {
         (Some(p), _, _) => p.to_string(),
         _ => dash(),
     };
-    println!(
+    writeln!(
+        out,
         "{:<24} {:<10} {:<30} {:<28} {:<34} {:<8} {}",
         e.time,
         e.kind.as_str(),
@@ -112,48 +141,20 @@ fn print_row(e: &Event) {
         e.target.as_ref().map_or_else(dash, Target::to_string),
         e.outcome.as_str(),
         pid
-    );
+    )?;
     if e.outcome != Outcome::Ok
         && let Some(d) = &e.detail
     {
-        println!("{:<24} {d}", "");
+        writeln!(out, "{:<24} {d}", "")?;
     }
+    Ok(())
 }
 
 fn verify(ctx: &Context, json: bool) -> Result<()> {
     let report = ctx.audit.verify()?;
-    if json {
-        let problems: Vec<_> = report
-            .problems
-            .iter()
-            .map(|p| serde_json::json!({"line": p.line, "kind": format!("{:?}", p.kind), "message": p.message}))
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({"ok": report.ok, "lines": report.lines, "torn": report.torn, "problems": problems, "notes": report.notes})
-        );
-    } else {
-        println!("{}: {} line(s)", ctx.audit.path().display(), report.lines);
-        for t in &report.torn {
-            println!(
-                "  line {t}: torn write (a writer was interrupted); acknowledged by the next event"
-            );
-        }
-        for n in &report.notes {
-            println!("  note: {n}");
-        }
-        for p in &report.problems {
-            println!("  line {}: {:?}: {}", p.line, p.kind, p.message);
-        }
-        println!(
-            "{}",
-            if report.ok {
-                "Chain intact."
-            } else {
-                "Chain BROKEN."
-            }
-        );
-    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = write_verify(&mut out, ctx, &report, json).and_then(|()| out.flush());
+    finish_output(written.err())?;
     if report.ok {
         Ok(())
     } else {
@@ -164,6 +165,69 @@ fn verify(ctx: &Context, json: bool) -> Result<()> {
             ),
             "keep a copy of the log for investigation; the lines named above were edited, removed or reordered",
         ))
+    }
+}
+
+fn write_verify(
+    out: &mut impl Write,
+    ctx: &Context,
+    report: &VerifyReport,
+    json: bool,
+) -> std::io::Result<()> {
+    if json {
+        let problems: Vec<_> = report
+            .problems
+            .iter()
+            .map(|p| serde_json::json!({"line": p.line, "kind": format!("{:?}", p.kind), "message": p.message}))
+            .collect();
+        return writeln!(
+            out,
+            "{}",
+            serde_json::json!({"ok": report.ok, "lines": report.lines, "from_segment": report.from_segment,
+                "torn": report.torn, "problems": problems, "notes": report.notes,
+                "anchor": {"status": anchor_status(&report.anchor), "message": report.anchor.describe()}})
+        );
+    }
+    writeln!(
+        out,
+        "{}: {} line(s)",
+        ctx.audit.path().display(),
+        report.lines
+    )?;
+    for t in &report.torn {
+        writeln!(
+            out,
+            "  line {t}: torn write (a writer was interrupted); acknowledged by the next event"
+        )?;
+    }
+    for n in &report.notes {
+        writeln!(out, "  note: {n}")?;
+    }
+    for p in &report.problems {
+        writeln!(out, "  line {}: {:?}: {}", p.line, p.kind, p.message)?;
+    }
+    writeln!(out, "  anchor: {}", report.anchor.describe())?;
+    writeln!(
+        out,
+        "{}",
+        if report.ok {
+            "Chain intact."
+        } else {
+            "Chain BROKEN."
+        }
+    )
+}
+
+/// The anchor's verdict as one stable word for `--json`.
+fn anchor_status(a: &AnchorStatus) -> &'static str {
+    match a {
+        AnchorStatus::NotConfigured => "not-configured",
+        AnchorStatus::Verified => "verified",
+        AnchorStatus::Empty => "empty",
+        AnchorStatus::NotAnchoredYet => "not-anchored-yet",
+        AnchorStatus::Stale { .. } => "stale",
+        AnchorStatus::Unavailable(_) => "unavailable",
+        AnchorStatus::Mismatch => "mismatch",
     }
 }
 

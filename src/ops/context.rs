@@ -37,7 +37,7 @@ pub struct Context {
 
 impl Context {
     pub fn new(paths: Paths, launcher: PathBuf) -> Context {
-        let audit = AuditLog::new(paths.audit_file());
+        let audit = AuditLog::anchored(paths.audit_file(), &paths.keychain_service());
         Context {
             paths,
             audit,
@@ -47,9 +47,11 @@ impl Context {
     }
 
     /// From the environment: `KEYBROKER_HOME`, [`LAUNCHER_ENV`] and the
-    /// [`CONFIG_ENV_PREFIX`] overrides.
+    /// [`CONFIG_ENV_PREFIX`] overrides. Refuses state and data directories another user
+    /// owns or can write ([`Paths::check`]) before anything is read or written there.
     pub fn discover() -> Result<Context> {
         let paths = Paths::discover()?;
+        paths.check()?;
         let launcher = match std::env::var_os(LAUNCHER_ENV).filter(|v| !v.is_empty()) {
             Some(p) => PathBuf::from(p),
             None => sibling_launcher()?,
@@ -75,9 +77,12 @@ impl Context {
         self
     }
 
-    /// Open the keychain (a session with the Secret Service on Linux).
+    /// Open the keychain (a session with the Secret Service on Linux). The audit log
+    /// anchors its head through the same session (the launcher opens no second one).
     pub fn vault(&self) -> Result<Vault> {
-        Vault::open(&self.paths.keychain_service())
+        let vault = Vault::open(&self.paths.keychain_service())?;
+        self.audit.offer_vault(&vault);
+        Ok(vault)
     }
 
     /// The file to use for `host`: the override, else the first of its usual files that

@@ -30,6 +30,13 @@
 //!   with the log in a way a crash cannot explain (lines removed, log replaced, head
 //!   deleted), it first appends an `audit-head-mismatch` event describing what it found,
 //!   so the evidence survives the head being rewritten; `verify` reports that event.
+//! * The head is also anchored in the keychain ([`anchor`]): an HMAC over the head whose
+//!   key is a keychain item. An append that finds the anchor disagreeing with the log (the
+//!   log and its head rewritten together, or an older copy put back) records an
+//!   `audit-head-mismatch` event before it re-anchors; `verify` reports an anchor the
+//!   chain does not reach as [`ProblemKind::AnchorMismatch`], and an anchor that is only
+//!   behind (appends made while the keychain was locked) as stale, in
+//!   [`VerifyReport::anchor`].
 //!
 //! # Concurrency
 //!
@@ -44,13 +51,17 @@
 //!   `detail` is a human sentence that callers must never fill with secret material.
 //!   Nothing here inspects or redacts values: keeping secrets out is the caller's job.
 //! * It is not a general-purpose log: no levels, no rotation, no free-form fields.
-//! * It is tamper-*evident* against casual edits, not tamper-*proof*: the chain is not
-//!   keyed, so someone who can write the user's files can rewrite the whole log and the
-//!   head consistently.
+//! * It is tamper-*evident*, not tamper-*proof*: someone who can write the user's files
+//!   can rewrite the whole log and the head consistently, which the keychain anchor then
+//!   exposes; someone who can also read the keychain (on Linux: any process of the user)
+//!   can recompute the anchor too.
+//! * It never follows a symlink at one of its own names (log, head, lock): a planted link
+//!   is refused, and nothing is written through it.
 //! * It never reads the clock, except in [`crate::base::clock::now_rfc3339`], which callers may use.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -59,11 +70,15 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::base::error::{Error, Result};
-use crate::base::fsutil::{self, Expect};
+use crate::base::fsutil::{self, Own};
 
+pub mod anchor;
 mod event;
 
 pub use event::{Event, EventKind, Outcome, Target};
+
+use crate::store::vault::Vault;
+use anchor::{Anchor, Point};
 
 /// `prev` of the first event in a log.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -100,6 +115,60 @@ pub struct VerifyReport {
     pub torn: Vec<usize>,
     /// Things worth knowing that are not integrity failures (e.g. head file behind).
     pub notes: Vec<String>,
+    /// How the keychain anchor compared with the chain.
+    pub anchor: AnchorStatus,
+    /// The first segment verified: 1 when the whole chain is here, later when older
+    /// segments were archived (moved away).
+    pub from_segment: u64,
+}
+
+/// The keychain anchor's verdict in [`VerifyReport::anchor`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AnchorStatus {
+    /// This log has no anchor (a log opened without a keychain service).
+    #[default]
+    NotConfigured,
+    /// The anchor records the end of the chain.
+    Verified,
+    /// Nothing to anchor yet (an empty log).
+    Empty,
+    /// The log has events but nothing is anchored: a log from before anchors. The next
+    /// append anchors it.
+    NotAnchoredYet,
+    /// The anchor records an earlier point of this chain: appends happened while the
+    /// keychain was locked or absent. The next append with the keychain moves it forward.
+    Stale { anchored_lines: usize },
+    /// The keychain could not be asked; the anchor was not checked.
+    Unavailable(String),
+    /// The anchor disagrees with the chain (also reported as a problem).
+    Mismatch,
+}
+
+impl AnchorStatus {
+    /// One sentence for a person, with what to do where there is something to do.
+    pub fn describe(&self) -> String {
+        match self {
+            AnchorStatus::NotConfigured => "not anchored (no keychain for this log)".into(),
+            AnchorStatus::Verified => "the keychain anchor matches the end of the chain".into(),
+            AnchorStatus::Empty => "nothing to anchor yet (empty log)".into(),
+            AnchorStatus::NotAnchoredYet => "not anchored yet: this log predates the keychain \
+                anchor; the next audited action anchors it"
+                .into(),
+            AnchorStatus::Stale { anchored_lines } => format!(
+                "the keychain anchor is stale: it records line {anchored_lines} of this chain, \
+                 and later events were appended while the keychain was locked or absent; \
+                 they are not covered by the anchor until the next audited action with the \
+                 keychain unlocked"
+            ),
+            AnchorStatus::Unavailable(why) => format!(
+                "the keychain anchor was not checked: {why}; unlock the keychain and run \
+                 `keybroker audit verify` again"
+            ),
+            AnchorStatus::Mismatch => {
+                "the keychain anchor does not match the chain (see the problem above)".into()
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,18 +202,58 @@ pub enum ProblemKind {
     HeadUnreadable,
     /// An `audit-head-mismatch` event: an earlier append found the head disagreeing.
     HeadMismatchRecorded,
+    /// The keychain anchor records a point this chain does not contain (the log and its
+    /// head were rewritten together, or an older copy was put back), or it does not
+    /// verify with its key.
+    AnchorMismatch,
+    /// A rotated segment is missing between two that are present.
+    SegmentMissing,
 }
 
 /// The audit log at one path. Cheap to create; nothing is touched until first use.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
+    anchor: Option<Anchor>,
+    /// The active log is rotated into a numbered segment once it reaches this size.
+    segment_bytes: u64,
+}
+
+/// Default size at which the active log becomes a numbered segment.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Overrides [`DEFAULT_SEGMENT_BYTES`] (tests, small machines).
+pub const SEGMENT_BYTES_ENV: &str = "KEYBROKER_AUDIT_SEGMENT_BYTES";
+
+fn segment_bytes_from_env() -> u64 {
+    std::env::var(SEGMENT_BYTES_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_SEGMENT_BYTES)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Head {
+    /// Rotated segments before the active log (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    segment: u64,
     lines: usize,
     hash: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Head {
+    fn point(&self) -> Point {
+        Point {
+            segment: self.segment,
+            lines: self.lines,
+            hash: self.hash.clone(),
+        }
+    }
 }
 
 /// What `append` needs from the end of the log.
@@ -159,8 +268,48 @@ struct Tail {
 }
 
 impl AuditLog {
+    /// A log without a keychain anchor (tests, read-only copies).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        AuditLog { path: path.into() }
+        AuditLog {
+            path: path.into(),
+            anchor: None,
+            segment_bytes: segment_bytes_from_env(),
+        }
+    }
+
+    /// A log whose head is anchored in keychain `service` (see [`anchor`]). The keychain
+    /// is opened only when an append or `verify` needs it, or not at all when a session is
+    /// offered first ([`AuditLog::offer_vault`]).
+    pub fn anchored(path: impl Into<PathBuf>, service: &str) -> Self {
+        AuditLog {
+            path: path.into(),
+            anchor: Some(Anchor::new(service)),
+            segment_bytes: segment_bytes_from_env(),
+        }
+    }
+
+    /// A log anchored through an open vault (unit tests use the mock store).
+    pub fn with_vault(path: impl Into<PathBuf>, vault: Vault) -> Self {
+        AuditLog {
+            path: path.into(),
+            anchor: Some(Anchor::with_vault(vault)),
+            segment_bytes: segment_bytes_from_env(),
+        }
+    }
+
+    /// Rotate the active log into a numbered segment once it reaches `bytes`.
+    #[must_use]
+    pub fn with_segment_bytes(mut self, bytes: u64) -> Self {
+        self.segment_bytes = bytes.max(1);
+        self
+    }
+
+    /// Anchor through this already open keychain session (the launcher's), so no second
+    /// session is opened for the anchor.
+    pub fn offer_vault(&self, vault: &Vault) {
+        if let Some(a) = &self.anchor {
+            a.offer(vault);
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -201,10 +350,12 @@ impl AuditLog {
             validate(e)?;
         }
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_dir_all_private(dir).map_err(|e| Error::io(dir, e))?;
+            fsutil::create_private_dir(dir)?;
         }
         let lock = open_lock(&self.lock_path())?;
         lock.lock().map_err(|e| Error::io(self.lock_path(), e))?;
+        // A link planted at the head's name is refused before any line is written.
+        fsutil::refuse_link(&self.head_path())?;
         // The lock is released when `lock` is dropped (closed), including on error.
         let result = self.append_locked(events);
         drop(lock);
@@ -233,8 +384,16 @@ impl AuditLog {
         let tail = read_tail(&mut file, len).map_err(|e| Error::io(path, e))?;
 
         let fragment_lines = usize::from(tail.fragment.is_some());
-        let head = read_head(&self.head_path());
-        let last_hash = tail.last_hash.clone();
+        let head = self.finish_rotation(read_head(&self.head_path()), len);
+        let segment = head.valid().map_or(0, |h| h.segment);
+        // A fresh active log after a rotation chains to the previous segment's last hash.
+        let rotated_prev = match &head {
+            HeadState::Valid(h) if len == 0 && h.lines == 0 && h.segment > 0 => {
+                Some(h.hash.clone())
+            }
+            _ => None,
+        };
+        let last_hash = tail.last_hash.clone().or(rotated_prev);
         // Physical lines the log will have once a fragment is terminated.
         let (lines_before, mismatch) = match (&head, &last_hash) {
             (HeadState::Valid(h), Some(last)) if &h.hash == last => {
@@ -275,8 +434,16 @@ impl AuditLog {
             }
         };
 
-        let mut all = Vec::with_capacity(events.len() + 1);
-        if let Some(detail) = mismatch {
+        // The keychain anchor against the log as it is now, before it moves forward.
+        let before = Point {
+            segment,
+            lines: lines_before - fragment_lines,
+            hash: last_hash.clone().unwrap_or_else(|| GENESIS.to_owned()),
+        };
+        let (anchor_usable, anchor_mismatch) = self.check_anchor_before_append(&before);
+
+        let mut all = Vec::with_capacity(events.len() + 2);
+        for detail in [mismatch, anchor_mismatch].into_iter().flatten() {
             all.push(
                 Event::new(EventKind::HeadMismatch, Outcome::Error, &events[0].time).detail(detail),
             );
@@ -303,12 +470,128 @@ impl AuditLog {
         file.sync_data().map_err(|e| Error::io(path, e))?;
         drop(file);
 
-        let head = Head {
+        let mut head = Head {
+            segment,
             lines: lines_before + all.len(),
             hash: prev,
         };
+        if len + buf.len() as u64 >= self.segment_bytes {
+            head = self.rotate(head)?;
+        }
         self.write_head(&head)?;
+        if anchor_usable && let Some(a) = &self.anchor {
+            // A keychain that fails now leaves the anchor stale; the events are recorded.
+            let _ = a.write(&head.point());
+        }
         Ok(all)
+    }
+
+    /// Rename the full active log to the next numbered segment; the head then says the
+    /// new (absent) active log follows it with no lines yet. A crash before the head is
+    /// written is completed by the next append ([`AuditLog::finish_rotation`]).
+    fn rotate(&self, head: Head) -> Result<Head> {
+        let listed = self.rotated_segments()?.last().map_or(0, |(n, _)| *n);
+        let next = listed.max(head.segment) + 1;
+        let target = self.segment_path(next);
+        fsutil::refuse_link(&target)?;
+        if target.exists() {
+            // Never overwrite a segment; keep appending to the active log instead.
+            return Ok(head);
+        }
+        fs::rename(&self.path, &target).map_err(|e| Error::io(&target, e))?;
+        if let Some(dir) = self.path.parent() {
+            fsutil::sync_dir(dir);
+        }
+        Ok(Head {
+            segment: next,
+            lines: 0,
+            hash: head.hash,
+        })
+    }
+
+    /// A head that still names the segment a crash left just rotated (its active log is
+    /// gone and the segment ends where the head says) is read as the head after it.
+    fn finish_rotation(&self, head: HeadState, len: u64) -> HeadState {
+        let HeadState::Valid(h) = &head else {
+            return head;
+        };
+        if len != 0 || h.lines == 0 {
+            return head;
+        }
+        let seg = self.segment_path(h.segment + 1);
+        if hash_at_line(&seg, h.lines).as_deref() == Some(h.hash.as_str()) {
+            HeadState::Valid(Head {
+                segment: h.segment + 1,
+                lines: 0,
+                hash: h.hash.clone(),
+            })
+        } else {
+            head
+        }
+    }
+
+    /// Compare the keychain anchor with the log before an append. Returns whether the
+    /// anchor can be written afterwards, and the detail of an `audit-head-mismatch` event
+    /// when the anchor records a point this log does not contain.
+    fn check_anchor_before_append(&self, now: &Point) -> (bool, Option<String>) {
+        let Some(a) = &self.anchor else {
+            return (false, None);
+        };
+        match a.read() {
+            anchor::Read::Unavailable(_) => (false, None),
+            anchor::Read::Missing => (true, None),
+            anchor::Read::Invalid(why) => (
+                true,
+                Some(format!(
+                    "when this event was appended, the keychain anchor of the audit log could \
+                     not be trusted: {why}"
+                )),
+            ),
+            anchor::Read::Valid(p) if p == *now => (true, None),
+            anchor::Read::Valid(p) => {
+                if self.contains_point(&p, now) {
+                    (true, None)
+                } else {
+                    (
+                        true,
+                        Some(format!(
+                            "when this event was appended, the keychain anchor recorded {} lines \
+                             ending in hash {} (segment {}), but the log had {} lines ending in \
+                             hash {} (segment {}) and not that point: the log and its head were \
+                             rewritten or replaced by another copy",
+                            p.lines, p.hash, p.segment, now.lines, now.hash, now.segment
+                        )),
+                    )
+                }
+            }
+        }
+    }
+
+    /// Whether the chain that ends at `now` passes through the anchored point `p` (an
+    /// anchor left behind while the keychain was unavailable). Reads forward through
+    /// the file `p` names; only runs when the anchor is behind.
+    fn contains_point(&self, p: &Point, now: &Point) -> bool {
+        if p.segment > now.segment || (p.segment == now.segment && p.lines > now.lines) {
+            return false;
+        }
+        if p.lines == 0 {
+            if p.segment == 0 {
+                return p.hash == GENESIS;
+            }
+            // The end of segment `p.segment`: its last line (an archived one: trusted).
+            let seg = self.segment_path(p.segment);
+            return !seg.exists() || last_hash_of(&seg).is_some_and(|h| h == p.hash);
+        }
+        let file = if p.segment == now.segment {
+            self.path.clone()
+        } else {
+            self.segment_path(p.segment + 1)
+        };
+        if p.segment != now.segment && !file.exists() {
+            // Archived since it was anchored: nothing left to compare.
+            return true;
+        }
+        hash_at_line(&file, p.lines).is_some_and(|h| h == p.hash)
     }
 
     fn write_head(&self, head: &Head) -> Result<()> {
@@ -319,179 +602,568 @@ impl AuditLog {
             )
         })?;
         bytes.push(b'\n');
-        // The shared atomic replace: a fresh temp file (exclusive, random name, 0600) in
-        // the same directory, fsync, rename, fsync of the directory.
-        fsutil::replace_file(&self.head_path(), &bytes, Expect::Anything)
+        // The own-file atomic replace: a fresh temp file (exclusive, random name, 0600) in
+        // the same directory, fsync, rename, fsync of the directory; never through a link.
+        fsutil::replace_own_file(&self.head_path(), &bytes)
     }
 
-    /// Take a shared lock for reading if the log's directory exists; readers that cannot
-    /// create the lock file (read-only copies of a log) read without it.
-    fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
-        if !self.path.exists() {
-            return Ok(None);
+    /// Every event matching `filter`, in log order across all segments, handed to `f` as
+    /// it is read (the event and its stored line), until `f` breaks. Constant memory: one
+    /// line at a time, and a line that cannot match is skipped by a substring check before
+    /// any JSON parsing. Events are returned even if their hash does not verify: use
+    /// [`AuditLog::verify`] for integrity. Torn fragments, garbage and an unterminated
+    /// tail are skipped.
+    pub fn for_each_match(
+        &self,
+        filter: &Filter,
+        mut f: impl FnMut(&Event, &[u8]) -> ControlFlow<()>,
+    ) -> Result<()> {
+        let since = filter.since.as_deref().map(parse_filter_time).transpose()?;
+        let until = filter.until.as_deref().map(parse_filter_time).transpose()?;
+        let needles = Prefilter::new(filter);
+        let snap = self.snapshot(false)?;
+        let eq = |want: &Option<String>, have: &Option<String>| match want {
+            None => true,
+            Some(w) => have.as_deref() == Some(w.as_str()),
+        };
+        for seg in snap.files {
+            let mut lines = seg.lines();
+            while let Some(line) = lines.next_line().map_err(|e| Error::io(&seg.path, e))? {
+                let Line::Complete(line) = line else { break };
+                if !needles.may_match(line) {
+                    continue;
+                }
+                if since.is_some() || until.is_some() {
+                    let Some(t) = line_time(line) else { continue };
+                    if since.is_some_and(|s| t < s) || until.is_some_and(|u| t > u) {
+                        continue;
+                    }
+                }
+                let Some(e) = parse_event(line) else { continue };
+                let keep = eq(&filter.server, &e.server)
+                    && eq(&filter.credential, &e.credential)
+                    && eq(&filter.host, &e.host)
+                    && filter.kind.as_ref().is_none_or(|k| *k == e.kind);
+                if keep && f(&e, line).is_break() {
+                    return Ok(());
+                }
+            }
         }
+        Ok(())
+    }
+
+    /// All well-formed events in order (see [`AuditLog::for_each_match`]).
+    pub fn read_all(&self) -> Result<Vec<Event>> {
+        self.query(&Filter::default())
+    }
+
+    /// Events matching every set field of `filter`, in log order, collected. Front ends
+    /// that print should stream with [`AuditLog::for_each_match`] instead.
+    pub fn query(&self, filter: &Filter) -> Result<Vec<Event>> {
+        let mut out = Vec::new();
+        self.for_each_match(filter, |e, _| {
+            out.push(e.clone());
+            ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    }
+
+    /// The rotated segment number `n` of this log: `audit.000001.jsonl` for `audit.jsonl`.
+    pub fn segment_path(&self, n: u64) -> PathBuf {
+        let name = self
+            .path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let file = match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => format!("{stem}.{n:06}.{ext}"),
+            _ => format!("{name}.{n:06}"),
+        };
+        self.path.with_file_name(file)
+    }
+
+    /// The rotated segments present next to the log, by number.
+    fn rotated_segments(&self) -> Result<Vec<(u64, PathBuf)>> {
+        let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+            return Ok(Vec::new());
+        };
+        let probe = self.segment_path(0);
+        let probe = probe
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (prefix, suffix) = probe.split_once("000000").unwrap_or((&probe, ""));
+        let entries = match std::fs::read_dir(dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(digits) = name
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_suffix(suffix))
+            else {
+                continue;
+            };
+            if digits.len() >= 6
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && let Ok(n) = digits.parse::<u64>()
+                && n > 0
+            {
+                out.push((n, entry.path()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The files to read, opened and measured under the shared lock (with the anchor and
+    /// the head read first, so nothing read later can be ahead of them), then read
+    /// without the lock: appends are never held up by a long query or verify.
+    fn snapshot(&self, with_anchor: bool) -> Result<Snapshot> {
         let lock = open_lock(&self.lock_path()).ok();
         if let Some(l) = &lock {
             l.lock_shared()
                 .map_err(|e| Error::io(self.lock_path(), e))?;
         }
-        let bytes = match fs::read(&self.path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&self.path, e)),
+        let anchor = match (&self.anchor, with_anchor) {
+            (Some(a), true) => Some(a.read()),
+            _ => None,
         };
-        drop(lock);
-        Ok(bytes)
-    }
-
-    /// All well-formed events in order; torn fragments, garbage and an unterminated
-    /// tail are skipped. Events are returned even if their hash does not verify: use
-    /// [`AuditLog::verify`] for integrity.
-    pub fn read_all(&self) -> Result<Vec<Event>> {
-        let Some(bytes) = self.read_bytes()? else {
-            return Ok(Vec::new());
-        };
-        Ok(complete_lines(&bytes)
-            .filter_map(|l| parse_line(l).map(|(e, _)| e))
-            .collect())
-    }
-
-    /// Events matching every set field of `filter`, in log order.
-    pub fn query(&self, filter: &Filter) -> Result<Vec<Event>> {
-        let since = filter.since.as_deref().map(parse_filter_time).transpose()?;
-        let until = filter.until.as_deref().map(parse_filter_time).transpose()?;
-        let eq = |want: &Option<String>, have: &Option<String>| match want {
-            None => true,
-            Some(w) => have.as_deref() == Some(w.as_str()),
-        };
-        Ok(self
-            .read_all()?
-            .into_iter()
-            .filter(|e| {
-                eq(&filter.server, &e.server)
-                    && eq(&filter.credential, &e.credential)
-                    && eq(&filter.host, &e.host)
-                    && filter.kind.as_ref().is_none_or(|k| *k == e.kind)
-            })
-            .filter(|e| {
-                if since.is_none() && until.is_none() {
-                    return true;
-                }
-                let Ok(t) = OffsetDateTime::parse(&e.time, &Rfc3339) else {
-                    return false;
-                };
-                since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
-            })
-            .collect())
-    }
-
-    /// Check every line's hash, the `prev` links, torn fragments, and the head file.
-    pub fn verify(&self) -> Result<VerifyReport> {
-        let bytes = self.read_bytes()?.unwrap_or_default();
         let head = read_head(&self.head_path());
-        let log = self.path.display().to_string();
-        let mut report = VerifyReport::default();
-
-        let (complete, unterminated) = split_lines(&bytes);
-        report.lines = complete.len();
-        let parsed: Vec<Option<(Event, bool)>> = complete.iter().map(|l| parse_line(l)).collect();
-
-        let mut prev = GENESIS.to_owned();
-        let mut last_event_line = 0usize;
-        // (line, hash) of every event, to judge whether a lagging head is benign.
-        let mut line_of_hash: Vec<(usize, String)> = Vec::new();
-        for (i, line) in complete.iter().enumerate() {
-            let n = i + 1;
-            match &parsed[i] {
-                None => {
-                    let acknowledged = matches!(
-                        parsed.get(i + 1),
-                        Some(Some((next, _))) if next.torn.as_deref() == Some(sha256_hex(line).as_str())
-                    );
-                    if acknowledged {
-                        report.torn.push(n);
-                    } else {
-                        report.problems.push(Problem {
-                            line: n,
-                            kind: ProblemKind::Malformed,
-                            message: format!(
-                                "{log}: line {n} is not a valid audit event and is not a torn write \
-                                 acknowledged by line {}: it was added or altered by hand. Compare \
-                                 the log with a backup; do not trust events around it",
-                                n + 1
-                            ),
-                        });
-                    }
-                }
-                Some((e, hash_ok)) => {
-                    if !hash_ok {
-                        report.problems.push(Problem {
-                            line: n,
-                            kind: ProblemKind::HashMismatch,
-                            message: format!(
-                                "{log}: line {n} ({} at {}) does not match its hash: it was edited \
-                                 after it was written. Compare it with a backup; treat its fields \
-                                 as untrustworthy",
-                                e.kind, e.time
-                            ),
-                        });
-                    }
-                    if e.prev != prev {
-                        let what = if last_event_line == 0 {
-                            "the start of the log".to_owned()
-                        } else {
-                            format!("line {last_event_line}")
-                        };
-                        report.problems.push(Problem {
-                            line: n,
-                            kind: ProblemKind::BrokenChain,
-                            message: format!(
-                                "{log}: line {n} ({} at {}) does not follow {what}: lines were \
-                                 removed, inserted or reordered just before line {n}. Compare the \
-                                 log with a backup",
-                                e.kind, e.time
-                            ),
-                        });
-                    }
-                    if e.kind == EventKind::HeadMismatch {
-                        report.problems.push(Problem {
-                            line: n,
-                            kind: ProblemKind::HeadMismatchRecorded,
-                            message: format!(
-                                "{log}: line {n} records that {}. Events before line {n} may be \
-                                 incomplete; compare with a backup. To start a clean log, move this \
-                                 file and its .head aside",
-                                e.detail.as_deref().unwrap_or("the head file disagreed with the log")
-                            ),
-                        });
-                    }
-                    prev = e.hash.clone();
-                    last_event_line = n;
-                    line_of_hash.push((n, e.hash.clone()));
-                }
+        let mut files = Vec::new();
+        for (number, path) in self.rotated_segments()? {
+            if let Some(seg) = Segment::open(number, path, false)? {
+                files.push(seg);
             }
         }
-
-        if unterminated.is_some() {
-            let n = complete.len() + 1;
-            report.problems.push(Problem {
-                line: n,
-                kind: ProblemKind::TornUnacknowledged,
-                message: format!(
-                    "{log}: line {n} is an unterminated fragment: a writer was killed while \
-                     appending. The next append will acknowledge it; if no Keybroker process \
-                     crashed, someone appended to the log by hand"
-                ),
-            });
+        let last_rotated = files.last().map_or(0, |s| s.number);
+        let head_segment = head.valid().map_or(0, |h| h.segment);
+        let active_number = last_rotated.max(head_segment) + 1;
+        if let Some(seg) = Segment::open(active_number, self.path.clone(), true)? {
+            files.push(seg);
         }
+        drop(lock);
+        Ok(Snapshot {
+            files,
+            head,
+            anchor,
+        })
+    }
 
-        let last_hash = (last_event_line > 0).then_some(prev);
-        let head_name = self.head_path().display().to_string();
-        match head {
-            HeadState::Missing => {
-                if report.lines > 0 {
+    /// Check every line's hash, the `prev` links across segments, torn fragments, the
+    /// head file and the keychain anchor. Streams: one line in memory at a time.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let snap = self.snapshot(true)?;
+        let mut report = VerifyReport::default();
+        let mut v = Verifier::new(&snap);
+        let mut expected_number = snap.files.first().map_or(1, |s| s.number);
+        if expected_number > 1 {
+            report.from_segment = expected_number;
+            report.notes.push(format!(
+                "verified from {} on: segments 1 to {} are not next to the log (archived or \
+                 removed), so their events were not checked and the first event here is \
+                 trusted to follow them",
+                snap.files[0].path.display(),
+                expected_number - 1
+            ));
+        } else {
+            report.from_segment = 1;
+        }
+        for seg in &snap.files {
+            if seg.number > expected_number && !seg.active {
+                report.problems.push(Problem {
+                    line: 1,
+                    kind: ProblemKind::SegmentMissing,
+                    message: format!(
+                        "{}: segment(s) {} to {} before it are missing while older ones are \
+                         still there: they were removed or moved away out of order. Put them \
+                         back (archive only the oldest segments)",
+                        seg.path.display(),
+                        expected_number,
+                        seg.number - 1
+                    ),
+                });
+            }
+            expected_number = seg.number + 1;
+            v.file(seg, &mut report)?;
+        }
+        v.finish(self, &snap, &mut report);
+        report.ok = report.problems.is_empty();
+        Ok(report)
+    }
+}
+
+/// One file of the log, opened, with its length when the snapshot was taken.
+struct Segment {
+    number: u64,
+    path: PathBuf,
+    file: File,
+    len: u64,
+    active: bool,
+}
+
+impl Segment {
+    fn open(number: u64, path: PathBuf, active: bool) -> Result<Option<Segment>> {
+        let file = match fsutil::open_own(&path, Own::Read) {
+            Ok(f) => f,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        Ok(Some(Segment {
+            number,
+            path,
+            file,
+            len,
+            active,
+        }))
+    }
+
+    fn lines(&self) -> Lines<'_> {
+        Lines {
+            reader: BufReader::with_capacity(READ_BUF, (&self.file).take(self.len)),
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// What [`AuditLog::snapshot`] saw.
+struct Snapshot {
+    files: Vec<Segment>,
+    head: HeadState,
+    anchor: Option<anchor::Read>,
+}
+
+const READ_BUF: usize = 256 * 1024;
+
+enum Line<'a> {
+    /// A `\n`-terminated line, without the `\n`.
+    Complete(&'a [u8]),
+    /// Bytes after the last `\n`.
+    Unterminated,
+}
+
+struct Lines<'a> {
+    reader: BufReader<std::io::Take<&'a File>>,
+    buf: Vec<u8>,
+}
+
+impl Lines<'_> {
+    fn next_line(&mut self) -> std::io::Result<Option<Line<'_>>> {
+        self.buf.clear();
+        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+            return Ok(None);
+        }
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            Ok(Some(Line::Complete(&self.buf)))
+        } else {
+            Ok(Some(Line::Unterminated))
+        }
+    }
+}
+
+/// The substrings a line must contain to match a filter, as the writer encodes them
+/// (`"server":"<id>"`): a line without them is skipped without parsing.
+struct Prefilter {
+    needles: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl Prefilter {
+    fn new(filter: &Filter) -> Prefilter {
+        let mut needles = Vec::new();
+        let mut add = |key: &str, value: &str| {
+            if let Ok(v) = serde_json::to_string(value) {
+                let needle = format!("\"{key}\":{v}");
+                needles.push(memchr::memmem::Finder::new(needle.as_bytes()).into_owned());
+            }
+        };
+        if let Some(s) = &filter.server {
+            add("server", s);
+        }
+        if let Some(c) = &filter.credential {
+            add("credential", c);
+        }
+        if let Some(h) = &filter.host {
+            add("host", h);
+        }
+        if let Some(k) = &filter.kind {
+            add("event", k.as_str());
+        }
+        Prefilter { needles }
+    }
+
+    fn may_match(&self, line: &[u8]) -> bool {
+        self.needles.iter().all(|n| n.find(line).is_some())
+    }
+}
+
+/// The `time` of a line without parsing the rest: the writer puts it first.
+fn line_time(line: &[u8]) -> Option<OffsetDateTime> {
+    let rest = line.strip_prefix(b"{\"time\":\"")?;
+    let end = memchr::memchr(b'"', rest)?;
+    let text = std::str::from_utf8(&rest[..end]).ok()?;
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// Just what verification needs from a line, borrowed (no allocation for plain strings).
+#[derive(Deserialize)]
+struct Links<'a> {
+    #[serde(borrow)]
+    time: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    event: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    detail: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    torn: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    prev: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    hash: std::borrow::Cow<'a, str>,
+}
+
+/// The declared hash of a line, if it has the shape of an event line; its body ends at
+/// `cut`.
+fn declared_hash(line: &[u8]) -> Option<(&[u8], usize)> {
+    if line.len() < HASH_SUFFIX_LEN + 2 || !line.ends_with(b"\"}") {
+        return None;
+    }
+    let cut = line.len() - HASH_SUFFIX_LEN;
+    if &line[cut..cut + HASH_KEY.len()] != HASH_KEY {
+        return None;
+    }
+    let declared = &line[cut + HASH_KEY.len()..line.len() - 2];
+    declared
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        .then_some((declared, cut))
+}
+
+/// The body's SHA-256 (the line with `,"hash":...` cut and `}` put back), as hex.
+fn body_hash(line: &[u8], cut: usize) -> String {
+    let mut h = Sha256::new();
+    h.update(&line[..cut]);
+    h.update(b"}");
+    hex::encode(h.finalize())
+}
+
+/// The links of an event line and whether its bytes hash to its `hash`.
+fn parse_links(line: &[u8]) -> Option<(Links<'_>, bool)> {
+    let (declared, cut) = declared_hash(line)?;
+    let links: Links<'_> = serde_json::from_slice(line).ok()?;
+    if links.hash.as_bytes() != declared {
+        return None;
+    }
+    let ok = body_hash(line, cut) == links.hash;
+    Some((links, ok))
+}
+
+/// An event line parsed without checking its hash (queries).
+fn parse_event(line: &[u8]) -> Option<Event> {
+    let (declared, _) = declared_hash(line)?;
+    let event: Event = serde_json::from_slice(line).ok()?;
+    (event.hash.as_bytes() == declared).then_some(event)
+}
+
+/// A chain position to look for while streaming: the event at physical line `lines` of
+/// the file numbered `segment + 1` (or the end of file `segment` when `lines` is 0).
+struct Probe {
+    point: Point,
+    /// `Some(true)` when found with the right hash, `Some(false)` when that place holds
+    /// something else, `None` when the file was not read.
+    hit: Option<bool>,
+}
+
+impl Probe {
+    fn new(point: Point) -> Probe {
+        Probe { point, hit: None }
+    }
+
+    fn line(&mut self, number: u64, n: usize, hash: Option<&str>) {
+        if self.point.lines > 0 && number == self.point.segment + 1 && n == self.point.lines {
+            self.hit = Some(hash == Some(self.point.hash.as_str()));
+        }
+    }
+
+    fn file_end(&mut self, number: u64, last: &str) {
+        if self.point.lines == 0 && number == self.point.segment {
+            self.hit = Some(last == self.point.hash);
+        }
+    }
+}
+
+/// The streaming state of [`AuditLog::verify`].
+struct Verifier {
+    prev: String,
+    /// Where the last event was: file number, line, and whether any event was seen.
+    last_event: Option<(u64, usize)>,
+    /// Whether the chain's start is known (segment 1 is here): then the first event must
+    /// follow the genesis hash.
+    from_start: bool,
+    /// A complete line that is not an event, waiting to see whether the next one
+    /// acknowledges it as torn: (line, SHA-256 of its bytes).
+    pending: Option<(usize, String)>,
+    head: Option<Probe>,
+    anchor: Option<Probe>,
+    /// Physical lines per file number.
+    lines_in: Vec<(u64, usize)>,
+    /// Index into the report's problems where the file the head names begins.
+    head_file_problems: Option<usize>,
+    head_number: u64,
+}
+
+impl Verifier {
+    fn new(snap: &Snapshot) -> Verifier {
+        let head = snap.head.valid().map(|h| Probe::new(h.point()));
+        let anchor = match &snap.anchor {
+            Some(anchor::Read::Valid(p)) => Some(Probe::new(p.clone())),
+            _ => None,
+        };
+        Verifier {
+            prev: GENESIS.to_owned(),
+            last_event: None,
+            from_start: snap.files.first().is_none_or(|s| s.number == 1),
+            pending: None,
+            head,
+            anchor,
+            lines_in: Vec::new(),
+            head_file_problems: None,
+            head_number: snap.head.valid().map_or(1, |h| h.segment + 1),
+        }
+    }
+
+    fn file(&mut self, seg: &Segment, report: &mut VerifyReport) -> Result<()> {
+        let log = seg.path.display().to_string();
+        if seg.number == self.head_number {
+            self.head_file_problems = Some(report.problems.len());
+        }
+        let mut lines = seg.lines();
+        let mut n = 0usize;
+        while let Some(line) = lines.next_line().map_err(|e| Error::io(&seg.path, e))? {
+            let line = match line {
+                Line::Complete(l) => l,
+                Line::Unterminated => {
+                    self.flush_pending(&log, report);
+                    let n = n + 1;
                     report.problems.push(Problem {
-                        line: report.lines,
+                        line: n,
+                        kind: ProblemKind::TornUnacknowledged,
+                        message: format!(
+                            "{log}: line {n} is an unterminated fragment: a writer was killed \
+                             while appending. The next append will acknowledge it; if no \
+                             Keybroker process crashed, someone appended to the log by hand"
+                        ),
+                    });
+                    break;
+                }
+            };
+            n += 1;
+            report.lines += 1;
+            let Some((e, hash_ok)) = parse_links(line) else {
+                self.flush_pending(&log, report);
+                self.pending = Some((n, sha256_hex(line)));
+                for p in [&mut self.head, &mut self.anchor].into_iter().flatten() {
+                    p.line(seg.number, n, None);
+                }
+                continue;
+            };
+            if let Some((bad, fragment)) = self.pending.take() {
+                if e.torn.as_deref() == Some(fragment.as_str()) {
+                    report.torn.push(bad);
+                } else {
+                    report.problems.push(malformed(&log, bad));
+                }
+            }
+            if !hash_ok {
+                report.problems.push(Problem {
+                    line: n,
+                    kind: ProblemKind::HashMismatch,
+                    message: format!(
+                        "{log}: line {n} ({} at {}) does not match its hash: it was edited \
+                         after it was written. Compare it with a backup; treat its fields \
+                         as untrustworthy",
+                        e.event, e.time
+                    ),
+                });
+            }
+            let first = self.last_event.is_none();
+            let chain_known = !first || self.from_start;
+            if chain_known && e.prev != self.prev {
+                let what = match self.last_event {
+                    None => "the start of the log".to_owned(),
+                    Some((num, l)) if num == seg.number => format!("line {l}"),
+                    Some((_, l)) => format!("line {l} of the previous segment"),
+                };
+                report.problems.push(Problem {
+                    line: n,
+                    kind: ProblemKind::BrokenChain,
+                    message: format!(
+                        "{log}: line {n} ({} at {}) does not follow {what}: lines were \
+                         removed, inserted or reordered just before line {n}. Compare the \
+                         log with a backup",
+                        e.event, e.time
+                    ),
+                });
+            }
+            if e.event == EventKind::HeadMismatch.as_str() {
+                report.problems.push(Problem {
+                    line: n,
+                    kind: ProblemKind::HeadMismatchRecorded,
+                    message: format!(
+                        "{log}: line {n} records that {}. Events before line {n} may be \
+                         incomplete; compare with a backup. To start a clean log, move this \
+                         file and its .head aside",
+                        e.detail
+                            .as_deref()
+                            .unwrap_or("the head file disagreed with the log")
+                    ),
+                });
+            }
+            for p in [&mut self.head, &mut self.anchor].into_iter().flatten() {
+                p.line(seg.number, n, Some(&e.hash));
+            }
+            self.prev = e.hash.into_owned();
+            self.last_event = Some((seg.number, n));
+        }
+        self.flush_pending(&log, report);
+        self.lines_in.push((seg.number, n));
+        for p in [&mut self.head, &mut self.anchor].into_iter().flatten() {
+            p.file_end(seg.number, &self.prev);
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self, log: &str, report: &mut VerifyReport) {
+        if let Some((bad, _)) = self.pending.take() {
+            report.problems.push(malformed(log, bad));
+        }
+    }
+
+    /// The head and anchor checks, once every line was read.
+    fn finish(self, log: &AuditLog, snap: &Snapshot, report: &mut VerifyReport) {
+        let head_name = log.head_path().display().to_string();
+        let path = log.path.display().to_string();
+        let last_hash = self.last_event.map(|_| self.prev.clone());
+        let end_number = snap.files.last().map_or(1, |s| s.number);
+        let lines_of = |number: u64| {
+            self.lines_in
+                .iter()
+                .find(|(n, _)| *n == number)
+                .map_or(0, |(_, l)| *l)
+        };
+        let end_lines = lines_of(end_number);
+        let any_lines = report.lines > 0;
+        match &snap.head {
+            HeadState::Missing => {
+                if any_lines {
+                    report.problems.push(Problem {
+                        line: end_lines,
                         kind: ProblemKind::HeadMissing,
                         message: format!(
                             "{head_name} is missing although the log has {} lines: it was \
@@ -503,7 +1175,7 @@ impl AuditLog {
                 }
             }
             HeadState::Unreadable(why) => report.problems.push(Problem {
-                line: report.lines,
+                line: end_lines,
                 kind: ProblemKind::HeadUnreadable,
                 message: format!(
                     "{head_name} cannot be read ({why}): it was damaged or edited. The next \
@@ -511,61 +1183,138 @@ impl AuditLog {
                 ),
             }),
             HeadState::Valid(h) => {
-                if last_hash.as_deref() == Some(h.hash.as_str()) {
-                    if h.lines != report.lines {
-                        report.problems.push(Problem {
-                            line: report.lines,
-                            kind: ProblemKind::LineCountMismatch,
-                            message: format!(
-                                "{log} has {} lines but {head_name} records {}, with the same last \
-                                 hash: lines were removed or added in the middle. Compare the log \
-                                 with a backup",
-                                report.lines, h.lines
-                            ),
-                        });
-                    }
-                } else if h.lines == 0 && last_hash.is_none() {
+                let head_hit = self.head.as_ref().and_then(|p| p.hit) == Some(true);
+                let at_end = last_hash.as_deref() == Some(h.hash.as_str());
+                let head_lines = lines_of(h.segment + 1);
+                if h.lines == 0 && h.segment == 0 && last_hash.is_none() {
                     // An empty head for an empty log.
+                } else if at_end && h.lines == head_lines && end_number <= h.segment + 1 {
+                    // Current.
+                } else if at_end && h.lines == head_lines && end_lines == 0 {
+                    report.notes.push(format!(
+                        "{head_name} was written just before the log was rotated; the next \
+                         append completes the rotation"
+                    ));
+                } else if at_end {
+                    report.problems.push(Problem {
+                        line: end_lines,
+                        kind: ProblemKind::LineCountMismatch,
+                        message: format!(
+                            "{path} has {end_lines} lines but {head_name} records {}, with the \
+                             same last hash: lines were removed or added in the middle. \
+                             Compare the log with a backup",
+                            h.lines
+                        ),
+                    });
                 } else {
-                    let found = line_of_hash
-                        .iter()
-                        .find(|(_, hash)| *hash == h.hash)
-                        .map(|(n, _)| *n);
-                    // A torn tail after the head's line is the same crash, not tampering.
-                    let later_problems = report
-                        .problems
-                        .iter()
-                        .any(|p| Some(p.line) > found && p.kind != ProblemKind::TornUnacknowledged);
-                    match found {
-                        Some(n) if n == h.lines && n < report.lines && !later_problems => {
-                            report.notes.push(format!(
-                                "{head_name} is behind: it records {} lines and the log has {} \
-                                 valid lines; a writer stopped between writing and updating the \
-                                 head. The next append brings it up to date",
-                                h.lines, report.lines
-                            ));
-                        }
-                        _ => report.problems.push(Problem {
-                            line: report.lines.max(1),
+                    let later = self.head_file_problems.is_some_and(|from| {
+                        report.problems[from..]
+                            .iter()
+                            .any(|p| p.line > h.lines && p.kind != ProblemKind::TornUnacknowledged)
+                    });
+                    if head_hit && !later {
+                        report.notes.push(format!(
+                            "{head_name} is behind: it records {} lines and the log has more \
+                             valid lines; a writer stopped between writing and updating the \
+                             head. The next append brings it up to date",
+                            h.lines
+                        ));
+                    } else {
+                        report.problems.push(Problem {
+                            line: end_lines.max(1),
                             kind: ProblemKind::TailTruncated,
                             message: format!(
-                                "{log} has {} lines ending in hash {} but {head_name} records {} \
-                                 lines ending in hash {}: lines were removed from the end of the \
-                                 log or it was replaced. Restore it from a backup if you have one",
-                                report.lines,
+                                "{path} has {end_lines} lines ending in hash {} but {head_name} \
+                                 records {} lines ending in hash {}: lines were removed from \
+                                 the end of the log or it was replaced. Restore it from a \
+                                 backup if you have one",
                                 last_hash.as_deref().unwrap_or("(none)"),
                                 h.lines,
                                 h.hash
                             ),
-                        }),
+                        });
                     }
                 }
             }
         }
 
+        let end = Point {
+            segment: snap.head.valid().map_or(0, |h| h.segment),
+            lines: snap.head.valid().map_or(end_lines, |h| h.lines),
+            hash: last_hash.clone().unwrap_or_else(|| GENESIS.to_owned()),
+        };
+        let anchor_hit = self.anchor.as_ref().and_then(|p| p.hit);
+        report.anchor = log.check_anchor(snap.anchor.clone(), &end, anchor_hit, report);
         report.problems.sort_by_key(|p| p.line);
-        report.ok = report.problems.is_empty();
-        Ok(report)
+    }
+}
+
+fn malformed(log: &str, n: usize) -> Problem {
+    Problem {
+        line: n,
+        kind: ProblemKind::Malformed,
+        message: format!(
+            "{log}: line {n} is not a valid audit event and is not a torn write acknowledged \
+             by line {}: it was added or altered by hand. Compare the log with a backup; do \
+             not trust events around it",
+            n + 1
+        ),
+    }
+}
+
+impl AuditLog {
+    /// The anchor's verdict on the chain that ends at `end`. `hit`: whether the anchored
+    /// point was found in the chain (`None`: its file was not read). A mismatch is also
+    /// added to the report's problems.
+    fn check_anchor(
+        &self,
+        read: Option<anchor::Read>,
+        end: &Point,
+        hit: Option<bool>,
+        report: &mut VerifyReport,
+    ) -> AnchorStatus {
+        let Some(read) = read else {
+            return AnchorStatus::NotConfigured;
+        };
+        let log = self.path.display();
+        let empty = report.lines == 0 && end.hash == GENESIS;
+        let mut mismatch = |message: String| {
+            report.problems.push(Problem {
+                line: end.lines.max(1),
+                kind: ProblemKind::AnchorMismatch,
+                message,
+            });
+            AnchorStatus::Mismatch
+        };
+        match read {
+            anchor::Read::Unavailable(why) => AnchorStatus::Unavailable(why),
+            anchor::Read::Missing if empty => AnchorStatus::Empty,
+            anchor::Read::Missing => AnchorStatus::NotAnchoredYet,
+            anchor::Read::Invalid(why) => mismatch(format!(
+                "{log}: the keychain anchor cannot be trusted: {why}. Compare the log with a \
+                 backup; the next audited action records this in the log and re-anchors"
+            )),
+            anchor::Read::Valid(p) if p == *end => AnchorStatus::Verified,
+            anchor::Read::Valid(p) => {
+                let behind =
+                    p.segment < end.segment || (p.segment == end.segment && p.lines < end.lines);
+                // Behind and in the chain, or behind in a segment archived since.
+                if behind && hit != Some(false) {
+                    AnchorStatus::Stale {
+                        anchored_lines: p.lines,
+                    }
+                } else {
+                    mismatch(format!(
+                        "{log} ends at line {} with hash {} (segment {}), but the keychain \
+                         anchor records line {} with hash {} (segment {}), which this chain \
+                         does not contain: the log and its head were rewritten together or \
+                         replaced by an older copy. Keep this copy for investigation and \
+                         compare it with a backup",
+                        end.lines, end.hash, end.segment, p.lines, p.hash, p.segment
+                    ))
+                }
+            }
+        }
     }
 }
 
@@ -694,10 +1443,6 @@ fn split_lines(bytes: &[u8]) -> (Vec<&[u8]>, Option<&[u8]>) {
     (lines, rest)
 }
 
-fn complete_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-    split_lines(bytes).0.into_iter()
-}
-
 /// Read backwards from the end until the last valid event line is found (or the start
 /// of the file is reached), so appends do not read the whole log.
 fn read_tail(file: &mut File, len: u64) -> std::io::Result<Tail> {
@@ -803,8 +1548,16 @@ impl HeadState {
 }
 
 fn read_head(path: &Path) -> HeadState {
-    match fs::read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HeadState::Missing,
+    let read = fsutil::open_own(path, Own::Read).and_then(|mut f| {
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes)
+            .map(|_| bytes)
+            .map_err(|e| Error::io(path, e))
+    });
+    match read {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            HeadState::Missing
+        }
         Err(e) => HeadState::Unreadable(e.to_string()),
         Ok(bytes) => match serde_json::from_slice::<Head>(&bytes) {
             Ok(h) => HeadState::Valid(h),
@@ -814,37 +1567,34 @@ fn read_head(path: &Path) -> HeadState {
 }
 
 fn open_lock(path: &Path) -> Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    private_mode(&mut opts);
-    opts.open(path).map_err(|e| Error::io(path, e))
+    fsutil::open_own(path, Own::Lock)
 }
 
 fn open_log_for_append(path: &Path) -> Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.read(true).append(true).create(true);
-    private_mode(&mut opts);
-    opts.open(path).map_err(|e| Error::io(path, e))
+    fsutil::open_own(path, Own::Append)
 }
 
-#[cfg(unix)]
-fn private_mode(opts: &mut OpenOptions) {
-    use std::os::unix::fs::OpenOptionsExt;
-    opts.mode(0o600);
+/// The `hash` of the last event line of `path`.
+fn last_hash_of(path: &Path) -> Option<String> {
+    let mut file = fsutil::open_own(path, Own::Read).ok()?;
+    let len = file.metadata().ok()?.len();
+    read_tail(&mut file, len).ok()?.last_hash
 }
 
-#[cfg(not(unix))]
-fn private_mode(_opts: &mut OpenOptions) {}
-
-fn create_dir_all_private(dir: &Path) -> std::io::Result<()> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
+/// The declared `hash` of physical line `n` (1-based) of `path`, if it is an event.
+fn hash_at_line(path: &Path, n: usize) -> Option<String> {
+    let file = fsutil::open_own(path, Own::Read).ok()?;
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    for _ in 0..n {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line).ok()?;
+        if read == 0 || line.last() != Some(&b'\n') {
+            return None;
+        }
     }
-    b.create(dir)
+    line.pop();
+    parse_line(&line).map(|(e, _)| e.hash)
 }
 
 #[cfg(test)]
@@ -852,6 +1602,7 @@ mod tests {
     use super::*;
     use crate::base::clock::now_rfc3339;
     use std::collections::HashSet;
+    use std::fs::OpenOptions;
     use std::process::Command;
 
     const CHILD_ENV: &str = "KB_AUDIT_TEST_CHILD_LOG";
@@ -935,6 +1686,7 @@ mod tests {
         assert_eq!(
             head,
             Head {
+                segment: 0,
                 lines: 3,
                 hash: out[1].hash.clone()
             }
@@ -1071,6 +1823,401 @@ mod tests {
         assert!(log.verify().expect("verify").ok);
         let head = fs::read_to_string(log.head_path()).expect("head");
         assert!(head.contains("\"lines\":2"), "{head}");
+    }
+
+    fn mock_vault() -> Vault {
+        let store: std::sync::Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().unwrap();
+        Vault::with_store(store, "keybroker-audit-test")
+    }
+
+    /// Rewrite every line with `edit` and re-chain them, as someone who knows the format
+    /// would: every hash and link holds, and the head is made to match.
+    fn rewrite_consistently(log: &AuditLog, edit: impl Fn(&mut Event)) {
+        let mut prev = GENESIS.to_owned();
+        let mut out = Vec::new();
+        let events = log.read_all().unwrap();
+        let n = events.len();
+        for mut e in events {
+            edit(&mut e);
+            e.prev = prev;
+            e.hash = String::new();
+            out.extend(serialize_line(&mut e).unwrap());
+            prev = e.hash.clone();
+        }
+        fs::write(log.path(), out).unwrap();
+        fs::write(
+            log.head_path(),
+            format!("{{\"lines\":{n},\"hash\":\"{prev}\"}}\n"),
+        )
+        .unwrap();
+    }
+
+    fn anchored(n: usize) -> (tempfile::TempDir, AuditLog, Vault) {
+        let (dir, plain) = setup(0);
+        let vault = mock_vault();
+        let log = AuditLog::with_vault(plain.path(), vault.clone());
+        for i in 0..n {
+            log.append(vec![ev(
+                EventKind::Released,
+                &format!("s{i}"),
+                &format!("2026-01-0{}T00:00:00Z", i + 1),
+            )])
+            .unwrap();
+        }
+        (dir, log, vault)
+    }
+
+    #[test]
+    fn a_fresh_log_is_anchored_by_its_first_append() {
+        let (_d, log, vault) = anchored(0);
+        assert_eq!(log.verify().unwrap().anchor, AnchorStatus::Empty);
+        log.append(vec![ev(EventKind::Released, "a", "2026-01-01T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+        assert!(vault.get(anchor::KEY_ID).unwrap().is_some());
+    }
+
+    #[test]
+    fn rewriting_the_log_and_its_head_together_is_an_anchor_mismatch() {
+        let (_d, log, _v) = anchored(3);
+        rewrite_consistently(&log, |e| {
+            if e.server.as_deref() == Some("s1") {
+                e.server = Some("someone-else".into());
+            }
+        });
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::AnchorMismatch], "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Mismatch);
+        assert!(report.problems[0].message.contains("rewritten"));
+
+        // The next append records what it found before it re-anchors.
+        log.append(vec![ev(EventKind::Released, "z", "2026-02-01T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::HeadMismatchRecorded], "{report:#?}");
+        assert!(report.problems[0].message.contains("keychain anchor"));
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+    }
+
+    #[test]
+    fn an_older_copy_put_back_is_an_anchor_mismatch() {
+        let (_d, log, _v) = anchored(2);
+        let old_log = fs::read(log.path()).unwrap();
+        let old_head = fs::read(log.head_path()).unwrap();
+        log.append(vec![ev(EventKind::Denied, "gone", "2026-02-01T00:00:00Z")])
+            .unwrap();
+        fs::write(log.path(), old_log).unwrap();
+        fs::write(log.head_path(), old_head).unwrap();
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::AnchorMismatch], "{report:#?}");
+    }
+
+    #[test]
+    fn an_anchor_left_behind_is_stale_and_the_next_append_moves_it_forward() {
+        let (_d, log, _v) = anchored(2);
+        // Appends by a writer without the keychain.
+        AuditLog::new(log.path())
+            .append(vec![ev(EventKind::Denied, "x", "2026-02-01T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Stale { anchored_lines: 2 });
+        log.append(vec![ev(EventKind::Released, "y", "2026-02-02T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+    }
+
+    #[test]
+    fn a_log_from_before_anchors_is_not_anchored_yet_until_its_next_append() {
+        let (_d, plain) = setup(2);
+        let log = AuditLog::with_vault(plain.path(), mock_vault());
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::NotAnchoredYet);
+        log.append(vec![ev(EventKind::Released, "y", "2026-02-02T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+    }
+
+    #[test]
+    fn a_keychain_that_refuses_leaves_the_append_recorded_and_the_anchor_stale() {
+        let store: std::sync::Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().unwrap();
+        let service = "keybroker-audit-test";
+        let (_d, plain) = setup(0);
+        let log = AuditLog::with_vault(plain.path(), Vault::with_store(store.clone(), service));
+        log.append(vec![ev(EventKind::Released, "a", "2026-01-01T00:00:00Z")])
+            .unwrap();
+
+        // The anchor's item answers the next call as a locked keychain does.
+        let entry = keyring_core::Entry::new_in_store(&store, service, anchor::ANCHOR_ID).unwrap();
+        let cred: &keyring_core::mock::Cred = entry.as_any().downcast_ref().unwrap();
+        cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+        let locked = AuditLog::with_vault(plain.path(), Vault::with_store(store.clone(), service));
+        locked
+            .append(vec![ev(EventKind::Denied, "x", "2026-02-01T00:00:00Z")])
+            .unwrap();
+        assert_eq!(log.read_all().unwrap().len(), 2, "the denial is recorded");
+        assert!(matches!(
+            locked.verify().unwrap().anchor,
+            AnchorStatus::Unavailable(_)
+        ));
+
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Stale { anchored_lines: 1 });
+        assert!(report.anchor.describe().contains("stale"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_head_or_the_log_is_refused_and_its_target_untouched() {
+        let (dir, log) = setup(1);
+        let victim = dir.path().join("victim.txt");
+        fs::write(&victim, b"keep me").unwrap();
+        let before = fs::read(log.path()).unwrap();
+        fs::remove_file(log.head_path()).unwrap();
+        std::os::unix::fs::symlink(&victim, log.head_path()).unwrap();
+        let err = log
+            .append(vec![ev(EventKind::Released, "h/a", &now_rfc3339())])
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            crate::base::error::ErrorCode::UnsafeDir,
+            "{err}"
+        );
+        assert!(err.fix().unwrap().contains("rm "), "{err:?}");
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        assert_eq!(fs::read(log.path()).unwrap(), before, "nothing appended");
+
+        let other = dir.path().join("other.jsonl");
+        std::os::unix::fs::symlink(&victim, &other).unwrap();
+        let err = AuditLog::new(&other)
+            .append(vec![ev(EventKind::Released, "h/a", &now_rfc3339())])
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            crate::base::error::ErrorCode::UnsafeDir,
+            "{err}"
+        );
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+    }
+
+    /// A log rotated every ~3 events: 10 events over 4 files.
+    fn segmented(n: usize) -> (tempfile::TempDir, AuditLog) {
+        let (dir, plain) = setup(0);
+        let log = AuditLog::new(plain.path()).with_segment_bytes(1200);
+        for i in 0..n {
+            log.append(vec![ev(
+                EventKind::Released,
+                &format!("s{}", i % 3),
+                &format!("2026-01-01T00:00:{i:02}Z"),
+            )])
+            .unwrap();
+        }
+        (dir, log)
+    }
+
+    fn problem_kinds(report: &VerifyReport) -> Vec<ProblemKind> {
+        report.problems.iter().map(|p| p.kind).collect()
+    }
+
+    #[test]
+    fn rotation_carries_the_chain_across_segments_and_queries_span_them_in_order() {
+        let (_d, log) = segmented(10);
+        assert!(log.segment_path(3).exists() && !log.segment_path(5).exists());
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!((report.lines, report.from_segment), (10, 1));
+        let all = log.read_all().unwrap();
+        let times: Vec<_> = all.iter().map(|e| e.time[17..19].to_string()).collect();
+        assert_eq!(
+            times,
+            ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09"]
+        );
+        for pair in all.windows(2) {
+            assert_eq!(pair[1].prev, pair[0].hash, "chained across files");
+        }
+        let s1 = log
+            .query(&Filter {
+                server: Some("s1".into()),
+                ..Filter::default()
+            })
+            .unwrap();
+        assert_eq!(s1.len(), 3);
+        assert!(s1.iter().all(|e| e.server.as_deref() == Some("s1")));
+        // A kind this version does not name is still a filter.
+        let none = log
+            .query(&Filter {
+                kind: Some(EventKind::from("tool-call")),
+                ..Filter::default()
+            })
+            .unwrap();
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_tampered_line_in_an_old_segment_is_found_and_named() {
+        let (_d, log) = segmented(10);
+        let seg = log.segment_path(1);
+        let text = fs::read_to_string(&seg).unwrap();
+        fs::write(
+            &seg,
+            text.replacen("\"server\":\"s1\"", "\"server\":\"sX\"", 1),
+        )
+        .unwrap();
+        let report = log.verify().unwrap();
+        assert_eq!(
+            problem_kinds(&report),
+            [ProblemKind::HashMismatch],
+            "{report:#?}"
+        );
+        assert!(report.problems[0].message.contains("audit.000001.jsonl"));
+    }
+
+    #[test]
+    fn a_removed_segment_is_reported_and_archived_oldest_ones_are_a_note() {
+        let (d, log) = segmented(10);
+        let middle = log.segment_path(2);
+        let saved = fs::read(&middle).unwrap();
+        fs::remove_file(&middle).unwrap();
+        let report = log.verify().unwrap();
+        let kinds = problem_kinds(&report);
+        assert!(kinds.contains(&ProblemKind::SegmentMissing), "{report:#?}");
+        assert!(kinds.contains(&ProblemKind::BrokenChain), "{report:#?}");
+        fs::write(&middle, saved).unwrap();
+
+        // The newest rotated segment removed: the active log no longer follows.
+        let newest = log.segment_path(3);
+        let saved = fs::read(&newest).unwrap();
+        fs::remove_file(&newest).unwrap();
+        assert!(!log.verify().unwrap().ok);
+        fs::write(&newest, saved).unwrap();
+        assert!(log.verify().unwrap().ok);
+
+        // The two oldest archived (moved away): verified from segment 3 on.
+        let archive = d.path().join("archive");
+        fs::create_dir(&archive).unwrap();
+        for n in [1, 2] {
+            let p = log.segment_path(n);
+            fs::rename(&p, archive.join(p.file_name().unwrap())).unwrap();
+        }
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.from_segment, 3);
+        assert!(
+            report.notes.iter().any(|n| n.contains("archived")),
+            "{report:#?}"
+        );
+        assert!(log.read_all().unwrap().len() < 10);
+        log.append(vec![ev(EventKind::Denied, "late", "2026-01-02T00:00:00Z")])
+            .unwrap();
+        assert!(log.verify().unwrap().ok);
+    }
+
+    #[test]
+    fn a_rotation_interrupted_before_its_head_is_completed_by_the_next_append() {
+        let (_d, log) = segmented(3);
+        // Undo the head's last step: it names the segment before the rotation.
+        let head: Head = serde_json::from_slice(&fs::read(log.head_path()).unwrap()).unwrap();
+        assert_eq!((head.segment, head.lines), (1, 0), "{head:?}");
+        let lines = fs::read_to_string(log.segment_path(1))
+            .unwrap()
+            .lines()
+            .count();
+        fs::write(
+            log.head_path(),
+            format!("{{\"lines\":{lines},\"hash\":\"{}\"}}\n", head.hash),
+        )
+        .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        log.append(vec![ev(
+            EventKind::Released,
+            "next",
+            "2026-01-02T00:00:00Z",
+        )])
+        .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok && report.notes.is_empty(), "{report:#?}");
+        assert_eq!(log.read_all().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn an_anchor_follows_rotations_and_a_stale_one_in_an_older_segment_is_still_found() {
+        let (_d, plain) = setup(0);
+        let vault = mock_vault();
+        let log = AuditLog::with_vault(plain.path(), vault).with_segment_bytes(1200);
+        log.append(vec![ev(EventKind::Released, "a", "2026-01-01T00:00:00Z")])
+            .unwrap();
+        // Later appends without the keychain rotate past the anchored segment.
+        let blind = AuditLog::new(plain.path()).with_segment_bytes(1200);
+        for i in 0..6 {
+            blind
+                .append(vec![ev(
+                    EventKind::Released,
+                    "b",
+                    &format!("2026-01-01T00:01:0{i}Z"),
+                )])
+                .unwrap();
+        }
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert!(
+            matches!(report.anchor, AnchorStatus::Stale { .. }),
+            "{report:#?}"
+        );
+        log.append(vec![ev(EventKind::Released, "c", "2026-01-02T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+    }
+
+    #[test]
+    fn a_query_skips_lines_by_substring_and_matches_exactly() {
+        let (_d, log) = setup(0);
+        log.append(vec![
+            ev(
+                EventKind::Released,
+                "claude-desktop/git",
+                "2026-01-01T00:00:00Z",
+            ),
+            ev(
+                EventKind::Released,
+                "claude-desktop/github",
+                "2026-01-01T00:00:01Z",
+            ),
+            ev(
+                EventKind::Denied,
+                "claude-desktop/git",
+                "2026-01-01T00:00:02Z",
+            )
+            .detail("\"server\":\"claude-desktop/github\""),
+        ])
+        .unwrap();
+        let got = log
+            .query(&Filter {
+                server: Some("claude-desktop/github".into()),
+                ..Filter::default()
+            })
+            .unwrap();
+        let times: Vec<_> = got.iter().map(|e| e.time.as_str()).collect();
+        assert_eq!(
+            times,
+            ["2026-01-01T00:00:01Z"],
+            "a prefix or a detail is no match"
+        );
     }
 
     #[test]

@@ -212,6 +212,8 @@ impl State {
     /// Read the state; a missing file is an empty state.
     pub fn load(paths: &Paths) -> Result<State> {
         let file = paths.state_file();
+        // A link planted at the state's name is refused, never read or written through.
+        fsutil::refuse_link(&file)?;
         match fsutil::read_optional(&file)? {
             None => Ok(State {
                 version: STATE_VERSION,
@@ -230,7 +232,7 @@ impl State {
         let mut bytes = serde_json::to_vec_pretty(&state)
             .map_err(|e| Error::other(format!("cannot encode state: {e}"), "report this bug"))?;
         bytes.push(b'\n');
-        fsutil::replace_file(&paths.state_file(), &bytes, fsutil::Expect::Anything)?;
+        fsutil::replace_own_file(&paths.state_file(), &bytes)?;
         Ok(out)
     }
 

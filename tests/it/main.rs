@@ -4,6 +4,7 @@
 
 mod approval_boundary;
 mod audit_errors;
+mod audit_files;
 mod faults;
 mod host_files;
 mod hosts_cli;

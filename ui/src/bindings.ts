@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit:
 // run `KEYBROKER_UPDATE_BINDINGS=1 cargo test -p keybroker-app bindings`.
 
-export type ErrorCode = "config_syntax" | "config_shape" | "config_changed" | "keychain" | "denied" | "unknown_server" | "needs_approval" | "io" | "needs_sign_in" | "other";
+export type ErrorCode = "config_syntax" | "config_shape" | "config_changed" | "keychain" | "denied" | "unknown_server" | "needs_approval" | "io" | "needs_sign_in" | "unsafe_dir" | "other";
 
 export type ErrorView = { code: ErrorCode, message: string, fix: string | null, };
 

@@ -5,5 +5,6 @@
 //! Not a mock library: everything here starts or finds a real component. It does not
 //! depend on the `keybroker` crate, so its helpers work on files and processes only.
 
+pub mod audit_log;
 pub mod remote;
 pub mod world;

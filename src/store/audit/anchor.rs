@@ -1,0 +1,269 @@
+//! The audit head, anchored outside the log's directory: in the keychain, as an
+//! HMAC-SHA256 over the head (segment, line count, last hash) whose key is a keychain item
+//! of its own, created on first use.
+//!
+//! The head file next to the log catches lines removed from the end; whoever can write
+//! both files can still replace the log and its head with a consistent new chain, or put
+//! an older copy back. The anchor is the part of the head such a writer cannot reach: the
+//! append that finds the anchor disagreeing with the log records it in the log (an
+//! `audit-head-mismatch` event) before it re-anchors, and `verify` compares the anchor with
+//! the chain.
+//!
+//! The keychain is opened only by writers and `verify`, never to read events: the launcher
+//! hands over the session it opened to release secrets ([`Anchor::offer`]), other writers
+//! open one when they append. A keychain that is locked or absent never stops an append:
+//! the anchor is then behind (stale), and the next append that reaches the keychain
+//! checks the old anchor against the chain and moves it forward.
+//!
+//! What it does not do: protect against a process running as the same user on Linux,
+//! which may ask the Secret Service for the key and recompute the MAC (see the README's
+//! security model).
+
+use std::sync::{Arc, Mutex};
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::base::secret::Secret;
+use crate::store::vault::Vault;
+
+/// Keychain item holding the MAC key (64 hex digits). A `.` keeps it apart from
+/// credential ids, which are slugs.
+pub const KEY_ID: &str = "keybroker.audit-anchor-key";
+/// Keychain item holding the anchored head and its MAC.
+pub const ANCHOR_ID: &str = "keybroker.audit-anchor";
+
+const MAC_CONTEXT: &[u8] = b"keybroker audit anchor v1\n";
+
+/// A position in the chain: after `lines` physical lines of the log file that follows
+/// `segment` rotated segments, the last event's hash is `hash`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    #[serde(default)]
+    pub segment: u64,
+    pub lines: usize,
+    pub hash: String,
+}
+
+/// What the keychain holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    /// No keychain to ask (locked, absent, no answer): the reason.
+    Unavailable(String),
+    /// Nothing anchored yet.
+    Missing,
+    /// An anchor that does not verify (bad MAC, unreadable, key gone): the reason.
+    Invalid(String),
+    Valid(Point),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    v: u32,
+    #[serde(flatten)]
+    point: Point,
+    mac: String,
+}
+
+/// The anchor of one log: which keychain service, and the session once one is open.
+/// Clones share the session, so the `Context`'s log uses the vault the launcher opened.
+#[derive(Clone)]
+pub struct Anchor {
+    inner: Arc<Mutex<Slot>>,
+}
+
+struct Slot {
+    service: String,
+    vault: Option<Vault>,
+    /// Why the keychain could not be used in this process; later calls do not wait again.
+    failed: Option<String>,
+}
+
+impl std::fmt::Debug for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Anchor").finish_non_exhaustive()
+    }
+}
+
+impl Anchor {
+    /// Anchored in keychain `service`; nothing is opened until first use.
+    pub fn new(service: &str) -> Anchor {
+        Anchor {
+            inner: Arc::new(Mutex::new(Slot {
+                service: service.to_string(),
+                vault: None,
+                failed: None,
+            })),
+        }
+    }
+
+    /// Anchored through an already open `vault` (unit tests: the mock store).
+    pub fn with_vault(vault: Vault) -> Anchor {
+        let a = Anchor::new("");
+        a.offer(&vault);
+        a
+    }
+
+    /// Use this open session instead of opening another one.
+    pub fn offer(&self, vault: &Vault) {
+        if let Ok(mut slot) = self.inner.lock()
+            && slot.vault.is_none()
+        {
+            slot.vault = Some(vault.clone());
+            slot.failed = None;
+        }
+    }
+
+    fn vault(&self) -> Result<Vault, String> {
+        let mut slot = self
+            .inner
+            .lock()
+            .map_err(|_| "the keychain session is unusable".to_string())?;
+        if let Some(v) = &slot.vault {
+            return Ok(v.clone());
+        }
+        if let Some(why) = &slot.failed {
+            return Err(why.clone());
+        }
+        match Vault::open(&slot.service) {
+            Ok(v) => {
+                slot.vault = Some(v.clone());
+                Ok(v)
+            }
+            Err(e) => {
+                let why = e.to_string();
+                slot.failed = Some(why.clone());
+                Err(why)
+            }
+        }
+    }
+
+    fn fail(&self, why: &str) -> String {
+        if let Ok(mut slot) = self.inner.lock() {
+            slot.failed = Some(why.to_string());
+            slot.vault = None;
+        }
+        why.to_string()
+    }
+
+    /// The anchored point, checked against its MAC.
+    pub fn read(&self) -> Read {
+        let vault = match self.vault() {
+            Ok(v) => v,
+            Err(why) => return Read::Unavailable(why),
+        };
+        let stored = match vault.get(ANCHOR_ID) {
+            Ok(None) => return Read::Missing,
+            Ok(Some(s)) => s,
+            Err(e) => return Read::Unavailable(self.fail(&e.to_string())),
+        };
+        let key = match vault.get(KEY_ID) {
+            Ok(Some(k)) => k,
+            Ok(None) => {
+                return Read::Invalid(format!(
+                    "the keychain item `{KEY_ID}` (the anchor's key) is gone"
+                ));
+            }
+            Err(e) => return Read::Unavailable(self.fail(&e.to_string())),
+        };
+        let parsed: Stored = match serde_json::from_str(stored.expose()) {
+            Ok(s) => s,
+            Err(e) => return Read::Invalid(format!("the anchor cannot be read: {e}")),
+        };
+        let Ok(mac) = hex::decode(&parsed.mac) else {
+            return Read::Invalid("the anchor's MAC is not hex".into());
+        };
+        let verified = mac_for(&key, &parsed.point).is_some_and(|m| m.verify_slice(&mac).is_ok());
+        if verified && parsed.v == 1 {
+            Read::Valid(parsed.point)
+        } else {
+            Read::Invalid(format!(
+                "the anchor ({} lines, hash {}) does not match its MAC: it was not written by \
+                 Keybroker with this key",
+                parsed.point.lines, parsed.point.hash
+            ))
+        }
+    }
+
+    /// Anchor `point`, creating the key on first use. An error is the reason the anchor
+    /// stays where it was.
+    pub fn write(&self, point: &Point) -> Result<(), String> {
+        let vault = self.vault()?;
+        let key = match vault.get(KEY_ID) {
+            Ok(Some(k)) => k,
+            Ok(None) => {
+                let mut raw = [0u8; 32];
+                getrandom::fill(&mut raw)
+                    .map_err(|e| format!("no random bytes for the anchor's key: {e}"))?;
+                let k = Secret::new(hex::encode(raw));
+                vault
+                    .set(KEY_ID, &k)
+                    .map_err(|e| self.fail(&e.to_string()))?;
+                k
+            }
+            Err(e) => return Err(self.fail(&e.to_string())),
+        };
+        let mac = mac_for(&key, point)
+            .ok_or_else(|| "the anchor's key is unusable".to_string())?
+            .finalize()
+            .into_bytes();
+        let stored = Stored {
+            v: 1,
+            point: point.clone(),
+            mac: hex::encode(mac),
+        };
+        let json = serde_json::to_string(&stored).map_err(|e| e.to_string())?;
+        vault
+            .set(ANCHOR_ID, &Secret::new(json))
+            .map_err(|e| self.fail(&e.to_string()))
+    }
+}
+
+fn mac_for(key: &Secret, point: &Point) -> Option<Hmac<Sha256>> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose().as_bytes()).ok()?;
+    mac.update(MAC_CONTEXT);
+    mac.update(format!("{}\n{}\n{}", point.segment, point.lines, point.hash).as_bytes());
+    Some(mac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyring_core::api::CredentialStore;
+
+    fn mock() -> Vault {
+        let store: Arc<CredentialStore> = keyring_core::mock::Store::new().expect("mock store");
+        Vault::with_store(store, "keybroker-anchor-test")
+    }
+
+    fn point(lines: usize) -> Point {
+        Point {
+            segment: 0,
+            lines,
+            hash: "ab".repeat(32),
+        }
+    }
+
+    #[test]
+    fn a_written_anchor_reads_back_and_a_forged_one_does_not_verify() {
+        let vault = mock();
+        let a = Anchor::with_vault(vault.clone());
+        assert_eq!(a.read(), Read::Missing);
+        a.write(&point(3)).expect("write");
+        assert_eq!(a.read(), Read::Valid(point(3)));
+        let key = vault.get(KEY_ID).expect("get").expect("key created");
+        assert_eq!(key.expose().len(), 64);
+
+        // Same shape, another count, the old MAC: refused.
+        let stored = vault.get(ANCHOR_ID).expect("get").expect("anchor");
+        let forged = stored.expose().replace("\"lines\":3", "\"lines\":9");
+        vault.set(ANCHOR_ID, &Secret::new(forged)).expect("set");
+        assert!(matches!(a.read(), Read::Invalid(_)), "{:?}", a.read());
+
+        // The key gone: the anchor cannot be trusted.
+        a.write(&point(4)).expect("write");
+        vault.delete(KEY_ID).expect("delete");
+        assert!(matches!(a.read(), Read::Invalid(why) if why.contains(KEY_ID)));
+    }
+}
