@@ -6,6 +6,7 @@ mod approval_boundary;
 mod audit_errors;
 mod faults;
 mod host_files;
+mod host_files_yaml;
 mod hosts_cli;
 mod import_e2e;
 mod import_spans;
