@@ -4,6 +4,7 @@
 
 mod approval_boundary;
 mod audit_errors;
+mod doc_props;
 mod faults;
 mod host_files;
 mod host_files_yaml;
