@@ -14,6 +14,8 @@
 #   make bench-app  app cold start / idle RSS / binary size next to a minimal Tauri app
 #   make peers   npm ci in tests/peers (real MCP peers used by the integration tests)
 #   make conformance  the MCP conformance suite's client scenarios against `keybroker bridge`
+#   make fuzz    cargo-fuzz (fuzz/, nightly): the JSON/JSONC, TOML and YAML editors and the
+#                scanner, FUZZ_SECONDS each (default 60); not part of `make test`
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -109,3 +111,18 @@ bench-deps:
 
 clean:
 	$(CARGO) clean
+
+# Each fuzz target for FUZZ_SECONDS. New inputs go to target/fuzz-corpus/<target> (the
+# committed seeds in fuzz/corpus stay as they are); a crash is saved under
+# fuzz/artifacts/<target>/ and fails the run.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= json_editor toml_editor yaml_editor scanner
+.PHONY: fuzz
+fuzz:
+	scripts/install-deps.sh --fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz-corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	  (cd fuzz && $(CARGO) +nightly fuzz run $$t "$(CURDIR)/target/fuzz-corpus/$$t" \
+	    "$(CURDIR)/fuzz/corpus/$$t" -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
+	done

@@ -5,6 +5,8 @@
 #                                      npm ci + tauri-driver (for the app's end-to-end run)
 #   scripts/install-deps.sh --bench    the above + benchmark tools (hyperfine)
 #   scripts/install-deps.sh --peers    only the npm parts: tests/peers and tests/hosts
+#   scripts/install-deps.sh --fuzz     only what `make fuzz` needs: a nightly toolchain and
+#                                      cargo-fuzz (installed when missing)
 #
 # tests/hosts holds real AI hosts from npm (Claude Code, Gemini CLI, Codex CLI: a few
 # hundred MB); it is a separate npm dir so the MCP peers install stays small, and it is
@@ -169,6 +171,16 @@ ensure_tauri_driver() {
   fi
 }
 
+ensure_fuzz() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  cargo +nightly --version >/dev/null 2>&1 \
+    || die "no nightly toolchain (cargo-fuzz needs it): rustup toolchain install nightly"
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    log "cargo install cargo-fuzz (libFuzzer runner for fuzz/)"
+    cargo install cargo-fuzz --locked </dev/null >&2
+  fi
+}
+
 ensure_machine_id() {
   # dbus-daemon (dbus-run-session) refuses to start without a machine id.
   if [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ]; then
@@ -182,8 +194,9 @@ case "${1:-}" in
   "") ;;
   --bench) MODE=bench ;;
   --peers) MODE=peers ;;
-  -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
-  *) die "unknown option: $1 (use --bench, --peers or nothing)" ;;
+  --fuzz) ensure_fuzz; log "ok"; exit 0 ;;
+  -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+  *) die "unknown option: $1 (use --bench, --peers, --fuzz or nothing)" ;;
 esac
 
 if [ "$MODE" != peers ]; then

@@ -146,7 +146,10 @@ fn supported(a: Args) -> Result<()> {
     let mut rows = Vec::new();
     for host in Host::ALL {
         let user = host.user_paths().into_iter().map(|p| ("user", p));
-        let proj = host.project_path(&project).map(|p| ("project", p));
+        let proj = host
+            .project_candidates(&project)
+            .into_iter()
+            .map(|p| ("project", p));
         for (scope, path) in user.chain(proj) {
             rows.push(SupportedRow {
                 host,

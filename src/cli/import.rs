@@ -49,16 +49,19 @@ pub(super) fn run(a: Args) -> Result<()> {
             .collect(),
         (Some(id), false) => {
             let host = Host::parse(id)?;
-            let path = match &a.project {
-                Some(dir) => host.project_path(dir).ok_or_else(|| {
-                    Error::other(
-                        format!("{} has no project-scope config file", host.name()),
-                        format!("run `keybroker import {}` without --project", host.id()),
-                    )
-                })?,
-                None => super::config_for(&ctx, host, a.config.as_deref())?,
-            };
-            vec![(host, path)]
+            match &a.project {
+                Some(dir) => {
+                    let paths = host.project_paths(dir);
+                    if paths.is_empty() {
+                        return Err(Error::other(
+                            format!("{} has no project-scope config file", host.name()),
+                            format!("run `keybroker import {}` without --project", host.id()),
+                        ));
+                    }
+                    paths.into_iter().map(|p| (host, p)).collect()
+                }
+                None => vec![(host, super::config_for(&ctx, host, a.config.as_deref())?)],
+            }
         }
         (None, false) => {
             return Err(Error::other(

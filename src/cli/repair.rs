@@ -37,15 +37,16 @@ pub(super) fn run(a: Args) -> Result<()> {
     let host = a.host.as_deref().map(Host::parse).transpose()?;
     let files = match (host, &a.config, &a.project) {
         (Some(h), Some(path), _) => vec![(h, path.clone())],
-        (Some(h), None, Some(dir)) => vec![(
-            h,
-            h.project_path(dir).ok_or_else(|| {
-                Error::other(
+        (Some(h), None, Some(dir)) => {
+            let paths = h.project_paths(dir);
+            if paths.is_empty() {
+                return Err(Error::other(
                     format!("{} has no project-scope config file", h.name()),
                     format!("run `keybroker repair {}` without --project", h.id()),
-                )
-            })?,
-        )],
+                ));
+            }
+            paths.into_iter().map(|p| (h, p)).collect()
+        }
         _ => repair::recorded_files(&state, host),
     };
     let launcher = ctx.launcher_path().to_path_buf();

@@ -1,9 +1,10 @@
 //! `keybroker restore <host>`: put the original entries back, so a user can always leave.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use keybroker::Result;
 use keybroker::config::hosts::Host;
+use keybroker::ops::Context;
 use keybroker::ops::import;
 use keybroker::store::state::State;
 
@@ -29,18 +30,27 @@ pub(super) struct Args {
 pub(super) fn run(a: Args) -> Result<()> {
     let ctx = super::context()?;
     let host = Host::parse(&a.host)?;
-    let config = match &a.project {
-        Some(dir) => host.project_path(dir).ok_or_else(|| {
-            keybroker::Error::other(
-                format!("{} has no project-scope config file", host.name()),
-                format!("run `keybroker restore {}` without --project", host.id()),
-            )
-        })?,
-        None => super::config_for(&ctx, host, a.config.as_deref())?,
+    let configs = match &a.project {
+        Some(dir) => host.project_paths(dir),
+        None => vec![super::config_for(&ctx, host, a.config.as_deref())?],
     };
+    if configs.is_empty() {
+        return Err(keybroker::Error::other(
+            format!("{} has no project-scope config file", host.name()),
+            format!("run `keybroker restore {}` without --project", host.id()),
+        ));
+    }
+    for config in &configs {
+        restore_file(&ctx, host, config, &a)?;
+    }
+    Ok(())
+}
+
+/// Plan, show, confirm and apply the restore of one file.
+fn restore_file(ctx: &Context, host: Host, config: &Path, a: &Args) -> Result<()> {
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;
-    let plan = import::plan_restore(host, &config, &state, &vault, a.reveal)?;
+    let plan = import::plan_restore(host, config, &state, &vault, a.reveal)?;
     for (name, why) in &plan.skipped {
         println!("  {name}: {why}");
     }

@@ -40,8 +40,8 @@ pub(super) fn run(a: Args) -> Result<()> {
     // project files.
     for h in Host::ALL {
         files.extend(h.user_paths().into_iter().map(|p| (h, p)));
-        if let Some(p) = a.project.as_deref().and_then(|d| h.project_path(d)) {
-            files.push((h, p));
+        if let Some(dir) = a.project.as_deref() {
+            files.extend(h.project_paths(dir).into_iter().map(|p| (h, p)));
         }
     }
     for f in hosts::discover(None) {

@@ -1,6 +1,6 @@
 //! One document type over every host's config format, so import, restore, the
-//! launcher's approval check, inventory and watch read and edit JSON, JSONC and TOML
-//! files the same way, and see every host's entries in one shape.
+//! launcher's approval check, inventory and watch read and edit JSON, JSONC, TOML and
+//! YAML files the same way, and see every host's entries in one shape.
 //!
 //! A server's place in a file is a key path plus a name: `mcpServers.github`,
 //! `servers.github` (VS Code), `context_servers.github` (Zed), `mcp_servers.github`
@@ -21,6 +21,7 @@ use crate::config::hosts::shape::Collection;
 use crate::config::hosts::{Format, Host};
 use crate::config::jsonfile::JsonFile;
 use crate::config::tomlfile::TomlFile;
+use crate::config::yamlfile::YamlFile;
 
 /// A parsed host config, edited in place.
 #[derive(Debug, Clone)]
@@ -29,13 +30,14 @@ pub struct ConfigDoc {
     file: File,
 }
 
-/// The file, in its format. (A YAML host adds a variant with the same map and list
-/// operations, `entries_at`/`set_entry_at` and `list_entries_at`/`set_list_entry_at`;
-/// the shapes are format-independent.)
+/// The file, in its format. Each has the same map and list operations
+/// (`entries_at`/`set_entry_at`, `list_entries_at`/`set_list_entry_at`); the shapes are
+/// format-independent.
 #[derive(Debug, Clone)]
 enum File {
     Json(JsonFile),
     Toml(TomlFile),
+    Yaml(YamlFile),
 }
 
 /// One server entry found in a file.
@@ -56,6 +58,7 @@ impl ConfigDoc {
         let file = match host.format() {
             Format::Json => File::Json(JsonFile::parse(path, bytes)?),
             Format::Toml => File::Toml(TomlFile::parse(path, bytes)?),
+            Format::Yaml => File::Yaml(YamlFile::parse(path, bytes)?),
         };
         Ok(ConfigDoc { host, file })
     }
@@ -84,10 +87,14 @@ impl ConfigDoc {
         match (shape.collection, &mut self.file) {
             (Collection::Map, File::Json(f)) => f.set_entry_at(&p, name, &value),
             (Collection::Map, File::Toml(f)) => f.set_entry_at(&p, name, &value),
+            (Collection::Map, File::Yaml(f)) => f.set_entry_at(&p, name, &value),
             (Collection::List { name_key }, File::Json(f)) => {
                 f.set_list_entry_at(&p, name_key, name, &value)
             }
             (Collection::List { name_key }, File::Toml(f)) => {
+                f.set_list_entry_at(&p, name_key, name, &value)
+            }
+            (Collection::List { name_key }, File::Yaml(f)) => {
                 f.set_list_entry_at(&p, name_key, name, &value)
             }
         }
@@ -97,6 +104,7 @@ impl ConfigDoc {
         match &self.file {
             File::Json(f) => f.to_bytes(),
             File::Toml(f) => f.to_bytes(),
+            File::Yaml(f) => f.to_bytes(),
         }
     }
 
@@ -106,8 +114,10 @@ impl ConfigDoc {
         match (self.host.shape().collection, &self.file) {
             (Collection::Map, File::Json(f)) => f.entries_at(&p),
             (Collection::Map, File::Toml(f)) => f.entries_at(&p),
+            (Collection::Map, File::Yaml(f)) => f.entries_at(&p),
             (Collection::List { name_key }, File::Json(f)) => f.list_entries_at(&p, name_key),
             (Collection::List { name_key }, File::Toml(f)) => f.list_entries_at(&p, name_key),
+            (Collection::List { name_key }, File::Yaml(f)) => f.list_entries_at(&p, name_key),
         }
     }
 

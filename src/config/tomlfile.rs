@@ -28,6 +28,8 @@ use crate::config::text::{BOM, decode_text, line_column};
 pub struct TomlFile {
     path: PathBuf,
     bom: bool,
+    /// Every line ends in CRLF: `toml_edit` prints LF, so CRs are put back.
+    crlf: bool,
     doc: DocumentMut,
 }
 
@@ -49,9 +51,11 @@ impl TomlFile {
                 ),
             }
         })?;
+        let crlf = text.contains("\r\n") && !text.replace("\r\n", "").contains('\n');
         Ok(TomlFile {
             path: path.to_path_buf(),
             bom,
+            crlf,
             doc,
         })
     }
@@ -233,7 +237,21 @@ impl TomlFile {
         if self.bom {
             out.extend_from_slice(BOM.as_bytes());
         }
-        out.extend_from_slice(self.doc.to_string().as_bytes());
+        let text = self.doc.to_string();
+        if self.crlf {
+            let mut prev = '\0';
+            let mut restored = String::with_capacity(text.len() + text.len() / 16);
+            for c in text.chars() {
+                if c == '\n' && prev != '\r' {
+                    restored.push('\r');
+                }
+                restored.push(c);
+                prev = c;
+            }
+            out.extend_from_slice(restored.as_bytes());
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
         out
     }
 
@@ -420,6 +438,22 @@ model = "gpt-5"
     #[test]
     fn an_unchanged_toml_file_round_trips_byte_identical() {
         assert_eq!(file(CODEX).to_bytes(), CODEX.as_bytes());
+    }
+
+    /// Regression (found by the document property tests): `toml_edit` prints LF line
+    /// ends, so a CRLF file came back with every line changed.
+    #[test]
+    fn a_crlf_toml_file_keeps_its_line_endings_through_an_edit() {
+        let text = CODEX.replace('\n', "\r\n");
+        let mut f = file(&text);
+        assert_eq!(f.to_bytes(), text.as_bytes());
+        let v = serde_json::json!({"command": "/bin/kb", "args": ["run"]});
+        f.set_entry_at(&["mcp_servers"], "new", &v).expect("set");
+        let out = String::from_utf8(f.to_bytes()).expect("utf8");
+        let at = text.find("[profiles.fast]").expect("profiles");
+        assert!(out.starts_with(&text[..at]), "{out:?}");
+        assert!(out.ends_with(&text[at..]), "{out:?}");
+        assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
     }
 
     #[test]

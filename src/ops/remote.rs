@@ -232,7 +232,7 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
     let id = format!("{}/{}", req.host.id(), req.name);
     let empty: &[u8] = match req.host.format() {
         Format::Json => b"{}\n",
-        Format::Toml => b"",
+        Format::Toml | Format::Yaml => b"",
     };
     let bytes = fsutil::read_optional(req.config_path)?.unwrap_or_else(|| empty.to_vec());
     let mut file = ConfigDoc::parse(req.host, req.config_path, &bytes)?;

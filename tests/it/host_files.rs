@@ -15,6 +15,7 @@ use keybroker::config::hosts::shape::Collection;
 use keybroker::config::hosts::{Format, Host};
 use keybroker::config::jsonfile::JsonFile;
 use keybroker::config::tomlfile::TomlFile;
+use keybroker::config::yamlfile::YamlFile;
 use world::World;
 
 /// host id, fixture, path under HOME (under the project dir with `in_project`),
@@ -437,6 +438,12 @@ fn host_entries(host: Host, path: &Path, bytes: &[u8]) -> Vec<(String, serde_jso
             .entries_at(&servers),
         (Format::Toml, Collection::List { name_key }) => TomlFile::parse(path, bytes)
             .expect("toml")
+            .list_entries_at(&servers, name_key),
+        (Format::Yaml, Collection::Map) => YamlFile::parse(path, bytes)
+            .expect("yaml")
+            .entries_at(&servers),
+        (Format::Yaml, Collection::List { name_key }) => YamlFile::parse(path, bytes)
+            .expect("yaml")
             .list_entries_at(&servers, name_key),
     }
     .expect("entries")

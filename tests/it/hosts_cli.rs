@@ -85,7 +85,7 @@ fn supported_lists_every_host_with_its_files_found_or_missing() {
             .any(|r| r["host"] == h.id() && r["scope"] == "project");
         assert_eq!(
             has_project,
-            h.project_path(&project).is_some(),
+            !h.spec().project_files.is_empty(),
             "{}",
             h.id()
         );

@@ -5,8 +5,10 @@
 mod approval_boundary;
 mod audit_errors;
 mod audit_files;
+mod doc_props;
 mod faults;
 mod host_files;
+mod host_files_yaml;
 mod hosts_cli;
 mod idp_login;
 mod import_e2e;

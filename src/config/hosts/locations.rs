@@ -162,3 +162,46 @@ fn msix_roaming(local_data: &Path, prefix: &str) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// The files in `pattern`'s dir whose names fit its last step (one `*` standing for any
+/// run of characters), sorted so the order does not depend on the file system.
+pub fn glob_files(pattern: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (pattern.parent(), pattern.file_name()) else {
+        return Vec::new();
+    };
+    let name = name.to_string_lossy();
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| name_fits(&e.file_name().to_string_lossy(), &name))
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found
+}
+
+/// Whether `file` ends with `rel` (`/`-separated; a `*` in its last step stands for any
+/// run of characters in the file name).
+pub fn rel_matches(file: &Path, rel: &str) -> bool {
+    let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let Some(file_name) = file.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return false;
+    };
+    if !name_fits(&file_name, name) {
+        return false;
+    }
+    let parent = file.parent().unwrap_or(Path::new(""));
+    dir.is_empty() || parent.ends_with(join_rel(Path::new(""), dir))
+}
+
+/// `name` against `pattern`, where one `*` stands for any run of characters.
+fn name_fits(name: &str, pattern: &str) -> bool {
+    match pattern.split_once('*') {
+        None => name == pattern,
+        Some((head, tail)) => {
+            name.len() >= head.len() + tail.len() && name.starts_with(head) && name.ends_with(tail)
+        }
+    }
+}

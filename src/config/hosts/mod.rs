@@ -57,16 +57,21 @@ pub enum Host {
     DevinDesktop,
     DevinCli,
     GrokDev,
+    Goose,
+    Continue,
+    FastAgent,
 }
 
-/// How a host's config file is written. (YAML hosts would be a third variant with its
-/// own document type in `config::doc`.)
+/// How a host's config file is written; each format has its document type, and
+/// `config::doc` picks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// JSON; comments and trailing commas are accepted and kept (JSONC).
     Json,
     Toml,
+    /// YAML 1.2 (one document), edited in place like the others.
+    Yaml,
 }
 
 /// Server maps a host keeps per project dir inside its user file: the map of project
@@ -99,8 +104,10 @@ pub struct HostSpec {
     /// User-scope files, most likely first; see [`locations::user_paths`]. Empty for a
     /// host that only reads a file in the project it runs in.
     pub user_files: &'static [UserFile],
-    /// The project-scope file, `/`-separated, relative to the project dir.
-    pub project_file: Option<&'static str>,
+    /// The project-scope files, `/`-separated, relative to the project dir, most likely
+    /// first. A `*` in the last step matches every file it fits in that dir (Continue's
+    /// `.continue/mcpServers/*.yaml`).
+    pub project_files: &'static [&'static str],
     /// The entry keys that change what the host starts or connects to for an entry:
     /// the program, its arguments, environment (inline or from a file), working dir,
     /// and the keys that pick another transport. Anything else (timeouts, tool
@@ -213,11 +220,44 @@ impl Host {
         locations::user_paths(self.spec(), dirs)
     }
 
-    /// The project-scope file inside project dir `dir`, if this host has one.
-    pub fn project_path(self, dir: &Path) -> Option<PathBuf> {
+    /// The project-scope files of project dir `dir` to read or edit: those that exist
+    /// (every match of a pattern), else the first plain one, which may be created. Empty
+    /// for a host without project files.
+    pub fn project_paths(self, dir: &Path) -> Vec<PathBuf> {
+        let found: Vec<PathBuf> = self
+            .project_candidates(dir)
+            .into_iter()
+            .filter(|p| p.is_file())
+            .collect();
+        if !found.is_empty() {
+            return found;
+        }
         self.spec()
-            .project_file
+            .project_files
+            .iter()
+            .find(|rel| !rel.contains('*'))
             .map(|rel| locations::join_rel(dir, rel))
+            .into_iter()
+            .collect()
+    }
+
+    /// Every project-scope file this host may read in `dir`, found or not: each plain
+    /// path, and each pattern's matches (the pattern itself when nothing matches).
+    pub fn project_candidates(self, dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for rel in self.spec().project_files {
+            let path = locations::join_rel(dir, rel);
+            if !rel.contains('*') {
+                out.push(path);
+                continue;
+            }
+            let matches = locations::glob_files(&path);
+            if matches.is_empty() {
+                out.push(path);
+            }
+            out.extend(matches);
+        }
+        out
     }
 
     /// The config file to use: `explicit` if given, else the first default that exists,
@@ -232,7 +272,7 @@ impl Host {
             .find(|p| p.exists())
             .or(candidates.first())
             .cloned()
-            .ok_or_else(|| match self.spec().project_file {
+            .ok_or_else(|| match self.spec().project_files.first() {
                 Some(rel) if self.spec().user_files.is_empty() => Error::other(
                     format!(
                         "{} keeps its config only in the project it runs in ({rel})",
@@ -257,12 +297,13 @@ impl Host {
         if self.user_paths().iter().any(|u| u == file) {
             return None;
         }
-        let rel = Path::new(self.spec().project_file?);
-        if !file.ends_with(rel) {
-            return None;
-        }
+        let rel = self
+            .spec()
+            .project_files
+            .iter()
+            .find(|rel| locations::rel_matches(file, rel))?;
         let mut dir = file;
-        for _ in rel.components() {
+        for _ in Path::new(rel).components() {
             dir = dir.parent()?;
         }
         let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -291,10 +332,8 @@ pub fn discover(project: Option<&Path>) -> Vec<ConfigFile> {
                 scope: "user",
             });
         }
-        if let Some(p) = project
-            .and_then(|d| host.project_path(d))
-            .filter(|p| p.exists())
-        {
+        let files = project.map(|d| host.project_paths(d)).unwrap_or_default();
+        for p in files.into_iter().filter(|p| p.exists()) {
             out.push(ConfigFile {
                 host,
                 path: p,
@@ -473,7 +512,15 @@ mod tests {
                 "{}",
                 h.id()
             );
+            assert_eq!(
+                h.format() == Format::Yaml,
+                matches!(h, Host::Goose | Host::Continue | Host::FastAgent),
+                "{}",
+                h.id()
+            );
         }
+        assert_eq!(Host::Goose.servers_path(), ["extensions"]);
+        assert_eq!(Host::FastAgent.servers_path(), ["mcp", "servers"]);
         assert_eq!(Host::VsCode.servers_path(), ["servers"]);
         assert_eq!(Host::Zed.servers_path(), ["context_servers"]);
         assert_eq!(Host::Codex.servers_path(), ["mcp_servers"]);
@@ -486,8 +533,8 @@ mod tests {
     }
 
     #[test]
-    fn there_are_thirty_one_hosts_and_the_shapes_that_differ_are_the_documented_ones() {
-        assert_eq!(Host::ALL.len(), 31);
+    fn there_are_thirty_four_hosts_and_the_shapes_that_differ_are_the_documented_ones() {
+        assert_eq!(Host::ALL.len(), 34);
         let differ: Vec<&str> = Host::ALL
             .iter()
             .filter(|h| !h.shape().is_standard())
@@ -503,7 +550,10 @@ mod tests {
                 "factory",
                 "grok-cli",
                 "mistral-vibe",
-                "grok-dev"
+                "grok-dev",
+                "goose",
+                "continue",
+                "fast-agent"
             ]
         );
         assert_eq!(Host::Kilo.shape(), Host::OpenCode.shape());
@@ -561,8 +611,10 @@ mod tests {
             .into_iter()
             .filter(|h| h.spec().user_files.is_empty())
             .collect();
-        assert_eq!(project_only, [Host::GrokCli]);
-        assert!(Host::GrokCli.spec().project_file.is_some());
+        assert_eq!(project_only, [Host::GrokCli, Host::FastAgent]);
+        for h in project_only.iter() {
+            assert!(!h.spec().project_files.is_empty(), "{}", h.id());
+        }
         for os in Os::ALL {
             for h in Host::ALL.into_iter().filter(|h| !project_only.contains(h)) {
                 let paths = h.user_paths_in(&dirs(os, no_var));
@@ -760,17 +812,21 @@ mod tests {
     fn project_files_join_under_the_project_dir_and_name_it() {
         let dir = Path::new("/work/my-app");
         for h in Host::ALL {
-            let Some(file) = h.project_path(dir) else {
-                continue;
-            };
-            assert!(file.starts_with(dir), "{}", file.display());
-            assert_eq!(h.project_of(&file).as_deref(), Some("my-app"), "{}", h.id());
+            for file in h.project_candidates(dir) {
+                assert!(file.starts_with(dir), "{}", file.display());
+                assert_eq!(h.project_of(&file).as_deref(), Some("my-app"), "{}", h.id());
+            }
         }
         assert_eq!(
-            Host::VsCode.project_path(dir),
-            Some(dir.join(".vscode").join("mcp.json"))
+            Host::VsCode.project_paths(dir),
+            [dir.join(".vscode").join("mcp.json")]
         );
-        assert_eq!(Host::Windsurf.project_path(dir), None);
+        assert!(Host::Windsurf.project_paths(dir).is_empty());
+        // fast-agent's newest name is the one a new file would get.
+        assert_eq!(
+            Host::FastAgent.project_paths(dir),
+            [dir.join(".fast-agent").join("fast-agent.yaml")]
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ const TYPED_STDIO: Shape = Shape {
 const STANDARD: Shape = Shape::STANDARD;
 
 /// Every row, in the order of [`Host`]'s variants (checked when compiling).
-pub(super) const TABLE: [HostSpec; 31] = [
+pub(super) const TABLE: [HostSpec; 34] = [
     // https://modelcontextprotocol.io/docs/develop/connect-local-servers (file places,
     // stdio only); the Windows Store build is an MSIX package that reads a virtualized
     // copy under its package dir, so that comes before the plain %APPDATA% file.
@@ -74,7 +74,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
                 rel: "Claude/claude_desktop_config.json",
             },
         ],
-        project_file: None,
+        project_files: &[],
         spawn_keys: &["command", "args", "env"],
     },
     // https://docs.claude.com/en/docs/claude-code/mcp (scopes, `.mcp.json`, `type`,
@@ -100,7 +100,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             },
             rel: ".claude.json",
         }],
-        project_file: Some(".mcp.json"),
+        project_files: &[".mcp.json"],
         spawn_keys: &["type", "command", "args", "env", "url", "headersHelper"],
     },
     // https://cursor.com/docs/context/mcp (global and project `mcp.json`, `envFile`).
@@ -118,7 +118,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".cursor/mcp.json",
         }],
-        project_file: Some(".cursor/mcp.json"),
+        project_files: &[".cursor/mcp.json"],
         spawn_keys: &["type", "command", "args", "env", "envFile", "url"],
     },
     // https://code.visualstudio.com/docs/copilot/reference/mcp-configuration and
@@ -138,7 +138,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Config,
             rel: "Code/User/mcp.json",
         }],
-        project_file: Some(".vscode/mcp.json"),
+        project_files: &[".vscode/mcp.json"],
         spawn_keys: &[
             "type", "command", "args", "env", "envFile", "cwd", "dev", "url",
         ],
@@ -160,7 +160,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".codeium/windsurf/mcp_config.json",
         }],
-        project_file: None,
+        project_files: &[],
         spawn_keys: &["command", "args", "env", "serverUrl", "url"],
     },
     // google-gemini/gemini-cli docs/tools/mcp-server.md and docs/cli/configuration.md
@@ -179,7 +179,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".gemini/settings.json",
         }],
-        project_file: Some(".gemini/settings.json"),
+        project_files: &[".gemini/settings.json"],
         spawn_keys: &["command", "args", "env", "cwd", "url", "httpUrl"],
     },
     // https://developers.openai.com/codex/mcp and openai/codex docs/config.md
@@ -201,7 +201,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             },
             rel: "config.toml",
         }],
-        project_file: Some(".codex/config.toml"),
+        project_files: &[".codex/config.toml"],
         spawn_keys: &["command", "args", "env", "env_vars", "cwd", "url"],
     },
     // https://zed.dev/docs/ai/mcp and https://zed.dev/docs/configuring-zed (settings
@@ -232,7 +232,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
                 rel: "Zed/settings.json",
             },
         ],
-        project_file: Some(".zed/settings.json"),
+        project_files: &[".zed/settings.json"],
         spawn_keys: &["command", "args", "env", "url"],
     },
     // https://docs.cline.bot/mcp/configuring-mcp-servers (file in VS Code's
@@ -252,7 +252,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Config,
             rel: "Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
         }],
-        project_file: None,
+        project_files: &[],
         spawn_keys: &[
             "type",
             "transportType",
@@ -290,7 +290,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             },
             rel: "mcp-config.json",
         }],
-        project_file: Some(".github/mcp.json"),
+        project_files: &[".github/mcp.json"],
         spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
     },
     // anomalyco/opencode packages/opencode/src/config/mcp.ts (`Local`: `type: "local"`,
@@ -323,7 +323,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
                 rel: "opencode/config.json",
             },
         ],
-        project_file: Some("opencode.json"),
+        project_files: &["opencode.json"],
         spawn_keys: &["type", "command", "args", "env", "url"],
     },
     // Kilo-Org/kilocode packages/kilo-docs/pages/automate/mcp/using-in-kilo-code.md (the
@@ -366,7 +366,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
                 rel: "kilo/config.json",
             },
         ],
-        project_file: Some("kilo.json"),
+        project_files: &["kilo.json"],
         spawn_keys: &["type", "command", "args", "env", "url"],
     },
     // https://ampcode.com/manual (settings in `~/.config/amp/settings.json`, also on
@@ -386,7 +386,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".config/amp/settings.json",
         }],
-        project_file: Some(".amp/settings.json"),
+        project_files: &[".amp/settings.json"],
         spawn_keys: &["command", "args", "env", "url"],
     },
     // https://kiro.dev/docs/mcp/configuration (user and workspace
@@ -405,7 +405,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".kiro/settings/mcp.json",
         }],
-        project_file: Some(".kiro/settings/mcp.json"),
+        project_files: &[".kiro/settings/mcp.json"],
         spawn_keys: &["command", "args", "env", "url"],
     },
     // https://www.jetbrains.com/help/junie/model-context-protocol-mcp.html (stdio servers;
@@ -424,7 +424,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".junie/mcp/mcp.json",
         }],
-        project_file: Some(".junie/mcp/mcp.json"),
+        project_files: &[".junie/mcp/mcp.json"],
         spawn_keys: &["command", "args", "env", "workingDirectory"],
     },
     // https://lmstudio.ai/docs/app/mcp (`~/.lmstudio/mcp.json`, Cursor's `mcpServers`
@@ -443,7 +443,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".lmstudio/mcp.json",
         }],
-        project_file: None,
+        project_files: &[],
         spawn_keys: &["command", "args", "env", "url"],
     },
     // RooCodeInc/Roo-Code src/shared/globalFileNames.ts (`mcp_settings.json` in the
@@ -463,7 +463,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Config,
             rel: "Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json",
         }],
-        project_file: Some(".roo/mcp.json"),
+        project_files: &[".roo/mcp.json"],
         spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
     },
     // Kilo-Org/kilocode packages/kilo-docs/pages/automate/mcp/using-in-kilo-code.md, tab
@@ -483,7 +483,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Config,
             rel: "Code/User/globalStorage/kilocode.kilo-code/settings/mcp_settings.json",
         }],
-        project_file: Some(".kilocode/mcp.json"),
+        project_files: &[".kilocode/mcp.json"],
         spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
     },
     // https://docs.aws.amazon.com/amazonq/latest/qdeveloper-ug/command-line-mcp-configuration.html
@@ -503,7 +503,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".aws/amazonq/mcp.json",
         }],
-        project_file: Some(".amazonq/mcp.json"),
+        project_files: &[".amazonq/mcp.json"],
         spawn_keys: &["command", "args", "env", "url"],
     },
     // https://docs.augmentcode.com/cli/integrations (Auggie keeps MCP servers in
@@ -523,7 +523,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".augment/settings.json",
         }],
-        project_file: None,
+        project_files: &[],
         spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
     },
     // QwenLM/qwen-code docs/cli/configuration.md (a Gemini CLI fork: user and project
@@ -542,7 +542,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".qwen/settings.json",
         }],
-        project_file: Some(".qwen/settings.json"),
+        project_files: &[".qwen/settings.json"],
         spawn_keys: &["command", "args", "env", "cwd", "url", "httpUrl"],
     },
     // charmbracelet/crush internal/config/load.go (`GlobalConfig`: CRUSH_GLOBAL_CONFIG,
@@ -573,7 +573,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
                 rel: "crush/crush.json",
             },
         ],
-        project_file: Some("crush.json"),
+        project_files: &["crush.json"],
         spawn_keys: &["type", "command", "args", "env", "url"],
     },
     // https://docs.warp.dev/agents/capabilities/mcp and warpdotdev/warp's `agent-add-mcp`
@@ -593,7 +593,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".warp/.mcp.json",
         }],
-        project_file: Some(".warp/.mcp.json"),
+        project_files: &[".warp/.mcp.json"],
         spawn_keys: &["command", "args", "env", "working_directory", "url"],
     },
     // MoonshotAI/kimi-cli src/kimi_cli/share.py (KIMI_SHARE_DIR, else ~/.kimi) and
@@ -615,7 +615,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             },
             rel: "mcp.json",
         }],
-        project_file: None,
+        project_files: &[],
         spawn_keys: &["transport", "command", "args", "env", "cwd", "url"],
     },
     // https://docs.factory.ai/cli/configuration/mcp (`~/.factory/mcp.json`, `mcpServers`,
@@ -634,7 +634,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".factory/mcp.json",
         }],
-        project_file: None,
+        project_files: &[],
         spawn_keys: &["type", "command", "args", "env", "url"],
     },
     // superagent-ai/grok-cli at e763e2f (0.0.34, `@vibe-kit/grok-cli`):
@@ -658,7 +658,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
         },
         per_dir: None,
         user_files: &[],
-        project_file: Some(".grok/settings.json"),
+        project_files: &[".grok/settings.json"],
         spawn_keys: &["type", "command", "args", "env", "url"],
     },
     // mistralai/mistral-vibe vibe/core/paths/_vibe_home.py (VIBE_HOME, else ~/.vibe),
@@ -693,7 +693,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
             },
             rel: "config.toml",
         }],
-        project_file: Some(".vibe/config.toml"),
+        project_files: &[".vibe/config.toml"],
         spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
     },
     // https://antigravity.google/docs/mcp (`mcp_config.json`, `mcpServers`, `serverUrl`);
@@ -722,7 +722,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
                 rel: ".gemini/antigravity/mcp_config.json",
             },
         ],
-        project_file: Some(".agents/mcp_config.json"),
+        project_files: &[".agents/mcp_config.json"],
         spawn_keys: &["command", "args", "env", "serverUrl", "url"],
     },
     // https://docs.devin.ai/desktop/cascade/mcp: Windsurf renamed (2026-06-02); both its
@@ -750,7 +750,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
                 rel: "devin/mcp_config.json",
             },
         ],
-        project_file: Some(".devin/mcp_config.json"),
+        project_files: &[".devin/mcp_config.json"],
         spawn_keys: &["command", "args", "env", "serverUrl", "url"],
     },
     // https://docs.devin.ai/cli/extensibility/mcp/configuration (Devin for Terminal:
@@ -777,7 +777,7 @@ pub(super) const TABLE: [HostSpec; 31] = [
                 rel: "devin/config.json",
             },
         ],
-        project_file: Some(".devin/config.json"),
+        project_files: &[".devin/config.json"],
         spawn_keys: &["transport", "command", "args", "env", "url"],
     },
     // superagent-ai/grok-cli at fb97af8 (1.x, npm `grok-dev`): src/utils/settings.ts
@@ -804,7 +804,108 @@ pub(super) const TABLE: [HostSpec; 31] = [
             base: Base::Home,
             rel: ".grok/user-settings.json",
         }],
-        project_file: None,
+        project_files: &[],
+        spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
+    },
+    // block/goose crates/goose/src/config/paths.rs (etcetera's `choose_app_strategy`: XDG
+    // `~/.config/goose` on Linux and macOS, `%APPDATA%\Block\goose\config` on Windows;
+    // an absolute GOOSE_PATH_ROOT moves it to `<root>/config`),
+    // crates/goose/src/config/extensions.rs (`extensions.<key>`: `enabled` plus the
+    // extension) and crates/goose/src/agents/extension.rs (`ExtensionConfig`, tagged by
+    // `type`: `stdio` with `name`, `cmd`, `args` (required), `envs`, `env_keys` (values
+    // from Goose's own keyring), `timeout`; `streamable_http` and `sse` with `uri`,
+    // `headers`).
+    HostSpec {
+        host: Host::Goose,
+        id: "goose",
+        aliases: &["goose-cli"],
+        name: "Goose",
+        format: Format::Yaml,
+        servers: &["extensions"],
+        shape: Shape {
+            renames: &[("cmd", "command"), ("envs", "env"), ("uri", "url")],
+            stdio_type: Some("stdio"),
+            required: &[("name", Fill::Name), ("enabled", Fill::Json("true"))],
+            ..Shape::STANDARD
+        },
+        per_dir: None,
+        user_files: &[
+            UserFile {
+                os: ANY_OS,
+                base: Base::Env {
+                    var: "GOOSE_PATH_ROOT",
+                },
+                rel: "config/config.yaml",
+            },
+            UserFile {
+                os: &[Os::Linux, Os::MacOs],
+                base: XDG_CONFIG,
+                rel: "goose/config.yaml",
+            },
+            UserFile {
+                os: &[Os::Windows],
+                base: Base::Config,
+                rel: "Block/goose/config/config.yaml",
+            },
+        ],
+        project_files: &[],
+        spawn_keys: &["type", "command", "args", "env", "env_keys", "url"],
+    },
+    // continuedev/continue core/util/paths.ts (CONTINUE_GLOBAL_DIR, else `~/.continue`, on
+    // every OS; `config.yaml`), packages/config-yaml/src/schemas/mcp/index.ts
+    // (`mcpServers` is a list of `{name, command, args, env, cwd, type: stdio}` or
+    // `{name, url, type: sse | streamable-http, requestOptions}`) and
+    // https://docs.continue.dev/customize/deep-dives/mcp (workspace blocks in
+    // `.continue/mcpServers/*.yaml`, each with its own `mcpServers` list).
+    HostSpec {
+        host: Host::Continue,
+        id: "continue",
+        aliases: &["continue-cli", "cn"],
+        name: "Continue",
+        format: Format::Yaml,
+        servers: &["mcpServers"],
+        shape: Shape {
+            collection: Collection::List { name_key: "name" },
+            ..Shape::STANDARD
+        },
+        per_dir: None,
+        user_files: &[UserFile {
+            os: ANY_OS,
+            base: Base::EnvOrHome {
+                var: "CONTINUE_GLOBAL_DIR",
+                fallback: ".continue",
+            },
+            rel: "config.yaml",
+        }],
+        project_files: &[".continue/mcpServers/*.yaml"],
+        spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
+    },
+    // evalstate/fast-agent src/fast_agent/home.py (the config is read from the
+    // `.fast-agent` home, else the dir it runs in, as `fast-agent.yaml`, then the older
+    // `fast-agent.config.yaml` and `fastagent.config.yaml`) and src/fast_agent/config.py
+    // (`mcp.servers.<name>`: `transport` = `stdio`, `sse` or `http`, `command`, `args`,
+    // `env`, `cwd`, `url`, `headers`).
+    HostSpec {
+        host: Host::FastAgent,
+        id: "fast-agent",
+        aliases: &["fastagent"],
+        name: "fast-agent",
+        format: Format::Yaml,
+        servers: &["mcp", "servers"],
+        shape: Shape {
+            renames: &[("transport", "type")],
+            ..Shape::STANDARD
+        },
+        per_dir: None,
+        user_files: &[],
+        project_files: &[
+            ".fast-agent/fast-agent.yaml",
+            ".fast-agent/fast-agent.config.yaml",
+            ".fast-agent/fastagent.config.yaml",
+            "fast-agent.yaml",
+            "fast-agent.config.yaml",
+            "fastagent.config.yaml",
+        ],
         spawn_keys: &["type", "command", "args", "env", "cwd", "url"],
     },
 ];
