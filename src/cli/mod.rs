@@ -5,6 +5,7 @@ mod approve;
 mod audit;
 mod bridge;
 mod connect;
+mod doctor;
 mod hosts;
 mod idp;
 mod import;
@@ -34,6 +35,7 @@ Typical use:
   keybroker import --all                      # every host's files in one plan
   keybroker watch                             # report when a host drops or changes an entry
   keybroker repair                            # point entries at this keybroker after it moved
+  keybroker doctor                            # what needs fixing, and how
   keybroker servers                           # every server and its status
   keybroker audit                             # which server received which credential, and when
 
@@ -79,6 +81,9 @@ enum Command {
     Watch(watch::Args),
     /// Point the entries Keybroker wrote at this installation's launcher (after it moved).
     Repair(repair::Args),
+    /// Check the keychain, launcher paths, host files, approvals, sign-ins and the audit
+    /// chain; say what to fix (exit 1 when something needs you).
+    Doctor(doctor::Args),
     /// Add a remote (HTTP) server to a host, reached through `keybroker bridge`.
     Add(add::Args),
     /// Sign in to a remote server (OAuth in the browser); tokens go to the keychain.
@@ -104,6 +109,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::Hosts(a) => hosts::run(a),
         Command::Watch(a) => watch::run(a),
         Command::Repair(a) => repair::run(a),
+        Command::Doctor(a) => doctor::run(a),
         Command::Add(a) => add::run(a),
         Command::Connect(a) => connect::run(a),
         Command::Bridge(a) => bridge::run(a),

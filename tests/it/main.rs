@@ -4,6 +4,7 @@
 
 mod approval_boundary;
 mod audit_errors;
+mod doctor;
 mod faults;
 mod host_files;
 mod hosts_cli;
@@ -20,5 +21,6 @@ mod remote_e2e;
 mod remote_hardening;
 mod remote_headers;
 mod remote_machine;
+mod repair_move;
 mod secret_cli;
 mod watch_cli;
