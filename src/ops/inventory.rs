@@ -396,7 +396,10 @@ fn bridged_status(
         });
         if !usable {
             st.status = Status::NeedsSignIn;
-            st.detail = Some(format!("run `keybroker connect {}`", st.id));
+            st.detail = Some(match ts.as_ref().and_then(|t| t.signed_out.as_deref()) {
+                Some(why) => format!("{why}; run `keybroker connect {}`", st.id),
+                None => format!("run `keybroker connect {}`", st.id),
+            });
         }
     }
     Ok(st)

@@ -349,3 +349,74 @@ fn with_everything_fine_doctor_exits_0_and_names_the_provider_and_the_files() {
     );
     assert!(Path::new(&w.config).exists());
 }
+
+/// `keybroker import` on a machine with no session bus: `isolate`d, no bus address, an
+/// empty runtime dir.
+fn import_without_a_bus(
+    w: &World,
+    runtime: &Path,
+    config: &Path,
+    flag: &str,
+) -> (Option<i32>, String, String) {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("keybroker"));
+    c.args(["import", "claude-desktop", flag, "--config"])
+        .arg(config);
+    isolate(&mut c, w);
+    c.env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("XDG_RUNTIME_DIR", runtime)
+        .stdin(Stdio::null());
+    let out = c.output().expect("import");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn import_dry_run_needs_no_keychain_and_reports_an_invalid_file_before_anything_else() {
+    let w = world_with_echo();
+    let runtime = tempfile::tempdir().expect("tempdir");
+    let before = w.config_bytes();
+
+    // Regression: this exited 69 (no keychain) before saying the file is invalid JSON.
+    let bad = w.dir.path().join("bad.json");
+    std::fs::write(&bad, b"{\n  \"mcpServers\": {,}\n}\n").expect("write");
+    let (code, _, stderr) = import_without_a_bus(&w, runtime.path(), &bad, "--dry-run");
+    assert_eq!(code, Some(65), "{stderr}");
+    assert!(
+        stderr.contains("bad.json: syntax error at line 2"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("keychain"), "{stderr}");
+
+    let (code, stdout, stderr) = import_without_a_bus(&w, runtime.path(), &w.config, "--dry-run");
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    for part in [
+        "claude-desktop/echo  [move secrets to the keychain]",
+        "env:GITHUB_TOKEN",
+        "new entry:",
+        "Applying this plan needs the keychain, which is not available",
+        "fix: start a Secret Service provider",
+        "Dry run: nothing was changed.",
+    ] {
+        assert!(stdout.contains(part), "`{part}` in:\n{stdout}");
+    }
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN), "masked");
+    assert_eq!(w.config_bytes(), before, "nothing changed");
+    assert!(
+        !w.home.join("config/state.json").exists(),
+        "no state written"
+    );
+
+    // Applying: the plan, then the keychain's error (exit 69); the file is untouched.
+    let (code, stdout, stderr) = import_without_a_bus(&w, runtime.path(), &w.config, "--yes");
+    assert_eq!(code, Some(69), "{stdout}\n{stderr}");
+    assert!(stdout.contains("env:GITHUB_TOKEN"), "{stdout}");
+    assert!(
+        stderr.contains("the OS keychain is not available"),
+        "{stderr}"
+    );
+    assert_eq!(w.config_bytes(), before);
+    assert!(w.files_containing(TOKEN.as_bytes()) == vec![w.config.clone()]);
+}
