@@ -4,11 +4,13 @@ mod add;
 mod approve;
 mod audit;
 mod bridge;
+mod completions;
 mod connect;
 mod doctor;
 mod hosts;
 mod idp;
 mod import;
+mod man;
 mod repair;
 mod restore;
 mod rotate_key;
@@ -84,6 +86,12 @@ enum Command {
     /// Check the keychain, launcher paths, host files, approvals, sign-ins and the audit
     /// chain; say what to fix (exit 1 when something needs you).
     Doctor(doctor::Args),
+    /// Print shell completions (bash, zsh, fish) for keybroker (packaging uses it).
+    #[command(hide = true)]
+    Completions(completions::Args),
+    /// Write keybroker's man pages into a directory (packaging uses it).
+    #[command(hide = true)]
+    Man(man::Args),
     /// Add a remote (HTTP) server to a host, reached through `keybroker bridge`.
     Add(add::Args),
     /// Sign in to a remote server (OAuth in the browser); tokens go to the keychain.
@@ -110,6 +118,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::Watch(a) => watch::run(a),
         Command::Repair(a) => repair::run(a),
         Command::Doctor(a) => doctor::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
         Command::Add(a) => add::run(a),
         Command::Connect(a) => connect::run(a),
         Command::Bridge(a) => bridge::run(a),

@@ -4,6 +4,7 @@
 
 mod approval_boundary;
 mod audit_errors;
+mod completions;
 mod doctor;
 mod faults;
 mod host_files;
