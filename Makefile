@@ -16,6 +16,10 @@
 #   make conformance  the MCP conformance suite's client scenarios against `keybroker bridge`
 #   make fuzz    cargo-fuzz (fuzz/, nightly): the JSON/JSONC, TOML and YAML editors and the
 #                scanner, FUZZ_SECONDS each (default 60); not part of `make test`
+#   make package  the .deb and .rpm (release build, stripped): app, /usr/bin/keybroker,
+#                completions, man pages; prints build times and sizes
+#   make test-package  lintian, install, use end to end, remove (scripts/test-package.sh; root
+#                or sudo); part of make test
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -33,7 +37,7 @@ CARGO_TARGETS := --all-targets
 TEST_LOG    := target/test-output.log
 RUN_ARGS    ?= servers
 
-.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e screenshots conformance bench bench-app bench-remote bench-deps clean
+.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e screenshots conformance bench bench-app bench-remote bench-deps package package-deps test-package clean
 
 all: test
 
@@ -69,13 +73,14 @@ test: deps lint build
 	crc=0; scripts/with-keyring.sh scripts/conformance.sh || crc=$$?; \
 	ui_rc=0; $(MAKE) --no-print-directory test-ui || ui_rc=$$?; \
 	e2e_rc=0; $(MAKE) --no-print-directory test-e2e || e2e_rc=$$?; \
-	echo "stages: cargo test rc=$$rc, conformance rc=$$crc, ui unit tests rc=$$ui_rc, e2e rc=$$e2e_rc"; \
+	pkg_rc=0; $(MAKE) --no-print-directory test-package || pkg_rc=$$?; \
+	echo "stages: cargo test rc=$$rc, conformance rc=$$crc, ui unit tests rc=$$ui_rc, e2e rc=$$e2e_rc, package rc=$$pkg_rc"; \
 	awk '/^test result: /{ for (i = 1; i <= NF; i++) { \
 	        if ($$(i+1) ~ /^passed;?$$/) p += $$i; \
 	        if ($$(i+1) ~ /^failed;?$$/) f += $$i; \
 	        if ($$(i+1) ~ /^ignored;?$$/) s += $$i } } \
 	     END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' $(TEST_LOG); \
-	[ $$rc -eq 0 ] && [ $$crc -eq 0 ] && [ $$ui_rc -eq 0 ] && [ $$e2e_rc -eq 0 ]
+	[ $$rc -eq 0 ] && [ $$crc -eq 0 ] && [ $$ui_rc -eq 0 ] && [ $$e2e_rc -eq 0 ] && [ $$pkg_rc -eq 0 ]
 
 # The official MCP conformance suite (client scenarios) with the bridge as the client.
 conformance: deps build
@@ -108,6 +113,17 @@ bench-app: bench-deps ui
 
 bench-deps:
 	scripts/install-deps.sh --bench
+
+package-deps:
+	scripts/install-deps.sh --package
+
+# Release build (stripped) and Tauri's .deb/.rpm bundles in target/release/bundle.
+package: package-deps ui
+	scripts/package.sh
+
+# Uses the debug build (make build) for the after-removal check.
+test-package: package build
+	scripts/test-package.sh
 
 clean:
 	$(CARGO) clean

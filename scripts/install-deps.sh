@@ -7,6 +7,10 @@
 #   scripts/install-deps.sh --peers    only the npm parts: tests/peers and tests/hosts
 #   scripts/install-deps.sh --fuzz     only what `make fuzz` needs: a nightly toolchain and
 #                                      cargo-fuzz (installed when missing)
+#   scripts/install-deps.sh --package  the default set + what `make package` and
+#                                      `make test-package` need: lintian, rpm, and the
+#                                      Tauri CLI (npm @tauri-apps/cli, a prebuilt binary)
+#                                      in .tools/tauri-cli, each only when missing
 #
 # tests/hosts holds real AI hosts from npm (Claude Code, Gemini CLI, Codex CLI: a few
 # hundred MB); it is a separate npm dir so the MCP peers install stays small, and it is
@@ -47,6 +51,14 @@ TAURI_DRIVER_VERSION="^2"
 BENCH_PACKAGES=(
   hyperfine
 )
+# Packaging only (`make package`, `make test-package`, --package): lintian checks the
+# .deb, rpm lists the .rpm. The Tauri CLI that bundles them comes from npm as a prebuilt
+# binary, the same version as the tauri crate (no 3.0 alpha).
+PACKAGE_PACKAGES=(
+  lintian rpm
+)
+TAURI_CLI_VERSION="2.12.5"
+TAURI_CLI_DIR="$REPO_ROOT/.tools/tauri-cli"
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { printf 'install-deps: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -181,6 +193,17 @@ ensure_fuzz() {
   fi
 }
 
+ensure_tauri_cli() {
+  ensure_node
+  local bin="$TAURI_CLI_DIR/node_modules/.bin/tauri"
+  if [ ! -x "$bin" ] || [ "$("$bin" --version 2>/dev/null)" != "tauri-cli $TAURI_CLI_VERSION" ]; then
+    log "npm install @tauri-apps/cli@$TAURI_CLI_VERSION into $TAURI_CLI_DIR (bundles the .deb and .rpm)"
+    mkdir -p "$TAURI_CLI_DIR"
+    npm install --prefix "$TAURI_CLI_DIR" --no-audit --no-fund --no-save \
+      "@tauri-apps/cli@$TAURI_CLI_VERSION" </dev/null >&2
+  fi
+}
+
 ensure_machine_id() {
   # dbus-daemon (dbus-run-session) refuses to start without a machine id.
   if [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ]; then
@@ -195,13 +218,15 @@ case "${1:-}" in
   --bench) MODE=bench ;;
   --peers) MODE=peers ;;
   --fuzz) ensure_fuzz; log "ok"; exit 0 ;;
-  -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-  *) die "unknown option: $1 (use --bench, --peers, --fuzz or nothing)" ;;
+  --package) MODE=package ;;
+  -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+  *) die "unknown option: $1 (use --bench, --peers, --fuzz, --package or nothing)" ;;
 esac
 
 if [ "$MODE" != peers ]; then
   pkgs=("${CORE_PACKAGES[@]}" "${TAURI_PACKAGES[@]}")
   [ "$MODE" = bench ] && pkgs+=("${BENCH_PACKAGES[@]}")
+  [ "$MODE" = package ] && pkgs+=("${PACKAGE_PACKAGES[@]}")
   install_missing_packages "${pkgs[@]}"
   ensure_machine_id
   command -v cargo >/dev/null 2>&1 || die "cargo not found (the Rust toolchain comes with the machine via rustup; put ~/.cargo/bin on PATH)"
@@ -211,5 +236,8 @@ ensure_hosts
 if [ "$MODE" != peers ]; then
   ensure_ui
   ensure_tauri_driver
+fi
+if [ "$MODE" = package ]; then
+  ensure_tauri_cli
 fi
 log "ok"

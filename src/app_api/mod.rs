@@ -688,7 +688,7 @@ fn plan_for(
     host: &str,
     exclude: &[String],
     only: Option<&str>,
-) -> Result<(import::Plan, Vault)> {
+) -> Result<(import::Plan, Result<Vault>)> {
     let host = Host::parse(host)?;
     let config = ctx.config_for(host)?;
     if !config.exists() {
@@ -703,7 +703,9 @@ fn plan_for(
     }
     let launcher = ctx.launcher()?;
     let state = State::load(&ctx.paths)?;
-    let vault = ctx.vault()?;
+    // The plan is shown without a keychain too (an invalid file is reported first);
+    // applying it needs one.
+    let vault = ctx.vault();
     let req = ImportRequest {
         host,
         config_path: &config,
@@ -713,7 +715,11 @@ fn plan_for(
         set_env: None,
         approve: &[],
     };
-    let plan = import::plan_import(&req, &state, &vault)?;
+    let mut plans =
+        import::plan_import_all_with(std::slice::from_ref(&req), &state, vault.as_ref().ok())?;
+    let plan = plans
+        .pop()
+        .ok_or_else(|| Error::other("no plan", "report this bug"))?;
     Ok((plan, vault))
 }
 
@@ -778,6 +784,7 @@ pub fn apply_import(
     now: &str,
 ) -> Result<ImportResult> {
     let (plan, vault) = plan_for(ctx, host, exclude, only)?;
+    let vault = vault?;
     // One entry asked for by name that needs approval: say so, so the UI can show the
     // approval view instead of a plan that silently left it as is.
     if only.is_some()

@@ -100,8 +100,10 @@ pub(super) fn run(a: Args) -> Result<()> {
         return Ok(());
     }
     let launcher = ctx.launcher()?.to_path_buf();
-    let vault = ctx.vault()?;
     let state = State::load(&ctx.paths)?;
+    // The plan needs no keychain (a dry run on a machine without one still shows it, and
+    // an invalid file is reported before anything else); applying it does.
+    let vault = ctx.vault();
     let reqs: Vec<ImportRequest<'_>> = files
         .iter()
         .map(|(host, path)| ImportRequest {
@@ -114,7 +116,7 @@ pub(super) fn run(a: Args) -> Result<()> {
             approve: &a.approve,
         })
         .collect();
-    let plans = import::plan_import_all(&reqs, &state, &vault)?;
+    let plans = import::plan_import_all_with(&reqs, &state, vault.as_ref().ok())?;
     for (i, plan) in plans.iter().enumerate() {
         if i > 0 {
             println!();
@@ -134,10 +136,20 @@ pub(super) fn run(a: Args) -> Result<()> {
         println!("Nothing to change.");
         return Ok(());
     }
+    if let Err(e) = &vault {
+        println!(
+            "Applying this plan needs the keychain, which is not available: {}",
+            e.describe()
+        );
+        println!(
+            "(Without it, a value already stored for another server shows above as a new credential.)"
+        );
+    }
     if a.dry_run {
         println!("Dry run: nothing was changed. Run the same command without --dry-run to apply.");
         return Ok(());
     }
+    let vault = vault?;
     if !super::confirm("Apply these changes?", a.yes)? {
         println!("Not applied.");
         return Ok(());

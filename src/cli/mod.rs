@@ -4,10 +4,13 @@ mod add;
 mod approve;
 mod audit;
 mod bridge;
+mod completions;
 mod connect;
+mod doctor;
 mod hosts;
 mod idp;
 mod import;
+mod man;
 mod repair;
 mod restore;
 mod rotate_key;
@@ -34,6 +37,7 @@ Typical use:
   keybroker import --all                      # every host's files in one plan
   keybroker watch                             # report when a host drops or changes an entry
   keybroker repair                            # point entries at this keybroker after it moved
+  keybroker doctor                            # what needs fixing, and how
   keybroker servers                           # every server and its status
   keybroker audit                             # which server received which credential, and when
 
@@ -79,6 +83,15 @@ enum Command {
     Watch(watch::Args),
     /// Point the entries Keybroker wrote at this installation's launcher (after it moved).
     Repair(repair::Args),
+    /// Check the keychain, launcher paths, host files, approvals, sign-ins and the audit
+    /// chain; say what to fix (exit 1 when something needs you).
+    Doctor(doctor::Args),
+    /// Print shell completions (bash, zsh, fish) for keybroker (packaging uses it).
+    #[command(hide = true)]
+    Completions(completions::Args),
+    /// Write keybroker's man pages into a directory (packaging uses it).
+    #[command(hide = true)]
+    Man(man::Args),
     /// Add a remote (HTTP) server to a host, reached through `keybroker bridge`.
     Add(add::Args),
     /// Sign in to a remote server (OAuth in the browser); tokens go to the keychain.
@@ -104,6 +117,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::Hosts(a) => hosts::run(a),
         Command::Watch(a) => watch::run(a),
         Command::Repair(a) => repair::run(a),
+        Command::Doctor(a) => doctor::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
         Command::Add(a) => add::run(a),
         Command::Connect(a) => connect::run(a),
         Command::Bridge(a) => bridge::run(a),

@@ -392,6 +392,7 @@ pub fn token_request_with(
 /// Apply a successful token response to `ts` (keeps the old refresh token when the
 /// server did not rotate it).
 pub fn apply_tokens(ts: &mut TokenSet, v: &Value, now: i64) {
+    ts.signed_out = None;
     ts.access_token = v
         .get("access_token")
         .and_then(Value::as_str)

@@ -114,6 +114,10 @@ pub struct TokenSet {
     /// on its own: the credential needs sign-in until `keybroker connect` succeeds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// Why the tokens were dropped (the authorization server refused the refresh token),
+    /// so every process that finds them gone reports what happened, not just that there
+    /// is no refresh token. New tokens clear it.
+    pub signed_out: Option<String>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -130,6 +134,7 @@ impl std::fmt::Debug for TokenSet {
             .field("has_client_key", &self.client_key.is_some())
             .field("machine", &self.machine)
             .field("refused", &self.refused)
+            .field("signed_out", &self.signed_out)
             .finish()
     }
 }
@@ -284,9 +289,11 @@ impl Store {
                 ts.client.clone(),
                 ts.token_endpoint.clone(),
             ) else {
-                return Err(self.needs_sign_in(
-                    "the access token expired and the server issued no refresh token",
-                ));
+                // The process that lost the race to a refused refresh finds the tokens
+                // dropped: it reports the refusal, as the winner did.
+                return Err(self.needs_sign_in(ts.signed_out.clone().unwrap_or_else(|| {
+                    "the access token expired and the server issued no refresh token".into()
+                })));
             };
             let endpoint = Url::parse(&endpoint)
                 .map_err(|_| self.needs_sign_in("the stored token endpoint is invalid"))?;
@@ -323,22 +330,24 @@ impl Store {
                     Ok(ts)
                 }
                 flow::TokenReply::Error(code, _) => {
-                    // Drop the dead tokens (keep the registration) so no process retries.
+                    // Drop the dead tokens (keep the registration) so no process retries,
+                    // and say why for every process that finds them gone.
+                    let why = format!(
+                        "the authorization server refused the refresh token ({code}): it was revoked or has expired"
+                    );
                     ts.access_token = None;
                     ts.refresh_token = None;
                     ts.expires_at = None;
+                    ts.signed_out = Some(why.clone());
                     self.save(&ts)?;
                     let refused = self.event(
                         EventKind::Refreshed,
                         Outcome::Error,
                         &format!("refresh refused: {code}"),
                     );
-                    Err(self.audit.append_refusal(
-                        vec![refused],
-                        self.needs_sign_in(format!(
-                            "the authorization server refused the refresh ({code})"
-                        )),
-                    ))
+                    Err(self
+                        .audit
+                        .append_refusal(vec![refused], self.needs_sign_in(why)))
                 }
             }
         })

@@ -831,7 +831,9 @@ impl Bridge {
             return Ok(());
         }
         let Some(policy) = &self.sign_in else {
-            return Err(self.needs_sign_in("the server asks for sign-in"));
+            // Tokens dropped after a refused refresh: say so rather than a bare "asks".
+            let why = current.as_ref().and_then(|t| t.signed_out.as_deref());
+            return Err(self.needs_sign_in(why.unwrap_or("the server asks for sign-in")));
         };
         let disc = discovery::discover(&self.http, &self.url, challenge)?;
         let previous_scope = current

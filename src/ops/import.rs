@@ -141,8 +141,21 @@ pub struct ImportRequest<'a> {
 /// Read the config and plan the import. Reads the keychain (to reuse credentials with
 /// the same value) but changes nothing.
 pub fn plan_import(req: &ImportRequest<'_>, state: &State, vault: &Vault) -> Result<Plan> {
-    let mut planner = Planner::new(state, vault);
+    let mut planner = Planner::new(state, Some(vault));
     plan_with(&mut planner, req)
+}
+
+/// [`plan_import_all`] with the keychain when there is one. Without it (`None`: no
+/// Secret Service, a locked keychain) the plan is the same except that a value already
+/// stored for another server is not recognised, so it shows as a new credential;
+/// applying such a plan needs the keychain anyway ([`apply_import`] stores the values).
+pub fn plan_import_all_with(
+    reqs: &[ImportRequest<'_>],
+    state: &State,
+    vault: Option<&Vault>,
+) -> Result<Vec<Plan>> {
+    let mut planner = Planner::new(state, vault);
+    reqs.iter().map(|r| plan_with(&mut planner, r)).collect()
 }
 
 /// Plan several files at once (`keybroker import --all`): one value found in two files
@@ -153,8 +166,7 @@ pub fn plan_import_all(
     state: &State,
     vault: &Vault,
 ) -> Result<Vec<Plan>> {
-    let mut planner = Planner::new(state, vault);
-    reqs.iter().map(|r| plan_with(&mut planner, r)).collect()
+    plan_import_all_with(reqs, state, Some(vault))
 }
 
 fn plan_with(planner: &mut Planner<'_>, req: &ImportRequest<'_>) -> Result<Plan> {
@@ -376,7 +388,8 @@ fn launcher_args(server_id: &str, binding_id: &str, command: &[String]) -> Vec<V
 
 struct Planner<'a> {
     state: &'a State,
-    vault: &'a Vault,
+    /// `None`: planning without a keychain (values already stored are not compared).
+    vault: Option<&'a Vault>,
     /// Existing credentials' values, read lazily once: for reuse of identical values.
     known_values: Option<Vec<(String, Secret)>>,
     /// Credential ids allocated by this plan -> value.
@@ -385,7 +398,7 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn new(state: &'a State, vault: &'a Vault) -> Planner<'a> {
+    fn new(state: &'a State, vault: Option<&'a Vault>) -> Planner<'a> {
         Planner {
             state,
             vault,
@@ -1094,7 +1107,7 @@ impl<'a> Planner<'a> {
         if self.known_values.is_none() {
             let mut known = Vec::new();
             for id in self.state.credentials.keys() {
-                if let Some(v) = self.vault.get(id)? {
+                if let Some(v) = self.vault.map(|v| v.get(id)).transpose()?.flatten() {
                     known.push((id.clone(), v));
                 }
             }

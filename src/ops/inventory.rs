@@ -396,7 +396,14 @@ fn bridged_status(
         });
         if !usable {
             st.status = Status::NeedsSignIn;
-            st.detail = Some(match ts.as_ref().and_then(|t| t.refusal()) {
+            let why = ts.as_ref().and_then(|t| {
+                t.refusal().or_else(|| {
+                    t.signed_out
+                        .as_deref()
+                        .map(|w| format!("{w}; run `keybroker connect {}`", st.id))
+                })
+            });
+            st.detail = Some(match why {
                 Some(why) => why,
                 None => format!("run `keybroker connect {}`", st.id),
             });

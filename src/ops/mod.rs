@@ -1,13 +1,14 @@
 //! The service layer: every action the CLI and the app share is one function here.
 //!
 //! Import and restore, adding remote servers, sign-in, the launcher, approvals,
-//! secrets, inventory, watch, repair and the bridge. The CLI and the app's IPC commands only
+//! secrets, inventory, watch, repair, doctor and the bridge. The CLI and the app's IPC commands only
 //! parse, call one of these and present the result. May import every layer before it;
 //! nothing here prints (results are returned, progress goes through `tracing` or a
 //! callback the caller passes).
 
 pub mod bridge;
 pub mod context;
+pub mod doctor;
 pub mod idp;
 pub mod import;
 pub mod inventory;

@@ -5,7 +5,9 @@
 mod approval_boundary;
 mod audit_errors;
 mod audit_files;
+mod completions;
 mod doc_props;
+mod doctor;
 mod faults;
 mod host_files;
 mod host_files_yaml;
@@ -24,5 +26,6 @@ mod remote_e2e;
 mod remote_hardening;
 mod remote_headers;
 mod remote_machine;
+mod repair_move;
 mod secret_cli;
 mod watch_cli;

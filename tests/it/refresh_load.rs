@@ -201,26 +201,59 @@ fn ten_bridges_waking_with_an_expired_token_make_exactly_one_refresh_and_all_kee
         "no token in any file"
     );
 
-    // The authorization server revokes the family and the access token stops working.
+    // The authorization server revokes the family, the access token stops working and
+    // expires; five bridges wake at once and race to refresh it.
     {
         let mut s = state.lock().expect("lock");
         s.revoked = true;
         s.access_token = "revoked".into();
     }
-    let (stdout, _) = finish(spawn_bridge(&w));
-    let first: serde_json::Value =
-        serde_json::from_str(stdout.lines().next().unwrap_or_default()).unwrap_or_default();
-    assert_eq!(first["error"]["code"], -32001, "{stdout}");
-    assert!(
-        first["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("needs sign-in")
-    );
+    let mut expired = stored.clone();
+    expired.expires_at = Some(unix_now() - 5);
+    vault
+        .set(
+            "claude-desktop-load-oauth",
+            &keybroker::Secret::new(serde_json::to_string(&expired).expect("json")),
+        )
+        .expect("expire");
+    let racers: Vec<_> = (0..5)
+        .map(|_| spawn_bridge(&w))
+        .map(|c| std::thread::spawn(move || finish(c)))
+        .collect();
+    for h in racers {
+        let (stdout, stderr) = h.join().expect("join");
+        let first: serde_json::Value =
+            serde_json::from_str(stdout.lines().next().unwrap_or_default()).unwrap_or_default();
+        assert_eq!(first["error"]["code"], -32001, "{stdout}");
+        let message = first["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains("needs sign-in"), "{message}");
+        // Regression: the bridges that lost the race said "the server issued no refresh
+        // token", which is not what happened. Every one reports the refusal and the fix.
+        for text in [message, stderr.as_str()] {
+            assert!(
+                text.contains("refused the refresh token (invalid_grant")
+                    && !text.contains("issued no refresh token"),
+                "stdout: {stdout}\nstderr: {stderr}"
+            );
+        }
+        assert!(
+            stderr.contains("fix: run `keybroker connect claude-desktop/load`"),
+            "{stderr}"
+        );
+    }
     assert_eq!(
         state.lock().expect("lock").token_requests,
         2,
-        "one failed refresh, no retry"
+        "one failed refresh among the racers, no retry"
+    );
+    let row = w.server_status("load");
+    assert_eq!(row["status"], "needs-sign-in", "{row}");
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refused the refresh token"),
+        "{row}"
     );
     let after: TokenSet = serde_json::from_str(
         vault
