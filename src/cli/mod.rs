@@ -14,6 +14,7 @@ mod rotate_key;
 mod run;
 mod secret;
 mod servers;
+mod tools;
 mod watch;
 
 use std::io::{IsTerminal, Read, Write};
@@ -90,6 +91,8 @@ enum Command {
     /// An organisation's identity provider, for enterprise-managed authorization.
     #[command(subcommand)]
     Idp(idp::Command),
+    /// A guarded server's tools: list them, set its tool policy, approve held tools.
+    Tools(tools::Args),
 }
 
 pub(crate) fn dispatch(cli: Cli) -> Result<()> {
@@ -109,6 +112,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::Bridge(a) => bridge::run(a),
         Command::RotateKey(a) => rotate_key::run(a),
         Command::Idp(c) => idp::run(c),
+        Command::Tools(a) => tools::run(a),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 
 use keybroker::Result;
-use keybroker::ops::{launch, spawn};
+use keybroker::ops::{launch, relay, spawn};
 use keybroker::store::state::State;
 
 #[derive(Debug, clap::Args)]
@@ -38,8 +38,20 @@ pub(super) fn run(a: Args) -> Result<()> {
         &spawn::Process::current(),
         &super::now(),
     )?;
+    // The keychain session is closed before the server runs: the launcher keeps none of
+    // its connections, threads or buffers while it relays.
+    drop(vault);
     for note in &launch.notes {
         eprintln!("keybroker: note: {note}");
     }
-    Err(launch::exec(launch))
+    let mut launch = launch;
+    match launch.guarded.take() {
+        None => Err(launch::exec(launch)),
+        Some(server) => {
+            let session = relay::GuardSession::open(&ctx.paths, &ctx.audit, &server, super::now);
+            drop(state);
+            let code = launch::relay(launch, &session)?;
+            std::process::exit(code)
+        }
+    }
 }
