@@ -118,14 +118,18 @@ pub fn tool_hash(tool: &Value) -> String {
 }
 
 /// The state `policy` and `record` give tool `name` (its annotations from the approved
-/// definition, else the held one).
-pub fn tool_state(policy: &ToolPolicy, name: &str, record: Option<&ToolRecord>) -> ToolState {
+/// definition, else the held one). A tool the guard never saw (`record` is `None`) is
+/// judged by name: allowed while nothing is pinned yet (the first listing pins it) or new
+/// tools are allowed, refused as unknown otherwise; a read-only policy refuses it (its
+/// annotations are unknown).
+pub fn tool_state(cfg: &ToolGuard, name: &str) -> ToolState {
+    let record = cfg.tools.get(name);
     let def = record.and_then(|r| {
         r.definition
             .as_ref()
             .or(r.held.as_ref().map(|h| &h.definition))
     });
-    let denied = match policy {
+    let denied = match &cfg.policy {
         ToolPolicy::AllowAll => false,
         ToolPolicy::Allow { names } => !names.iter().any(|n| n == name),
         ToolPolicy::Deny { names } => names.iter().any(|n| n == name),
@@ -136,8 +140,9 @@ pub fn tool_state(policy: &ToolPolicy, name: &str, record: Option<&ToolRecord>) 
         }
     };
     match record {
+        _ if denied => ToolState::Denied,
+        None if cfg.first_seen.is_none() || !cfg.hold_new => ToolState::Allowed,
         None => ToolState::Unknown,
-        Some(_) if denied => ToolState::Denied,
         Some(r) if r.held.is_some() && r.pinned.is_some() => ToolState::HeldChanged,
         Some(r) if r.held.is_some() || r.pinned.is_none() => ToolState::HeldNew,
         Some(_) => ToolState::Allowed,
@@ -374,7 +379,7 @@ impl<T: Copy> Guard<T> {
 
     /// The state of tool `name` now.
     pub fn state_of(&self, name: &str) -> ToolState {
-        tool_state(&self.cfg.policy, name, self.cfg.tools.get(name))
+        tool_state(&self.cfg, name)
     }
 
     /// Take what to audit.
@@ -396,9 +401,9 @@ impl<T: Copy> Guard<T> {
     pub fn reload(&mut self, cfg: ToolGuard) -> bool {
         let visible = |c: &ToolGuard| -> Vec<String> {
             c.tools
-                .iter()
-                .filter(|(n, r)| tool_state(&c.policy, n, Some(r)) == ToolState::Allowed)
-                .map(|(n, _)| n.clone())
+                .keys()
+                .filter(|n| tool_state(c, n) == ToolState::Allowed)
+                .cloned()
                 .collect()
         };
         let changed = visible(&self.cfg) != visible(&cfg);
@@ -652,7 +657,7 @@ impl<T: Copy> Guard<T> {
         tools.retain(|t| {
             t.get("name")
                 .and_then(Value::as_str)
-                .is_some_and(|n| tool_state(&cfg.policy, n, cfg.tools.get(n)) == ToolState::Allowed)
+                .is_some_and(|n| tool_state(cfg, n) == ToolState::Allowed)
         });
         tools.len() != before
     }

@@ -132,7 +132,7 @@ fn build_view(
                 .or(rec.held.as_ref().map(|h| &h.definition));
             ToolView {
                 name: name.clone(),
-                state: guard::tool_state(&g.policy, name, Some(rec)),
+                state: guard::tool_state(g, name),
                 annotations: shown.and_then(|d| d.get("annotations")).cloned(),
                 description: shown
                     .and_then(|d| d.get("description"))
@@ -227,10 +227,14 @@ pub fn change(ctx: &Context, server_id: &str, change: &Change, now: &str) -> Res
 }
 
 fn read_only_known(g: &ToolGuard) -> Vec<String> {
+    let ro = ToolGuard {
+        policy: ToolPolicy::ReadOnly,
+        ..g.clone()
+    };
     g.tools
-        .iter()
-        .filter(|(n, r)| guard::tool_state(&ToolPolicy::ReadOnly, n, Some(r)) != ToolState::Denied)
-        .map(|(n, _)| n.clone())
+        .keys()
+        .filter(|n| guard::tool_state(&ro, n) != ToolState::Denied)
+        .cloned()
         .collect()
 }
 
