@@ -5,6 +5,8 @@
 mod approval_boundary;
 mod audit_errors;
 mod faults;
+mod guard_relay;
+mod guard_stdio;
 mod host_files;
 mod hosts_cli;
 mod import_e2e;
