@@ -5,6 +5,7 @@
 mod approval_boundary;
 mod audit_errors;
 mod faults;
+mod guard_bridge;
 mod guard_relay;
 mod guard_stdio;
 mod host_files;
