@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::store::state::{HeldTool, ToolGuard, ToolPolicy, ToolRecord};
+use crate::store::state::{HeldTool, ToolGuard, ToolPolicy};
 
 /// The JSON-RPC error code of a call the guard refuses (invalid params: the tool is not
 /// one the client may call).
@@ -898,5 +898,141 @@ mod tests {
         let (l, r) = split_lines(b"a\nb\r\nc");
         assert_eq!(l, vec![&b"a"[..], b"b\r"]);
         assert_eq!(r, b"c");
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                "[ -~\u{e9}\u{4e2d}\u{1F680}\\\\\"]{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map("[a-z]{1,6}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn other_method() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("initialize".to_string()),
+                Just("ping".to_string()),
+                Just("notifications/progress".to_string()),
+                Just("notifications/cancelled".to_string()),
+                Just("notifications/tools/list_changed".to_string()),
+                Just("sampling/createMessage".to_string()),
+                Just("elicitation/create".to_string()),
+                Just("roots/list".to_string()),
+                Just("resources/list".to_string()),
+                "[a-z]{1,8}/[a-z]{1,8}",
+            ]
+        }
+
+        fn pinned_guard(names: &[String]) -> Guard<u32> {
+            let mut g: Guard<u32> = Guard::new("h/s", ToolGuard::default());
+            let tools: Vec<Value> = names.iter().map(|n| tool(n, "d", false)).collect();
+            list(&mut g, 1, Value::Array(tools));
+            g.take_notes();
+            g.take_dirty();
+            g
+        }
+
+        proptest! {
+            #[test]
+            fn any_bytes_never_panic_and_plain_lines_pass_unparsed(line in prop::collection::vec(any::<u8>(), 0..256)) {
+                let mut g = pinned_guard(&["a".to_string()]);
+                // A pending list and call make the server side parse everything.
+                g.from_client(br#"{"jsonrpc":"2.0","id":"L","method":"tools/list"}"#, 0);
+                g.from_client(br#"{"jsonrpc":"2.0","id":"C","method":"tools/call","params":{"name":"a"}}"#, 0);
+                let c = g.from_client(&line, 0);
+                let plain = memchr::memmem::find(&line, b"tools/").is_none() && !line.contains(&b'\\');
+                if plain {
+                    prop_assert_eq!(&c, &FromClient::Forward);
+                }
+                if let FromClient::Answer { forward, reply } = c {
+                    prop_assert!(!reply.contains(&b'\n'));
+                    prop_assert!(forward.is_none_or(|f| !f.contains(&b'\n')));
+                }
+                if let FromServer::Replace(r) = g.from_server(&line) {
+                    prop_assert!(!r.contains(&b'\n'));
+                }
+            }
+
+            #[test]
+            fn messages_the_guard_does_not_act_on_pass_unchanged_both_ways(
+                method in other_method(),
+                id in prop::option::of(0u64..1000),
+                params in json_value(),
+                extra in json_value(),
+            ) {
+                prop_assume!(method != "tools/call");
+                let mut g = pinned_guard(&["a".to_string()]);
+                g.from_client(br#"{"jsonrpc":"2.0","id":"L","method":"tools/list"}"#, 0);
+                let mut msg = json!({"jsonrpc": "2.0", "method": method, "params": params, "x": extra});
+                if let Some(id) = id {
+                    msg["id"] = json!(id);
+                }
+                let line = msg.to_string().into_bytes();
+                prop_assert_eq!(g.from_client(&line, 0), FromClient::Forward);
+                prop_assert_eq!(g.from_server(&line), FromServer::Forward);
+                let response = json!({"jsonrpc": "2.0", "id": id.unwrap_or(0), "result": extra}).to_string();
+                prop_assert_eq!(g.from_server(response.as_bytes()), FromServer::Forward);
+            }
+
+            #[test]
+            fn a_tool_list_loses_exactly_the_denied_tools_and_nothing_else(
+                names in prop::collection::btree_set("[a-e]{1,2}", 1..8),
+                deny in prop::collection::btree_set("[a-e]{1,2}", 0..4),
+                meta in json_value(),
+            ) {
+                let names: Vec<String> = names.into_iter().collect();
+                let mut g = pinned_guard(&names);
+                let mut cfg = g.config().clone();
+                cfg.policy = ToolPolicy::Deny { names: deny.iter().cloned().collect() };
+                g.reload(cfg);
+                let tools: Vec<Value> = names.iter().map(|n| tool(n, "d", false)).collect();
+                let msg = json!({"jsonrpc":"2.0","id":5,"result":{"tools": tools, "nextCursor": "c", "_meta": meta}});
+                g.from_client(br#"{"jsonrpc":"2.0","id":5,"method":"tools/list"}"#, 0);
+                let line = msg.to_string().into_bytes();
+                let got: Value = match g.from_server(&line) {
+                    FromServer::Forward => msg.clone(),
+                    FromServer::Replace(b) => serde_json::from_slice(&b).expect("json"),
+                };
+                let mut want = msg.clone();
+                want["result"]["tools"].as_array_mut().expect("tools")
+                    .retain(|t| !deny.contains(t["name"].as_str().unwrap_or_default()));
+                prop_assert_eq!(got, want);
+                for n in &names {
+                    let call = json!({"jsonrpc":"2.0","id":n,"method":"tools/call","params":{"name":n,"arguments":{}}});
+                    let out = g.from_client(call.to_string().as_bytes(), 0);
+                    prop_assert_eq!(matches!(out, FromClient::Answer { .. }), deny.contains(n));
+                    if let FromClient::Answer { reply, .. } = out {
+                        let r: Value = serde_json::from_slice(&reply).expect("reply");
+                        prop_assert_eq!(&r["id"], &json!(n));
+                    }
+                }
+            }
+
+            #[test]
+            fn framing_splits_into_whole_lines_and_a_rest(buf in prop::collection::vec(prop_oneof![Just(b'\n'), any::<u8>()], 0..200)) {
+                let (lines, rest) = split_lines(&buf);
+                let mut joined = Vec::new();
+                for l in &lines {
+                    prop_assert!(!l.contains(&b'\n'));
+                    joined.extend_from_slice(l);
+                    joined.push(b'\n');
+                }
+                prop_assert!(!rest.contains(&b'\n'));
+                joined.extend_from_slice(rest);
+                prop_assert_eq!(joined, buf);
+            }
+        }
     }
 }

@@ -556,3 +556,69 @@ mod platform {
         pub(super) fn forward_to(&self, _child: u32) {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A reader that hands out its bytes in the chunk sizes it is given.
+    struct Chunked {
+        data: Vec<u8>,
+        pos: usize,
+        sizes: Vec<usize>,
+        turn: usize,
+    }
+
+    impl Read for Chunked {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let size = self.sizes[self.turn % self.sizes.len()].max(1);
+            self.turn += 1;
+            let n = size.min(buf.len()).min(self.data.len() - self.pos);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    fn session(dir: &std::path::Path) -> Arc<GuardSession> {
+        let paths = Paths::under(dir);
+        let server: Server = serde_json::from_value(serde_json::json!({
+            "id": "h/s", "host": "claude-desktop", "name": "s", "config_path": "/x",
+            "transport": "stdio", "command": ["x"], "env_keys": [], "fingerprint": "f",
+            "bindings": [], "original": {}, "guard": {}
+        }))
+        .expect("server");
+        GuardSession::open(&paths, &AuditLog::new(paths.audit_file()), &server, || {
+            "t".into()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn lines_in_any_chunking_come_out_whole_and_unchanged(
+            lines in prop::collection::vec("[ -~\u{e9}]{0,40}", 0..20),
+            tail in "[ -~]{0,10}",
+            sizes in prop::collection::vec(1usize..64, 1..8),
+        ) {
+            let dir = tempfile::tempdir().expect("tmp");
+            let s = session(dir.path());
+            let mut data = Vec::new();
+            for l in &lines {
+                data.extend_from_slice(l.as_bytes());
+                data.push(b'\n');
+            }
+            data.extend_from_slice(tail.as_bytes());
+            let to_client = Mutex::new(Vec::new());
+            pump_server(&s, Chunked { data: data.clone(), pos: 0, sizes: sizes.clone(), turn: 0 }, &to_client);
+            prop_assert_eq!(to_client.into_inner().expect("out"), data.clone());
+            let mut to_server = Vec::new();
+            let answers = Mutex::new(Vec::new());
+            pump_client(&s, Chunked { data: data.clone(), pos: 0, sizes, turn: 0 }, &mut to_server, &answers);
+            prop_assert_eq!(to_server, data);
+            prop_assert!(answers.into_inner().expect("answers").is_empty());
+            s.finish();
+        }
+    }
+}

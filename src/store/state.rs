@@ -514,4 +514,36 @@ mod tests {
         assert!(State::load(&paths).is_err());
         Ok(())
     }
+
+    #[test]
+    fn a_version_2_record_loads_unguarded_and_a_guard_round_trips() -> Result<()> {
+        let v2 = br#"{"version": 2, "servers": {"h/s": {"id": "h/s", "host": "claude-desktop",
+            "name": "s", "config_path": "/c.json", "transport": "stdio", "command": ["x"],
+            "env_keys": [], "fingerprint": "f", "bindings": [], "original": {}}}}"#;
+        let state = parse(Path::new("state.json"), v2)?;
+        let s = &state.servers["h/s"];
+        assert!(s.guard.is_none(), "no silent change for an existing entry");
+        let text = serde_json::to_string(s).map_err(|e| Error::other(e.to_string(), ""))?;
+        assert!(!text.contains("guard"), "{text}");
+        let mut g = s.clone();
+        g.guard = Some(ToolGuard {
+            policy: ToolPolicy::Deny {
+                names: vec!["rm".into()],
+            },
+            ..ToolGuard::default()
+        });
+        let text = serde_json::to_string(&g).map_err(|e| Error::other(e.to_string(), ""))?;
+        assert!(
+            text.contains(r#""policy":{"mode":"deny","names":["rm"]}"#),
+            "{text}"
+        );
+        let back: Server =
+            serde_json::from_str(&text).map_err(|e| Error::other(e.to_string(), ""))?;
+        assert_eq!(back, g);
+        // A guard written with only some keys gets the defaults (hold new tools).
+        let partial: ToolGuard =
+            serde_json::from_str("{}").map_err(|e| Error::other(e.to_string(), ""))?;
+        assert!(partial.hold_new && partial.policy == ToolPolicy::AllowAll);
+        Ok(())
+    }
 }
