@@ -17,9 +17,40 @@ fn guard_server() -> PathBuf {
     world::peers().join("tool-guard-server.mjs")
 }
 
+/// The Python SDK (`mcp` on PyPI) build of the same server: (program, args).
+fn python_server() -> (String, Vec<String>) {
+    let peers = world::peers();
+    let python = peers.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the Python MCP SDK is not installed: run scripts/install-deps.sh --peers"
+    );
+    (
+        python.to_string_lossy().into_owned(),
+        vec![
+            peers
+                .join("tool_guard_server.py")
+                .to_string_lossy()
+                .into_owned(),
+        ],
+    )
+}
+
 /// A world whose config starts the guard test server with a secret and the given extra
 /// env, imported (so guarded, the default).
 fn world_with(extra: &[(&str, &str)], import_args: &[&str]) -> World {
+    let node = (
+        "node".to_string(),
+        vec![guard_server().to_string_lossy().into_owned()],
+    );
+    world_running(node, extra, import_args)
+}
+
+fn world_running(
+    (command, args): (String, Vec<String>),
+    extra: &[(&str, &str)],
+    import_args: &[&str],
+) -> World {
     let w = World::new();
     let mut env = json!({
         "GITHUB_TOKEN": TOKEN,
@@ -30,7 +61,7 @@ fn world_with(extra: &[(&str, &str)], import_args: &[&str]) -> World {
         env[*k] = json!(v);
     }
     let cfg = json!({"mcpServers": {"notes": {
-        "command": "node", "args": [guard_server()], "env": env}}});
+        "command": command, "args": args, "env": env}}});
     w.write_config(serde_json::to_string_pretty(&cfg).expect("json").as_bytes());
     w.kb()
         .args(["import", "claude-desktop", "--yes", "--config"])
@@ -307,4 +338,56 @@ fn an_unguarded_server_is_execd_without_the_guard_and_can_be_guarded_again() {
     let r = session(&w, json!([{"tool": "delete_note", "args": {"name": "a"}}]));
     assert_eq!(r["results"][0]["ok"], false);
     assert_eq!(server_calls(&w, "delete_note"), 1);
+}
+
+#[test]
+fn the_python_sdk_server_gets_the_same_guard_denied_held_and_approved() {
+    let w = world_running(
+        python_server(),
+        &[("GUARD_CHANGE_ON_SECOND_START", "1")],
+        &[],
+    );
+    let first = session(
+        &w,
+        json!([{"tool": "env_sha256", "args": {"name": "GITHUB_TOKEN"}}]),
+    );
+    assert_eq!(tools_of(&first), ALL);
+    assert_eq!(first["results"][0]["text"], world::sha256_hex(TOKEN));
+
+    w.kb()
+        .args(["tools", ID, "--deny", "list_notes"])
+        .assert()
+        .success();
+    let r = session(
+        &w,
+        json!([
+            {"tool": "list_notes"},
+            {"tool": "delete_note", "args": {"name": "x"}},
+            {"tool": "read_note"},
+        ]),
+    );
+    // Second start: delete_note's description changed, so it is held too.
+    assert_eq!(tools_of(&r), ["calls", "env_sha256", "read_note"]);
+    assert_eq!(r["results"][0]["ok"], false, "{r}");
+    assert!(
+        r["results"][1]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--approve delete_note"),
+        "{r}"
+    );
+    assert_eq!(r["results"][2]["text"], "note");
+    assert_eq!(server_calls(&w, "list_notes"), 0);
+    assert_eq!(server_calls(&w, "delete_note"), 0);
+    assert_eq!(events(&w, "tool-held").len(), 1);
+    assert_eq!(events(&w, "tool-denied").len(), 2);
+
+    w.kb()
+        .args(["tools", ID, "--approve", "delete_note"])
+        .assert()
+        .success();
+    let r = session(&w, json!([{"tool": "delete_note", "args": {"name": "y"}}]));
+    assert_eq!(r["results"][0]["text"], "deleted y", "{r}");
+    assert_eq!(server_calls(&w, "delete_note"), 1);
+    assert!(w.files_containing(CANARY_MARKER.as_bytes()).is_empty());
 }
