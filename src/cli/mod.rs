@@ -93,6 +93,9 @@ enum Command {
     Idp(idp::Command),
     /// A guarded server's tools: list them, set its tool policy, approve held tools.
     Tools(tools::Args),
+    /// The guarded launcher's relay (`keybroker run` execs into it).
+    #[command(name = "__relay", hide = true)]
+    Relay(run::RelayArgs),
 }
 
 pub(crate) fn dispatch(cli: Cli) -> Result<()> {
@@ -113,6 +116,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::RotateKey(a) => rotate_key::run(a),
         Command::Idp(c) => idp::run(c),
         Command::Tools(a) => tools::run(a),
+        Command::Relay(a) => run::relay_main(a),
     }
 }
 

@@ -736,7 +736,7 @@ mod tests {
         );
         assert_eq!(names(&v), ["read", "rm"]);
         assert!(matches!(g.take_notes()[..], [Note::Pinned { tools: 2 }]));
-        assert_eq!(g.take_dirty().1, true);
+        assert!(g.take_dirty().1);
         let v = list(
             &mut g,
             2,

@@ -732,6 +732,7 @@ pub fn exec(launch: Launch) -> Error {
 /// Start a guarded server as a child and relay its stdio through the guard until it
 /// exits; returns its exit code (128 + signal when a signal ended it). The secrets live on
 /// only in the child's environment.
+#[cfg(not(unix))]
 pub fn relay(
     launch: Launch,
     session: &std::sync::Arc<crate::ops::relay::GuardSession>,
@@ -740,6 +741,17 @@ pub fn relay(
     let program = launch.program.clone();
     drop(launch);
     crate::ops::relay::run(cmd, &program, session)
+}
+
+/// Unix: start a guarded server as a child, then become a fresh relay process
+/// (`launcher __relay`) that relays its stdio through the guard; this process's memory
+/// (its secrets, the keychain session) is gone once it execs. Returns only on failure.
+#[cfg(unix)]
+pub fn relay(launch: Launch, launcher: &Path, server_id: &str) -> Error {
+    let cmd = command(&launch);
+    let program = launch.program.clone();
+    drop(launch);
+    crate::ops::relay::spawn_then_relay(cmd, &program, launcher, server_id)
 }
 
 /// `OsString` args to `String`s; the launcher refuses non-UTF-8 command lines.

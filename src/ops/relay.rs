@@ -8,9 +8,8 @@
 //! closed); stderr is the host's. The child dies with the launcher: on Linux the kernel
 //! kills it (`PR_SET_PDEATHSIG`, set in the child before exec, with the check that the
 //! launcher had not died already); on Windows the child runs in a job object that kills
-//! it when the launcher's handle closes; on macOS a watcher process waits for the
-//! launcher's exit (kqueue `NOTE_EXIT` through `/bin/sh`'s `wait`-less loop is not
-//! available, so the watcher polls its parent) and kills the child.
+//! it when the launcher's handle closes; on macOS a small watcher process polls for the
+//! launcher and kills the child when it is gone (and the server sees EOF on stdin).
 //!
 //! Threads, no async runtime: one per direction, one for signals, one that appends audit
 //! events in batches (so a tool call never waits for the log's fsync). Lines are read
@@ -21,7 +20,6 @@
 //! (the launcher released them before; its keychain session is closed by then).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
@@ -336,7 +334,7 @@ pub fn pump_server(session: &GuardSession, from: impl Read, client: &Mutex<impl 
 /// the exit code for the launcher to exit with.
 pub fn run(
     mut cmd: std::process::Command,
-    program: &PathBuf,
+    program: &std::path::Path,
     session: &Arc<GuardSession>,
 ) -> Result<i32> {
     use std::process::Stdio;
@@ -386,6 +384,122 @@ pub fn run(
     Ok(exit_code(status))
 }
 
+/// Unix: start `cmd` as a child, then replace this process with a fresh image of
+/// `launcher` that only relays (`keybroker __relay`, [`run_adopted`]). The relay then
+/// holds nothing of the launcher: no keychain session or its threads, no copy of a
+/// secret, only the pages relaying needs. Returns only on failure.
+#[cfg(unix)]
+pub fn spawn_then_relay(
+    mut cmd: std::process::Command,
+    program: &std::path::Path,
+    launcher: &std::path::Path,
+    server_id: &str,
+) -> Error {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    platform::prepare(&mut cmd);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(err) => {
+            return Error::other(
+                format!("cannot start `{}`: {err}", program.display()),
+                "check that the server's command is installed and on the PATH the host gives its servers",
+            );
+        }
+    };
+    let _job = platform::contain(&child);
+    let (Some(to_server), Some(from_server)) = (child.stdin.take(), child.stdout.take()) else {
+        return Error::other("the server's stdio could not be set up", "report this bug");
+    };
+    let (to_server, from_server): (OwnedFd, OwnedFd) = (to_server.into(), from_server.into());
+    for fd in [&to_server, &from_server] {
+        if let Err(e) = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty()) {
+            return Error::other(format!("cannot pass the server's pipes on: {e}"), "report this bug");
+        }
+    }
+    let err = std::process::Command::new(launcher)
+        .arg("__relay")
+        .arg(server_id)
+        .arg(child.id().to_string())
+        .arg(to_server.as_raw_fd().to_string())
+        .arg(from_server.as_raw_fd().to_string())
+        .exec();
+    Error::other(
+        format!("cannot start the relay ({}): {err}", launcher.display()),
+        "reinstall keybroker",
+    )
+}
+
+/// Take ownership of a pipe end this process inherited from [`spawn_then_relay`].
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn adopt(fd: i32) -> Result<std::fs::File> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let bad = || Error::other(format!("descriptor {fd} is not open"), "`__relay` is started by `keybroker run` only");
+    if fd < 3 {
+        return Err(bad());
+    }
+    // SAFETY: `borrow_raw` only needs `fd` to stay open while borrowed: it is checked
+    // with F_GETFD and nothing closes it in between.
+    let open = rustix::io::fcntl_getfd(unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) }).is_ok();
+    if !open {
+        return Err(bad());
+    }
+    // SAFETY: the descriptor was left open across exec by our own launcher for this
+    // process to own; nothing else in this process has taken it (it is adopted once, at
+    // start, from the command line `keybroker run` wrote).
+    Ok(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// `keybroker __relay`: relay between this process's stdio and the server `pid` (our
+/// child, started by [`spawn_then_relay`] before it exec'd into this image) through its
+/// pipes, until it exits; returns its exit code.
+#[cfg(unix)]
+pub fn run_adopted(pid: u32, to_server: i32, from_server: i32, session: &Arc<GuardSession>) -> Result<i32> {
+    let to_server = adopt(to_server)?;
+    let from_server = adopt(from_server)?;
+    let child = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .ok_or_else(|| Error::other(format!("{pid} is not a process id"), "`__relay` is started by `keybroker run` only"))?;
+    if let Some(s) = platform::Signals::install() {
+        s.forward_to(pid);
+    }
+    let client = Arc::new(Mutex::new(std::io::stdout()));
+    {
+        let (s, c) = (session.clone(), client.clone());
+        std::thread::spawn(move || pump_client(&s, std::io::stdin(), to_server, &c));
+    }
+    let out = {
+        let (s, c) = (session.clone(), client.clone());
+        std::thread::spawn(move || pump_server(&s, from_server, &c))
+    };
+    let status = loop {
+        match rustix::process::waitpid(Some(child), rustix::process::WaitOptions::empty()) {
+            Ok(Some((_, status))) if status.exited() || status.signaled() => break status,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                return Err(Error::other(
+                    format!("process {pid} is not this relay's server: {e}"),
+                    "`__relay` is started by `keybroker run` only",
+                ));
+            }
+        }
+    };
+    let _ = out.join();
+    session.finish();
+    let _ = client.lock().unwrap_or_else(|p| p.into_inner()).flush();
+    Ok(status
+        .exit_status()
+        .or_else(|| status.terminating_signal().map(|s| 128 + s))
+        .unwrap_or(1))
+}
+
 #[cfg(unix)]
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
@@ -426,7 +540,12 @@ mod platform {
         }
     }
 
-    pub(super) fn contain(_child: &std::process::Child) {}
+    /// The kernel kills the child (see `prepare`): nothing to hold.
+    pub(super) struct Job;
+
+    pub(super) fn contain(_child: &std::process::Child) -> Job {
+        Job
+    }
 
     pub(super) use super::unix_signals::Signals;
 }
@@ -437,7 +556,10 @@ mod platform {
     /// polls for the launcher's exit and kills the child when it is gone.
     pub(super) fn prepare(_cmd: &mut std::process::Command) {}
 
-    pub(super) fn contain(child: &std::process::Child) {
+    /// The watcher runs on its own; nothing to hold.
+    pub(super) struct Job;
+
+    pub(super) fn contain(child: &std::process::Child) -> Job {
         let script = format!(
             "while kill -0 {launcher} 2>/dev/null; do sleep 1; done; kill -KILL {child} 2>/dev/null",
             launcher = std::process::id(),
@@ -449,6 +571,7 @@ mod platform {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
+        Job
     }
 
     pub(super) use super::unix_signals::Signals;
@@ -457,7 +580,10 @@ mod platform {
 #[cfg(all(unix, not(any(target_os = "linux", target_os = "macos"))))]
 mod platform {
     pub(super) fn prepare(_cmd: &mut std::process::Command) {}
-    pub(super) fn contain(_child: &std::process::Child) {}
+    pub(super) struct Job;
+    pub(super) fn contain(_child: &std::process::Child) -> Job {
+        Job
+    }
     pub(super) use super::unix_signals::Signals;
 }
 
