@@ -11,6 +11,7 @@
 #   make test-e2e  the built app under Xvfb driven by tauri-driver + WebdriverIO
 #   make bench   launcher spawn-overhead benchmark (prints figures; never fails on timing)
 #   make bench-remote  bridge vs direct HTTP client vs mcp-remote (figures only)
+#   make bench-guard  tool guard: added latency per tools/call and relay RSS (figures only)
 #   make bench-app  app cold start / idle RSS / binary size next to a minimal Tauri app
 #   make peers   npm ci in tests/peers (real MCP peers used by the integration tests)
 #   make conformance  the MCP conformance suite's client scenarios against `keybroker bridge`
@@ -37,7 +38,7 @@ CARGO_TARGETS := --all-targets
 TEST_LOG    := target/test-output.log
 RUN_ARGS    ?= servers
 
-.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e screenshots conformance bench bench-app bench-remote bench-deps package package-deps test-package clean
+.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e screenshots conformance bench bench-app bench-remote bench-guard bench-deps package package-deps test-package clean
 
 all: test
 
@@ -105,6 +106,10 @@ bench: bench-deps build
 # Bridge latency/throughput/memory vs a direct HTTP client and mcp-remote (figures only).
 bench-remote: bench-deps build
 	bench/remote.sh
+
+# The tool guard: 10,000 tools/call guarded vs unguarded, p50/p99 added, relay RSS.
+bench-guard: bench-deps
+	scripts/with-keyring.sh bench/guard.sh
 
 # Release builds of the app and of a minimal Tauri 2 app (bench/minimal-tauri), then
 # cold start to tray, idle RSS after a minute and binary size. Slow (two release builds).

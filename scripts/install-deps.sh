@@ -149,6 +149,21 @@ ensure_peers() {
     log "npm ci in tests/remote-peers"
     (cd "$remote" && npm ci --no-audit --no-fund </dev/null >&2)
   fi
+  ensure_python_peers
+}
+
+# The Python MCP SDK (PyPI `mcp`, pinned) in tests/peers/.venv, for the tool guard's
+# Python server (tests/peers/tool_guard_server.py). Only when missing.
+MCP_PY_VERSION="2.3.0"
+ensure_python_peers() {
+  local venv="$PEERS_DIR/.venv"
+  if "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null; then
+    return
+  fi
+  command -v python3 >/dev/null 2>&1 || die "python3 not found (the Python MCP SDK peer needs it)"
+  log "Python MCP SDK mcp==$MCP_PY_VERSION in tests/peers/.venv"
+  python3 -m venv "$venv" >&2 || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install -q "mcp==$MCP_PY_VERSION" </dev/null >&2
 }
 
 ensure_hosts() {

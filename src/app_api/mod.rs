@@ -77,6 +77,8 @@ pub enum ServerState {
     MissingFromConfig,
     NotBrokered,
     Unsupported,
+    /// The tool guard holds a new or changed tool until the user approves it.
+    ToolsHeld,
 }
 
 impl ServerState {
@@ -93,6 +95,7 @@ impl ServerState {
             Status::MissingFromConfig => ServerState::MissingFromConfig,
             Status::Unknown => ServerState::NotBrokered,
             Status::Unsupported => ServerState::Unsupported,
+            Status::ToolsHeld => ServerState::ToolsHeld,
         }
     }
 
@@ -108,6 +111,7 @@ impl ServerState {
             ServerState::MissingFromConfig => "missing from config",
             ServerState::NotBrokered => "not brokered",
             ServerState::Unsupported => "unsupported entry",
+            ServerState::ToolsHeld => "tools held",
         }
     }
 
@@ -121,6 +125,7 @@ impl ServerState {
                 | ServerState::LauncherDrift
                 | ServerState::MissingFromConfig
                 | ServerState::NotBrokered
+                | ServerState::ToolsHeld
         )
     }
 }

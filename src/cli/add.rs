@@ -77,6 +77,9 @@ pub(super) struct Args {
     /// Replace an existing entry with the same name.
     #[arg(long)]
     replace: bool,
+    /// Run the bridge without the tool guard (no tool policy, no pins).
+    #[arg(long)]
+    no_guard: bool,
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
@@ -183,6 +186,14 @@ pub(super) fn run(a: Args) -> Result<()> {
         now: &now,
     };
     let remote::Added { id, jwks } = remote::add(&req, &ctx.paths, &vault, &ctx.audit)?;
+    if a.no_guard {
+        keybroker::ops::tools::change(
+            &ctx,
+            &id,
+            &keybroker::ops::tools::Change::Guarded(false),
+            &now,
+        )?;
+    }
     eprintln!(
         "added {id}: {} now starts it with `keybroker bridge {id}`",
         config.display()

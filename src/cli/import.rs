@@ -38,6 +38,10 @@ pub(super) struct Args {
     /// approved. Without it such an entry is left as is. Repeatable.
     #[arg(long, value_name = "SERVER-ID")]
     approve: Vec<String>,
+    /// Start the servers this import adds without the tool guard (exec'd as before; no
+    /// tool policy, no pins). Servers Keybroker already knows keep their setting.
+    #[arg(long)]
+    no_guard: bool,
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
@@ -159,6 +163,20 @@ pub(super) fn run(a: Args) -> Result<()> {
     let mut restart = Vec::new();
     for plan in plans.iter().filter(|p| p.changes()) {
         let applied = import::apply_import(plan, &vault, &ctx.paths, &ctx.audit, &now)?;
+        if a.no_guard {
+            for id in applied
+                .servers
+                .iter()
+                .filter(|id| !state.servers.contains_key(*id))
+            {
+                keybroker::ops::tools::change(
+                    &ctx,
+                    id,
+                    &keybroker::ops::tools::Change::Guarded(false),
+                    &now,
+                )?;
+            }
+        }
         servers += applied.servers.len();
         stored += applied.credentials_stored;
         if !restart.contains(&plan.host.name()) {

@@ -17,6 +17,7 @@ mod rotate_key;
 mod run;
 mod secret;
 mod servers;
+mod tools;
 mod watch;
 
 use std::io::{IsTerminal, Read, Write};
@@ -103,6 +104,11 @@ enum Command {
     /// An organisation's identity provider, for enterprise-managed authorization.
     #[command(subcommand)]
     Idp(idp::Command),
+    /// A guarded server's tools: list them, set its tool policy, approve held tools.
+    Tools(tools::Args),
+    /// The guarded launcher's relay (`keybroker run` execs into it).
+    #[command(name = "__relay", hide = true)]
+    Relay(run::RelayArgs),
 }
 
 pub(crate) fn dispatch(cli: Cli) -> Result<()> {
@@ -125,6 +131,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::Bridge(a) => bridge::run(a),
         Command::RotateKey(a) => rotate_key::run(a),
         Command::Idp(c) => idp::run(c),
+        Command::Tools(a) => tools::run(a),
+        Command::Relay(a) => run::relay_main(a),
     }
 }
 

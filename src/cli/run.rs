@@ -4,8 +4,8 @@
 use std::ffi::OsString;
 
 use keybroker::Result;
-use keybroker::ops::{launch, spawn};
-use keybroker::store::state::State;
+use keybroker::ops::{launch, relay, spawn};
+use keybroker::store::state::{Server, State};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -38,8 +38,63 @@ pub(super) fn run(a: Args) -> Result<()> {
         &spawn::Process::current(),
         &super::now(),
     )?;
+    // The keychain session is closed before the server runs: the launcher keeps none of
+    // its connections, threads or buffers while it relays.
+    drop(vault);
     for note in &launch.notes {
         eprintln!("keybroker: note: {note}");
     }
-    Err(launch::exec(launch))
+    let mut launch = launch;
+    match launch.guarded.take() {
+        None => Err(launch::exec(launch)),
+        Some(server) => guarded(&ctx, launch, &server),
+    }
+}
+
+/// Start the server as a child and become the relay (a fresh image of this binary).
+#[cfg(unix)]
+fn guarded(_ctx: &super::Context, launch: launch::Launch, server: &Server) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| {
+        keybroker::Error::other(
+            format!("cannot find the keybroker binary's path: {e}"),
+            "run keybroker by its full path",
+        )
+    })?;
+    Err(launch::relay(launch, &exe, &server.id))
+}
+
+#[cfg(not(unix))]
+fn guarded(ctx: &super::Context, launch: launch::Launch, server: &Server) -> Result<()> {
+    let session = relay::GuardSession::open(&ctx.paths, &ctx.audit, server, super::now);
+    let code = launch::relay(launch, &session)?;
+    std::process::exit(code)
+}
+
+/// `keybroker __relay <server-id> <pid> <to-server-fd> <from-server-fd>`: what a guarded
+/// `keybroker run` execs into once its server runs (never typed by a person).
+#[derive(Debug, clap::Args)]
+pub(super) struct RelayArgs {
+    server_id: String,
+    pid: u32,
+    to_server: i32,
+    from_server: i32,
+}
+
+#[cfg(unix)]
+pub(super) fn relay_main(a: RelayArgs) -> Result<()> {
+    let ctx = super::context()?;
+    let state = State::load(&ctx.paths)?;
+    let server = state.server(&a.server_id)?;
+    let session = relay::GuardSession::open(&ctx.paths, &ctx.audit, server, super::now);
+    drop(state);
+    let code = relay::run_adopted(a.pid, a.to_server, a.from_server, &session)?;
+    std::process::exit(code)
+}
+
+#[cfg(not(unix))]
+pub(super) fn relay_main(_a: RelayArgs) -> Result<()> {
+    Err(keybroker::Error::other(
+        "`__relay` is only used on Unix",
+        "start servers with `keybroker run`",
+    ))
 }

@@ -1,11 +1,12 @@
-//! The MCP layer: protocol constants and the framing of messages on the wire (stdio
-//! lines, server-sent events, session ids).
+//! The MCP layer: protocol constants, the framing of messages on the wire (stdio
+//! lines, server-sent events, session ids) and the tool guard's decisions (`guard`).
 //!
 //! Pure functions over bytes: no sockets, no tokens. Imports only `base`. Carrying a
 //! session to a remote server is the bridge's job (`ops::bridge`).
 
 use std::io::{BufRead, BufReader, Read};
 
+pub mod guard;
 pub mod headers;
 
 /// The protocol version the bridge announces on its own metadata requests.

@@ -41,6 +41,7 @@ use crate::base::clock::unix_now;
 use crate::base::error::{Error, Result};
 use crate::base::report::Reporter;
 use crate::base::secret::Secret;
+use crate::mcp::guard::{FromClient, FromServer};
 use crate::mcp::headers::{self, ParamHeader};
 use crate::mcp::{one_line, read_sse, valid_session_id};
 use crate::net::{Http, Response, redact};
@@ -49,6 +50,7 @@ use crate::oauth::flow::{self, Browser};
 use crate::oauth::keys::Key;
 use crate::oauth::{Store, TokenSet};
 use crate::ops::context::Context;
+use crate::ops::relay::GuardSession;
 use crate::ops::signin::{self, Opened};
 use crate::store::audit::{Event, EventKind, Outcome, Target};
 use crate::store::state::State;
@@ -77,6 +79,9 @@ pub struct Bridge {
     /// Where everything for the user goes (stdout is only for MCP): failed deliveries,
     /// ignored input, the sign-in URL. The CLI writes it to stderr.
     pub report: Reporter,
+    /// The tool guard, for a guarded server: every message to and from the host passes
+    /// through it (as in `keybroker run`), around everything the bridge does.
+    pub guard: Option<Arc<GuardSession>>,
 }
 
 /// Where MCP messages go (stdout, or a buffer in tests).
@@ -228,6 +233,14 @@ pub fn prepare(
     {
         report.line(&format!("keybroker bridge: {}", e.describe()));
     }
+    let guard = server.guard.is_some().then(|| {
+        GuardSession::open(
+            &ctx.paths,
+            &ctx.audit,
+            server,
+            crate::base::clock::now_rfc3339,
+        )
+    });
     Ok(Bridge {
         server_id: server_id.to_string(),
         url,
@@ -236,13 +249,120 @@ pub fn prepare(
         store,
         sign_in,
         report,
+        guard,
     })
+}
+
+/// The host's messages after the guard: a refused call is answered to the host here and
+/// never read by the bridge.
+struct GuardedInput<R> {
+    session: Arc<GuardSession>,
+    inner: R,
+    out: Out,
+    line: Vec<u8>,
+    pos: usize,
+}
+
+impl<R: BufRead> std::io::Read for GuardedInput<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for GuardedInput<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.pos >= self.line.len() {
+            self.line.clear();
+            self.pos = 0;
+            if self.inner.read_until(b'\n', &mut self.line)? == 0 {
+                break;
+            }
+            let Some(msg) = self.line.strip_suffix(b"\n") else {
+                break;
+            };
+            let (action, extra) = self.session.client_line(msg);
+            if let Some(extra) = extra {
+                write_msg(&self.out, extra);
+            }
+            if let FromClient::Answer { forward, reply } = action {
+                if !reply.is_empty() {
+                    write_msg(&self.out, &reply);
+                }
+                self.line = forward
+                    .map(|mut f| {
+                        f.push(b'\n');
+                        f
+                    })
+                    .unwrap_or_default();
+            }
+        }
+        Ok(&self.line[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.line.len());
+    }
+}
+
+/// The server's messages on their way to the host, through the guard.
+struct GuardedOut {
+    session: Arc<GuardSession>,
+    inner: Out,
+    buf: Vec<u8>,
+}
+
+impl Write for GuardedOut {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        while let Some(i) = memchr::memchr(b'\n', &self.buf) {
+            let line: Vec<u8> = self.buf.drain(..=i).collect();
+            let msg = &line[..line.len() - 1];
+            let mut w = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            match self.session.server_line(msg) {
+                FromServer::Forward => w.write_all(&line)?,
+                FromServer::Replace(new) => {
+                    w.write_all(&new)?;
+                    w.write_all(b"\n")?;
+                }
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).flush()
+    }
 }
 
 impl Bridge {
     /// Run until `input` ends. Messages are handled one at a time in order, except that
     /// requests after initialize run concurrently (a slow tool call blocks nothing).
-    pub fn run(self, input: impl BufRead, out: Out) -> Result<()> {
+    pub fn run(mut self, input: impl BufRead, out: Out) -> Result<()> {
+        let Some(session) = self.guard.take() else {
+            return self.run_plain(input, out);
+        };
+        let guarded_out: Out = Arc::new(Mutex::new(Box::new(GuardedOut {
+            session: session.clone(),
+            inner: out.clone(),
+            buf: Vec::new(),
+        })));
+        let guarded_in = GuardedInput {
+            session: session.clone(),
+            inner: input,
+            out,
+            line: Vec::new(),
+            pos: 0,
+        };
+        let result = self.run_plain(guarded_in, guarded_out);
+        session.finish();
+        result
+    }
+
+    fn run_plain(self, input: impl BufRead, out: Out) -> Result<()> {
         let this = Arc::new(self);
         let session = Arc::new(Mutex::new(Session::default()));
         if let Some(store) = &this.store {

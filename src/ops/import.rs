@@ -20,7 +20,7 @@ use crate::config::hosts::{self, Entry, Host};
 use crate::ops::spawn::{self, Context, EntrySpawn};
 use crate::scan::{self, Detection, Form, Place};
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome, Target};
-use crate::store::state::{self, Binding, Credential, Server, State, Transport};
+use crate::store::state::{self, Binding, Credential, Server, State, ToolGuard, Transport};
 use crate::store::vault::Vault;
 
 /// What an import does to one server entry.
@@ -967,6 +967,8 @@ impl<'a> Planner<'a> {
             bindings,
             original: Value::Object(original),
             remote: None,
+            // Guarded from the start; a server already recorded keeps its own (see `apply`).
+            guard: Some(ToolGuard::default()),
         });
         Ok(sp)
     }
@@ -1206,7 +1208,13 @@ pub fn apply_import(
         }
         for sp in &plan.servers {
             if let Some(rec) = &sp.record {
-                st.servers.insert(rec.id.clone(), rec.clone());
+                let mut rec = rec.clone();
+                // Re-importing keeps a known server's tool guard (its policy and pins), and
+                // a server recorded before the guard stays unguarded.
+                if let Some(prev) = st.servers.get(&rec.id) {
+                    rec.guard = prev.guard.clone();
+                }
+                st.servers.insert(rec.id.clone(), rec);
             } else if sp.action == Action::UpdateLauncher {
                 // Nothing in the state depends on the launcher's path.
             }

@@ -48,6 +48,9 @@ pub enum Status {
     Bridged,
     /// A bridged remote server without a usable sign-in: `keybroker connect` it.
     NeedsSignIn,
+    /// Brokered (or bridged), but the tool guard holds a new or changed tool until the
+    /// user approves it (`keybroker tools <id>`): needs attention.
+    ToolsHeld,
 }
 
 impl Status {
@@ -65,6 +68,7 @@ impl Status {
             Status::Unsupported => "unsupported entry",
             Status::Bridged => "bridged",
             Status::NeedsSignIn => "needs sign-in",
+            Status::ToolsHeld => "tools held (needs attention)",
         }
     }
 
@@ -329,7 +333,23 @@ fn entry_status(
         }
     }
     st.status = Status::Brokered;
+    held_tools(server, &mut st);
     Ok(st)
+}
+
+/// A brokered or bridged server whose guard holds tools needs attention.
+fn held_tools(server: &state::Server, st: &mut ServerStatus) {
+    let held = server
+        .guard
+        .as_ref()
+        .map_or(0, |g| g.tools.values().filter(|t| t.held.is_some()).count());
+    if held > 0 {
+        st.status = Status::ToolsHeld;
+        st.detail = Some(format!(
+            "{held} tool(s) held until you approve them: review with `keybroker tools {}`, then `keybroker tools {} --approve`",
+            server.id, server.id
+        ));
+    }
 }
 
 /// Status of an entry that runs `keybroker bridge [--binding <b>] <id>`.
@@ -359,6 +379,7 @@ fn bridged_status(
         return Ok(st);
     }
     st.status = Status::Bridged;
+    held_tools(server, &mut st);
     let (Some(v), Some(remote)) = (vault, &server.remote) else {
         return Ok(st);
     };

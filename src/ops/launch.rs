@@ -53,6 +53,9 @@ pub struct Launch {
     pub remove: Vec<String>,
     /// Things the person reading the host's log should know (no secret in them).
     pub notes: Vec<String>,
+    /// The server's record when it is guarded: then it is started as a child and its
+    /// stdio relayed through the tool guard ([`crate::ops::relay`]) instead of exec'd.
+    pub guarded: Option<Box<Server>>,
 }
 
 impl std::fmt::Debug for Launch {
@@ -468,6 +471,7 @@ fn release(
         env,
         remove: cleared.removed,
         notes,
+        guarded: server.guard.is_some().then(|| Box::new(server.clone())),
     })
 }
 
@@ -687,8 +691,10 @@ fn first_line(s: &str) -> String {
 
 /// The approved program with its args, the inherited injection variables taken out and
 /// the secrets put in.
-fn command(launch: &Launch) -> std::process::Command {
+pub fn command(launch: &Launch) -> std::process::Command {
     let mut cmd = std::process::Command::new(&launch.program);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::arg0(&mut cmd, &launch.arg0);
     cmd.args(&launch.args);
     for k in &launch.remove {
         cmd.env_remove(k);
@@ -703,9 +709,7 @@ fn command(launch: &Launch) -> std::process::Command {
 #[cfg(unix)]
 pub fn exec(launch: Launch) -> Error {
     use std::os::unix::process::CommandExt;
-    let mut cmd = command(&launch);
-    cmd.arg0(&launch.arg0);
-    let err = cmd.exec();
+    let err = command(&launch).exec();
     Error::other(
         format!("cannot start `{}`: {err}", launch.program.display()),
         "check that the server's command is installed and on the PATH the host gives its servers",
@@ -723,6 +727,31 @@ pub fn exec(launch: Launch) -> Error {
             "check that the server's command is installed and on the PATH the host gives its servers",
         ),
     }
+}
+
+/// Start a guarded server as a child and relay its stdio through the guard until it
+/// exits; returns its exit code (128 + signal when a signal ended it). The secrets live on
+/// only in the child's environment.
+#[cfg(not(unix))]
+pub fn relay(
+    launch: Launch,
+    session: &std::sync::Arc<crate::ops::relay::GuardSession>,
+) -> Result<i32> {
+    let cmd = command(&launch);
+    let program = launch.program.clone();
+    drop(launch);
+    crate::ops::relay::run(cmd, &program, session)
+}
+
+/// Unix: start a guarded server as a child, then become a fresh relay process
+/// (`launcher __relay`) that relays its stdio through the guard; this process's memory
+/// (its secrets, the keychain session) is gone once it execs. Returns only on failure.
+#[cfg(unix)]
+pub fn relay(launch: Launch, launcher: &Path, server_id: &str) -> Error {
+    let cmd = command(&launch);
+    let program = launch.program.clone();
+    drop(launch);
+    crate::ops::relay::spawn_then_relay(cmd, &program, launcher, server_id)
 }
 
 /// `OsString` args to `String`s; the launcher refuses non-UTF-8 command lines.

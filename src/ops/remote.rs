@@ -28,7 +28,7 @@ use crate::oauth::{ClientReg, Store, TokenSet};
 use crate::scan;
 use crate::store::audit::{AuditLog, Event, EventKind, Outcome};
 pub use crate::store::state::Remote;
-use crate::store::state::{self, Binding, Credential, Server, State, Transport};
+use crate::store::state::{self, Binding, Credential, Server, State, ToolGuard, Transport};
 use crate::store::vault::Vault;
 
 /// A static header credential (API key, static bearer token).
@@ -380,6 +380,7 @@ pub fn add(req: &AddRequest<'_>, paths: &Paths, vault: &Vault, audit: &AuditLog)
             client_metadata_url: req.client_metadata_url.map(str::to_string),
             proxy,
         }),
+        guard: Some(ToolGuard::default()),
     };
     State::update(paths, |s| {
         for c in creds {
@@ -826,6 +827,7 @@ pub fn plan_import(
             client_metadata_url: None,
             proxy: None,
         }),
+        guard: Some(ToolGuard::default()),
     };
     Ok(Some(ImportPlan {
         new_entry,

@@ -17,8 +17,9 @@ use crate::base::paths::Paths;
 
 /// 2: approvals cover the whole spawn ([`Spawn`], fingerprint v2) and entries carry a
 /// binding id. A version-1 file loads as is; its records are upgraded one by one (see
-/// `ops::launch`).
-pub const STATE_VERSION: u32 = 2;
+/// `ops::launch`). 3: servers may carry a tool guard ([`ToolGuard`]); a record without
+/// one (every record of a version-2 file) stays unguarded.
+pub const STATE_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct State {
@@ -62,6 +63,82 @@ pub struct Server {
     /// For remote (HTTP) servers: where the bridge connects and how.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<Remote>,
+    /// The tool guard: `Some` when the launcher (or the bridge) relays this server's
+    /// messages and applies its tool policy and pins; `None`: unguarded (the launcher
+    /// execs the server). Records written before the guard existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<ToolGuard>,
+}
+
+/// A server's tool policy and the tool definitions the user approved (pinned). Tool
+/// descriptions and schemas are not secrets; arguments and results are never kept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolGuard {
+    #[serde(default)]
+    pub policy: ToolPolicy,
+    /// A tool that appears after the first listing is held until approved (`true`, the
+    /// default) or allowed and pinned as it is (`false`).
+    #[serde(default = "yes")]
+    pub hold_new: bool,
+    /// Every tool the guard has seen, by name.
+    #[serde(default)]
+    pub tools: BTreeMap<String, ToolRecord>,
+    /// When the guard first saw the server's tools (and pinned them all); `None`: not yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ToolGuard {
+    fn default() -> Self {
+        ToolGuard {
+            policy: ToolPolicy::AllowAll,
+            hold_new: true,
+            tools: BTreeMap::new(),
+            first_seen: None,
+        }
+    }
+}
+
+/// Which tools a guarded server may use.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum ToolPolicy {
+    /// Every tool (pinned and not held).
+    #[default]
+    AllowAll,
+    /// Only these tools.
+    Allow { names: Vec<String> },
+    /// Every tool but these.
+    Deny { names: Vec<String> },
+    /// Only tools whose annotations say `readOnlyHint: true`.
+    ReadOnly,
+}
+
+/// What the guard knows of one tool.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ToolRecord {
+    /// The canonical hash of the approved definition; `None`: never approved (new, held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<String>,
+    /// The approved definition (name, title, description, schemas, annotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<serde_json::Value>,
+    /// A definition the server offered that differs from the pin (or a new tool's),
+    /// waiting for `keybroker tools <id> --approve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldTool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HeldTool {
+    pub hash: String,
+    pub definition: serde_json::Value,
+    /// When it was first held.
+    pub since: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -437,6 +514,38 @@ mod tests {
         assert!(State::load(&paths)?.credentials.contains_key("c"));
         std::fs::write(paths.state_file(), br#"{"version": 99}"#).map_err(|e| Error::io("s", e))?;
         assert!(State::load(&paths).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_version_2_record_loads_unguarded_and_a_guard_round_trips() -> Result<()> {
+        let v2 = br#"{"version": 2, "servers": {"h/s": {"id": "h/s", "host": "claude-desktop",
+            "name": "s", "config_path": "/c.json", "transport": "stdio", "command": ["x"],
+            "env_keys": [], "fingerprint": "f", "bindings": [], "original": {}}}}"#;
+        let state = parse(Path::new("state.json"), v2)?;
+        let s = &state.servers["h/s"];
+        assert!(s.guard.is_none(), "no silent change for an existing entry");
+        let text = serde_json::to_string(s).map_err(|e| Error::other(e.to_string(), ""))?;
+        assert!(!text.contains("guard"), "{text}");
+        let mut g = s.clone();
+        g.guard = Some(ToolGuard {
+            policy: ToolPolicy::Deny {
+                names: vec!["rm".into()],
+            },
+            ..ToolGuard::default()
+        });
+        let text = serde_json::to_string(&g).map_err(|e| Error::other(e.to_string(), ""))?;
+        assert!(
+            text.contains(r#""policy":{"mode":"deny","names":["rm"]}"#),
+            "{text}"
+        );
+        let back: Server =
+            serde_json::from_str(&text).map_err(|e| Error::other(e.to_string(), ""))?;
+        assert_eq!(back, g);
+        // A guard written with only some keys gets the defaults (hold new tools).
+        let partial: ToolGuard =
+            serde_json::from_str("{}").map_err(|e| Error::other(e.to_string(), ""))?;
+        assert!(partial.hold_new && partial.policy == ToolPolicy::AllowAll);
         Ok(())
     }
 }

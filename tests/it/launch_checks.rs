@@ -470,7 +470,7 @@ fn a_version_1_approval_is_upgraded_at_the_next_launch_while_it_still_matches() 
     let report = echo_digests(&w);
     assert_eq!(token_digest(&report, "GITHUB_TOKEN"), sha256_hex(TOKEN));
     let (version, rec) = record(&w, "echo");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "saved in the current state version");
     assert!(
         rec["fingerprint"]
             .as_str()

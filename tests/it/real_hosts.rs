@@ -102,6 +102,18 @@ fn line_of<'a>(out: &'a str, prefix: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line for `{prefix}` in:\n{out}"))
 }
 
+/// The server's record carries a tool guard: the host talked to it through the relay.
+fn assert_guarded(w: &World, server: &str) {
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.home.join("config/state.json")).expect("state"))
+            .expect("state json");
+    assert!(
+        state["servers"][server]["guard"].is_object(),
+        "{server} is guarded: {}",
+        state["servers"][server]
+    );
+}
+
 fn released_to(w: &World, server: &str) -> bool {
     w.audit_lines()
         .iter()
@@ -139,6 +151,7 @@ fn claude_code_connects_to_a_brokered_server_that_demands_the_right_secret() {
     let wrong = line_of(&stdout, "echo-wrong:");
     assert!(wrong.contains("Failed"), "{stdout}");
     assert!(released_to(&w, "claude-code/echo"));
+    assert_guarded(&w, "claude-code/echo");
 }
 
 #[test]
@@ -187,6 +200,7 @@ fn gemini_cli_connects_to_a_brokered_server_that_demands_the_right_secret() {
     let wrong = line_of(&stdout, "echo-wrong:");
     assert!(wrong.contains("Disconnected"), "{stdout}");
     assert!(released_to(&w, "gemini-cli/echo"));
+    assert_guarded(&w, "gemini-cli/echo");
 }
 
 #[test]

@@ -5,7 +5,7 @@ export type ErrorCode = "config_syntax" | "config_shape" | "config_changed" | "k
 
 export type ErrorView = { code: ErrorCode, message: string, fix: string | null, };
 
-export type ServerState = "brokered" | "needs-secret" | "plaintext-in-config" | "command-changed" | "launcher-drift" | "needs-sign-in" | "no-secrets" | "missing-from-config" | "not-brokered" | "unsupported";
+export type ServerState = "brokered" | "needs-secret" | "plaintext-in-config" | "command-changed" | "launcher-drift" | "needs-sign-in" | "no-secrets" | "missing-from-config" | "not-brokered" | "unsupported" | "tools-held";
 
 export type ServerAction = "connect" | "move-to-keychain" | "rotate" | "disconnect" | "approve" | "sign-in" | "repair";
 

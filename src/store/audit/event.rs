@@ -103,6 +103,15 @@ named! {
         Authorized = "authorized",
         /// An OAuth access token was refreshed, or the refresh was refused.
         Refreshed = "refreshed",
+        /// A guarded server's tool was called (tool, outcome, duration; never arguments
+        /// or results).
+        ToolCall = "tool-call",
+        /// The tool guard refused a call its policy does not allow.
+        ToolDenied = "tool-denied",
+        /// The tool guard held a new or changed tool until the user approves it.
+        ToolHeld = "tool-held",
+        /// A server's tool policy, guard or pins changed (approve, allow, deny, ...).
+        PolicyChanged = "policy-changed",
         /// An append found the head file disagreeing with the log (written by the log
         /// itself; see the module docs of [`super`]).
         HeadMismatch = "audit-head-mismatch",
@@ -208,6 +217,12 @@ pub struct Event {
     /// Where the secret went.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// The MCP tool a tool-guard event is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// How long a tool call took, from the request to its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,6 +257,8 @@ impl Event {
             host: None,
             credential: None,
             target: None,
+            tool: None,
+            duration_ms: None,
             pid: None,
             ppid: None,
             parent: None,
@@ -278,6 +295,20 @@ impl Event {
     #[must_use]
     pub fn target(mut self, target: Target) -> Self {
         self.target = Some(target);
+        self
+    }
+
+    /// The MCP tool (tool-guard events).
+    #[must_use]
+    pub fn tool(mut self, name: impl Into<String>) -> Self {
+        self.tool = Some(name.into());
+        self
+    }
+
+    /// How long a tool call took.
+    #[must_use]
+    pub fn duration_ms(mut self, ms: u64) -> Self {
+        self.duration_ms = Some(ms);
         self
     }
 
@@ -324,6 +355,10 @@ mod tests {
             EventKind::Authorized,
             EventKind::Refreshed,
             EventKind::HeadMismatch,
+            EventKind::ToolCall,
+            EventKind::ToolDenied,
+            EventKind::ToolHeld,
+            EventKind::PolicyChanged,
         ];
         for k in kinds {
             assert!(k.is_known());

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): what does the tool guard add to every message?
+#
+#   bench/guard.sh                      (re-runs itself under scripts/with-keyring.sh)
+#   BENCH_CALLS=10000                   tools/call per run (default 10,000)
+#   BENCH_PROFILE=debug                 use target/debug/keybroker (default: release,
+#                                       built with `cargo build --release --bin keybroker`)
+#   KEYBROKER_BIN=/path/to/keybroker    use that binary (no build)
+#
+# Imports two entries of a trivial stdio server (bench/guard-peer.py server) with a
+# token each, leaves one guarded (the default) and unguards the other, then drives each
+# from its rewritten entry: one tools/list, then BENCH_CALLS tools/call one at a time.
+# Prints p50/p99 round trip unguarded and guarded, the difference (the guard's added
+# latency per request + response), and the guarded launcher's own RSS (the relay, not
+# the server) near the end of the run. Figures only: timing never fails it.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+if [ -z "${KEYBROKER_TEST_SECRET_SERVICE:-}" ]; then
+  exec scripts/with-keyring.sh "$0" "$@"
+fi
+die() { printf 'bench: ERROR: %s\n' "$*" >&2; exit 1; }
+command -v python3 >/dev/null || die "python3 not found"
+
+CALLS="${BENCH_CALLS:-10000}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+if [ -n "${KEYBROKER_BIN:-}" ]; then
+  KB="$KEYBROKER_BIN"
+elif [ "${BENCH_PROFILE:-release}" = debug ]; then
+  KB="$TARGET_DIR/debug/keybroker"
+else
+  echo "bench: cargo build --release --bin keybroker" >&2
+  cargo build --release --bin keybroker >&2
+  KB="$TARGET_DIR/release/keybroker"
+fi
+[ -x "$KB" ] || die "no keybroker binary at $KB"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/kb-bench-guard.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+export KEYBROKER_HOME="$WORK/home"
+CONFIG="$WORK/claude_desktop_config.json"
+PEER="$REPO_ROOT/bench/guard-peer.py"
+tok() { printf 'ghp_%s' "$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 36)"; }
+python3 - "$CONFIG" "$PEER" "$(tok)" "$(tok)" <<'PY'
+import json, sys
+cfg, peer, a, b = sys.argv[1:]
+entry = lambda t: {"command": sys.executable, "args": [peer, "server"], "env": {"BENCH_API_TOKEN": t}}
+json.dump({"mcpServers": {"guarded": entry(a), "plain": entry(b)}}, open(cfg, "w"), indent=2)
+PY
+"$KB" import claude-desktop --config "$CONFIG" --yes >"$WORK/import.out" 2>&1 \
+  || { sed 's/^/  | /' "$WORK/import.out" >&2; die "import failed"; }
+"$KB" tools claude-desktop/plain --unguarded >/dev/null
+
+entry() {
+  python3 - "$CONFIG" "$1" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))["mcpServers"][sys.argv[2]]
+print("\0".join([e["command"]] + e.get("args", [])), end="")
+PY
+}
+run() {
+  local name="$1" out="$2"
+  mapfile -d '' -t cmd < <(entry "$name")
+  python3 "$PEER" drive "$CALLS" "${cmd[@]}" >"$out" || die "driving $name failed"
+}
+
+echo "bench: $CALLS tools/call, unguarded then guarded ($KB)" >&2
+run plain "$WORK/plain.txt"
+run guarded "$WORK/guarded.txt"
+
+python3 - "$WORK/plain.txt" "$WORK/guarded.txt" "$CALLS" <<'PY'
+import sys
+def load(p):
+    lines = open(p).read().split("\n")
+    rss = [l for l in lines if l.startswith("rss_kib")][0].split()
+    times = sorted(int(l) for l in lines if l and not l.startswith("rss_kib"))
+    return times, int(rss[1]), int(rss[2])
+def pct(t, q):
+    return t[min(len(t) - 1, int(len(t) * q))]
+plain, _, _ = load(sys.argv[1])
+guarded, rss, hwm = load(sys.argv[2])
+print(f"tool guard, {sys.argv[3]} tools/call one at a time (round trip, microseconds)")
+print(f"  {'':10} {'p50':>8} {'p99':>8}")
+for name, t in (("unguarded", plain), ("guarded", guarded)):
+    print(f"  {name:10} {pct(t, .5):8} {pct(t, .99):8}")
+print(f"  {'added':10} {pct(guarded, .5) - pct(plain, .5):8} {pct(guarded, .99) - pct(plain, .99):8}"
+      f"   (ratio p50 {pct(guarded, .5) / max(1, pct(plain, .5)):.2f}x)")
+print(f"guarded launcher RSS: {rss / 1024:.1f} MiB (peak {hwm / 1024:.1f} MiB); targets: <= 50 us p50 added, <= 4 MiB")
+PY

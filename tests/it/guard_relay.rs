@@ -1,0 +1,243 @@
+//! The guarded launcher as a process: every byte it does not act on passes through both
+//! ways (a recorded corpus, replayed by `cat` as the server), and it behaves as the
+//! server would (exit codes, signals, stdin EOF, no orphan when it is killed).
+
+use keybroker_test_support::world::{self, CANARY_MARKER, World};
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-KBCANARYrelay0000000000000000000000001";
+
+/// A world with one guarded server `relay` that runs `command args...`.
+fn world_running(command: &str, args: &[&str]) -> World {
+    let w = World::new();
+    let cfg = json!({"mcpServers": {"relay": {
+        "command": command, "args": args, "env": {"OPENAI_API_KEY": KEY}}}});
+    w.write_config(serde_json::to_string_pretty(&cfg).expect("json").as_bytes());
+    w.import().success();
+    w
+}
+
+fn start(w: &World) -> Child {
+    w.entry_command("relay")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the entry")
+}
+
+/// Wait (bounded: a hung launcher fails the test instead of hanging it) for `child`.
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the launcher did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The pids of `pid`'s children (Linux /proc).
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn wait_for_child(pid: u32) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(c) = children(pid).first() {
+            return *c;
+        }
+        assert!(Instant::now() < deadline, "the launcher started no server");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Gone: no such process, or a zombie nobody reaped yet (it no longer runs).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn kill(sig: &str, pid: u32) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+}
+
+#[test]
+fn every_message_passes_through_byte_for_byte_except_the_filtered_list_and_the_refused_call() {
+    let w = world_running("cat", &[]);
+    w.kb()
+        .args(["tools", "claude-desktop/relay", "--deny", "rm"])
+        .assert()
+        .success();
+    let corpus =
+        std::fs::read(world::repo().join("tests/fixtures/guard-corpus.jsonl")).expect("corpus");
+    // And a 5 MB tool result.
+    let big = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":10,\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":\"{}\"}}]}}}}\n",
+        "x\u{e9}\u{1F680}".repeat(5 * 1024 * 1024 / 7)
+    );
+    let mut input = corpus.clone();
+    input.extend_from_slice(big.as_bytes());
+
+    let mut child = start(&w);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let feed = input.clone();
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(&feed).expect("write");
+        // Dropping stdin closes it: the server sees EOF and exits.
+    });
+    let mut out = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut out)
+        .expect("read");
+    writer.join().expect("writer");
+    let status = wait_exit(&mut child);
+    assert!(status.success(), "{status:?}");
+    assert!(out.ends_with(b"\n"), "only whole lines");
+
+    let lines: Vec<&[u8]> = out.split_inclusive(|b| *b == b'\n').collect();
+    // The guard's answer to the refused call (id 8), wherever it landed.
+    let refusal_at = lines
+        .iter()
+        .position(|l| l.starts_with(br#"{"jsonrpc":"2.0","id":8,"error""#))
+        .expect("the guard answered the refused call");
+    let refusal: Value = serde_json::from_slice(lines[refusal_at]).expect("json");
+    assert_eq!(refusal["error"]["code"], -32602);
+    let rest: Vec<&[u8]> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != refusal_at)
+        .map(|(_, l)| *l)
+        .collect();
+
+    let expected: Vec<&[u8]> = input
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|l| !l.starts_with(br#"{"jsonrpc":"2.0","id":8,"method":"tools/call""#))
+        .collect();
+    assert_eq!(rest.len(), expected.len());
+    let mut filtered = 0;
+    for (got, want) in rest.iter().zip(&expected) {
+        if want.starts_with(br#"{"jsonrpc":"2.0","id":6,"result""#) {
+            filtered += 1;
+            let got: Value = serde_json::from_slice(got).expect("filtered list");
+            let mut want: Value = serde_json::from_slice(want).expect("list");
+            want["result"]["tools"]
+                .as_array_mut()
+                .expect("tools")
+                .retain(|t| t["name"] != "rm");
+            assert_eq!(got, want);
+        } else {
+            assert!(
+                got == want,
+                "changed: {}",
+                String::from_utf8_lossy(want)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            );
+        }
+    }
+    assert_eq!(filtered, 1);
+    let audit = w.audit_lines();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["event"] == "tool-denied" && e["tool"] == "rm")
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["event"] == "tool-call" && e["tool"] == "read")
+    );
+    assert!(w.files_containing(CANARY_MARKER.as_bytes()).is_empty());
+}
+
+#[test]
+fn the_servers_exit_code_is_returned_and_a_signal_death_is_128_plus_the_signal() {
+    let w = world_running("sh", &["-c", "exit 7"]);
+    let mut child = start(&w);
+    assert_eq!(wait_exit(&mut child).code(), Some(7));
+
+    let w = world_running("sh", &["-c", "kill -TERM $$"]);
+    let mut child = start(&w);
+    assert_eq!(wait_exit(&mut child).code(), Some(128 + 15));
+}
+
+#[test]
+fn sigterm_to_the_launcher_reaches_the_server() {
+    let w = world_running(
+        "sh",
+        &["-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done"],
+    );
+    let mut child = start(&w);
+    let server = wait_for_child(child.id());
+    // The server runs (its shell has set its trap once it loops in `sleep`).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while children(server).is_empty() {
+        assert!(Instant::now() < deadline, "the server never looped");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill("-TERM", child.id());
+    assert_eq!(wait_exit(&mut child).code(), Some(42));
+}
+
+#[test]
+fn the_server_dies_with_a_launcher_killed_by_sigkill() {
+    let w = world_running("sleep", &["300"]);
+    let mut child = start(&w);
+    let server = wait_for_child(child.id());
+    assert!(!gone(server));
+    kill("-KILL", child.id());
+    let _ = wait_exit(&mut child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !gone(server) {
+        assert!(
+            Instant::now() < deadline,
+            "server {server} outlived its launcher"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn closing_stdin_passes_eof_on_and_the_server_exits() {
+    let w = world_running("cat", &[]);
+    let mut child = start(&w);
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"x\"}\n")
+        .expect("write");
+    drop(stdin);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    assert!(wait_exit(&mut child).success());
+    assert_eq!(out, "{\"jsonrpc\":\"2.0\",\"method\":\"x\"}\n");
+}
