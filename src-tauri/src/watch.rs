@@ -7,8 +7,7 @@
 //! (`app_api::status`); nothing here decides what "needs attention" means. The
 //! notification goes through the desktop's notification service (on Linux the
 //! freedesktop `org.freedesktop.Notifications` service) and carries the server to open:
-//! a click on it, or on its "Fix" button where the notification server shows buttons,
-//! opens the window on that server with the fixing action.
+//! a click on it opens the window on that server with the fixing action.
 //!
 //! Polling (1 s) rather than file-system events keeps this to a few lines and works the
 //! same for files that are replaced by rename (atomic writes), which watchers often miss.
@@ -19,26 +18,16 @@ use std::time::Duration;
 use keybroker::app_api::{self, ServerAction, ServersView};
 use keybroker::ops::Context;
 use tauri::{AppHandle, Emitter, Runtime};
-use tauri_plugin_notification::{Action, ActionType, NotificationExt};
+use tauri_plugin_notification::NotificationExt;
 
 use crate::tray::Navigate;
 
 const PERIOD: Duration = Duration::from_millis(1000);
-/// The notification action type whose button fixes the problem.
-const FIX_TYPE: &str = "kb-fix";
-
-/// Register the notification's action and what a click on it does: open the window on
-/// the server the notification names.
+/// What a click on a notification does: open the window on the server it names, with
+/// the action that fixes it (on Linux, the freedesktop `default` action: a click on the
+/// notification where the notification server reports clicks).
 pub(crate) fn setup_notifications<R: Runtime>(app: &AppHandle<R>) {
     let n = app.notification();
-    let types = vec![
-        ActionType::builder(FIX_TYPE)
-            .actions(vec![Action::builder("fix", "Fix…").build()])
-            .build(),
-    ];
-    if let Err(e) = n.register_action_types(types) {
-        tracing::warn!("cannot register the notification's action: {e}");
-    }
     let handle = app.clone();
     let hooked = n.on_action(move |performed| {
         let extra = performed.notification().map(|n| n.extra().clone());
@@ -119,15 +108,13 @@ fn refresh<R: Runtime>(
     }
     let now = waiting_ids(&view);
     // A server that starts waiting is news; one that keeps waiting is not said again.
-    if now.difference(&before).next().is_some()
-        && let Some(notice) = &view.status.notice
-    {
+    let new: BTreeSet<String> = now.difference(&before).cloned().collect();
+    if let Some(notice) = app_api::status::notice_for(&view.groups, &new) {
         let shown = app
             .notification()
             .builder()
             .title(&notice.title)
             .body(&notice.body)
-            .action_type_id(FIX_TYPE)
             .extra("server", &notice.server)
             .extra("action", notice.action)
             .show();

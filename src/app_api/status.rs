@@ -5,9 +5,11 @@
 //! server waited for sign-in. Now every front end reads [`StatusView`]; nothing else in
 //! the app decides whether something waits for the user.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
-use super::{HostGroup, ServerAction, ServerState, ServerView};
+use super::{HostGroup, ServerAction, ServerView};
 
 /// Whether anything waits for the user.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -52,6 +54,37 @@ fn why(s: &ServerView) -> String {
     format!("{} {}", s.name, s.state_text)
 }
 
+/// The notification for `waiting` (the servers that wait, `attention` of them).
+fn notice_of(waiting: &[&ServerView], attention: u32) -> Option<Notice> {
+    let first = waiting.first()?;
+    let mut lines: Vec<String> = waiting.iter().take(3).map(|s| why(s)).collect();
+    if waiting.len() > 3 {
+        lines.push(format!("and {} more", waiting.len() - 3));
+    }
+    lines.push("Open Keybroker to fix it.".into());
+    Some(Notice {
+        title: if attention == 1 {
+            format!("{} needs your attention", first.name)
+        } else {
+            format!("{attention} MCP servers need your attention")
+        },
+        body: lines.join("\n"),
+        server: first.id.clone(),
+        action: first.actions.first().copied(),
+    })
+}
+
+/// What to notify about when the servers `new` (ids) started waiting since the last
+/// look: about them, not about the ones already reported. `None`: none of them waits.
+pub fn notice_for(groups: &[HostGroup], new: &BTreeSet<String>) -> Option<Notice> {
+    let waiting: Vec<&ServerView> = groups
+        .iter()
+        .flat_map(|g| g.servers.iter())
+        .filter(|s| s.state.needs_attention() && new.contains(&s.id))
+        .collect();
+    notice_of(&waiting, u32::try_from(waiting.len()).unwrap_or(u32::MAX))
+}
+
 /// The status of `groups` (the servers view's groups): the one function the tray, the
 /// window and the notifications share.
 pub fn status(groups: &[HostGroup]) -> StatusView {
@@ -79,27 +112,7 @@ pub fn status(groups: &[HostGroup]) -> StatusView {
         (_, 1) => format!("1 server needs attention: {}", why(waiting[0])),
         (_, n) => format!("{n} servers need attention"),
     };
-    let notice = waiting.first().map(|first| Notice {
-        title: if attention == 1 {
-            format!("{} needs your attention", first.name)
-        } else {
-            format!("{attention} MCP servers need your attention")
-        },
-        body: {
-            let mut lines: Vec<String> = waiting.iter().take(3).map(|s| why(s)).collect();
-            if waiting.len() > 3 {
-                lines.push(format!("and {} more", waiting.len() - 3));
-            }
-            lines.push("Open Keybroker to fix it.".into());
-            lines.join("\n")
-        },
-        server: first.id.clone(),
-        action: first
-            .actions
-            .first()
-            .copied()
-            .filter(|_| !matches!(first.state, ServerState::Brokered | ServerState::NoSecrets)),
-    });
+    let notice = notice_of(&waiting, attention);
     StatusView {
         level,
         summary,
@@ -112,6 +125,7 @@ pub fn status(groups: &[HostGroup]) -> StatusView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app_api::ServerState;
 
     fn server(name: &str, state: ServerState, actions: Vec<ServerAction>) -> ServerView {
         ServerView {
@@ -196,5 +210,25 @@ mod tests {
         assert_eq!(empty.level, StatusLevel::Empty);
         assert_eq!(empty.attention, 0);
         assert_eq!(empty.notice, None);
+    }
+
+    #[test]
+    fn a_notice_for_newly_waiting_servers_names_them_not_the_ones_already_told() {
+        let g = groups(vec![
+            server("old", ServerState::NeedsSignIn, vec![ServerAction::SignIn]),
+            server(
+                "new",
+                ServerState::CommandChanged,
+                vec![ServerAction::Approve],
+            ),
+            server("fine", ServerState::Brokered, vec![]),
+        ]);
+        let new: BTreeSet<String> = ["claude-desktop/new".to_string()].into();
+        let n = notice_for(&g, &new).expect("a notice");
+        assert_eq!(n.title, "new needs your attention");
+        assert_eq!(n.server, "claude-desktop/new");
+        assert_eq!(n.action, Some(ServerAction::Approve));
+        let fine: BTreeSet<String> = ["claude-desktop/fine".to_string()].into();
+        assert_eq!(notice_for(&g, &fine), None);
     }
 }
