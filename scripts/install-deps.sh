@@ -40,10 +40,12 @@ CORE_PACKAGES=(
 )
 # Tauri app (src-tauri/): WebKitGTK + GTK + tray (appindicator, loaded at run time) to
 # build and run it; WebKitWebDriver, ImageMagick (screenshots, blank check), trayer (a
-# tray for the headless X session) and xdotool for the end-to-end run.
+# tray for the headless X session), xdotool, and dunst (a notification daemon for the
+# private session bus: the run checks the app's desktop notifications) for the
+# end-to-end run.
 TAURI_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
-  libsoup-3.0-dev webkit2gtk-driver imagemagick x11-utils trayer xdotool
+  libsoup-3.0-dev webkit2gtk-driver imagemagick x11-utils trayer xdotool dunst
 )
 UI_DIR="$REPO_ROOT/ui"
 TAURI_DRIVER_VERSION="^2"

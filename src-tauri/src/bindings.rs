@@ -2,10 +2,13 @@
 //! `ui/src/bindings.ts` is this text; a test fails when it is stale
 //! (`KEYBROKER_UPDATE_BINDINGS=1 cargo test -p keybroker-app bindings` rewrites it).
 
+use keybroker::app_api::add_server::{AddedServer, NewServer};
+use keybroker::app_api::credentials::{BoundServerView, CredentialView, CredentialsView};
+use keybroker::app_api::first_run::{FirstRunView, HostSummary};
 use keybroker::app_api::{
     ApprovalView, AuditFilter, AuditRow, AuditView, DetectedHost, ErrorView, ExportFormat,
-    HostGroup, ImportResult, MoveView, PlanView, ServerAction, ServerPlanView, ServerState,
-    ServerView, ServersView, SpawnView,
+    HostGroup, ImportResult, MoveView, Notice, PlanView, ReleaseView, ServerAction, ServerPlanView,
+    ServerState, ServerView, ServersView, SpawnView, StatusLevel, StatusView,
 };
 use keybroker::base::error::ErrorCode;
 use ts_rs::TS;
@@ -25,6 +28,10 @@ pub fn typescript() -> String {
         ErrorView,
         ServerState,
         ServerAction,
+        ReleaseView,
+        StatusLevel,
+        Notice,
+        StatusView,
         ServerView,
         HostGroup,
         ServersView,
@@ -35,6 +42,13 @@ pub fn typescript() -> String {
         ServerPlanView,
         PlanView,
         ImportResult,
+        HostSummary,
+        FirstRunView,
+        BoundServerView,
+        CredentialView,
+        CredentialsView,
+        NewServer,
+        AddedServer,
         AuditFilter,
         AuditRow,
         AuditView,

@@ -68,7 +68,11 @@ pub fn run() {
     let watch_ctx = ctx.clone();
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            // A second launch (a click on the app icon while it runs in the tray) exits at
+            // once; this one comes to the front instead.
+            tracing::info!("second instance: showing the window");
             tray::show_main(app);
+            let _ = tauri::Emitter::emit(app, "kb-second-instance", ());
         }))
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
@@ -92,6 +96,7 @@ pub fn run() {
             {
                 w.hide()?;
             }
+            watch::setup_notifications(app.handle());
             watch::spawn(app.handle().clone(), watch_ctx);
             Ok(())
         });

@@ -1,13 +1,14 @@
 //! The tray icon and its menu: a status line, one submenu per server with its state and
-//! actions, Import, Open, Audit, Quit. The icon shows "needs attention" whenever a
-//! server waits for the user.
+//! actions, Import, Open, Credentials, Audit, Quit. The status line, the icon and the
+//! tooltip all come from the servers view's one status (`app_api::status`), so the tray
+//! never says "All good" while a server waits for the user.
 //!
 //! Menu ids are a typed enum ([`MenuId`]) so a click is parsed once, here; what a click
 //! does is navigation (show the window on the right view) or Quit: every action that
 //! changes something asks in the window first, and "Sign in..." starts in the window,
 //! where its progress and Cancel are.
 
-use keybroker::app_api::{ServerAction, ServersView};
+use keybroker::app_api::{ServerAction, ServersView, StatusLevel};
 use serde::Serialize;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuBuilder, MenuItem, PredefinedMenuItem, Submenu};
@@ -25,6 +26,7 @@ pub enum MenuId {
     Server { action: ServerAction, id: String },
     Import,
     Open,
+    Credentials,
     Audit,
     Quit,
 }
@@ -70,6 +72,7 @@ impl MenuId {
             MenuId::Server { action, id } => format!("server:{}:{id}", action_word(*action)),
             MenuId::Import => "import".into(),
             MenuId::Open => "open".into(),
+            MenuId::Credentials => "credentials".into(),
             MenuId::Audit => "audit".into(),
             MenuId::Quit => "quit".into(),
         }
@@ -80,6 +83,7 @@ impl MenuId {
             "status" => Some(MenuId::Status),
             "import" => Some(MenuId::Import),
             "open" => Some(MenuId::Open),
+            "credentials" => Some(MenuId::Credentials),
             "audit" => Some(MenuId::Audit),
             "quit" => Some(MenuId::Quit),
             _ => {
@@ -107,7 +111,7 @@ pub fn build_menu<R: Runtime>(app: &AppHandle<R>, view: &ServersView) -> tauri::
     let status = MenuItem::with_id(
         app,
         MenuId::Status.as_id(),
-        &view.summary,
+        &view.status.summary,
         false,
         None::<&str>,
     )?;
@@ -134,8 +138,9 @@ pub fn build_menu<R: Runtime>(app: &AppHandle<R>, view: &ServersView) -> tauri::
     }
     let sep = PredefinedMenuItem::separator(app)?;
     b.item(&sep)
-        .text(MenuId::Import.as_id(), "Import Claude Desktop config...")
+        .text(MenuId::Import.as_id(), "Import host configs...")
         .text(MenuId::Open.as_id(), "Open Keybroker")
+        .text(MenuId::Credentials.as_id(), "Credentials")
         .text(MenuId::Audit.as_id(), "Audit log")
         .separator()
         .text(MenuId::Quit.as_id(), "Quit Keybroker")
@@ -167,8 +172,8 @@ pub fn update<R: Runtime>(app: &AppHandle<R>, view: &ServersView) -> tauri::Resu
         return Ok(());
     };
     tray.set_menu(Some(build_menu(app, view)?))?;
-    tray.set_icon(Some(icon(view.attention > 0)?))?;
-    tray.set_tooltip(Some(format!("Keybroker: {}", view.summary)))?;
+    tray.set_icon(Some(icon(view.status.level == StatusLevel::Attention)?))?;
+    tray.set_tooltip(Some(format!("Keybroker: {}", view.status.summary)))?;
     Ok(())
 }
 
@@ -180,7 +185,7 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-fn navigate<R: Runtime>(app: &AppHandle<R>, nav: Navigate) {
+pub(crate) fn navigate<R: Runtime>(app: &AppHandle<R>, nav: Navigate) {
     show_main(app);
     if let Err(e) = app.emit_to("main", "kb-navigate", nav) {
         tracing::warn!("cannot tell the window to navigate: {e}");
@@ -201,6 +206,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
     match menu_id {
         MenuId::Status | MenuId::Open => navigate(app, to("servers")),
         MenuId::Import => navigate(app, to("import")),
+        MenuId::Credentials => navigate(app, to("credentials")),
         MenuId::Audit => navigate(app, to("audit")),
         MenuId::Server { action, id } => navigate(
             app,
@@ -224,6 +230,7 @@ mod tests {
             MenuId::Status,
             MenuId::Import,
             MenuId::Open,
+            MenuId::Credentials,
             MenuId::Audit,
             MenuId::Quit,
         ];

@@ -688,3 +688,198 @@ fn cancel_stops_a_sign_in_waiting_for_the_browser_and_a_second_one_is_refused_me
         .is_some_and(|v| v["access_token"].is_string());
     assert!(!has_token, "no token after a cancelled sign-in");
 }
+
+/// A world that sees only its own host files (two: the Claude Desktop fixture and a
+/// Cursor file), never the user's real ones, so an import of "every host" stays inside it.
+fn two_host_world() -> (World, PathBuf) {
+    let w = world();
+    let cursor = w.dir.path().join("cursor-mcp.json");
+    std::fs::write(
+        &cursor,
+        r#"{"mcpServers": {"search": {"command": "npx", "args": ["-y", "tavily-mcp"], "env": {"TAVILY_API_KEY": "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"}}}}"#,
+    )
+    .expect("cursor config");
+    let ctx = Context::new(
+        Paths::under(&w.dir.path().join("home")),
+        w.dir.path().join("keybroker"),
+    )
+    .with_config(Host::ClaudeDesktop, w.config.clone())
+    .with_config(Host::Cursor, cursor.clone())
+    .only_configured();
+    let app = configure(mock_builder(), AppState::new(ctx))
+        .build(mock_context(noop_assets()))
+        .expect("mock app");
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("window");
+    let w = World {
+        _app: app,
+        window,
+        ..w
+    };
+    (w, cursor)
+}
+
+#[test]
+fn the_first_run_counts_plaintext_per_host_and_one_import_covers_every_host() {
+    let (w, cursor) = two_host_world();
+    let first = w.ok("first_run_view", json!({}));
+    assert_eq!(first["first_run"], true);
+    let hosts = first["hosts"].as_array().expect("hosts");
+    let ids: Vec<&str> = hosts.iter().filter_map(|h| h["host"].as_str()).collect();
+    assert_eq!(ids, ["claude-desktop", "cursor"]);
+    assert_eq!(hosts[1]["plaintext"], 1);
+    assert!(hosts[0]["plaintext"].as_u64().expect("count") >= 5);
+
+    let exclude = json!({"exclude": {"claude-desktop": ["slack"]}});
+    let plans = w.ok("import_plan_all", exclude.clone());
+    assert_eq!(plans.as_array().map(Vec::len), Some(2));
+    assert_eq!(plans[1]["host"], "cursor");
+    let applied = w.ok("import_apply_all", exclude);
+    assert!(
+        applied["message"]
+            .as_str()
+            .expect("message")
+            .contains("Claude Desktop, Cursor")
+    );
+    assert!(
+        !config_text(&cursor).contains(CANARY_MARKER),
+        "Cursor's key left its file"
+    );
+    let cfg = config_text(&w.config);
+    assert!(cfg.contains("xoxb-"), "the excluded finding stays");
+    assert!(!cfg.contains("kbt_KBCANARYecho"));
+
+    let after = w.ok("first_run_view", json!({}));
+    assert_eq!(after["first_run"], false);
+    assert_eq!(after["hosts"][1]["plaintext"], 0);
+    assert_eq!(after["hosts"][1]["brokered"], 1);
+    assert!(
+        !w.seen.borrow().contains(CANARY_MARKER),
+        "a response carried a canary"
+    );
+}
+
+#[test]
+fn a_machine_without_host_files_lists_no_host_and_no_empty_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ctx = Context::new(
+        Paths::under(&dir.path().join("home")),
+        dir.path().join("keybroker"),
+    )
+    .only_configured();
+    let app = configure(mock_builder(), AppState::new(ctx))
+        .build(mock_context(noop_assets()))
+        .expect("mock app");
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("window");
+    let first = invoke(&window, "first_run_view", json!({})).expect("first run");
+    assert_eq!(first["hosts"], json!([]));
+    let view = invoke(&window, "servers_list", json!({})).expect("servers");
+    assert_eq!(view["groups"], json!([]));
+    assert_eq!(view["status"]["level"], "empty");
+}
+
+#[test]
+fn add_server_stores_typed_secrets_in_the_keychain_and_the_credentials_view_names_them() {
+    let w = world();
+    let echo = repo().join("tests/peers/secret-echo-server.mjs");
+    let added = w.ok(
+        "server_add",
+        json!({
+            "server": {"kind": "stdio", "host": "claude-desktop", "name": "added", "command": "node", "args": [echo.display().to_string()]},
+            "secrets": [{"env": "ADDED_TOKEN", "value": TYPED_CANARY}],
+        }),
+    );
+    assert_eq!(added["id"], "claude-desktop/added");
+    assert_eq!(added["needs_sign_in"], false);
+    let cfg = config_text(&w.config);
+    assert!(
+        !cfg.contains(TYPED_CANARY),
+        "the typed secret is not in the file"
+    );
+    let entry: Value = serde_json::from_str(&cfg).expect("json");
+    assert_eq!(entry["mcpServers"]["added"]["args"][0], "run");
+    assert_eq!(w.server("claude-desktop/added")["state"], "brokered");
+
+    let creds = w.ok("credentials_view", json!({}));
+    let cred = creds["credentials"]
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .find(|c| c["servers"][0]["server"] == "claude-desktop/added")
+        .expect("the new credential")
+        .clone();
+    let id = cred["id"].as_str().expect("id").to_string();
+    assert_eq!(cred["in_keychain"], true);
+    assert_eq!(cred["servers"][0]["target"], "env:ADDED_TOKEN");
+    assert_eq!(cred["can_rotate"], true);
+    let vault = Vault::open(&Paths::under(&w.dir.path().join("home")).keychain_service())
+        .expect("keychain");
+    let stored = vault.get(&id).expect("read").expect("stored");
+    assert_eq!(stored.expose(), TYPED_CANARY);
+
+    // A hand-out recorded by the launcher shows as "last received" with its process.
+    let audit = AuditLog::new(Paths::under(&w.dir.path().join("home")).audit_file());
+    audit
+        .append(vec![
+            keybroker::store::audit::Event::new(
+                keybroker::store::audit::EventKind::Released,
+                keybroker::store::audit::Outcome::Ok,
+                "2026-12-02T06:00:00Z",
+            )
+            .server("claude-desktop/added")
+            .host("claude-desktop")
+            .credential(&id)
+            .process(4242, Some(4200), Some("claude".into())),
+        ])
+        .expect("append");
+    let creds = w.ok("credentials_view", json!({}));
+    let last = creds["credentials"]
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .find(|c| c["id"] == id.as_str())
+        .expect("credential")["servers"][0]["last"]
+        .clone();
+    assert_eq!(last["by"], "claude (pid 4242, parent 4200)");
+    assert_eq!(
+        w.server("claude-desktop/added")["last_received"]["pid"],
+        4242
+    );
+
+    let rotated = "kbt_KBCANARYrotatedInTheWebview987654";
+    w.ok(
+        "credential_rotate",
+        json!({"credential": id, "value": rotated}),
+    );
+    assert_eq!(
+        vault.get(&id).expect("read").expect("stored").expose(),
+        rotated
+    );
+    w.ok("credential_remove", json!({"credential": id}));
+    assert!(
+        vault.get(&id).expect("read").is_none(),
+        "removed from the keychain"
+    );
+
+    let bad = w
+        .call(
+            "server_add",
+            json!({"server": {"kind": "stdio", "host": "claude-desktop", "name": "a b", "command": "node", "args": []}, "secrets": []}),
+        )
+        .expect_err("a bad name");
+    assert!(
+        bad["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("Name:"),
+        "{bad}"
+    );
+    assert!(bad["fix"].is_string());
+    assert!(
+        !w.seen.borrow().contains(CANARY_MARKER),
+        "a response carried a secret"
+    );
+}

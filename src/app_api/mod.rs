@@ -1,5 +1,7 @@
 //! The tray app's view of the core: view models and actions for the Servers, Import and
-//! Audit views (and Sign in for remote servers), each one call away from an IPC command.
+//! Audit views (and Sign in for remote servers), each one call away from an IPC command;
+//! the one status (`status`), the first run (`first_run`), the Credentials view
+//! (`credentials`) and Add server (`add_server`) live in their own modules.
 //!
 //! Everything the app does lives here, so the Tauri crate stays a thin shell and the CLI
 //! and the app cannot drift apart on what "Connect" or "Disconnect" mean. Nothing here
@@ -14,6 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub mod add_server;
+pub mod credentials;
+pub mod first_run;
+pub mod status;
+
+pub use credentials::ReleaseView;
+pub use status::{Notice, StatusLevel, StatusView};
 
 use crate::base::error::{Error, ErrorCode, Result};
 use crate::base::report::Reporter;
@@ -126,12 +136,13 @@ impl ServerState {
                 | ServerState::MissingFromConfig
                 | ServerState::NotBrokered
                 | ServerState::ToolsHeld
+                | ServerState::NeedsSignIn
         )
     }
 }
 
 /// What the user can do with a server.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ServerAction {
@@ -166,6 +177,8 @@ pub struct ServerView {
     pub bound_env: Vec<String>,
     pub detail: Option<String>,
     pub actions: Vec<ServerAction>,
+    /// The last time a host started it with its secrets (the audit's `released`).
+    pub last_received: Option<ReleaseView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,10 +195,12 @@ pub struct HostGroup {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ServersView {
     pub groups: Vec<HostGroup>,
-    /// How many servers wait for the user.
+    /// How many servers wait for the user (`status.attention`).
     pub attention: u32,
-    /// One line for the tray's status entry.
+    /// One line for the tray's status entry (`status.summary`).
     pub summary: String,
+    /// The one status the tray, the window and the notifications show.
+    pub status: StatusView,
 }
 
 fn host_label(host: &str) -> String {
@@ -208,12 +223,10 @@ pub fn servers(ctx: &Context) -> Result<ServersView> {
             servers: Vec::new(),
         })
         .collect();
-    let mut attention = 0u32;
+    let last = credentials::last_received(ctx)?;
     for st in list {
-        let view = server_view(&state, vault.as_ref(), st)?;
-        if view.needs_attention {
-            attention += 1;
-        }
+        let mut view = server_view(&state, vault.as_ref(), st)?;
+        view.last_received = last.get(&view.id).cloned();
         match groups.iter_mut().find(|g| g.host == view.host) {
             Some(g) => g.servers.push(view),
             None => groups.push(HostGroup {
@@ -225,16 +238,15 @@ pub fn servers(ctx: &Context) -> Result<ServersView> {
             }),
         }
     }
-    let total: usize = groups.iter().map(|g| g.servers.len()).sum();
-    let summary = match attention {
-        0 => format!("All good: {total} server(s)"),
-        1 => "1 server needs attention".to_string(),
-        n => format!("{n} servers need attention"),
-    };
+    // A host with neither a file nor a server has nothing to show (a first start on a
+    // machine without Claude Desktop is not an empty "not found" page).
+    groups.retain(|g| g.config_exists || !g.servers.is_empty());
+    let status = status::status(&groups);
     Ok(ServersView {
         groups,
-        attention,
-        summary,
+        attention: status.attention,
+        summary: status.summary.clone(),
+        status,
     })
 }
 
@@ -293,6 +305,7 @@ fn server_view(
         bound_env,
         detail: if sign_in { None } else { st.detail },
         actions,
+        last_received: None,
     })
 }
 
@@ -731,7 +744,12 @@ fn plan_for(
 /// The masked import plan: what moves where and the new entries. Changes nothing.
 pub fn plan_import(ctx: &Context, host: &str, exclude: &[String]) -> Result<PlanView> {
     let (plan, _) = plan_for(ctx, host, exclude, None)?;
-    Ok(PlanView {
+    Ok(plan_view(&plan))
+}
+
+/// The masked view of an import plan.
+fn plan_view(plan: &import::Plan) -> PlanView {
+    PlanView {
         host: plan.host.id().to_string(),
         config: plan.config_path.display().to_string(),
         changes: plan.changes(),
@@ -769,7 +787,7 @@ pub fn plan_import(ctx: &Context, host: &str, exclude: &[String]) -> Result<Plan
                 }
             })
             .collect(),
-    })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1168,11 +1186,11 @@ mod tests {
             ServerState::CommandChanged,
             ServerState::MissingFromConfig,
             ServerState::NotBrokered,
+            ServerState::NeedsSignIn,
         ];
         let calm = [
             ServerState::Brokered,
             ServerState::NoSecrets,
-            ServerState::NeedsSignIn,
             ServerState::Unsupported,
         ];
         assert!(waiting.iter().all(|s| s.needs_attention()));

@@ -33,6 +33,8 @@ pub struct Context {
     pub audit: AuditLog,
     launcher: PathBuf,
     overrides: BTreeMap<Host, PathBuf>,
+    /// List the host files found in their usual places too (off: only the overrides).
+    discover: bool,
 }
 
 impl Context {
@@ -43,6 +45,7 @@ impl Context {
             audit,
             launcher,
             overrides: BTreeMap::new(),
+            discover: true,
         }
     }
 
@@ -77,6 +80,13 @@ impl Context {
         self
     }
 
+    /// Work only on the files given with [`Context::with_config`]: nothing found in the
+    /// user's usual host locations is listed, watched or imported (tests, portable use).
+    pub fn only_configured(mut self) -> Context {
+        self.discover = false;
+        self
+    }
+
     /// Open the keychain (a session with the Secret Service on Linux). The audit log
     /// anchors its head through the same session (the launcher opens no second one).
     pub fn vault(&self) -> Result<Vault> {
@@ -96,11 +106,16 @@ impl Context {
     /// listed, so a first start shows where it will be.
     pub fn configs(&self) -> Result<Vec<(Host, PathBuf)>> {
         let mut out: Vec<(Host, PathBuf)> = Vec::new();
-        if !self.overrides.contains_key(&Host::ClaudeDesktop) {
+        if self.discover && !self.overrides.contains_key(&Host::ClaudeDesktop) {
             out.push((Host::ClaudeDesktop, self.config_for(Host::ClaudeDesktop)?));
         }
         out.extend(self.overrides.iter().map(|(h, p)| (*h, p.clone())));
-        for f in hosts::discover(None) {
+        let found = if self.discover {
+            hosts::discover(None)
+        } else {
+            Vec::new()
+        };
+        for f in found {
             if !out.iter().any(|(h, _)| *h == f.host) {
                 out.push((f.host, f.path));
             }

@@ -6,6 +6,7 @@
 //! nothing here prints (results are returned, progress goes through `tracing` or a
 //! callback the caller passes).
 
+pub mod add;
 pub mod bridge;
 pub mod context;
 pub mod doctor;

@@ -6,16 +6,25 @@
 //   scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" node ui/e2e/run.mjs
 //
 // (`make test-e2e` does exactly that, after building the UI and the app once.)
-// Steps: import the fixture Claude Desktop config through the Import view; Disconnect
-// echo-local and Connect it again by typing a secret; start it from the rewritten config
-// with the real MCP client; watch its `released` row appear live in the Audit view;
-// change its command in the file and see the app ask for approval (then approve).
-// Saves {servers,import,audit,approval,tray,tray-menu}.png to $SCREENSHOT_DIR (default
-// target/e2e-screenshots; `make screenshots` points it at docs/screenshots); fails when a
-// view is blank. Exit code 0 only if every step passed.
+// Steps: the first run lists every detected host (Claude Desktop through its override,
+// Cursor from the hosts table under a throwaway HOME) with counts; a notification reaches
+// the desktop's notification daemon (dunst on the private session bus; dbus-monitor sees
+// the Notify call); one reviewed import of all hosts; Disconnect echo-local and Connect
+// it again by typing a secret; start it from the rewritten config with the real MCP
+// client and see it appear as "last received" in the Credentials view, live, and as a
+// `released` row in the Audit view; change its command in the file and follow the
+// notification (dunstctl action) to the approval; Add server by URL in front of the SDK's
+// OAuth example server and Sign in (the test plays the browser); Start at login writes
+// and removes the autostart file; a second launch exits at once and shows the first
+// window; every view again in dark mode.
+// Saves {welcome,servers,credentials,import,audit,approval,add,sign-in,tray,tray-menu}.png
+// and each view's -dark variant to $SCREENSHOT_DIR (default target/e2e-screenshots;
+// `make screenshots` points it at docs/screenshots); fails when a view is blank.
+// Exit code 0 only if every step passed.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,8 +49,25 @@ if (!process.env.DISPLAY || !process.env.DBUS_SESSION_BUS_ADDRESS) {
   process.exit(2);
 }
 
+for (const tool of ['dunst', 'dunstctl', 'dbus-monitor']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    console.error(`e2e: ${tool} missing (run scripts/install-deps.sh: packages dunst, dbus)`);
+    process.exit(2);
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'kb-e2e-'));
 const home = join(dir, 'home');
+// A throwaway HOME: host files are found through the hosts table there (Cursor's
+// ~/.cursor/mcp.json), and Start at login writes its file under it.
+const user = join(dir, 'user');
+const cursorConfig = join(user, '.cursor', 'mcp.json');
+const CURSOR_CANARY = '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';
+mkdirSync(dirname(cursorConfig), { recursive: true });
+writeFileSync(
+  cursorConfig,
+  JSON.stringify({ mcpServers: { search: { command: 'npx', args: ['-y', 'tavily-mcp'], env: { TAVILY_API_KEY: CURSOR_CANARY } } } }, null, 2),
+);
 const config = join(dir, 'Claude', 'claude_desktop_config.json');
 mkdirSync(dirname(config), { recursive: true });
 const fixture = readFileSync(join(repo, 'tests/fixtures/claude_desktop_config.json'), 'utf8');
@@ -50,6 +76,9 @@ mkdirSync(shots, { recursive: true });
 
 const env = {
   ...process.env,
+  HOME: user,
+  // The test plays the browser (it follows the sign-in URL itself): xdg-open runs this.
+  BROWSER: '/bin/true',
   KEYBROKER_HOME: home,
   KEYBROKER_CONFIG_CLAUDE_DESKTOP: config,
   KEYBROKER_LAUNCHER: launcher,
@@ -84,12 +113,32 @@ async function step(name, fn) {
   }
 }
 
+/** A free TCP port on 127.0.0.1. */
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Mean grey level of a screenshot, 0 (black) to 1 (white). */
+function meanGrey(file) {
+  const r = spawnSync('convert', [file, '-colorspace', 'gray', '-format', '%[fx:mean]', 'info:'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
 /** Fails when a screenshot is (nearly) one colour: the view did not render. */
 function assertNotBlank(file) {
   const r = spawnSync('convert', [file, '-colorspace', 'gray', '-format', '%[fx:standard_deviation]', 'info:'], { encoding: 'utf8' });
   const sd = Number(r.stdout);
   if (!(sd > 0.02)) throw new Error(`${file} looks blank (grey-level standard deviation ${r.stdout || r.stderr})`);
 }
+
+const SECRETS = () => ['KBCANARY', TYPED, CURSOR_CANARY];
 
 async function shot(browser, name) {
   await sleep(1000);
@@ -98,14 +147,34 @@ async function shot(browser, name) {
   assertNotBlank(file);
   const text = await browser.$('main').getText();
   if (text.trim().length < 40) throw new Error(`the ${name} view shows almost no text: ${JSON.stringify(text)}`);
+  const page = await browser.execute(() => document.body.innerText + document.body.innerHTML);
+  for (const s of SECRETS()) if (page.includes(s)) throw new Error(`the ${name} view shows a secret value`);
+  return file;
+}
+
+/** The diagnostic log's text (the app writes it under KEYBROKER_HOME/logs). */
+function appLog() {
+  const logs = join(home, 'logs');
+  if (!existsSync(logs)) return '';
+  return readdirSync(logs)
+    .filter((f) => f.startsWith('keybroker-app'))
+    .map((f) => readFileSync(join(logs, f), 'utf8'))
+    .join('\n');
 }
 
 let browser;
 let code = 1;
+let notifyCalls = '';
 try {
   if (spawnSync('sh', ['-c', 'command -v trayer']).status === 0) {
     start('trayer', ['--edge', 'top', '--align', 'right', '--widthtype', 'pixel', '--width', '120', '--height', '32']);
   }
+  // The desktop's notification service on the private session bus, and a monitor that
+  // records every Notify call made to it.
+  start('dunst', []);
+  const monitor = start('dbus-monitor', ['--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"]);
+  monitor.stdout.on('data', (d) => (notifyCalls += d.toString()));
+  await sleep(500);
   start('tauri-driver', ['--port', '4444']);
   await sleep(1500);
   browser = await remote({
@@ -126,28 +195,56 @@ try {
       timeoutMsg: `${id} never became ${state}`,
     });
 
-  await step('the Servers view lists the fixture servers with plaintext secrets', async () => {
-    await $(server('echo-local')).waitForExist({ timeout: 20000 });
-    await waitState('echo-local', 'plaintext-in-config');
+  await step('the first run lists every detected host with its plaintext counts, values never shown', async () => {
+    await $('[data-found-host="cursor"]').waitForExist({ timeout: 20000 });
+    await $('[data-found-host="claude-desktop"]').waitForExist({ timeout: 5000 });
+    const text = await $('main').getText();
+    if (!/Found 2 host configs/.test(text)) throw new Error(`the welcome page does not list both hosts: ${text}`);
+    const cursor = await $('[data-found-host="cursor"]').getText();
+    if (!cursor.includes('1 plaintext secret') || !cursor.includes(cursorConfig)) throw new Error(`Cursor's counts are wrong: ${cursor}`);
+    await shot(browser, 'welcome');
   });
 
-  await step('the Import view shows the masked plan and applies it', async () => {
-    await $('[data-view="import"]').click();
-    await $('[data-plan-server="echo-local"]').waitForExist({ timeout: 15000 });
-    const text = await $('main').getText();
-    if (text.includes('KBCANARY')) throw new Error('the plan shows a secret value');
+  await step('a notification about the waiting servers reached the desktop notification daemon (dunst)', async () => {
+    await browser.waitUntil(async () => notifyCalls.includes('need your attention') || notifyCalls.includes('needs your attention'), {
+      timeout: 15000,
+      timeoutMsg: `no org.freedesktop.Notifications.Notify call was seen: ${notifyCalls.slice(0, 400)}`,
+    });
+    const shown = spawnSync('dunstctl', ['count', 'displayed'], { env, encoding: 'utf8' });
+    const history = spawnSync('dunstctl', ['count', 'history'], { env, encoding: 'utf8' });
+    if (Number(shown.stdout) + Number(history.stdout) < 1) throw new Error(`dunst holds no notification (${shown.stdout}, ${history.stdout})`);
+    for (const s of SECRETS()) if (notifyCalls.includes(s)) throw new Error('a notification carries a secret value');
+  });
+
+  await step('one reviewed import covers every detected host and applies to all of them', async () => {
+    await $('[data-action="review-import"]').click();
+    await $('[data-plan-host="cursor"] [data-plan-server="search"]').waitForExist({ timeout: 15000 });
+    await $('[data-plan-host="claude-desktop"] [data-plan-server="echo-local"]').waitForExist({ timeout: 5000 });
+    if (!(await $('input[value="*all*"]').isSelected())) throw new Error('the import does not cover all hosts');
     await shot(browser, 'import');
     await $('[data-action="apply"]').click();
     await browser.waitUntil(async () => (await $('.result').isExisting()) && (await $('.result').getText()).includes('Rewrote'), {
       timeout: 20000,
       timeoutMsg: 'no import result',
     });
-    const cfg = readFileSync(config, 'utf8');
-    if (cfg.includes('KBCANARY')) throw new Error('a canary is still in the config after the import');
+    for (const f of [config, cursorConfig]) {
+      const cfg = readFileSync(f, 'utf8');
+      if (cfg.includes('KBCANARY')) throw new Error(`a canary is still in ${f} after the import`);
+    }
+  });
+
+  await step('the window, tray and notifications share one status: a server waiting for sign-in is not "All good"', async () => {
+    await $('[data-view="servers"]').click();
+    await waitState('echo-local', 'brokered');
+    const summary = await $('[data-status]').getText();
+    const level = await $('[data-status]').getAttribute('data-status');
+    const signIn = await browser.$$('[data-state="needs-sign-in"]').length;
+    if (signIn < 1) throw new Error('the fixture has no server waiting for sign-in');
+    if (level !== 'attention' || summary.includes('All good')) throw new Error(`the summary says ${summary} (${level}) while a server needs sign-in`);
+    await browser.waitUntil(async () => appLog().includes('notified:'), { timeout: 10000, timeoutMsg: 'the app logged no notification' });
   });
 
   await step('Disconnect then Connect echo-local by typing its secret', async () => {
-    await $('[data-view="servers"]').click();
     await waitState('echo-local', 'brokered');
     await $(`${server('echo-local')} [data-action="disconnect"]`).click();
     await $('[data-confirm="disconnect"]').click();
@@ -162,11 +259,11 @@ try {
     await shot(browser, 'servers');
   });
 
-  await step('a real MCP client starts echo-local and its released row appears live in the Audit view', async () => {
-    await $('[data-view="audit"]').click();
-    await $('.chain.ok').waitForExist({ timeout: 10000 });
-    const released = () => browser.$$('tr[data-event="released"][data-server="claude-desktop/echo-local"]').length;
-    if ((await released()) !== 0) throw new Error('a released row exists before any spawn');
+  await step('a real MCP client starts echo-local and it appears live as "last received" in the Credentials view', async () => {
+    await $('[data-view="credentials"]').click();
+    const cell = () => $('tr[data-bound-server="claude-desktop/echo-local"] td[data-last-received]');
+    await cell().waitForExist({ timeout: 10000 });
+    if ((await cell().getAttribute('data-last-received')) !== '') throw new Error('echo-local shows a hand-out before any spawn');
     const r = spawnSync('node', ['spawn-from-config.mjs', config, 'echo-local', 'env_sha256', JSON.stringify({ name: 'ECHO_API_TOKEN' })], {
       cwd: peers,
       env: { ...env, SPAWN_PASS_ENV: 'DBUS_SESSION_BUS_ADDRESS KEYBROKER_HOME' },
@@ -176,24 +273,160 @@ try {
     if (r.status !== 0) throw new Error(`spawn-from-config failed: ${r.stderr}`);
     const out = JSON.parse(r.stdout);
     if (out.results.env_sha256 !== sha256(TYPED)) throw new Error(`the server got another value: ${r.stdout}`);
+    await browser.waitUntil(async () => (await cell().getAttribute('data-last-received')) !== '', { timeout: 15000, timeoutMsg: 'no "last received" appeared' });
+    const text = await cell().getText();
+    if (!/^last received .* by node \(pid \d+, parent \d+\)/.test(text)) throw new Error(`unexpected hand-out text: ${text}`);
+    await shot(browser, 'credentials');
+    await $('[data-view="servers"]').click();
+    await $(`${server('echo-local')} .received`).waitForExist({ timeout: 10000 });
+  });
+
+  await step('the launch is a released row in the Audit view', async () => {
+    await $('[data-view="audit"]').click();
+    await $('.chain.ok').waitForExist({ timeout: 10000 });
+    const released = () => browser.$$('tr[data-event="released"][data-server="claude-desktop/echo-local"]').length;
     await browser.waitUntil(async () => (await released()) === 1, { timeout: 15000, timeoutMsg: 'no released row appeared' });
     await shot(browser, 'audit');
   });
 
-  await step('a changed command in the file makes the app ask for approval', async () => {
+  await step('a changed command is notified, and clicking the notification opens its approval', async () => {
+    spawnSync('dunstctl', ['close-all'], { env });
+    const before = notifyCalls.length;
+    await $('[data-view="audit"]').click(); // away from Servers: the click must bring it back
     const cfg = JSON.parse(readFileSync(config, 'utf8'));
     cfg.mcpServers['echo-local'].args.push('--changed-by-e2e');
     writeFileSync(config, JSON.stringify(cfg, null, 2));
-    await $('[data-view="servers"]').click();
+    await browser.waitUntil(async () => notifyCalls.slice(before).includes('echo-local needs your attention'), {
+      timeout: 15000,
+      timeoutMsg: `no notification about echo-local: ${notifyCalls.slice(before, before + 600)}`,
+    });
+    await browser.waitUntil(async () => Number(spawnSync('dunstctl', ['count', 'displayed'], { env, encoding: 'utf8' }).stdout) >= 1, {
+      timeout: 10000,
+      timeoutMsg: 'dunst does not display the notification',
+    });
+    // A click on the notification: dunst invokes its default action.
+    const clicked = spawnSync('dunstctl', ['action', '0'], { env, encoding: 'utf8' });
+    if (clicked.status !== 0) throw new Error(`dunstctl action failed: ${clicked.stderr}`);
+    await $('.compare pre').waitForExist({ timeout: 10000, timeoutMsg: 'the notification did not open the approval' });
     await waitState('echo-local', 'command-changed');
-    await $(`${server('echo-local')} [data-action="approve"]`).click();
-    await $('.compare pre').waitForExist({ timeout: 10000 });
     const newCmd = await browser.$$('.compare pre')[1].getText();
     if (!newCmd.includes('--changed-by-e2e')) throw new Error(`the new command is not shown: ${newCmd}`);
     await $('[data-confirm="approve"]').scrollIntoView({ block: 'end' });
     await shot(browser, 'approval');
     await $('[data-confirm="approve"]').click();
     await waitState('echo-local', 'brokered');
+  });
+
+  await step('Add server by URL to Cursor, then Sign in: the card waits for the browser, the test plays it', async () => {
+    const mcpPort = await freePort();
+    const authPort = await freePort();
+    const sdk = start('node', [join(peers, 'node_modules/@modelcontextprotocol/sdk/dist/esm/examples/server/simpleStreamableHttp.js'), '--oauth'], {
+      env: { ...env, MCP_PORT: String(mcpPort), MCP_AUTH_PORT: String(authPort) },
+    });
+    await browser.waitUntil(
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${mcpPort}/.well-known/oauth-protected-resource/mcp`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      { timeout: 20000, timeoutMsg: `the SDK's OAuth example server did not start (exit ${sdk.exitCode})` },
+    );
+    await $('[data-view="add"]').click();
+    await $('[data-field="host"]').waitForExist({ timeout: 10000 });
+    await $('[data-field="host"]').selectByAttribute('value', 'cursor');
+    await $('[data-field="name"]').setValue('notes');
+    // The demo server names its resource by `localhost`: the URL must match it exactly.
+    await $('[data-field="url"]').setValue(`http://localhost:${mcpPort}/mcp`);
+    await shot(browser, 'add');
+    await $('[data-submit="add"]').click();
+    const card = '[data-server="cursor/notes"]';
+    await $(`${card} [data-sign-in-progress]`).waitForExist({ timeout: 20000, timeoutMsg: 'Sign in did not start on the new server' });
+    await $(card).scrollIntoView({ block: 'center' });
+    await shot(browser, 'sign-in');
+    // Play the browser: the authorization URL the app would have opened is in its log.
+    let authUrl;
+    await browser.waitUntil(
+      async () => {
+        const m = appLog().match(/sign in to cursor\/notes in your browser:\s+(\S+)/);
+        authUrl = m?.[1];
+        return !!authUrl;
+      },
+      { timeout: 10000, timeoutMsg: `no sign-in URL in the diagnostic log: ${appLog().slice(-1500)}` },
+    );
+    // Follow redirects as a browser does (with its cookies) until the loopback callback.
+    let url = authUrl;
+    let cookies = '';
+    let reached = false;
+    for (let i = 0; i < 10 && !reached; i++) {
+      const res = await fetch(url, { redirect: 'manual', headers: cookies ? { cookie: cookies } : {} });
+      const set = res.headers.getSetCookie?.() ?? [];
+      if (set.length) cookies = set.map((c) => c.split(';')[0]).join('; ');
+      const next = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && next) {
+        url = new URL(next, url).toString();
+        continue;
+      }
+      reached = /^http:\/\/(127\.0\.0\.1|\[::1\])[:/]/.test(url);
+      if (!reached) throw new Error(`the browser stopped at ${res.status} ${url}`);
+    }
+    if (!reached) throw new Error('too many redirects');
+    await browser.waitUntil(async () => (await $(card).getAttribute('data-state')) === 'brokered', {
+      timeout: 20000,
+      timeoutMsg: 'the server did not become brokered after sign-in',
+    });
+    const entry = JSON.parse(readFileSync(cursorConfig, 'utf8')).mcpServers.notes;
+    if (!entry.args.includes('bridge')) throw new Error(`the Cursor entry does not start the bridge: ${JSON.stringify(entry)}`);
+  });
+
+  await step('Start at login writes the autostart file, and unticking it removes the file', async () => {
+    const dir = join(user, '.config', 'autostart');
+    const files = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.desktop')) : []);
+    if (files().length) throw new Error(`an autostart file exists before the switch: ${files()}`);
+    await $('#autostart').click();
+    await browser.waitUntil(async () => files().length === 1, { timeout: 10000, timeoutMsg: 'no autostart file appeared' });
+    const text = readFileSync(join(dir, files()[0]), 'utf8');
+    if (!text.includes('keybroker-app') || !text.includes('--hidden')) throw new Error(`unexpected autostart file: ${text}`);
+    if (!(await $('#autostart').isSelected())) throw new Error('the switch is not on');
+    await $('#autostart').click();
+    await browser.waitUntil(async () => files().length === 0, { timeout: 10000, timeoutMsg: 'the autostart file was not removed' });
+  });
+
+  await step('a second launch of the app exits at once with status 0 and shows the first window', async () => {
+    const seen = (appLog().match(/second instance: showing the window/g) ?? []).length;
+    const t0 = Date.now();
+    const second = spawnSync(app, [], { env, encoding: 'utf8', timeout: 20000 });
+    const took = Date.now() - t0;
+    if (second.status !== 0) throw new Error(`the second instance exited with ${second.status} (${second.signal ?? ''}): ${second.stderr}`);
+    if (took > 15000) throw new Error(`the second instance took ${took} ms to exit`);
+    await browser.waitUntil(async () => (appLog().match(/second instance: showing the window/g) ?? []).length === seen + 1, {
+      timeout: 10000,
+      timeoutMsg: 'the first instance was not told about the second launch',
+    });
+    if (!(await browser.execute(() => document.visibilityState === 'visible'))) throw new Error('the first window is not visible');
+  });
+
+  await step('every view in dark mode (the Theme setting): dark CSS, nothing blank, no secret', async () => {
+    await $('[data-setting="theme"]').selectByAttribute('value', 'dark');
+    const bg = await browser.execute(() => getComputedStyle(document.body).backgroundColor || getComputedStyle(document.documentElement).backgroundColor);
+    for (const [view, name] of [
+      ['welcome', 'welcome'],
+      ['servers', 'servers'],
+      ['credentials', 'credentials'],
+      ['import', 'import'],
+      ['add', 'add'],
+      ['audit', 'audit'],
+    ]) {
+      await $(`[data-view="${view}"]`).click();
+      await sleep(500);
+      const file = await shot(browser, `${name}-dark`);
+      const light = join(shots, `${name}.png`);
+      const [d, l] = [meanGrey(file), meanGrey(light)];
+      if (!(d < 0.35 && l > 0.6)) throw new Error(`${name}: dark ${d.toFixed(2)} vs light ${l.toFixed(2)} mean grey (background ${bg})`);
+    }
+    await $('[data-setting="theme"]').selectByAttribute('value', 'system');
+    await $('[data-view="servers"]').click();
   });
 
   await step('the tray icon is on screen (full-screen capture)', async () => {
@@ -224,7 +457,7 @@ try {
     if (!files.some((f) => f.includes('/logs/keybroker-app'))) throw new Error(`no diagnostic log in ${home}/logs`);
     for (const f of files) {
       const text = readFileSync(f, 'latin1');
-      if (text.includes('KBCANARY') || text.includes(TYPED)) throw new Error(`${f} holds a secret value`);
+      for (const secret of SECRETS()) if (text.includes(secret)) throw new Error(`${f} holds a secret value`);
     }
   });
   code = 0;

@@ -2,7 +2,11 @@
 // so the unit tests can hand them a fake.
 import { invoke } from '@tauri-apps/api/core';
 import type {
+  AddedServer,
   ApprovalView,
+  CredentialsView,
+  FirstRunView,
+  NewServer,
   AuditFilter,
   AuditView,
   DetectedHost,
@@ -32,6 +36,16 @@ export interface Api {
   importPlan(host: string, exclude: string[]): Promise<PlanView>;
   importApply(host: string, exclude: string[]): Promise<ImportResult>;
   importUndo(host: string): Promise<string>;
+  /** The host configs found on this machine, with counts (never a value). */
+  firstRun(): Promise<FirstRunView>;
+  /** `exclude`: selectors to leave in place, by host id. */
+  importPlanAll(exclude: Record<string, string[]>): Promise<PlanView[]>;
+  importApplyAll(exclude: Record<string, string[]>): Promise<ImportResult>;
+  credentialsView(): Promise<CredentialsView>;
+  credentialRotate(credential: string, value: string): Promise<string>;
+  credentialRemove(credential: string): Promise<string>;
+  /** A remote server by URL, or a stdio server with its secrets (straight to the keychain). */
+  addServer(server: NewServer, secrets: SecretInput[]): Promise<AddedServer>;
   auditView(filter: AuditFilter): Promise<AuditView>;
   auditExport(filter: AuditFilter, format: ExportFormat): Promise<string>;
   autostartGet(): Promise<boolean>;
@@ -53,6 +67,13 @@ export const tauriApi: Api = {
   importPlan: (host, exclude) => invoke('import_plan', { host, exclude }),
   importApply: (host, exclude) => invoke('import_apply', { host, exclude }),
   importUndo: (host) => invoke('import_undo', { host }),
+  firstRun: () => invoke('first_run_view'),
+  importPlanAll: (exclude) => invoke('import_plan_all', { exclude }),
+  importApplyAll: (exclude) => invoke('import_apply_all', { exclude }),
+  credentialsView: () => invoke('credentials_view'),
+  credentialRotate: (credential, value) => invoke('credential_rotate', { credential, value }),
+  credentialRemove: (credential) => invoke('credential_remove', { credential }),
+  addServer: (server, secrets) => invoke('server_add', { server, secrets }),
   auditView: (filter) => invoke('audit_view', { filter }),
   auditExport: (filter, format) => invoke('audit_export', { filter, format }),
   autostartGet: () => invoke('autostart_get'),

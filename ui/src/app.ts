@@ -1,18 +1,43 @@
-// The window's shell: navigation between the three views, the status line, the busy
-// indicator and the start-at-login switch. No Tauri import here, so tests can mount it.
+// The window's shell: navigation between the views, the status line, the busy indicator,
+// the theme and the start-at-login switch. No Tauri import here, so tests can mount it.
 import type { Api, Ui } from './api';
 import type { Navigate } from './bindings';
 import { h, replace } from './dom';
 import { errorBlock, type FixActions } from './errors';
+import { AddServerPanel } from './views/add';
 import { AuditPanel } from './views/audit';
+import { CredentialsPanel } from './views/credentials';
 import { ImportPanel } from './views/import';
 import { ServersPanel } from './views/servers';
+import { WelcomePanel } from './views/welcome';
 
-export type ViewName = 'servers' | 'import' | 'audit';
+export type ViewName = 'welcome' | 'servers' | 'credentials' | 'import' | 'add' | 'audit';
+const VIEWS: readonly ViewName[] = ['welcome', 'servers', 'credentials', 'import', 'add', 'audit'];
+
+export type Theme = 'system' | 'light' | 'dark';
+const THEME_KEY = 'keybroker-theme';
+
+/** Light, dark, or the desktop's preference (`prefers-color-scheme`), on `<html>`. */
+export function applyTheme(theme: Theme, doc: Document = document): void {
+  if (theme === 'system') doc.documentElement.removeAttribute('data-theme');
+  else doc.documentElement.setAttribute('data-theme', theme);
+}
+
+function storedTheme(): Theme {
+  try {
+    const t = localStorage.getItem(THEME_KEY);
+    return t === 'light' || t === 'dark' ? t : 'system';
+  } catch {
+    return 'system';
+  }
+}
 
 export class App implements Ui {
+  readonly welcome: WelcomePanel;
   readonly servers: ServersPanel;
+  readonly credentials: CredentialsPanel;
   readonly import: ImportPanel;
+  readonly add: AddServerPanel;
   readonly audit: AuditPanel;
   current: ViewName = 'servers';
   private readonly main: HTMLElement;
@@ -25,14 +50,22 @@ export class App implements Ui {
     readonly root: HTMLElement,
     private readonly api: Api,
   ) {
+    this.welcome = new WelcomePanel(api, this, this);
     this.servers = new ServersPanel(api, this);
+    this.credentials = new CredentialsPanel(api, this);
     this.import = new ImportPanel(api, this);
+    this.add = new AddServerPanel(api, this, {
+      added: (id, signIn) => this.navigate({ view: 'servers', server: id, action: signIn ? 'sign-in' : null }),
+    });
     this.audit = new AuditPanel(api, this);
     const navButton = (view: ViewName, label: string) =>
       h('button', { type: 'button', 'data-view': view, onclick: () => void this.show(view) }, label);
     this.nav = {
+      welcome: navButton('welcome', 'Welcome'),
       servers: navButton('servers', 'Servers'),
+      credentials: navButton('credentials', 'Credentials'),
       import: navButton('import', 'Import'),
+      add: navButton('add', 'Add server'),
       audit: navButton('audit', 'Audit'),
     };
     const autostart = h('input', {
@@ -44,6 +77,27 @@ export class App implements Ui {
       (on) => (autostart.checked = on),
       () => (autostart.disabled = true),
     );
+    const theme = storedTheme();
+    applyTheme(theme);
+    const themeSel = h(
+      'select',
+      {
+        id: 'theme',
+        'data-setting': 'theme',
+        onchange: (ev: Event) => {
+          const t = (ev.target as HTMLSelectElement).value as Theme;
+          applyTheme(t);
+          try {
+            localStorage.setItem(THEME_KEY, t);
+          } catch {
+            /* a webview without storage keeps the choice for this window only */
+          }
+        },
+      },
+      ...(['system', 'light', 'dark'] as const).map((t) =>
+        h('option', { value: t, selected: t === theme }, t === 'system' ? 'System' : t === 'light' ? 'Light' : 'Dark'),
+      ),
+    );
     this.main = h('main', { id: 'main', tabindex: '-1' });
     this.status = h('div', { class: 'status', role: 'status', 'aria-live': 'polite' });
     this.progress = h('div', { class: 'progress', hidden: true, 'aria-hidden': 'true' });
@@ -54,13 +108,27 @@ export class App implements Ui {
         'nav',
         { 'aria-label': 'Views' },
         h('div', { class: 'brand' }, 'Keybroker'),
+        this.nav.welcome,
         this.nav.servers,
+        this.nav.credentials,
         this.nav.import,
+        this.nav.add,
         this.nav.audit,
-        h('label', { class: 'autostart', for: 'autostart' }, autostart, 'Start at login'),
+        h(
+          'div',
+          { class: 'settings' },
+          h('label', { class: 'theme', for: 'theme' }, 'Theme', themeSel),
+          h('label', { class: 'autostart', for: 'autostart' }, autostart, 'Start at login'),
+        ),
       ),
       h('div', { class: 'content' }, this.status, this.main),
     );
+  }
+
+  /** The first view: Welcome on a first run (nothing brokered yet), else Servers. */
+  async start(): Promise<void> {
+    const first = await this.welcome.load();
+    await this.show(first?.first_run ? 'welcome' : 'servers');
   }
 
   async show(view: ViewName): Promise<void> {
@@ -76,12 +144,15 @@ export class App implements Ui {
 
   /** The file stamp moved (audit appended, config or state changed). */
   async changed(): Promise<void> {
-    if (this.current === 'servers' && this.servers.editing()) return;
-    await this[this.current].refresh();
+    const v = this.current;
+    if (v === 'servers' && this.servers.editing()) return;
+    if (v === 'credentials' && this.credentials.editing()) return;
+    if (v === 'add' && this.add.editing()) return;
+    await this[v].refresh();
   }
 
   async navigate(n: Navigate): Promise<void> {
-    const view = (['servers', 'import', 'audit'] as const).find((v) => v === n.view) ?? 'servers';
+    const view = VIEWS.find((v) => v === n.view) ?? 'servers';
     await this.show(view);
     if (view === 'servers' && n.server) await this.servers.focus(n.server, n.action);
   }

@@ -9,6 +9,47 @@ export type ServerState = "brokered" | "needs-secret" | "plaintext-in-config" | 
 
 export type ServerAction = "connect" | "move-to-keychain" | "rotate" | "disconnect" | "approve" | "sign-in" | "repair";
 
+export type ReleaseView = { time: string, server: string, host: string | null, credential: string | null, 
+/**
+ * `env:NAME`, `arg:N`, `header:NAME`.
+ */
+target: string | null, 
+/**
+ * The launcher's (then the server's) pid, its parent's pid and name: the host
+ * process that started it.
+ */
+pid: number | null, ppid: number | null, parent: string | null, 
+/**
+ * "node (pid 4242, parent 4200)": who received it, in words.
+ */
+by: string, };
+
+export type StatusLevel = "ok" | "attention" | "empty";
+
+export type Notice = { title: string, body: string, 
+/**
+ * The server to open the window on (the first that waits).
+ */
+server: string, 
+/**
+ * The action that fixes it, where there is a button for it.
+ */
+action: ServerAction | null, };
+
+export type StatusView = { level: StatusLevel, 
+/**
+ * One line: the tray's status entry, its tooltip and the window's summary.
+ */
+summary: string, 
+/**
+ * How many servers wait for the user.
+ */
+attention: number, total: number, 
+/**
+ * What to notify about (`null` when nothing waits).
+ */
+notice: Notice | null, };
+
 export type ServerView = { id: string, host: string, name: string, transport: string, state: ServerState, state_text: string, needs_attention: boolean, 
 /**
  * `credential -> target`, never a value.
@@ -21,19 +62,27 @@ missing: Array<string>,
 /**
  * Env var names already bound (what Rotate offers).
  */
-bound_env: Array<string>, detail: string | null, actions: Array<ServerAction>, };
+bound_env: Array<string>, detail: string | null, actions: Array<ServerAction>, 
+/**
+ * The last time a host started it with its secrets (the audit's `released`).
+ */
+last_received: ReleaseView | null, };
 
 export type HostGroup = { host: string, label: string, config: string, config_exists: boolean, servers: Array<ServerView>, };
 
 export type ServersView = { groups: Array<HostGroup>, 
 /**
- * How many servers wait for the user.
+ * How many servers wait for the user (`status.attention`).
  */
 attention: number, 
 /**
- * One line for the tray's status entry.
+ * One line for the tray's status entry (`status.summary`).
  */
-summary: string, };
+summary: string, 
+/**
+ * The one status the tray, the window and the notifications show.
+ */
+status: StatusView, };
 
 export type SpawnView = { 
 /**
@@ -107,6 +156,77 @@ approval: ApprovalView | null, };
 export type PlanView = { host: string, config: string, changes: boolean, servers: Array<ServerPlanView>, };
 
 export type ImportResult = { servers: Array<string>, credentials_stored: number, message: string, };
+
+export type HostSummary = { host: string, label: string, config: string, servers: number, 
+/**
+ * Plaintext secrets the scanner found in the file (counted, never shown).
+ */
+plaintext: number, 
+/**
+ * Entries that already start through Keybroker.
+ */
+brokered: number, 
+/**
+ * The file could not be read (it says where and why); the others still count.
+ */
+error: string | null, };
+
+export type FirstRunView = { 
+/**
+ * Nothing is brokered yet: the window opens on the welcome page.
+ */
+first_run: boolean, 
+/**
+ * Every host config that exists on this machine.
+ */
+hosts: Array<HostSummary>, 
+/**
+ * Plaintext secrets over all hosts.
+ */
+plaintext: number, };
+
+export type BoundServerView = { server: string, target: string, 
+/**
+ * When this server last received this credential.
+ */
+last: ReleaseView | null, };
+
+export type CredentialView = { 
+/**
+ * The keychain item's name (service `keybroker`); never its value.
+ */
+id: string, 
+/**
+ * `secret` or `oauth` (a token set from a sign-in).
+ */
+kind: string, label: string, created: string, rotated: string | null, 
+/**
+ * Whether the keychain holds a value for it (`null`: the keychain is unavailable).
+ */
+in_keychain: boolean | null, servers: Array<BoundServerView>, 
+/**
+ * The last hand-out to any of its servers.
+ */
+last: ReleaseView | null, 
+/**
+ * Rotate is offered for typed secrets bound to an env var; sign-ins are renewed
+ * by signing in again.
+ */
+can_rotate: boolean, can_remove: boolean, };
+
+export type CredentialsView = { credentials: Array<CredentialView>, 
+/**
+ * Hand-outs recorded in the audit log, all credentials together.
+ */
+releases: number, };
+
+export type NewServer = { "kind": "remote", host: string, name: string, url: string, } | { "kind": "stdio", host: string, name: string, command: string, args: Array<string>, };
+
+export type AddedServer = { id: string, 
+/**
+ * The server signs in with OAuth: the UI starts Sign in next.
+ */
+needs_sign_in: boolean, message: string, };
 
 export type AuditFilter = { server: string | null, credential: string | null, host: string | null, event: string | null, 
 /**

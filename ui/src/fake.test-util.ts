@@ -1,10 +1,29 @@
 // A fake Api for the unit tests: canned answers, and a record of every call.
 import type { Api } from './api';
-import type { AuditView, PlanView, ServersView, SpawnView } from './bindings';
+import type { AuditView, CredentialsView, FirstRunView, PlanView, ReleaseView, ServersView, SpawnView } from './bindings';
+
+export const release: ReleaseView = {
+  time: '2026-01-01T10:05:00.000Z',
+  server: 'claude-desktop/github',
+  host: 'claude-desktop',
+  credential: 'github-personal-access-token',
+  target: 'env:GITHUB_PERSONAL_ACCESS_TOKEN',
+  pid: 11,
+  ppid: 9,
+  parent: 'claude',
+  by: 'claude (pid 11, parent 9)',
+};
 
 export const servers: ServersView = {
-  attention: 2,
-  summary: '2 servers need attention',
+  attention: 3,
+  summary: '3 servers need attention',
+  status: {
+    level: 'attention',
+    summary: '3 servers need attention',
+    attention: 3,
+    total: 4,
+    notice: { title: '3 MCP servers need your attention', body: 'echo needs a secret', server: 'claude-desktop/echo', action: 'connect' },
+  },
   groups: [
     {
       host: 'claude-desktop',
@@ -25,6 +44,7 @@ export const servers: ServersView = {
           bound_env: ['GITHUB_PERSONAL_ACCESS_TOKEN'],
           detail: null,
           actions: ['connect', 'rotate', 'disconnect'],
+          last_received: release,
         },
         {
           id: 'claude-desktop/echo',
@@ -39,6 +59,7 @@ export const servers: ServersView = {
           bound_env: ['ECHO_API_TOKEN', 'OTHER_TOKEN'],
           detail: null,
           actions: ['connect', 'rotate', 'disconnect'],
+          last_received: null,
         },
         {
           id: 'claude-desktop/changed',
@@ -53,6 +74,7 @@ export const servers: ServersView = {
           bound_env: [],
           detail: 'review it',
           actions: ['approve'],
+          last_received: null,
         },
         {
           id: 'claude-desktop/linear',
@@ -61,12 +83,13 @@ export const servers: ServersView = {
           transport: 'http',
           state: 'needs-sign-in',
           state_text: 'needs sign-in',
-          needs_attention: false,
+          needs_attention: true,
           credentials: ['claude-desktop-linear-oauth -> header:Authorization'],
           missing: [],
           bound_env: [],
           detail: null,
           actions: ['sign-in'],
+          last_received: null,
         },
       ],
     },
@@ -119,6 +142,60 @@ export const audit: AuditView = {
   path: '/audit.jsonl',
 };
 
+/** One host found (what most tests need); `twoHosts` for the import across hosts. */
+export const firstRun: FirstRunView = {
+  first_run: false,
+  plaintext: 2,
+  hosts: [{ host: 'claude-desktop', label: 'Claude Desktop', config: '/cfg.json', servers: 4, plaintext: 2, brokered: 0, error: null }],
+};
+
+export const twoHosts: FirstRunView = {
+  first_run: true,
+  plaintext: 3,
+  hosts: [
+    ...firstRun.hosts,
+    { host: 'cursor', label: 'Cursor', config: '/home/me/.cursor/mcp.json', servers: 1, plaintext: 1, brokered: 0, error: null },
+  ],
+};
+
+export function planOf(host: string, exclude: string[]): PlanView {
+  const p = plan(exclude);
+  return { ...p, host, config: host === 'cursor' ? '/home/me/.cursor/mcp.json' : p.config };
+}
+
+export const credentials: CredentialsView = {
+  releases: 1,
+  credentials: [
+    {
+      id: 'github-personal-access-token',
+      kind: 'secret',
+      label: 'GITHUB_PERSONAL_ACCESS_TOKEN (claude-desktop/github)',
+      created: '2026-01-01T09:00:00.000Z',
+      rotated: null,
+      in_keychain: true,
+      servers: [
+        { server: 'claude-desktop/github', target: 'env:GITHUB_PERSONAL_ACCESS_TOKEN', last: release },
+        { server: 'cursor/github', target: 'env:GITHUB_PERSONAL_ACCESS_TOKEN', last: null },
+      ],
+      last: release,
+      can_rotate: true,
+      can_remove: true,
+    },
+    {
+      id: 'claude-desktop-linear-oauth',
+      kind: 'oauth',
+      label: 'claude-desktop/linear sign-in',
+      created: '2026-01-01T09:00:00.000Z',
+      rotated: null,
+      in_keychain: false,
+      servers: [{ server: 'claude-desktop/linear', target: 'header:Authorization', last: null }],
+      last: null,
+      can_rotate: false,
+      can_remove: false,
+    },
+  ],
+};
+
 export type Call = [string, ...unknown[]];
 
 export function fakeApi(calls: Call[] = []): Api {
@@ -153,6 +230,17 @@ export function fakeApi(calls: Call[] = []): Api {
     importPlan: rec('importPlan', (_h: string, ex: string[]) => plan(ex)),
     importApply: rec('importApply', () => ({ servers: ['claude-desktop/slack'], credentials_stored: 1, message: 'Rewrote 1 entry' })),
     importUndo: rec('importUndo', () => 'restored'),
+    firstRun: rec('firstRun', () => firstRun),
+    importPlanAll: rec('importPlanAll', (ex: Record<string, string[]>) => twoHosts.hosts.map((x) => planOf(x.host, ex[x.host] ?? []))),
+    importApplyAll: rec('importApplyAll', () => ({ servers: ['claude-desktop/slack', 'cursor/slack'], credentials_stored: 1, message: 'Rewrote 2 entries in Claude Desktop, Cursor' })),
+    credentialsView: rec('credentialsView', () => credentials),
+    credentialRotate: rec('credentialRotate', () => 'rotated'),
+    credentialRemove: rec('credentialRemove', () => 'removed'),
+    addServer: rec('addServer', (server: { kind: string; host: string; name: string }) => ({
+      id: `${server.host}/${server.name}`,
+      needs_sign_in: server.kind === 'remote',
+      message: 'added',
+    })),
     auditView: rec('auditView', () => audit),
     auditExport: rec('auditExport', () => '/tmp/export.csv'),
     autostartGet: rec('autostartGet', () => false),

@@ -7,7 +7,7 @@ import type { Navigate } from './bindings';
 const root = document.getElementById('app');
 if (root) {
   const app = new App(root, tauriApi);
-  void app.show('servers');
+  void app.start();
   void listen('kb-changed', () => void app.changed());
   void listen<Navigate>('kb-navigate', (e) => void app.navigate(e.payload));
 }

@@ -3,7 +3,10 @@
 //! Every command answers `Result<T, ErrorView>` (`{code, message, fix}` in the webview).
 //! No command returns a secret value: secrets only come in, through [`SecretInput`].
 
+pub mod add_server;
 pub mod audit;
+pub mod credentials;
+pub mod first_run;
 pub mod import;
 pub mod servers;
 pub mod settings;
@@ -69,6 +72,13 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         import::import_plan,
         import::import_apply,
         import::import_undo,
+        first_run::first_run_view,
+        first_run::import_plan_all,
+        first_run::import_apply_all,
+        credentials::credentials_view,
+        credentials::credential_rotate,
+        credentials::credential_remove,
+        add_server::server_add,
         audit::audit_view,
         audit::audit_export,
         settings::autostart_get,

@@ -7,6 +7,7 @@ import type { Api, Ui } from '../api';
 import type { ServerAction, ServerView, ServersView, SpawnView } from '../bindings';
 import { h, replace } from '../dom';
 import { type FixActions, asErrorView, errorBlock, errorText } from '../errors';
+import { receivedText } from '../received';
 
 const ACTION_LABEL: Record<ServerAction, string> = {
   connect: 'Connect…',
@@ -117,7 +118,12 @@ export class ServersPanel {
     replace(
       this.root,
       h('h2', { id: 'servers-title' }, 'Servers'),
-      v ? h('p', { class: v.attention ? 'summary attention' : 'summary' }, v.summary) : h('p', { class: 'muted' }, 'Loading…'),
+      v
+        ? h('p', { class: v.status.level === 'attention' ? 'summary attention' : 'summary', 'data-status': v.status.level }, v.status.summary)
+        : h('p', { class: 'muted' }, 'Loading…'),
+      v && !v.groups.length
+        ? h('p', { class: 'empty' }, 'No MCP host config was found on this machine yet. Use Add server, or start your host once so it creates its config.')
+        : null,
       ...(v?.groups ?? []).map((g) =>
         h(
           'div',
@@ -146,6 +152,9 @@ export class ServersPanel {
       ),
       s.credentials.length
         ? h('ul', { class: 'creds', 'aria-label': 'Bound credentials' }, ...s.credentials.map((c) => h('li', {}, c)))
+        : null,
+      s.last_received
+        ? h('p', { class: 'muted received', 'data-last-received': s.last_received.time }, receivedText(s.last_received))
         : null,
       // The core's detail names the CLI fix; here the buttons are the fix, so it shows only
       // when there is no button to press.
