@@ -490,6 +490,7 @@ fn plan_server(
         only: Some(server_id),
         set_env: None,
         approve,
+        keybroker_home: ctx.paths.home.as_deref(),
     };
     let plan = import::plan_import(&req, state, &vault)?;
     Ok((plan, vault))
@@ -712,6 +713,7 @@ fn plan_for(
         only,
         set_env: None,
         approve: &[],
+        keybroker_home: ctx.paths.home.as_deref(),
     };
     let plan = import::plan_import(&req, &state, &vault)?;
     Ok((plan, vault))

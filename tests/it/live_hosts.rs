@@ -116,8 +116,9 @@ fn live() -> Option<Live> {
 
 impl Live {
     /// The stdio entry's env: the canary, what the server demands, where it reports;
-    /// with `carry`, also what a host that starts servers with only the entry's env must
-    /// pass to the launcher (this test's KEYBROKER_HOME and private session bus).
+    /// with `carry` (a host that starts servers with only the entry's env), also this
+    /// test's private session bus, which a desktop session's launcher finds by itself.
+    /// `KEYBROKER_HOME` is not in it: the import must write it for such a host.
     fn env(&self, carry: bool) -> serde_json::Map<String, Value> {
         let mut env = serde_json::Map::new();
         env.insert("GITHUB_PERSONAL_ACCESS_TOKEN".into(), TOKEN.into());
@@ -139,10 +140,18 @@ impl Live {
 
     fn carried(&self) -> Vec<(&'static str, String)> {
         let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect("a session bus");
-        vec![
-            ("KEYBROKER_HOME", self.w.home.to_string_lossy().into_owned()),
-            ("DBUS_SESSION_BUS_ADDRESS", bus),
-        ]
+        vec![("DBUS_SESSION_BUS_ADDRESS", bus)]
+    }
+
+    /// The import wrote this test's `KEYBROKER_HOME` into the entry (`file`), as a host
+    /// that passes only the entry's env needs.
+    fn assert_entry_carries_home(&self, file: &Path) {
+        let text = std::fs::read_to_string(file).expect("read host file");
+        let home = self.w.home.to_string_lossy();
+        assert!(
+            text.contains("KEYBROKER_HOME") && text.contains(home.as_ref()),
+            "the entry should carry KEYBROKER_HOME={home}: {text}"
+        );
     }
 
     fn server_script(&self) -> String {
@@ -469,19 +478,23 @@ fn live_claude_code() {
     l.assert_received("claude-code/echo");
 }
 
-/// Gemini CLI and its fork Qwen Code drop inherited variables whose names contain KEY,
-/// TOKEN, SECRET, ... (KEYBROKER_HOME among them): the entry carries them.
-fn gemini_like(id: &str, dir: &str, bin: &str) {
+/// Gemini CLI drops inherited variables whose names contain KEY, TOKEN, SECRET, ...
+/// (KEYBROKER_HOME among them), so the entry must carry them; its fork Qwen Code passes
+/// its own environment.
+fn gemini_like(id: &str, dir: &str, bin: &str, entry_env_only: bool) {
     let Some(l) = live() else { return };
     let file = l.write_json(
         &format!("{dir}/settings.json"),
-        &json!({ "mcpServers": { "echo": l.standard_entry(true) } }),
+        &json!({ "mcpServers": { "echo": l.standard_entry(entry_env_only) } }),
     );
     l.write_json(
         &format!("{dir}/trustedFolders.json"),
         &json!({ l.project.to_string_lossy(): "TRUST_FOLDER" }),
     );
     l.import(id, &file, &[]);
+    if entry_env_only {
+        l.assert_entry_carries_home(&file);
+    }
     let mut c = l.host(&npm_bin(bin));
     c.args(["mcp", "list"]);
     let out = l.check(&c);
@@ -495,12 +508,12 @@ fn gemini_like(id: &str, dir: &str, bin: &str) {
 
 #[test]
 fn live_gemini_cli() {
-    gemini_like("gemini-cli", ".gemini", "gemini");
+    gemini_like("gemini-cli", ".gemini", "gemini", true);
 }
 
 #[test]
 fn live_qwen_code() {
-    gemini_like("qwen-code", ".qwen", "qwen");
+    gemini_like("qwen-code", ".qwen", "qwen", false);
 }
 
 /// Codex starts servers with a fixed set of variables plus the entry's `env`; `codex mcp
@@ -518,6 +531,7 @@ fn live_codex_app_server() {
         .as_bytes(),
     );
     l.import("codex", &file, &[]);
+    l.assert_entry_carries_home(&file);
     let mut c = l.host(&npm_bin("codex"));
     c.arg("app-server");
     let mut rpc = JsonRpc::start(c);
@@ -673,6 +687,7 @@ fn live_kimi_cli() {
         &json!({ "mcpServers": { "echo": l.standard_entry(true) } }),
     );
     l.import("kimi-cli", &file, &[]);
+    l.assert_entry_carries_home(&file);
     let mut c = l.host(&venv_bin("kimi", "kimi"));
     c.args(["mcp", "test", "echo"]);
     let out = l.check(&c);
@@ -696,6 +711,7 @@ fn live_mistral_vibe_app_server() {
         .as_bytes(),
     );
     l.import("mistral-vibe", &file, &[]);
+    l.assert_entry_carries_home(&file);
     let mut c = l.host(&venv_bin("vibe", "vibe-app-server"));
     c.env("MISTRAL_API_KEY", "x");
     let mut rpc = JsonRpc::start(c);
