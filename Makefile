@@ -9,6 +9,8 @@
 #   make test    deps, lint, build, then cargo test against a private unlocked keyring,
 #                the UI unit tests (Vitest) and the app end to end (test-e2e)
 #   make test-e2e  the built app under Xvfb driven by tauri-driver + WebdriverIO
+#   make test-hosts  install the real host CLIs (tests/hosts, cached) and run the live
+#                host tests (tests/it/live_hosts.rs) against them; part of make test
 #   make bench   launcher spawn-overhead benchmark (prints figures; never fails on timing)
 #   make bench-remote  bridge vs direct HTTP client vs mcp-remote (figures only)
 #   make bench-guard  tool guard: added latency per tools/call and relay RSS (figures only)
@@ -38,7 +40,7 @@ CARGO_TARGETS := --all-targets
 TEST_LOG    := target/test-output.log
 RUN_ARGS    ?= servers
 
-.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e screenshots conformance bench bench-app bench-remote bench-guard bench-deps package package-deps test-package clean
+.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e test-hosts screenshots conformance bench bench-app bench-remote bench-guard bench-deps package package-deps test-package clean
 
 all: test
 
@@ -75,13 +77,24 @@ test: deps lint build
 	ui_rc=0; $(MAKE) --no-print-directory test-ui || ui_rc=$$?; \
 	e2e_rc=0; $(MAKE) --no-print-directory test-e2e || e2e_rc=$$?; \
 	pkg_rc=0; $(MAKE) --no-print-directory test-package || pkg_rc=$$?; \
-	echo "stages: cargo test rc=$$rc, conformance rc=$$crc, ui unit tests rc=$$ui_rc, e2e rc=$$e2e_rc, package rc=$$pkg_rc"; \
+	hosts_rc=0; $(MAKE) --no-print-directory test-hosts 2>&1 | tee -a $(TEST_LOG) || hosts_rc=$$?; \
+	echo "stages: cargo test rc=$$rc, conformance rc=$$crc, ui unit tests rc=$$ui_rc, e2e rc=$$e2e_rc, package rc=$$pkg_rc, live hosts rc=$$hosts_rc"; \
 	awk '/^test result: /{ for (i = 1; i <= NF; i++) { \
 	        if ($$(i+1) ~ /^passed;?$$/) p += $$i; \
 	        if ($$(i+1) ~ /^failed;?$$/) f += $$i; \
 	        if ($$(i+1) ~ /^ignored;?$$/) s += $$i } } \
 	     END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' $(TEST_LOG); \
-	[ $$rc -eq 0 ] && [ $$crc -eq 0 ] && [ $$ui_rc -eq 0 ] && [ $$e2e_rc -eq 0 ] && [ $$pkg_rc -eq 0 ]
+	[ $$rc -eq 0 ] && [ $$crc -eq 0 ] && [ $$ui_rc -eq 0 ] && [ $$e2e_rc -eq 0 ] && [ $$pkg_rc -eq 0 ] && [ $$hosts_rc -eq 0 ]
+
+# Real host CLIs from npm and PyPI (scripts/install-hosts.sh installs only what is missing;
+# keep tests/hosts/node_modules and tests/hosts/.venv-* between CI runs), then every
+# live_* test with KEYBROKER_LIVE_HOSTS=1 (without it those tests only print a note).
+test-hosts: deps build
+	@t0=$$SECONDS; scripts/install-hosts.sh; t1=$$SECONDS; \
+	rc=0; KEYBROKER_LIVE_HOSTS=1 scripts/with-keyring.sh $(CARGO) test $(CARGO_FLAGS) \
+	  -p keybroker --test it live_hosts:: -- --test-threads 2 || rc=$$?; \
+	echo "test-hosts: install $$((t1 - t0)) s, live tests $$((SECONDS - t1)) s"; \
+	exit $$rc
 
 # The official MCP conformance suite (client scenarios) with the bridge as the client.
 conformance: deps build

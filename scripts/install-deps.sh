@@ -11,9 +11,11 @@
 #                                      `make test-package` need: lintian, rpm, and the
 #                                      Tauri CLI (npm @tauri-apps/cli, a prebuilt binary)
 #                                      in .tools/tauri-cli, each only when missing
+#   scripts/install-deps.sh --hosts    --peers + scripts/install-hosts.sh (every host CLI
+#                                      the live host tests run: npm, PyPI venvs, tmux)
 #
-# tests/hosts holds real AI hosts from npm (Claude Code, Gemini CLI, Codex CLI: a few
-# hundred MB); it is a separate npm dir so the MCP peers install stays small, and it is
+# tests/hosts holds real AI hosts from npm (Claude Code, Gemini CLI, Codex and more: ~2.4
+# GB); it is a separate npm dir so the MCP peers install stays small, and it is
 # installed only when missing or when its lock file changed.
 #
 # Idempotent and quiet when everything is present: it checks with dpkg-query/command -v,
@@ -37,6 +39,7 @@ CORE_PACKAGES=(
   build-essential pkg-config curl file
   libdbus-1-dev dbus dbus-x11 gnome-keyring libsecret-tools
   xvfb xauth
+  tmux
 )
 # Tauri app (src-tauri/): WebKitGTK + GTK + tray (appindicator, loaded at run time) to
 # build and run it; WebKitWebDriver, ImageMagick (screenshots, blank check), trayer (a
@@ -175,7 +178,7 @@ ensure_hosts() {
   if [ ! -d "$HOSTS_DIR/node_modules" ] || [ ! -f "$marker" ] \
      || [ "$HOSTS_DIR/package-lock.json" -nt "$marker" ] \
      || [ "$HOSTS_DIR/package.json" -nt "$marker" ]; then
-    log "npm ci in tests/hosts (real hosts: Claude Code, Gemini CLI, Codex CLI)"
+    log "npm ci in tests/hosts (real host CLIs from npm)"
     (cd "$HOSTS_DIR" && npm ci --no-audit --no-fund </dev/null >&2)
   fi
 }
@@ -236,11 +239,12 @@ case "${1:-}" in
   --peers) MODE=peers ;;
   --fuzz) ensure_fuzz; log "ok"; exit 0 ;;
   --package) MODE=package ;;
-  -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-  *) die "unknown option: $1 (use --bench, --peers, --fuzz, --package or nothing)" ;;
+  --hosts) MODE=hosts ;;
+  -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+  *) die "unknown option: $1 (use --bench, --peers, --fuzz, --package, --hosts or nothing)" ;;
 esac
 
-if [ "$MODE" != peers ]; then
+if [ "$MODE" != peers ] && [ "$MODE" != hosts ]; then
   pkgs=("${CORE_PACKAGES[@]}" "${TAURI_PACKAGES[@]}")
   [ "$MODE" = bench ] && pkgs+=("${BENCH_PACKAGES[@]}")
   [ "$MODE" = package ] && pkgs+=("${PACKAGE_PACKAGES[@]}")
@@ -250,7 +254,9 @@ if [ "$MODE" != peers ]; then
 fi
 ensure_peers
 ensure_hosts
-if [ "$MODE" != peers ]; then
+if [ "$MODE" = hosts ]; then
+  "$REPO_ROOT/scripts/install-hosts.sh"
+elif [ "$MODE" != peers ]; then
   ensure_ui
   ensure_tauri_driver
 fi

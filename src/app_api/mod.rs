@@ -508,6 +508,7 @@ fn plan_server(
         only: Some(server_id),
         set_env: None,
         approve,
+        keybroker_home: ctx.paths.home.as_deref(),
     };
     let plan = import::plan_import(&req, state, &vault)?;
     Ok((plan, vault))
@@ -732,6 +733,7 @@ fn plan_for(
         only,
         set_env: None,
         approve: &[],
+        keybroker_home: ctx.paths.home.as_deref(),
     };
     let mut plans =
         import::plan_import_all_with(std::slice::from_ref(&req), &state, vault.as_ref().ok())?;

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use crate::base::error::{Error, Result};
 use crate::base::fsutil;
 
+/// The variable that puts all of Keybroker's files under one root.
+pub const HOME_ENV: &str = "KEYBROKER_HOME";
+
 #[derive(Debug, Clone)]
 pub struct Paths {
     pub config_dir: PathBuf,
@@ -21,7 +24,7 @@ pub struct Paths {
 
 impl Paths {
     pub fn discover() -> Result<Paths> {
-        if let Some(home) = std::env::var_os("KEYBROKER_HOME").filter(|h| !h.is_empty()) {
+        if let Some(home) = std::env::var_os(HOME_ENV).filter(|h| !h.is_empty()) {
             return Ok(Paths::under(Path::new(&home)));
         }
         let dirs =

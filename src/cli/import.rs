@@ -118,6 +118,7 @@ pub(super) fn run(a: Args) -> Result<()> {
             only: None,
             set_env: None,
             approve: &a.approve,
+            keybroker_home: ctx.paths.home.as_deref(),
         })
         .collect();
     let plans = import::plan_import_all_with(&reqs, &state, vault.as_ref().ok())?;

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::base::error::{Error, Result};
 use crate::base::fsutil::{self, Digest32};
+use crate::base::paths::HOME_ENV;
 use crate::base::secret::Secret;
 use crate::config::doc::ConfigDoc;
 use crate::config::hosts::{self, Entry, Host};
@@ -136,6 +137,10 @@ pub struct ImportRequest<'a> {
     /// Server ids whose changed command the user approved after seeing both sides (an
     /// entry that would otherwise be [`Action::NeedsApproval`]). Nothing else approves.
     pub approve: &'a [String],
+    /// Keybroker's root when `KEYBROKER_HOME` chose it ([`crate::base::paths::Paths::home`]):
+    /// a new entry of a host that starts servers with only the entry's env
+    /// ([`Host::entry_env_only`]) carries it, so its launcher finds this installation.
+    pub keybroker_home: Option<&'a Path>,
 }
 
 /// Read the config and plan the import. Reads the keychain (to reuse credentials with
@@ -839,6 +844,16 @@ impl<'a> Planner<'a> {
             "args".into(),
             Value::Array(launcher_args(&server_id, &binding_id, &command_line)),
         );
+        if brokered.is_none()
+            && req.host.entry_env_only()
+            && let Some(home) = req.keybroker_home
+            && !remaining_env
+                .iter()
+                .chain(&docker_env)
+                .any(|(k, _)| k == HOME_ENV)
+        {
+            remaining_env.push((HOME_ENV.to_string(), home.to_string_lossy().into_owned()));
+        }
         let env_obj: Map<String, Value> = remaining_env
             .iter()
             .chain(&docker_env)
@@ -1479,8 +1494,67 @@ mod tests {
             only: None,
             set_env: None,
             approve: &[],
+            keybroker_home: None,
         };
         plan_import(&req, &State::default(), &sb.vault).expect("plan")
+    }
+
+    /// Plan the import of one Notion server from a `host` file (JSON `mcpServers`) with
+    /// Keybroker's root at `home`; the new entry and the record `restore` writes back.
+    fn plan_for_host(sb: &Sandbox, host: Host, home: Option<&Path>) -> (Value, Value, Server) {
+        let config = sb.dir.path().join("settings.json");
+        let servers = json!({ "mcpServers": { "notion": {
+            "command": "npx",
+            "args": ["-y", "@notionhq/notion-mcp-server"],
+            "env": { "NOTION_TOKEN": NOTION },
+        } } });
+        std::fs::write(&config, servers.to_string()).expect("write");
+        let launcher = sb.dir.path().join("keybroker");
+        let req = ImportRequest {
+            host,
+            config_path: &config,
+            exclude: &[],
+            launcher: &launcher,
+            only: None,
+            set_env: None,
+            approve: &[],
+            keybroker_home: home,
+        };
+        let mut p = plan_import(&req, &State::default(), &sb.vault).expect("plan");
+        let sp = p.servers.remove(0);
+        let rec = sp.record.expect("a record");
+        (
+            sp.new_entry.expect("a new entry"),
+            rec.original.clone(),
+            rec,
+        )
+    }
+
+    #[test]
+    fn a_host_that_passes_only_the_entry_env_gets_keybroker_home_in_the_entry() {
+        let sb = sandbox();
+        let home = sb.dir.path().join("portable");
+        let (entry, original, rec) = plan_for_host(&sb, Host::GeminiCli, Some(&home));
+        let want = home.to_string_lossy().into_owned();
+        assert_eq!(entry["env"], json!({ "KEYBROKER_HOME": want }), "{entry}");
+        // It is part of what was approved, and `restore` does not write it back.
+        let spawn = rec.spawn.expect("approved spawn");
+        assert_eq!(spawn.env.get("KEYBROKER_HOME"), Some(&want));
+        assert!(
+            original["env"].get("KEYBROKER_HOME").is_none(),
+            "{original}"
+        );
+        no_canary(&entry);
+    }
+
+    #[test]
+    fn a_host_that_passes_its_own_env_or_a_default_install_gets_no_keybroker_home() {
+        let sb = sandbox();
+        let home = sb.dir.path().join("portable");
+        let (inherits, _, _) = plan_for_host(&sb, Host::ClaudeCode, Some(&home));
+        assert_eq!(inherits["env"], json!({}), "{inherits}");
+        let (default_install, _, _) = plan_for_host(&sb, Host::GeminiCli, None);
+        assert_eq!(default_install["env"], json!({}), "{default_install}");
     }
 
     fn secrets(p: &Plan) -> Vec<(String, String)> {

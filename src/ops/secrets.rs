@@ -237,6 +237,7 @@ pub fn plan_connect(
         only: Some(name),
         set_env: set,
         approve: &[],
+        keybroker_home: ctx.paths.home.as_deref(),
     };
     let plan = import::plan_import(&req, state, &vault)?;
     if plan.servers.is_empty() {

@@ -938,6 +938,23 @@ mod tests {
         }
     }
 
+    /// Regression: an entry that carried its session bus (hosts that start servers with
+    /// only the entry's env) had `DBUS_SESSION_BUS_ADDRESS` moved into the keychain, which
+    /// the launcher can then never reach.
+    #[test]
+    fn the_session_bus_address_stays_in_the_entry() {
+        for (name, value) in [
+            (
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/tmp/dbus-PEaXk2yD3N,guid=5d41402abc4b2a76b9719d911017c592",
+            ),
+            ("SESSION_SERVER_ADDR", "unix:abstract=/tmp/dbus-x9Q2kLmN7a"),
+        ] {
+            assert!(scan_env(name, value).is_none(), "{name}={value}");
+        }
+        assert!(scan_env("SESSION", "5d41402abc4b2a76b9719d911017c592aQ").is_some());
+    }
+
     #[test]
     fn brief_negative_examples_are_not_findings() {
         for (name, value) in [

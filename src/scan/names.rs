@@ -93,6 +93,10 @@ const DESCRIPTORS: &[&str] = &[
     "ENDPOINT",
     "HOST",
     "PORT",
+    // Where something is reached: the launcher needs `DBUS_SESSION_BUS_ADDRESS` to reach
+    // the keychain, so moving it there would lock every start out.
+    "ADDRESS",
+    "ADDR",
     "REGION",
     "VERSION",
     "FORMAT",

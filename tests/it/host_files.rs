@@ -814,6 +814,7 @@ fn a_codex_save_between_plan_and_apply_is_kept_and_a_symlinked_toml_stays_a_link
         only: None,
         set_env: None,
         approve: &[],
+        keybroker_home: None,
     };
     let plan =
         import::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");

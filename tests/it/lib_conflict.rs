@@ -26,6 +26,7 @@ fn a_host_saving_the_file_after_the_plan_makes_apply_refuse_and_write_nothing() 
         only: None,
         set_env: None,
         approve: &[],
+        keybroker_home: None,
     };
     let plan =
         import::plan_import(&req, &State::load(&paths).expect("state"), &vault).expect("plan");

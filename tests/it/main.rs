@@ -23,6 +23,7 @@ mod launch_checks;
 mod launcher;
 mod layers;
 mod lib_conflict;
+mod live_hosts;
 mod real_hosts;
 mod refresh_load;
 mod remote_e2e;

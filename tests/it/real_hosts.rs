@@ -252,7 +252,11 @@ fn codex_cli_reads_the_rewritten_toml_entry() {
         "a 128-bit binding id: {got}"
     );
     assert_eq!(&args[4..6], &["--", "node"], "{got}");
-    assert_eq!(t["env"], serde_json::json!({ "LOG_LEVEL": "debug" }));
+    // Codex passes only the entry's env: the entry carries this install's KEYBROKER_HOME.
+    assert_eq!(
+        t["env"],
+        serde_json::json!({ "LOG_LEVEL": "debug", "KEYBROKER_HOME": w.home.to_string_lossy() })
+    );
 
     // The entry Codex read starts the server with the right secret (with the entry's
     // env, as Codex passes it).

@@ -181,6 +181,13 @@ impl Host {
         self.spec().format
     }
 
+    /// Whether this host starts stdio servers with only the entry's `env` (and a few
+    /// basics such as `PATH` and `HOME`) rather than its own environment, so a written
+    /// entry must carry what the launcher needs ([`table::ENTRY_ENV_ONLY`]).
+    pub fn entry_env_only(self) -> bool {
+        table::ENTRY_ENV_ONLY.contains(&self)
+    }
+
     /// How this host collects and spells its entries.
     pub fn shape(self) -> &'static Shape {
         &self.spec().shape

@@ -35,6 +35,19 @@ const TYPED_STDIO: Shape = Shape {
 /// The standard entry; the rows that use it are the common case.
 const STANDARD: Shape = Shape::STANDARD;
 
+/// Hosts that start a stdio server with only its entry's `env` (plus a few basics such
+/// as `PATH` and `HOME`), not with their own environment, so `KEYBROKER_HOME` must be in
+/// the entry: Gemini CLI drops every inherited name containing KEY, TOKEN, SECRET, ...
+/// (its fork Qwen Code does not); Codex passes a fixed list (codex-rs rmcp-client's
+/// default env vars); Kimi CLI and Mistral Vibe use the Python MCP SDK's
+/// `get_default_environment()`. Checked live (tests/it/live_hosts.rs).
+pub(super) const ENTRY_ENV_ONLY: &[Host] = &[
+    Host::GeminiCli,
+    Host::Codex,
+    Host::KimiCli,
+    Host::MistralVibe,
+];
+
 /// Every row, in the order of [`Host`]'s variants (checked when compiling).
 pub(super) const TABLE: [HostSpec; 34] = [
     // https://modelcontextprotocol.io/docs/develop/connect-local-servers (file places,
