@@ -128,6 +128,62 @@ pub fn add_stdio(ctx: &Context, req: StdioServer<'_>, now: &str) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::paths::Paths;
+
+    fn ctx(dir: &std::path::Path, config: &std::path::Path) -> Context {
+        let launcher = dir.join("keybroker");
+        std::fs::write(&launcher, "#!/bin/sh\n").expect("launcher");
+        Context::new(Paths::under(&dir.join("home")), launcher)
+            .with_config(Host::ClaudeDesktop, config.to_path_buf())
+            .only_configured()
+    }
+
+    #[test]
+    fn a_stdio_server_is_added_without_touching_the_rest_of_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("c.json");
+        let before = "{\n  \"globalShortcut\": \"Ctrl+Space\",\n  \"mcpServers\": {}\n}\n";
+        std::fs::write(&config, before).expect("config");
+        let ctx = ctx(dir.path(), &config);
+        let args = ["-y".to_string(), "server-x".to_string()];
+        let req = |name| StdioServer {
+            host: Host::ClaudeDesktop,
+            name,
+            command: "npx",
+            args: &args,
+            secrets: Vec::new(),
+        };
+        let id = add_stdio(&ctx, req("x"), "2026-01-01T00:00:00Z").expect("added");
+        assert_eq!(id, "claude-desktop/x");
+        let after = std::fs::read_to_string(&config).expect("read");
+        assert!(
+            after.starts_with("{\n  \"globalShortcut\": \"Ctrl+Space\","),
+            "{after}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&after).expect("json");
+        assert_eq!(v["mcpServers"]["x"]["command"], "npx");
+        assert_eq!(v["mcpServers"]["x"]["args"], json!(["-y", "server-x"]));
+
+        let again = add_stdio(&ctx, req("x"), "2026-01-01T00:00:00Z").expect_err("duplicate");
+        assert!(again.to_string().starts_with("Name:"), "{again}");
+        let empty = StdioServer {
+            command: " ",
+            ..req("y")
+        };
+        let e = add_stdio(&ctx, empty, "2026-01-01T00:00:00Z").expect_err("no command");
+        assert!(e.to_string().starts_with("Command:"), "{e}");
+        let bad_secret = StdioServer {
+            secrets: vec![("1X".into(), Secret::new("v".to_string()))],
+            ..req("z")
+        };
+        let e = add_stdio(&ctx, bad_secret, "2026-01-01T00:00:00Z").expect_err("bad env");
+        assert!(e.to_string().starts_with("Secret name:"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(&config).expect("read"),
+            after,
+            "refused adds change nothing"
+        );
+    }
 
     #[test]
     fn server_names_are_checked_and_the_error_names_the_field() {
