@@ -125,6 +125,7 @@ fn plan_all(
             only: None,
             set_env: None,
             approve: &[],
+            keybroker_home: ctx.paths.home.as_deref(),
         })
         .collect();
     // One planner for all files: a token shared by two hosts becomes one credential.

@@ -85,7 +85,7 @@ pub fn add_stdio(ctx: &Context, req: StdioServer<'_>, now: &str) -> Result<Strin
     let path = ctx.config_for(req.host)?;
     let empty: &[u8] = match req.host.format() {
         Format::Json => b"{}\n",
-        Format::Toml => b"",
+        Format::Toml | Format::Yaml => b"",
     };
     let existing = fsutil::read_optional(&path)?;
     let bytes = existing.clone().unwrap_or_else(|| empty.to_vec());
