@@ -837,6 +837,39 @@ mod tests {
     }
 
     #[test]
+    fn continue_blocks_are_the_yaml_files_in_the_projects_mcp_servers_dir() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("my-app");
+        let blocks = dir.join(".continue").join("mcpServers");
+        std::fs::create_dir_all(&blocks).expect("dirs");
+        for name in ["b.yaml", "a.yaml", "notes.txt"] {
+            std::fs::write(blocks.join(name), "mcpServers: []\n").expect("write");
+        }
+        assert_eq!(
+            Host::Continue.project_paths(&dir),
+            [blocks.join("a.yaml"), blocks.join("b.yaml")]
+        );
+        assert_eq!(
+            Host::Continue.project_of(&blocks.join("a.yaml")).as_deref(),
+            Some("my-app")
+        );
+        assert_eq!(Host::Continue.project_of(&blocks.join("notes.txt")), None);
+        // With no block there is nothing to edit, but the place is still a candidate.
+        let empty = tmp.path().join("other");
+        assert!(Host::Continue.project_paths(&empty).is_empty());
+        assert_eq!(
+            Host::Continue.project_candidates(&empty),
+            [locations::join_rel(&empty, ".continue/mcpServers/*.yaml")]
+        );
+        // fast-agent: the file that exists, of the names it reads.
+        std::fs::write(dir.join("fastagent.config.yaml"), "mcp: {}\n").expect("write");
+        assert_eq!(
+            Host::FastAgent.project_paths(&dir),
+            [dir.join("fastagent.config.yaml")]
+        );
+    }
+
+    #[test]
     fn every_host_names_the_keys_of_a_stdio_spawn() {
         for h in Host::ALL {
             for key in ["command", "args", "env"] {
