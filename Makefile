@@ -150,7 +150,7 @@ clean:
 # committed seeds in fuzz/corpus stay as they are); a crash is saved under
 # fuzz/artifacts/<target>/ and fails the run.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= json_editor toml_editor yaml_editor scanner
+FUZZ_TARGETS ?= json_editor toml_editor yaml_editor scanner guard
 .PHONY: fuzz
 fuzz:
 	scripts/install-deps.sh --fuzz
