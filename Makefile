@@ -12,6 +12,7 @@
 #   make bench   launcher spawn-overhead benchmark (prints figures; never fails on timing)
 #   make bench-remote  bridge vs direct HTTP client vs mcp-remote (figures only)
 #   make bench-app  app cold start / idle RSS / binary size next to a minimal Tauri app
+#   make bench-audit  audit queries and verify on a 1,000,000-event log vs grep -c / openssl
 #   make peers   npm ci in tests/peers (real MCP peers used by the integration tests)
 #   make conformance  the MCP conformance suite's client scenarios against `keybroker bridge`
 
@@ -31,7 +32,7 @@ CARGO_TARGETS := --all-targets
 TEST_LOG    := target/test-output.log
 RUN_ARGS    ?= servers
 
-.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e screenshots conformance bench bench-app bench-remote bench-deps clean
+.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e screenshots conformance bench bench-app bench-remote bench-audit bench-deps clean
 
 all: test
 
@@ -103,6 +104,11 @@ bench-remote: bench-deps build
 # cold start to tray, idle RSS after a minute and binary size. Slow (two release builds).
 bench-app: bench-deps ui
 	scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" bench/app.sh
+
+# A generated 1,000,000-event log (BENCH_EVENTS=N): `audit --server` vs `grep -c`,
+# `audit verify` vs `openssl dgst -sha256`, wall time and peak RSS (figures only).
+bench-audit: bench-deps
+	bench/audit.sh
 
 bench-deps:
 	scripts/install-deps.sh --bench

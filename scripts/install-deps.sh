@@ -44,6 +44,8 @@ TAURI_DRIVER_VERSION="^2"
 # Benchmarks only (`make bench`, --bench).
 BENCH_PACKAGES=(
   hyperfine
+  time     # /usr/bin/time -v: peak RSS in bench/audit.sh
+  openssl  # bench/audit.sh's SHA-256 baseline
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

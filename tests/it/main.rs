@@ -5,6 +5,7 @@
 mod approval_boundary;
 mod audit_errors;
 mod audit_files;
+mod audit_scale;
 mod faults;
 mod host_files;
 mod hosts_cli;
