@@ -168,12 +168,22 @@ impl Anchor {
             Ok(v) => v,
             Err(why) => return Read::Unavailable(why),
         };
-        let stored = match vault.get(ANCHOR_ID) {
+        // The two items are asked for at once (the launcher waits for one round trip,
+        // not two); the key is not asked for again once this process has it.
+        let (stored, key) = std::thread::scope(|scope| {
+            let key = scope.spawn(|| self.key(&vault));
+            let stored = vault.get(ANCHOR_ID);
+            let key = key
+                .join()
+                .unwrap_or_else(|_| Err("the keychain call failed".to_string()));
+            (stored, key)
+        });
+        let stored = match stored {
             Ok(None) => return Read::Missing,
             Ok(Some(s)) => s,
             Err(e) => return Read::Unavailable(self.fail(&e.to_string())),
         };
-        let key = match self.key(&vault) {
+        let key = match key {
             Ok(Some(k)) => k,
             Ok(None) => {
                 return Read::Invalid(format!(
