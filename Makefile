@@ -15,6 +15,7 @@
 #   make bench-remote  bridge vs direct HTTP client vs mcp-remote (figures only)
 #   make bench-guard  tool guard: added latency per tools/call and relay RSS (figures only)
 #   make bench-app  app cold start / idle RSS / binary size next to a minimal Tauri app
+#   make bench-audit  audit queries and verify on a 1,000,000-event log vs grep -c / openssl
 #   make peers   npm ci in tests/peers (real MCP peers used by the integration tests)
 #   make conformance  the MCP conformance suite's client scenarios against `keybroker bridge`
 #   make fuzz    cargo-fuzz (fuzz/, nightly): the JSON/JSONC, TOML and YAML editors and the
@@ -40,7 +41,7 @@ CARGO_TARGETS := --all-targets
 TEST_LOG    := target/test-output.log
 RUN_ARGS    ?= servers
 
-.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e test-hosts screenshots conformance bench bench-app bench-remote bench-guard bench-deps package package-deps test-package clean
+.PHONY: all deps peers ui build run lint fmt test test-ui test-e2e test-hosts screenshots conformance bench bench-app bench-remote bench-guard bench-audit bench-deps package package-deps test-package clean
 
 all: test
 
@@ -128,6 +129,11 @@ bench-guard: bench-deps
 # cold start to tray, idle RSS after a minute and binary size. Slow (two release builds).
 bench-app: bench-deps ui
 	scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" bench/app.sh
+
+# A generated 1,000,000-event log (BENCH_EVENTS=N): `audit --server` vs `grep -c`,
+# `audit verify` vs `openssl dgst -sha256`, wall time and peak RSS (figures only).
+bench-audit: bench-deps
+	bench/audit.sh
 
 bench-deps:
 	scripts/install-deps.sh --bench

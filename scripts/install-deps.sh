@@ -55,6 +55,8 @@ TAURI_DRIVER_VERSION="^2"
 # Benchmarks only (`make bench`, --bench).
 BENCH_PACKAGES=(
   hyperfine
+  time     # /usr/bin/time -v: peak RSS in bench/audit.sh
+  openssl  # bench/audit.sh's SHA-256 baseline
 )
 # Packaging only (`make package`, `make test-package`, --package): lintian checks the
 # .deb, rpm lists the .rpm. The Tauri CLI that bundles them comes from npm as a prebuilt

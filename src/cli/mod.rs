@@ -51,7 +51,8 @@ inherited code-injection variables, records a `released` audit event and starts 
 Files: state and audit live in the platform's config/data dirs (or under $KEYBROKER_HOME).
 Exit codes: 0 ok, 1 other error, 64 usage/unknown server, 65 bad config file,
 69 keychain unavailable, 74 I/O error, 75 config changed during the edit (re-run),
-77 denied (changed command, no approval).";
+77 denied (changed command, no approval), 78 a state or data dir others can write
+or do not own, or a symlink planted at one of Keybroker's files (the fix says what to run).";
 
 #[derive(Debug, Parser)]
 #[command(name = "keybroker", version, about = ABOUT, long_about = LONG_ABOUT)]

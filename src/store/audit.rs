@@ -954,14 +954,65 @@ fn body_hash(line: &[u8], cut: usize) -> String {
 }
 
 /// The links of an event line and whether its bytes hash to its `hash`.
+///
+/// The writer's layout puts `time` and `event` first and `torn`, `prev` right before
+/// `hash`, so those are read by position; only a line laid out otherwise, and an
+/// `audit-head-mismatch` event (for its `detail`), goes through the JSON parser. The
+/// bytes of every line are covered by its hash either way.
 fn parse_links(line: &[u8]) -> Option<(Links<'_>, bool)> {
     let (declared, cut) = declared_hash(line)?;
-    let links: Links<'_> = serde_json::from_slice(line).ok()?;
+    let links = match links_by_position(line, cut) {
+        Some(l) if l.event != EventKind::HeadMismatch.as_str() => l,
+        _ => serde_json::from_slice::<Links<'_>>(line).ok()?,
+    };
     if links.hash.as_bytes() != declared {
         return None;
     }
-    let ok = body_hash(line, cut) == links.hash;
+    let ok = body_hash(line, cut).as_bytes() == declared;
     Some((links, ok))
+}
+
+/// `"prev":"<64 hex>"` (or `"torn":...`) ending at `end`: the 64 hex digits.
+fn hex_field_before<'a>(body: &'a [u8], end: usize, key: &[u8]) -> Option<&'a str> {
+    let start = end.checked_sub(key.len() + 2 + 64 + 3)?;
+    let field = &body[start..end];
+    let value = field
+        .strip_prefix(b"\"")?
+        .strip_prefix(key)?
+        .strip_prefix(b"\":\"")?
+        .strip_suffix(b"\"")?;
+    (value.len() == 64 && value.iter().all(u8::is_ascii_hexdigit))
+        .then(|| std::str::from_utf8(value).ok())
+        .flatten()
+}
+
+/// The links of a line in the writer's layout, without a JSON parser; `None` when the
+/// line is laid out otherwise.
+fn links_by_position(line: &[u8], cut: usize) -> Option<Links<'_>> {
+    use std::borrow::Cow::Borrowed;
+    let body = &line[..cut];
+    let prev = hex_field_before(body, cut, b"prev")?;
+    let before_prev = cut - (4 + 2 + 64 + 3);
+    if body.get(before_prev.checked_sub(1)?) != Some(&b',') {
+        return None;
+    }
+    let torn = hex_field_before(body, before_prev - 1, b"torn");
+    let rest = line.strip_prefix(b"{\"time\":\"")?;
+    let t_end = memchr::memchr(b'"', rest)?;
+    let rest_after = rest[t_end..].strip_prefix(b"\",\"event\":\"")?;
+    let e_end = memchr::memchr(b'"', rest_after)?;
+    let (time, event) = (&rest[..t_end], &rest_after[..e_end]);
+    if time.contains(&b'\\') || event.contains(&b'\\') {
+        return None;
+    }
+    Some(Links {
+        time: Borrowed(std::str::from_utf8(time).ok()?),
+        event: Borrowed(std::str::from_utf8(event).ok()?),
+        detail: None,
+        torn: torn.map(Borrowed),
+        prev: Borrowed(prev),
+        hash: Borrowed(std::str::from_utf8(&line[cut + HASH_KEY.len()..line.len() - 2]).ok()?),
+    })
 }
 
 /// An event line parsed without checking its hash (queries).
@@ -2662,6 +2713,37 @@ mod tests {
             [(2, ProblemKind::HeadMismatchRecorded)],
             "{report:#?}"
         );
+    }
+
+    #[test]
+    fn links_read_by_position_are_the_links_the_json_parser_reads() {
+        let (_d, log) = setup(2);
+        tear(&log);
+        log.append(vec![ev(EventKind::Denied, "after", "2026-02-02T00:00:00Z")])
+            .unwrap();
+        let stored = fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<&str> = EARLIER_LINES
+            .iter()
+            .copied()
+            .chain(stored.lines())
+            .collect();
+        let mut by_position = 0;
+        for line in lines {
+            let bytes = line.as_bytes();
+            let Some((_, cut)) = declared_hash(bytes) else {
+                continue; // the torn fragment
+            };
+            let json: Links<'_> = serde_json::from_slice(bytes).unwrap();
+            if let Some(fast) = links_by_position(bytes, cut) {
+                by_position += 1;
+                assert_eq!(
+                    (&fast.time, &fast.event, &fast.torn, &fast.prev, &fast.hash),
+                    (&json.time, &json.event, &json.torn, &json.prev, &json.hash),
+                    "{line}"
+                );
+            }
+        }
+        assert!(by_position >= 9, "the writer's lines are read by position");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod approval_boundary;
 mod audit_errors;
 mod audit_files;
+mod audit_scale;
 mod completions;
 mod doc_props;
 mod doctor;

@@ -78,6 +78,8 @@ struct Slot {
     vault: Option<Vault>,
     /// Why the keychain could not be used in this process; later calls do not wait again.
     failed: Option<String>,
+    /// The MAC key once read (one keychain call per process, not one per use).
+    key: Option<Secret>,
 }
 
 impl std::fmt::Debug for Anchor {
@@ -94,6 +96,7 @@ impl Anchor {
                 service: service.to_string(),
                 vault: None,
                 failed: None,
+                key: None,
             })),
         }
     }
@@ -139,6 +142,18 @@ impl Anchor {
         }
     }
 
+    /// The MAC key: cached, else read from the keychain (`None`: there is none yet).
+    fn key(&self, vault: &Vault) -> Result<Option<Secret>, String> {
+        if let Some(k) = self.inner.lock().ok().and_then(|s| s.key.clone()) {
+            return Ok(Some(k));
+        }
+        let key = vault.get(KEY_ID).map_err(|e| self.fail(&e.to_string()))?;
+        if let (Some(k), Ok(mut slot)) = (&key, self.inner.lock()) {
+            slot.key = Some(k.clone());
+        }
+        Ok(key)
+    }
+
     fn fail(&self, why: &str) -> String {
         if let Ok(mut slot) = self.inner.lock() {
             slot.failed = Some(why.to_string());
@@ -153,19 +168,29 @@ impl Anchor {
             Ok(v) => v,
             Err(why) => return Read::Unavailable(why),
         };
-        let stored = match vault.get(ANCHOR_ID) {
+        // The two items are asked for at once (the launcher waits for one round trip,
+        // not two); the key is not asked for again once this process has it.
+        let (stored, key) = std::thread::scope(|scope| {
+            let key = scope.spawn(|| self.key(&vault));
+            let stored = vault.get(ANCHOR_ID);
+            let key = key
+                .join()
+                .unwrap_or_else(|_| Err("the keychain call failed".to_string()));
+            (stored, key)
+        });
+        let stored = match stored {
             Ok(None) => return Read::Missing,
             Ok(Some(s)) => s,
             Err(e) => return Read::Unavailable(self.fail(&e.to_string())),
         };
-        let key = match vault.get(KEY_ID) {
+        let key = match key {
             Ok(Some(k)) => k,
             Ok(None) => {
                 return Read::Invalid(format!(
                     "the keychain item `{KEY_ID}` (the anchor's key) is gone"
                 ));
             }
-            Err(e) => return Read::Unavailable(self.fail(&e.to_string())),
+            Err(why) => return Read::Unavailable(why),
         };
         let parsed: Stored = match serde_json::from_str(stored.expose()) {
             Ok(s) => s,
@@ -190,19 +215,22 @@ impl Anchor {
     /// stays where it was.
     pub fn write(&self, point: &Point) -> Result<(), String> {
         let vault = self.vault()?;
-        let key = match vault.get(KEY_ID) {
-            Ok(Some(k)) => k,
-            Ok(None) => {
+        let key = match self.key(&vault)? {
+            Some(k) => k,
+            None => {
                 let mut raw = [0u8; 32];
                 getrandom::fill(&mut raw)
                     .map_err(|e| format!("no random bytes for the anchor's key: {e}"))?;
                 let k = Secret::new(hex::encode(raw));
+                raw.fill(0);
                 vault
                     .set(KEY_ID, &k)
                     .map_err(|e| self.fail(&e.to_string()))?;
+                if let Ok(mut slot) = self.inner.lock() {
+                    slot.key = Some(k.clone());
+                }
                 k
             }
-            Err(e) => return Err(self.fail(&e.to_string())),
         };
         let mac = mac_for(&key, point)
             .ok_or_else(|| "the anchor's key is unusable".to_string())?
@@ -264,6 +292,7 @@ mod tests {
         // The key gone: the anchor cannot be trusted.
         a.write(&point(4)).expect("write");
         vault.delete(KEY_ID).expect("delete");
-        assert!(matches!(a.read(), Read::Invalid(why) if why.contains(KEY_ID)));
+        let next_process = Anchor::with_vault(vault.clone());
+        assert!(matches!(next_process.read(), Read::Invalid(why) if why.contains(KEY_ID)));
     }
 }
