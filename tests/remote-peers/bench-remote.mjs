@@ -3,9 +3,10 @@
 // server (official TypeScript SDK, JSON responses) with the official SDK client.
 //
 //   node bench-remote.mjs <keybroker> <KEYBROKER_HOME> <server-id-prefix>
-// Env: BENCH_CALLS (default 500), BENCH_CONCURRENCY (default 8).
+// Env: BENCH_CALLS (default 500), BENCH_CONCURRENCY (default 8), BENCH_COLD (default 15).
 // Prints, per path: median and p95 latency of sequential tools/call, throughput with
-// BENCH_CONCURRENCY calls in flight, and peak RSS of the middle process.
+// BENCH_CONCURRENCY calls in flight, and peak RSS of the middle process; first, whole
+// cold sessions through each path.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -73,6 +74,39 @@ if (process.argv[2] === '--server') {
     await client.close();
     return { name, p50: lat[Math.floor(lat.length / 2)], p95: lat[Math.floor(lat.length * 0.95)], rps: CALLS / secs, rss };
   }
+  // A whole cold session, as a host runs one: start the transport (spawn the middle
+  // process), initialize, tools/list, tools/call, close; wall time, median of COLD runs.
+  const COLD = Number(process.env.BENCH_COLD || 15);
+  async function cold(name, makeTransport) {
+    const times = [];
+    for (let i = 0; i < COLD; i++) {
+      const t0 = process.hrtime.bigint();
+      const client = new Client({ name: 'bench', version: '1' });
+      await client.connect(makeTransport());
+      await client.listTools();
+      await client.callTool({ name: 'echo', arguments: { text: 'cold' } });
+      await client.close();
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    return { name, median: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1] };
+  }
+  const mcpRemoteProxy = new URL('./node_modules/mcp-remote/dist/proxy.js', import.meta.url).pathname;
+  const colds = [
+    await cold('direct HTTP client', () => new StreamableHTTPClientTransport(new URL(url))),
+    await cold('keybroker bridge', () => new StdioClientTransport({ command: kb, args: bridgeArgs, env, stderr: 'ignore' })),
+    await cold('mcp-remote', () => new StdioClientTransport({
+      command: process.execPath, args: [mcpRemoteProxy, url, '--allow-http', '--transport', 'http-only'],
+      env: { ...process.env, MCP_REMOTE_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'mcp-remote-')) }, stderr: 'ignore',
+    })),
+  ];
+  console.log(`cold sessions (spawn, initialize, tools/list, tools/call, close), median of ${COLD}:`);
+  for (const c of colds) {
+    console.log(`${c.name.padEnd(22)} ${c.median.toFixed(1).padStart(7)} ms   (min ${c.min.toFixed(1)}, max ${c.max.toFixed(1)})`);
+  }
+  const [cDirect, cBridge, cRemote] = colds;
+  console.log(`cold session through the bridge: x${(cBridge.median / cRemote.median).toFixed(3)} of mcp-remote's wall time (target <= 0.100); bridge time over direct: ${(cBridge.median - cDirect.median).toFixed(1)} ms, mcp-remote's: ${(cRemote.median - cDirect.median).toFixed(1)} ms`);
+
   const results = [];
   results.push(await measure('direct HTTP client', () => new StreamableHTTPClientTransport(new URL(url))));
   results.push(await measure('keybroker bridge', () => new StdioClientTransport({ command: kb, args: bridgeArgs, env, stderr: 'ignore' })));
