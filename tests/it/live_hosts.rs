@@ -773,7 +773,6 @@ fn live_copilot_cli() {
 /// fast-agent reads `fastagent.config.yaml` in its working dir; a run with the
 /// passthrough model starts the named servers and fails when one does not connect.
 #[test]
-#[ignore = "needs YAML host support (the fast-agent row)"]
 fn live_fast_agent() {
     let Some(l) = live() else { return };
     let mut env = String::new();
@@ -808,7 +807,6 @@ fn live_fast_agent() {
 /// Continue CLI's TUI in tmux: `/mcp` lists each server with a status light and its
 /// tool count.
 #[test]
-#[ignore = "needs YAML host support (the continue row)"]
 fn live_continue_cli() {
     let Some(l) = live() else { return };
     let mut env = String::new();

@@ -46,6 +46,8 @@ pub(super) const ENTRY_ENV_ONLY: &[Host] = &[
     Host::Codex,
     Host::KimiCli,
     Host::MistralVibe,
+    // fast-agent starts stdio servers with the entry's `env` only (verified live).
+    Host::FastAgent,
 ];
 
 /// Every row, in the order of [`Host`]'s variants (checked when compiling).
