@@ -418,7 +418,10 @@ pub fn spawn_then_relay(
     let (to_server, from_server): (OwnedFd, OwnedFd) = (to_server.into(), from_server.into());
     for fd in [&to_server, &from_server] {
         if let Err(e) = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty()) {
-            return Error::other(format!("cannot pass the server's pipes on: {e}"), "report this bug");
+            return Error::other(
+                format!("cannot pass the server's pipes on: {e}"),
+                "report this bug",
+            );
         }
     }
     let err = std::process::Command::new(launcher)
@@ -439,7 +442,12 @@ pub fn spawn_then_relay(
 #[allow(unsafe_code)]
 fn adopt(fd: i32) -> Result<std::fs::File> {
     use std::os::fd::{FromRawFd, OwnedFd};
-    let bad = || Error::other(format!("descriptor {fd} is not open"), "`__relay` is started by `keybroker run` only");
+    let bad = || {
+        Error::other(
+            format!("descriptor {fd} is not open"),
+            "`__relay` is started by `keybroker run` only",
+        )
+    };
     if fd < 3 {
         return Err(bad());
     }
@@ -459,13 +467,23 @@ fn adopt(fd: i32) -> Result<std::fs::File> {
 /// child, started by [`spawn_then_relay`] before it exec'd into this image) through its
 /// pipes, until it exits; returns its exit code.
 #[cfg(unix)]
-pub fn run_adopted(pid: u32, to_server: i32, from_server: i32, session: &Arc<GuardSession>) -> Result<i32> {
+pub fn run_adopted(
+    pid: u32,
+    to_server: i32,
+    from_server: i32,
+    session: &Arc<GuardSession>,
+) -> Result<i32> {
     let to_server = adopt(to_server)?;
     let from_server = adopt(from_server)?;
     let child = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)
-        .ok_or_else(|| Error::other(format!("{pid} is not a process id"), "`__relay` is started by `keybroker run` only"))?;
+        .ok_or_else(|| {
+            Error::other(
+                format!("{pid} is not a process id"),
+                "`__relay` is started by `keybroker run` only",
+            )
+        })?;
     if let Some(s) = platform::Signals::install() {
         s.forward_to(pid);
     }
