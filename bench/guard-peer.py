@@ -7,7 +7,8 @@
   guard-peer.py drive N CMD...  start CMD (a host config entry's command line), list the
                                 tools, make N tools/call one at a time, print the round
                                 trip of each in microseconds (one per line) and, last,
-                                "rss_kib <VmRSS> <VmHWM>" of CMD's own process sampled
+                                "rss_kib <VmRSS> <VmHWM> <RssAnon> <RssFile>" of CMD's
+                                own process sampled
                                 just before stdin closes.
 """
 import json
@@ -39,33 +40,45 @@ def rss(pid):
         for l in f:
             k, _, v = l.partition(":")
             fields[k] = v.strip().split()[0] if v.strip() else "0"
-    return fields.get("VmRSS", "0"), fields.get("VmHWM", "0")
+    return [fields.get(k, "0") for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")]
 
 
-def drive(n, cmd):
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-    w, r = p.stdin, p.stdout
-    reader = r
+class Session:
+    def __init__(self, cmd):
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
 
-    def call(i, method, params):
-        w.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": method, "params": params}).encode() + b"\n")
-        line = reader.readline()
+    def call(self, i, method, params):
+        self.p.stdin.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": method, "params": params}).encode() + b"\n")
+        line = self.p.stdout.readline()
         if not line:
             sys.exit("guard-peer: the server closed its stdout")
         return line
 
-    call(0, "tools/list", {})
+    def timed(self, i):
+        t0 = time.perf_counter_ns()
+        self.call(i, "tools/call", {"name": "echo", "arguments": {"i": i}})
+        return (time.perf_counter_ns() - t0) // 1000
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+
+
+def drive(n, cmds):
+    sep = cmds.index("::")
+    a, b = Session(cmds[:sep]), Session(cmds[sep + 1:])
+    a.call(0, "tools/list", {})
+    b.call(0, "tools/list", {})
     times = []
     for i in range(1, n + 1):
-        t0 = time.perf_counter_ns()
-        call(i, "tools/call", {"name": "echo", "arguments": {"i": i}})
-        times.append((time.perf_counter_ns() - t0) // 1000)
-    vm_rss, vm_hwm = rss(p.pid)
-    w.close()
-    p.wait()
-    for t in times:
-        print(t)
-    print(f"rss_kib {vm_rss} {vm_hwm}")
+        times.append(("a", a.timed(i)))
+        times.append(("b", b.timed(i)))
+    mem = rss(b.p.pid)
+    a.close()
+    b.close()
+    for who, t in times:
+        print(who, t)
+    print("rss_kib " + " ".join(mem))
 
 
 if __name__ == "__main__":
