@@ -89,11 +89,12 @@ test: deps lint build
 
 # Real host CLIs from npm and PyPI (scripts/install-hosts.sh installs only what is missing;
 # keep tests/hosts/node_modules and tests/hosts/.venv-* between CI runs), then every
-# live_* test with KEYBROKER_LIVE_HOSTS=1 (without it those tests only print a note).
+# live_* test with KEYBROKER_LIVE_HOSTS=1 (without it those tests only print a note). Same
+# targets and flags as the build, so nothing is rebuilt.
 test-hosts: deps build
 	@t0=$$SECONDS; scripts/install-hosts.sh; t1=$$SECONDS; \
 	rc=0; KEYBROKER_LIVE_HOSTS=1 scripts/with-keyring.sh $(CARGO) test $(CARGO_FLAGS) \
-	  -p keybroker --test it live_hosts:: -- --test-threads 2 || rc=$$?; \
+	  $(CARGO_TARGETS) live_hosts:: -- --test-threads 2 || rc=$$?; \
 	echo "test-hosts: install $$((t1 - t0)) s, live tests $$((SECONDS - t1)) s"; \
 	exit $$rc
 

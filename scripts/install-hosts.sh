@@ -2,8 +2,9 @@
 # Install the real AI host CLIs that tests/it/live_hosts.rs runs -- only what is missing.
 #
 #   scripts/install-hosts.sh           npm CLIs into tests/hosts/node_modules (npm ci from
-#                                      the committed lock), PyPI CLIs into
-#                                      tests/hosts/.venv-<name> (pinned requirements), tmux
+#                                      the committed lock), PyPI CLIs into venvs that
+#                                      tests/hosts/.venv-<name> links to (pinned
+#                                      requirements), tmux
 #   scripts/install-hosts.sh --check   install nothing; exit 1 naming what is missing
 #   scripts/install-hosts.sh --lock    after changing a pin in tests/hosts/package.json:
 #                                      rewrite package-lock.json (npm install
@@ -12,8 +13,11 @@
 #
 # Cache: a part is (re)installed only when it is missing or its pins changed (npm: the
 # lock is newer than node_modules/.package-lock.json; a venv: its requirements file
-# differs from the copy the venv keeps). Keep tests/hosts/node_modules and
-# tests/hosts/.venv-* between CI runs to skip the install. Idempotent; progress on stderr.
+# differs from the copy the venv keeps). The venvs live outside the checkout, in
+# $KEYBROKER_HOSTS_CACHE (default ~/.cache/keybroker-test-hosts), one per requirements
+# file's digest, and tests/hosts/.venv-<name> links there: a fresh clone on the same
+# machine (CI) reuses them, and npm ci reuses npm's own cache. Idempotent; progress on
+# stderr.
 # A missing prerequisite (node >= 20, Python >= 3.12, apt for tmux) is an error, never a
 # silent skip.
 set -euo pipefail
@@ -35,7 +39,7 @@ case "${1:-}" in
   "") ;;
   --check) CHECK=1 ;;
   --lock) LOCK=1 ;;
-  -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
   *) die "unknown option: $1 (use --check, --lock or nothing)" ;;
 esac
 
@@ -94,21 +98,32 @@ find_python() {
   return 1
 }
 
+HOSTS_CACHE="${KEYBROKER_HOSTS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keybroker-test-hosts}"
+
 ensure_py_host() {
-  local name="$1" req="$HOSTS_DIR/requirements-$1.txt" venv="$HOSTS_DIR/.venv-$1"
+  local name="$1" req="$HOSTS_DIR/requirements-$1.txt" link="$HOSTS_DIR/.venv-$1"
   [ -f "$req" ] || die "missing $req"
+  local venv
+  venv="$HOSTS_CACHE/venv-$name-$(sha256sum "$req" | cut -c1-16)"
   if [ -x "$venv/bin/python" ] && cmp -s "$req" "$venv/keybroker-requirements.txt"; then
-    log "PyPI host $name: up to date in tests/hosts/.venv-$name"
+    if [ "$(readlink "$link" 2>/dev/null)" != "$venv" ]; then
+      [ "$CHECK" -eq 1 ] && { missing+=("tests/hosts/.venv-$name (link to $venv)"); return 0; }
+      rm -rf "$link" && ln -s "$venv" "$link"
+    fi
+    log "PyPI host $name: up to date in $venv"
     return 0
   fi
   if [ "$CHECK" -eq 1 ]; then missing+=("tests/hosts/.venv-$name (pip)"); return 0; fi
   local py
   py="$(find_python)" || die "PyPI host $name needs Python >= ${PY_MIN[0]}.${PY_MIN[1]}: none found (pyenv's 3.12.1, python3.12, python3.13 or python3 on PATH); install one"
-  log "PyPI host $name: venv with $("$py" -V 2>&1), pip install -r tests/hosts/requirements-$name.txt"
+  log "PyPI host $name: venv with $("$py" -V 2>&1) in $venv, pip install -r tests/hosts/requirements-$name.txt"
   rm -rf "$venv"
+  mkdir -p "$HOSTS_CACHE"
+  # Built under its final path (a venv cannot move), marked complete only at the end.
   "$py" -m venv "$venv"
   "$venv/bin/pip" install -q --no-deps -r "$req" </dev/null >&2
   cp "$req" "$venv/keybroker-requirements.txt"
+  rm -rf "$link" && ln -s "$venv" "$link"
 }
 
 if [ "$LOCK" -eq 1 ]; then
@@ -120,9 +135,26 @@ if [ "$LOCK" -eq 1 ]; then
 fi
 ensure_tmux
 ensure_npm_hosts
+# The venvs install side by side (pip mostly waits on downloads); each one's output is
+# shown once it is done.
+# One install at a time per cache (two would build the same venvs under each other).
+mkdir -p "$HOSTS_CACHE"
+exec 9>"$HOSTS_CACHE/.lock"
+flock 9
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+pids=()
 for h in "${PY_HOSTS[@]}"; do
-  ensure_py_host "$h"
+  if [ "$CHECK" -eq 1 ]; then ensure_py_host "$h"; continue; fi
+  ensure_py_host "$h" >"$logs/$h" 2>&1 &
+  pids+=("$!:$h")
 done
+failed=0
+for p in ${pids[@]+"${pids[@]}"}; do
+  wait "${p%%:*}" || failed=1
+  cat "$logs/${p#*:}" >&2
+done
+[ "$failed" -eq 0 ] || die "a PyPI host failed to install (its output is above)"
 if [ "${#missing[@]}" -gt 0 ]; then
   printf 'install-hosts: missing: %s\n' "${missing[@]}" >&2
   die "run scripts/install-hosts.sh (or make test-hosts) to install them"

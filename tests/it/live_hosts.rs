@@ -763,7 +763,10 @@ fn live_copilot_cli() {
     tui.keys(&["Enter"]);
     tui.wait_for("Details");
     tui.keys(&["Enter"]);
-    let screen = tui.wait_for("\"status\":");
+    // The status shows before the tool list has loaded: wait for both.
+    let screen = tui.wait("the server's status and tools", |s| {
+        s.contains("\"status\":") && s.contains("tools (")
+    });
     assert!(screen.contains("\"status\": \"connected\""), "{screen}");
     assert!(screen.contains("tools (3)"), "{screen}");
     drop(tui);
