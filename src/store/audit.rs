@@ -30,13 +30,14 @@
 //!   with the log in a way a crash cannot explain (lines removed, log replaced, head
 //!   deleted), it first appends an `audit-head-mismatch` event describing what it found,
 //!   so the evidence survives the head being rewritten; `verify` reports that event.
-//! * The head is also anchored in the keychain ([`anchor`]): an HMAC over the head whose
-//!   key is a keychain item. An append that finds the anchor disagreeing with the log (the
-//!   log and its head rewritten together, or an older copy put back) records an
-//!   `audit-head-mismatch` event before it re-anchors; `verify` reports an anchor the
-//!   chain does not reach as [`ProblemKind::AnchorMismatch`], and an anchor that is only
-//!   behind (appends made while the keychain was locked) as stale, in
-//!   [`VerifyReport::anchor`].
+//! * The head is also anchored with a key kept in the keychain ([`anchor`]): every
+//!   append writes an HMAC of the head into the head file, and writers other than the
+//!   launcher also record the head in a keychain item (the keychain anchor). An append
+//!   that finds the head's MAC wrong or the anchored point missing from the log (the log
+//!   and its head rewritten together, truncated to before the anchor, or an older copy
+//!   put back) records an `audit-head-mismatch` event first; `verify` reports either as
+//!   [`ProblemKind::AnchorMismatch`], and a head without a MAC after the anchored point
+//!   (appends made while the keychain was locked) as stale, in [`VerifyReport::anchor`].
 //!
 //! # Concurrency
 //!
@@ -52,9 +53,11 @@
 //!   Nothing here inspects or redacts values: keeping secrets out is the caller's job.
 //! * It is not a general-purpose log: no levels, no rotation, no free-form fields.
 //! * It is tamper-*evident*, not tamper-*proof*: someone who can write the user's files
-//!   can rewrite the whole log and the head consistently, which the keychain anchor then
-//!   exposes; someone who can also read the keychain (on Linux: any process of the user)
-//!   can recompute the anchor too.
+//!   can rewrite the whole log and the head consistently, which the head's MAC and the
+//!   keychain anchor then expose (except a truncation back to the anchored point, or a
+//!   head written without a MAC, which reads as appends made while the keychain was
+//!   locked); someone who can also read the keychain (on Linux: any process of the user)
+//!   can recompute both.
 //! * It never follows a symlink at one of its own names (log, head, lock): a planted link
 //!   is refused, and nothing is written through it.
 //! * It never reads the clock, except in [`crate::base::clock::now_rfc3339`], which callers may use.
@@ -209,8 +212,8 @@ pub enum ProblemKind {
     /// An `audit-head-mismatch` event: an earlier append found the head disagreeing.
     HeadMismatchRecorded,
     /// The keychain anchor records a point this chain does not contain (the log and its
-    /// head were rewritten together, or an older copy was put back), or it does not
-    /// verify with its key.
+    /// head were rewritten together, truncated to before it, or an older copy was put
+    /// back), or it does not verify with its key, or the head's MAC does not verify.
     AnchorMismatch,
     /// A rotated segment is missing between two that are present.
     SegmentMissing,

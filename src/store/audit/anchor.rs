@@ -1,22 +1,32 @@
-//! The audit head, anchored outside the log's directory: in the keychain, as an
-//! HMAC-SHA256 over the head (segment, line count, last hash) whose key is a keychain item
-//! of its own, created on first use.
+//! The audit head, anchored outside the log's directory with a key kept in the keychain
+//! (a keychain item of its own, created on first use), in two parts:
+//!
+//! * the head file's MAC ([`Anchor::seal`]): an HMAC-SHA256 over the head (segment, line
+//!   count, last hash) that every append writes into the head, with the key read in the
+//!   keychain session the writer already has. Reading the key is cheap; no keychain
+//!   write is involved.
+//! * the keychain anchor ([`Anchor::write`]): a point of the chain with its own MAC, in a
+//!   keychain item. Writing it is the expensive part (the Secret Service persists its
+//!   file), so it is written only by writers that are not on a server's start path, and
+//!   by `audit verify` (see [`super::AuditLog::mac_only`]).
 //!
 //! The head file next to the log catches lines removed from the end; whoever can write
 //! both files can still replace the log and its head with a consistent new chain, or put
-//! an older copy back. The anchor is the part of the head such a writer cannot reach: the
-//! append that finds the anchor disagreeing with the log records it in the log (an
-//! `audit-head-mismatch` event) before it re-anchors, and `verify` compares the anchor with
-//! the chain.
+//! an older copy back. Without the key such a head carries no valid MAC, and an older copy
+//! or a truncation to before the keychain anchor does not contain the anchored point: the
+//! append that finds either records it in the log (an `audit-head-mismatch` event)
+//! before it goes on, and `verify` reports it. Events after the anchored point are
+//! protected by the MAC against rewriting, not against truncation back to that point.
 //!
 //! The keychain is opened only by writers and `verify`, never to read events: the launcher
 //! hands over the session it opened to release secrets ([`Anchor::offer`]), other writers
 //! open one when they append. A keychain that is locked or absent never stops an append:
-//! the anchor is then behind (stale), and the next append that reaches the keychain
-//! checks the old anchor against the chain and moves it forward.
+//! the head is then written without a MAC and the anchor stays behind (stale); the next
+//! append that reaches the keychain checks the old anchor against the chain and seals the
+//! head again.
 //!
 //! What it does not do: protect against a process running as the same user on Linux,
-//! which may ask the Secret Service for the key and recompute the MAC (see the README's
+//! which may ask the Secret Service for the key and recompute the MACs (see the README's
 //! security model).
 
 use std::sync::{Arc, Mutex};
