@@ -156,6 +156,9 @@ fn verify(ctx: &Context, json: bool) -> Result<()> {
     let written = write_verify(&mut out, ctx, &report, json).and_then(|()| out.flush());
     finish_output(written.err())?;
     if report.ok {
+        // The launcher never moves the keychain anchor; a verified chain does, when the
+        // head's MAC verifies (a locked keychain leaves it where it is).
+        let _ = ctx.audit.anchor_head();
         Ok(())
     } else {
         Err(Error::other(

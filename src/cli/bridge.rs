@@ -24,7 +24,9 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = super::context()?;
+    let mut ctx = super::context()?;
+    // Runs on every server start: the head gets its MAC, the keychain anchor no write.
+    ctx.audit = ctx.audit.mac_only();
     let sign_in = a.sign_in.then(|| SignInPolicy {
         browser: a.browser.browser(),
         timeout: a.browser.timeout(),

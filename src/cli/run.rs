@@ -20,7 +20,9 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(a: Args) -> Result<()> {
-    let ctx = super::context()?;
+    let mut ctx = super::context()?;
+    // Runs on every server start: the head gets its MAC, the keychain anchor no write.
+    ctx.audit = ctx.audit.mac_only();
     let command = launch::utf8_args(a.command)?;
     let state = State::load(&ctx.paths)?;
     let vault = ctx.vault()?;
@@ -82,7 +84,9 @@ pub(super) struct RelayArgs {
 
 #[cfg(unix)]
 pub(super) fn relay_main(a: RelayArgs) -> Result<()> {
-    let ctx = super::context()?;
+    let mut ctx = super::context()?;
+    // Part of the launcher (one per guarded server): MAC only, as in `run`.
+    ctx.audit = ctx.audit.mac_only();
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server_id)?;
     let session = relay::GuardSession::open(&ctx.paths, &ctx.audit, server, super::now);

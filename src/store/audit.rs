@@ -30,13 +30,14 @@
 //!   with the log in a way a crash cannot explain (lines removed, log replaced, head
 //!   deleted), it first appends an `audit-head-mismatch` event describing what it found,
 //!   so the evidence survives the head being rewritten; `verify` reports that event.
-//! * The head is also anchored in the keychain ([`anchor`]): an HMAC over the head whose
-//!   key is a keychain item. An append that finds the anchor disagreeing with the log (the
-//!   log and its head rewritten together, or an older copy put back) records an
-//!   `audit-head-mismatch` event before it re-anchors; `verify` reports an anchor the
-//!   chain does not reach as [`ProblemKind::AnchorMismatch`], and an anchor that is only
-//!   behind (appends made while the keychain was locked) as stale, in
-//!   [`VerifyReport::anchor`].
+//! * The head is also anchored with a key kept in the keychain ([`anchor`]): every
+//!   append writes an HMAC of the head into the head file, and writers other than the
+//!   launcher also record the head in a keychain item (the keychain anchor). An append
+//!   that finds the head's MAC wrong or the anchored point missing from the log (the log
+//!   and its head rewritten together, truncated to before the anchor, or an older copy
+//!   put back) records an `audit-head-mismatch` event first; `verify` reports either as
+//!   [`ProblemKind::AnchorMismatch`], and a head without a MAC after the anchored point
+//!   (appends made while the keychain was locked) as stale, in [`VerifyReport::anchor`].
 //!
 //! # Concurrency
 //!
@@ -52,9 +53,11 @@
 //!   Nothing here inspects or redacts values: keeping secrets out is the caller's job.
 //! * It is not a general-purpose log: no levels, no rotation, no free-form fields.
 //! * It is tamper-*evident*, not tamper-*proof*: someone who can write the user's files
-//!   can rewrite the whole log and the head consistently, which the keychain anchor then
-//!   exposes; someone who can also read the keychain (on Linux: any process of the user)
-//!   can recompute the anchor too.
+//!   can rewrite the whole log and the head consistently, which the head's MAC and the
+//!   keychain anchor then expose (except a truncation back to the anchored point, or a
+//!   head written without a MAC, which reads as appends made while the keychain was
+//!   locked); someone who can also read the keychain (on Linux: any process of the user)
+//!   can recompute both.
 //! * It never follows a symlink at one of its own names (log, head, lock): a planted link
 //!   is refused, and nothing is written through it.
 //! * It never reads the clock, except in [`crate::base::clock::now_rfc3339`], which callers may use.
@@ -128,15 +131,18 @@ pub enum AnchorStatus {
     /// This log has no anchor (a log opened without a keychain service).
     #[default]
     NotConfigured,
-    /// The anchor records the end of the chain.
+    /// The anchor is in the chain and either records its end or is followed by a head
+    /// whose MAC verifies.
     Verified,
     /// Nothing to anchor yet (an empty log).
     Empty,
     /// The log has events but nothing is anchored: a log from before anchors. The next
     /// append anchors it.
     NotAnchoredYet,
-    /// The anchor records an earlier point of this chain: appends happened while the
-    /// keychain was locked or absent. The next append with the keychain moves it forward.
+    /// The anchor records an earlier point of this chain and the head carries no MAC:
+    /// appends happened while the keychain was locked or absent. The next append with the
+    /// keychain seals the head (and, from a writer other than the launcher, moves the
+    /// anchor forward).
     Stale { anchored_lines: usize },
     /// The keychain could not be asked; the anchor was not checked.
     Unavailable(String),
@@ -149,15 +155,18 @@ impl AnchorStatus {
     pub fn describe(&self) -> String {
         match self {
             AnchorStatus::NotConfigured => "not anchored (no keychain for this log)".into(),
-            AnchorStatus::Verified => "the keychain anchor matches the end of the chain".into(),
+            AnchorStatus::Verified => "the keychain anchor is in the chain and the head \
+                matches it or carries a MAC that verifies"
+                .into(),
             AnchorStatus::Empty => "nothing to anchor yet (empty log)".into(),
             AnchorStatus::NotAnchoredYet => "not anchored yet: this log predates the keychain \
                 anchor; the next audited action anchors it"
                 .into(),
             AnchorStatus::Stale { anchored_lines } => format!(
-                "the keychain anchor is stale: it records line {anchored_lines} of this chain, \
-                 and later events were appended while the keychain was locked or absent; \
-                 they are not covered by the anchor until the next audited action with the \
+                "not anchored since line {anchored_lines}: the keychain anchor records that line \
+                 of this chain, and the head carries no MAC for the events after it (they were \
+                 appended while the keychain was locked or absent, or the head was replaced \
+                 without one), so they are not covered until the next audited action with the \
                  keychain unlocked"
             ),
             AnchorStatus::Unavailable(why) => format!(
@@ -203,8 +212,8 @@ pub enum ProblemKind {
     /// An `audit-head-mismatch` event: an earlier append found the head disagreeing.
     HeadMismatchRecorded,
     /// The keychain anchor records a point this chain does not contain (the log and its
-    /// head were rewritten together, or an older copy was put back), or it does not
-    /// verify with its key.
+    /// head were rewritten together, truncated to before it, or an older copy was put
+    /// back), or it does not verify with its key, or the head's MAC does not verify.
     AnchorMismatch,
     /// A rotated segment is missing between two that are present.
     SegmentMissing,
@@ -215,6 +224,9 @@ pub enum ProblemKind {
 pub struct AuditLog {
     path: PathBuf,
     anchor: Option<Anchor>,
+    /// Whether appends move the keychain anchor (off: the head gets its MAC only; see
+    /// [`AuditLog::mac_only`]).
+    anchor_writes: bool,
     /// The active log is rotated into a numbered segment once it reaches this size.
     segment_bytes: u64,
 }
@@ -240,6 +252,10 @@ struct Head {
     segment: u64,
     lines: usize,
     hash: String,
+    /// HMAC-SHA256 of (segment, lines, hash) with the anchor's key ([`Anchor::seal`]);
+    /// absent when the append could not reach the keychain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -273,6 +289,7 @@ impl AuditLog {
         AuditLog {
             path: path.into(),
             anchor: None,
+            anchor_writes: true,
             segment_bytes: segment_bytes_from_env(),
         }
     }
@@ -284,6 +301,7 @@ impl AuditLog {
         AuditLog {
             path: path.into(),
             anchor: Some(Anchor::new(service)),
+            anchor_writes: true,
             segment_bytes: segment_bytes_from_env(),
         }
     }
@@ -293,6 +311,7 @@ impl AuditLog {
         AuditLog {
             path: path.into(),
             anchor: Some(Anchor::with_vault(vault)),
+            anchor_writes: true,
             segment_bytes: segment_bytes_from_env(),
         }
     }
@@ -302,6 +321,40 @@ impl AuditLog {
     pub fn with_segment_bytes(mut self, bytes: u64) -> Self {
         self.segment_bytes = bytes.max(1);
         self
+    }
+
+    /// Appends through this log write the head's MAC but never the keychain anchor: for
+    /// writers that run on every server start (the launcher, the bridge), where a
+    /// keychain write (the Secret Service persisting its file) would be most of the cost.
+    /// They still read the anchor and check it, and the head's MAC, before they append;
+    /// the anchor itself moves forward with the next other writer or `audit verify`.
+    /// The one keychain write left is the key's creation, once per installation.
+    #[must_use]
+    pub fn mac_only(mut self) -> Self {
+        self.anchor_writes = false;
+        self
+    }
+
+    /// Move the keychain anchor to the head when the head's MAC verifies (`audit
+    /// verify`, once the chain verified). `Ok(true)`: the anchor was written.
+    pub fn anchor_head(&self) -> std::result::Result<bool, String> {
+        let Some(a) = &self.anchor else {
+            return Ok(false);
+        };
+        let HeadState::Valid(h) = read_head(&self.head_path()) else {
+            return Ok(false);
+        };
+        let Some(mac) = &h.mac else {
+            return Ok(false);
+        };
+        if !a.check_seal(&h.point(), mac)? {
+            return Ok(false);
+        }
+        if matches!(a.read(), anchor::Read::Valid(p) if p == h.point()) {
+            return Ok(false);
+        }
+        a.write(&h.point())?;
+        Ok(true)
     }
 
     /// Anchor through this already open keychain session (the launcher's), so no second
@@ -384,7 +437,12 @@ impl AuditLog {
         let tail = read_tail(&mut file, len).map_err(|e| Error::io(path, e))?;
 
         let fragment_lines = usize::from(tail.fragment.is_some());
-        let head = self.finish_rotation(read_head(&self.head_path()), len);
+        let raw_head = read_head(&self.head_path());
+        // The head's MAC is over the head as written, before a rotation is completed.
+        let sealed = raw_head
+            .valid()
+            .and_then(|h| h.mac.clone().map(|m| (h.point(), m)));
+        let head = self.finish_rotation(raw_head, len);
         let segment = head.valid().map_or(0, |h| h.segment);
         // A fresh active log after a rotation chains to the previous segment's last hash.
         let rotated_prev = match &head {
@@ -441,9 +499,27 @@ impl AuditLog {
             hash: last_hash.clone().unwrap_or_else(|| GENESIS.to_owned()),
         };
         let (anchor_usable, anchor_mismatch) = self.check_anchor_before_append(&before);
+        // After the anchor's read, so the key is already in this process.
+        let seal_mismatch = match (&self.anchor, &sealed) {
+            (Some(a), Some((point, mac))) if anchor_usable => match a.check_seal(point, mac) {
+                Ok(false) => Some(format!(
+                    "when this event was appended, {} ({} lines ending in hash {}) carried a \
+                     MAC that does not verify with the keychain anchor's key: the log and its \
+                     head were rewritten together without the key",
+                    self.head_path().display(),
+                    point.lines,
+                    point.hash
+                )),
+                _ => None,
+            },
+            _ => None,
+        };
 
-        let mut all = Vec::with_capacity(events.len() + 2);
-        for detail in [mismatch, anchor_mismatch].into_iter().flatten() {
+        let mut all = Vec::with_capacity(events.len() + 3);
+        for detail in [mismatch, anchor_mismatch, seal_mismatch]
+            .into_iter()
+            .flatten()
+        {
             all.push(
                 Event::new(EventKind::HeadMismatch, Outcome::Error, &events[0].time).detail(detail),
             );
@@ -474,12 +550,20 @@ impl AuditLog {
             segment,
             lines: lines_before + all.len(),
             hash: prev,
+            mac: None,
         };
         if len + buf.len() as u64 >= self.segment_bytes {
             head = self.rotate(head)?;
         }
-        self.write_head(&head)?;
         if anchor_usable && let Some(a) = &self.anchor {
+            // No keychain: the head goes without a MAC; the events are recorded.
+            head.mac = a.seal(&head.point());
+        }
+        self.write_head(&head)?;
+        if anchor_usable
+            && self.anchor_writes
+            && let Some(a) = &self.anchor
+        {
             // A keychain that fails now leaves the anchor stale; the events are recorded.
             let _ = a.write(&head.point());
         }
@@ -506,6 +590,7 @@ impl AuditLog {
             segment: next,
             lines: 0,
             hash: head.hash,
+            mac: None,
         })
     }
 
@@ -524,6 +609,7 @@ impl AuditLog {
                 segment: h.segment + 1,
                 lines: 0,
                 hash: h.hash.clone(),
+                mac: None,
             })
         } else {
             head
@@ -1295,7 +1381,19 @@ impl Verifier {
             hash: last_hash.clone().unwrap_or_else(|| GENESIS.to_owned()),
         };
         let anchor_hit = self.anchor.as_ref().and_then(|p| p.hit);
-        report.anchor = log.check_anchor(snap.anchor.clone(), &end, anchor_hit, report);
+        let seal = match (&snap.head, &log.anchor, &snap.anchor) {
+            (HeadState::Valid(h), Some(a), Some(read)) => match (&h.mac, read) {
+                (None, _) => Seal::Missing,
+                (Some(_), anchor::Read::Unavailable(_)) => Seal::Unchecked,
+                (Some(mac), _) => match a.check_seal(&h.point(), mac) {
+                    Ok(true) => Seal::Valid,
+                    Ok(false) => Seal::Invalid,
+                    Err(_) => Seal::Unchecked,
+                },
+            },
+            _ => Seal::Missing,
+        };
+        report.anchor = log.check_anchor(snap.anchor.clone(), &end, anchor_hit, seal, report);
         report.problems.sort_by_key(|p| p.line);
     }
 }
@@ -1322,11 +1420,13 @@ impl AuditLog {
         read: Option<anchor::Read>,
         end: &Point,
         hit: Option<bool>,
+        seal: Seal,
         report: &mut VerifyReport,
     ) -> AnchorStatus {
         let Some(read) = read else {
             return AnchorStatus::NotConfigured;
         };
+        let head_name = self.head_path().display().to_string();
         let log = self.path.display();
         let empty = report.lines == 0 && end.hash == GENESIS;
         let mut mismatch = |message: String| {
@@ -1337,6 +1437,15 @@ impl AuditLog {
             });
             AnchorStatus::Mismatch
         };
+        if seal == Seal::Invalid {
+            return mismatch(format!(
+                "{head_name} records line {} with hash {} (segment {}) and a MAC that does not \
+                 verify with the keychain anchor's key: the log and its head were rewritten \
+                 together by someone without the key. Keep this copy for investigation and \
+                 compare it with a backup",
+                end.lines, end.hash, end.segment
+            ));
+        }
         match read {
             anchor::Read::Unavailable(why) => AnchorStatus::Unavailable(why),
             anchor::Read::Missing if empty => AnchorStatus::Empty,
@@ -1350,7 +1459,10 @@ impl AuditLog {
                 let behind =
                     p.segment < end.segment || (p.segment == end.segment && p.lines < end.lines);
                 // Behind and in the chain, or behind in a segment archived since.
-                if behind && hit != Some(false) {
+                if behind && hit != Some(false) && seal == Seal::Valid {
+                    // Events after the anchored point: the head's MAC vouches for them.
+                    AnchorStatus::Verified
+                } else if behind && hit != Some(false) {
                     AnchorStatus::Stale {
                         anchored_lines: p.lines,
                     }
@@ -1367,6 +1479,18 @@ impl AuditLog {
             }
         }
     }
+}
+
+/// The head file's MAC, as `verify` found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seal {
+    /// No head, or a head without a MAC.
+    Missing,
+    Valid,
+    /// A MAC that does not verify with the key.
+    Invalid,
+    /// The key could not be read.
+    Unchecked,
 }
 
 /// `refusal` with a note that it could not be recorded because of `audit_err`.
@@ -1739,7 +1863,8 @@ mod tests {
             Head {
                 segment: 0,
                 lines: 3,
-                hash: out[1].hash.clone()
+                hash: out[1].hash.clone(),
+                mac: None,
             }
         );
     }
@@ -2027,7 +2152,136 @@ mod tests {
         let report = log.verify().unwrap();
         assert!(report.ok, "{report:#?}");
         assert_eq!(report.anchor, AnchorStatus::Stale { anchored_lines: 1 });
-        assert!(report.anchor.describe().contains("stale"));
+        assert!(
+            report
+                .anchor
+                .describe()
+                .contains("not anchored since line 1"),
+            "{}",
+            report.anchor.describe()
+        );
+    }
+
+    fn anchor_item(vault: &Vault) -> String {
+        vault
+            .get(anchor::ANCHOR_ID)
+            .unwrap()
+            .expect("anchor")
+            .expose()
+            .to_string()
+    }
+
+    fn head_json(log: &AuditLog) -> serde_json::Value {
+        serde_json::from_slice(&fs::read(log.head_path()).unwrap()).unwrap()
+    }
+
+    /// Two anchored events, then three from a launcher (MAC only).
+    fn launched(n: usize) -> (tempfile::TempDir, AuditLog, Vault, String) {
+        let (d, log, vault) = anchored(2);
+        let anchor_before = anchor_item(&vault);
+        let launcher = AuditLog::with_vault(log.path(), vault.clone()).mac_only();
+        for i in 0..n {
+            launcher
+                .append(vec![ev(
+                    EventKind::Released,
+                    &format!("l{i}"),
+                    &format!("2026-03-0{}T00:00:00Z", i + 1),
+                )])
+                .unwrap();
+        }
+        (d, log, vault, anchor_before)
+    }
+
+    #[test]
+    fn mac_only_appends_leave_the_anchor_alone_and_seal_the_head() {
+        let (_d, log, vault, anchor_before) = launched(3);
+        assert_eq!(anchor_item(&vault), anchor_before, "no anchor write");
+        let head = head_json(&log);
+        assert_eq!(head["lines"], 5);
+        assert_eq!(head["mac"].as_str().map(str::len), Some(64), "{head}");
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Verified);
+
+        // `audit verify` moves the anchor to the sealed head.
+        assert_eq!(log.anchor_head(), Ok(true));
+        assert!(anchor_item(&vault).contains("\"lines\":5"));
+        assert_eq!(log.anchor_head(), Ok(false), "already there");
+    }
+
+    #[test]
+    fn a_rewrite_after_mac_only_appends_is_an_anchor_mismatch_unless_the_mac_is_dropped() {
+        let (_d, log, _v, _) = launched(3);
+        let mac = head_json(&log)["mac"].as_str().unwrap().to_string();
+        rewrite_consistently(&log, |e| {
+            if e.server.as_deref() == Some("l1") {
+                e.server = Some("someone-else".into());
+            }
+        });
+        // The head keeps a MAC (the old one): it does not verify.
+        let head = head_json(&log);
+        fs::write(
+            log.head_path(),
+            format!(
+                "{{\"lines\":{},\"hash\":{},\"mac\":\"{mac}\"}}\n",
+                head["lines"], head["hash"]
+            ),
+        )
+        .unwrap();
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::AnchorMismatch], "{report:#?}");
+        assert!(report.problems[0].message.contains("without the key"));
+
+        // The next launcher append records it before it seals the head again.
+        log.clone()
+            .mac_only()
+            .append(vec![ev(EventKind::Released, "z", "2026-04-01T00:00:00Z")])
+            .unwrap();
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::HeadMismatchRecorded], "{report:#?}");
+
+        // A head without a MAC is only "not anchored since" the anchored point.
+        let (_d, log, _v, _) = launched(3);
+        rewrite_consistently(&log, |e| {
+            if e.server.as_deref() == Some("l1") {
+                e.server = Some("someone-else".into());
+            }
+        });
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Stale { anchored_lines: 2 });
+    }
+
+    #[test]
+    fn a_truncation_to_before_the_anchored_point_is_an_anchor_mismatch() {
+        let (_d, log, _v, _) = launched(3);
+        let all = lines(&log);
+        write_lines(&log, &all[..1]);
+        let kept: Event = serde_json::from_str(&all[0]).unwrap();
+        fs::write(
+            log.head_path(),
+            format!("{{\"lines\":1,\"hash\":\"{}\"}}\n", kept.hash),
+        )
+        .unwrap();
+        let report = log.verify().unwrap();
+        let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::AnchorMismatch], "{report:#?}");
+
+        // Back to just after the anchored point: not detectable, only "not anchored since".
+        let (_d, log, _v, _) = launched(3);
+        let all = lines(&log);
+        write_lines(&log, &all[..2]);
+        let kept: Event = serde_json::from_str(&all[1]).unwrap();
+        fs::write(
+            log.head_path(),
+            format!("{{\"lines\":2,\"hash\":\"{}\"}}\n", kept.hash),
+        )
+        .unwrap();
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:#?}");
+        assert_eq!(report.anchor, AnchorStatus::Verified);
     }
 
     #[cfg(unix)]

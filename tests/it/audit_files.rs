@@ -76,8 +76,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Rewrite the whole log with `edit` applied to each event and a freshly computed hash
 /// chain, and a head that matches: what someone who can write the files and knows the
-/// format can do. Every hash and link holds afterwards.
+/// format can do. Every hash and link holds afterwards; the head keeps the MAC it had
+/// (nobody without the key can compute the new one).
 fn rewrite_log_and_head(w: &World, edit: impl Fn(&mut serde_json::Map<String, Value>)) {
+    let old_mac = head(w)["mac"].as_str().map(str::to_string);
     let raw = std::fs::read_to_string(log(w)).expect("log");
     let mut prev = GENESIS.to_string();
     let mut out = String::new();
@@ -95,9 +97,28 @@ fn rewrite_log_and_head(w: &World, edit: impl Fn(&mut serde_json::Map<String, Va
         lines += 1;
     }
     std::fs::write(log(w), out).expect("write log");
+    let mac = old_mac.map_or(String::new(), |m| format!(",\"mac\":\"{m}\""));
     std::fs::write(
         data(w).join("audit.jsonl.head"),
-        format!("{{\"lines\":{lines},\"hash\":\"{prev}\"}}\n"),
+        format!("{{\"lines\":{lines},\"hash\":\"{prev}\"{mac}}}\n"),
+    )
+    .expect("write head");
+}
+
+fn head(w: &World) -> Value {
+    serde_json::from_slice(&std::fs::read(data(w).join("audit.jsonl.head")).expect("head"))
+        .expect("head json")
+}
+
+/// The log cut to its first `n` lines and a head without a MAC that matches them.
+fn truncate_log_and_head(w: &World, n: usize) {
+    let raw = std::fs::read_to_string(log(w)).expect("log");
+    let kept: Vec<&str> = raw.lines().take(n).collect();
+    let last: Value = serde_json::from_str(kept[n - 1]).expect("event");
+    std::fs::write(log(w), format!("{}\n", kept.join("\n"))).expect("write log");
+    std::fs::write(
+        data(w).join("audit.jsonl.head"),
+        format!("{{\"lines\":{n},\"hash\":{}}}\n", last["hash"]),
     )
     .expect("write head");
 }
@@ -266,9 +287,67 @@ fn a_fresh_log_is_anchored_in_the_keychain_and_verify_checks_it() {
 }
 
 #[test]
+fn launches_seal_the_head_and_never_write_the_keychain_anchor() {
+    let w = world_with_printer();
+    let anchor = keychain_item(&w, "keybroker.audit-anchor").expect("anchored by import");
+    let imported = w.audit_lines().len();
+    let mut macs = vec![head(&w)["mac"].clone()];
+    for _ in 0..3 {
+        assert!(w.run_entry("printer").status.success());
+        macs.push(head(&w)["mac"].clone());
+    }
+    assert_eq!(
+        keychain_item(&w, "keybroker.audit-anchor").as_deref(),
+        Some(anchor.as_str()),
+        "no launch wrote the anchor"
+    );
+    assert_eq!(w.audit_lines().len(), imported + 3);
+    for pair in macs.windows(2) {
+        assert!(pair[1].as_str().is_some_and(|m| m.len() == 64), "{macs:?}");
+        assert_ne!(pair[0], pair[1], "every launch seals the head anew");
+    }
+    let (code, report) = verify_json(&w);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["anchor"]["status"], "verified", "{report}");
+
+    // `audit verify` moved the anchor to the sealed head.
+    let moved: Value =
+        serde_json::from_str(&keychain_item(&w, "keybroker.audit-anchor").expect("anchor item"))
+            .expect("anchor json");
+    assert_eq!(moved["lines"], imported + 3);
+}
+
+#[test]
+fn a_truncation_to_before_the_keychain_anchor_is_an_anchor_mismatch() {
+    let w = world_with_printer();
+    let anchored: Value = serde_json::from_str(
+        &keychain_item(&w, "keybroker.audit-anchor").expect("anchored by import"),
+    )
+    .expect("anchor json");
+    let anchored = anchored["lines"].as_u64().expect("lines") as usize;
+    assert!(anchored >= 2, "{anchored}");
+    for _ in 0..2 {
+        assert!(w.run_entry("printer").status.success());
+    }
+    truncate_log_and_head(&w, anchored - 1);
+    let (code, report) = verify_json(&w);
+    assert_eq!(code, Some(1), "{report}");
+    let kinds: Vec<&str> = report["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| p["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["AnchorMismatch"], "{report}");
+    assert_eq!(report["anchor"]["status"], "mismatch", "{report}");
+}
+
+#[test]
 fn rewriting_the_log_and_its_head_together_is_an_anchor_mismatch_for_verify() {
     let w = world_with_printer();
-    assert!(w.run_entry("printer").status.success());
+    for _ in 0..3 {
+        assert!(w.run_entry("printer").status.success());
+    }
     // Hide that the token was released: the chain and the head stay consistent.
     rewrite_log_and_head(&w, |e| {
         if e["event"] == "released" {
@@ -309,6 +388,34 @@ fn rewriting_the_log_and_its_head_together_is_an_anchor_mismatch_for_verify() {
     );
     let (code, report) = verify_json(&w);
     assert_eq!(code, Some(1), "stays reported: {report}");
+}
+
+/// Without the MAC the head looks like one written while the keychain was locked: verify
+/// warns that the events after the keychain anchor are not anchored (the limit the
+/// README's security model states).
+#[test]
+fn a_rewrite_that_drops_the_head_mac_is_reported_as_not_anchored_since_the_anchor() {
+    let w = world_with_printer();
+    let anchored = w.audit_lines().len();
+    for _ in 0..3 {
+        assert!(w.run_entry("printer").status.success());
+    }
+    rewrite_log_and_head(&w, |e| {
+        if e["event"] == "released" {
+            e.insert("server".into(), json!("claude-desktop/someone-else"));
+        }
+    });
+    let mut h = head(&w);
+    h.as_object_mut().expect("head").remove("mac");
+    std::fs::write(data(&w).join("audit.jsonl.head"), format!("{h}\n")).expect("head");
+    let (code, report) = verify_json(&w);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["anchor"]["status"], "stale", "{report}");
+    let message = report["anchor"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("not anchored since line {anchored}")),
+        "{message}"
+    );
 }
 
 #[test]
@@ -352,7 +459,7 @@ fn without_a_keychain_an_append_is_recorded_and_verify_reports_the_anchor_stale(
     assert!(stdout.contains("anchor was not checked"), "{stdout}");
     assert!(stdout.contains("unlock the keychain"), "{stdout}");
 
-    // The next launch (keychain reachable) moves the anchor forward.
+    // The next launch (keychain reachable) seals the head; the anchor stays behind it.
     assert!(w.run_entry("printer").status.success());
     let (code, report) = verify_json(&w);
     assert_eq!(code, Some(0), "{report}");

@@ -1,22 +1,32 @@
-//! The audit head, anchored outside the log's directory: in the keychain, as an
-//! HMAC-SHA256 over the head (segment, line count, last hash) whose key is a keychain item
-//! of its own, created on first use.
+//! The audit head, anchored outside the log's directory with a key kept in the keychain
+//! (a keychain item of its own, created on first use), in two parts:
+//!
+//! * the head file's MAC ([`Anchor::seal`]): an HMAC-SHA256 over the head (segment, line
+//!   count, last hash) that every append writes into the head, with the key read in the
+//!   keychain session the writer already has. Reading the key is cheap; no keychain
+//!   write is involved.
+//! * the keychain anchor ([`Anchor::write`]): a point of the chain with its own MAC, in a
+//!   keychain item. Writing it is the expensive part (the Secret Service persists its
+//!   file), so it is written only by writers that are not on a server's start path, and
+//!   by `audit verify` (see [`super::AuditLog::mac_only`]).
 //!
 //! The head file next to the log catches lines removed from the end; whoever can write
 //! both files can still replace the log and its head with a consistent new chain, or put
-//! an older copy back. The anchor is the part of the head such a writer cannot reach: the
-//! append that finds the anchor disagreeing with the log records it in the log (an
-//! `audit-head-mismatch` event) before it re-anchors, and `verify` compares the anchor with
-//! the chain.
+//! an older copy back. Without the key such a head carries no valid MAC, and an older copy
+//! or a truncation to before the keychain anchor does not contain the anchored point: the
+//! append that finds either records it in the log (an `audit-head-mismatch` event)
+//! before it goes on, and `verify` reports it. Events after the anchored point are
+//! protected by the MAC against rewriting, not against truncation back to that point.
 //!
 //! The keychain is opened only by writers and `verify`, never to read events: the launcher
 //! hands over the session it opened to release secrets ([`Anchor::offer`]), other writers
 //! open one when they append. A keychain that is locked or absent never stops an append:
-//! the anchor is then behind (stale), and the next append that reaches the keychain
-//! checks the old anchor against the chain and moves it forward.
+//! the head is then written without a MAC and the anchor stays behind (stale); the next
+//! append that reaches the keychain checks the old anchor against the chain and seals the
+//! head again.
 //!
 //! What it does not do: protect against a process running as the same user on Linux,
-//! which may ask the Secret Service for the key and recompute the MAC (see the README's
+//! which may ask the Secret Service for the key and recompute the MACs (see the README's
 //! security model).
 
 use std::sync::{Arc, Mutex};
@@ -35,6 +45,8 @@ pub const KEY_ID: &str = "keybroker.audit-anchor-key";
 pub const ANCHOR_ID: &str = "keybroker.audit-anchor";
 
 const MAC_CONTEXT: &[u8] = b"keybroker audit anchor v1\n";
+/// The head file's MAC: same key, its own context (a head MAC is never an anchor MAC).
+const HEAD_CONTEXT: &[u8] = b"keybroker audit head v1\n";
 
 /// A position in the chain: after `lines` physical lines of the log file that follows
 /// `segment` rotated segments, the last event's hash is `hash`.
@@ -199,7 +211,8 @@ impl Anchor {
         let Ok(mac) = hex::decode(&parsed.mac) else {
             return Read::Invalid("the anchor's MAC is not hex".into());
         };
-        let verified = mac_for(&key, &parsed.point).is_some_and(|m| m.verify_slice(&mac).is_ok());
+        let verified =
+            mac_for(&key, MAC_CONTEXT, &parsed.point).is_some_and(|m| m.verify_slice(&mac).is_ok());
         if verified && parsed.v == 1 {
             Read::Valid(parsed.point)
         } else {
@@ -211,28 +224,59 @@ impl Anchor {
         }
     }
 
+    /// The MAC key, created on first use when `create` (the one keychain write an
+    /// installation makes for it). `Ok(None)`: there is none and none was created.
+    fn mac_key(&self, create: bool) -> Result<Option<Secret>, String> {
+        let vault = self.vault()?;
+        if let Some(k) = self.key(&vault)? {
+            return Ok(Some(k));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw)
+            .map_err(|e| format!("no random bytes for the anchor's key: {e}"))?;
+        let k = Secret::new(hex::encode(raw));
+        raw.fill(0);
+        vault
+            .set(KEY_ID, &k)
+            .map_err(|e| self.fail(&e.to_string()))?;
+        if let Ok(mut slot) = self.inner.lock() {
+            slot.key = Some(k.clone());
+        }
+        Ok(Some(k))
+    }
+
+    /// The MAC the head file carries for `point` (hex), with the key read in this
+    /// process's keychain session (created on first use). `None`: no keychain to ask;
+    /// the head is then written without a MAC.
+    pub fn seal(&self, point: &Point) -> Option<String> {
+        let key = self.mac_key(true).ok().flatten()?;
+        let mac = mac_for(&key, HEAD_CONTEXT, point)?.finalize().into_bytes();
+        Some(hex::encode(mac))
+    }
+
+    /// Whether `mac` is the head MAC of `point`. An error: the key could not be read
+    /// (the keychain is unavailable, or the key is gone).
+    pub fn check_seal(&self, point: &Point, mac: &str) -> Result<bool, String> {
+        let key = self
+            .mac_key(false)?
+            .ok_or_else(|| format!("the keychain item `{KEY_ID}` (the anchor's key) is gone"))?;
+        let Ok(mac) = hex::decode(mac) else {
+            return Ok(false);
+        };
+        Ok(mac_for(&key, HEAD_CONTEXT, point).is_some_and(|m| m.verify_slice(&mac).is_ok()))
+    }
+
     /// Anchor `point`, creating the key on first use. An error is the reason the anchor
     /// stays where it was.
     pub fn write(&self, point: &Point) -> Result<(), String> {
         let vault = self.vault()?;
-        let key = match self.key(&vault)? {
-            Some(k) => k,
-            None => {
-                let mut raw = [0u8; 32];
-                getrandom::fill(&mut raw)
-                    .map_err(|e| format!("no random bytes for the anchor's key: {e}"))?;
-                let k = Secret::new(hex::encode(raw));
-                raw.fill(0);
-                vault
-                    .set(KEY_ID, &k)
-                    .map_err(|e| self.fail(&e.to_string()))?;
-                if let Ok(mut slot) = self.inner.lock() {
-                    slot.key = Some(k.clone());
-                }
-                k
-            }
-        };
-        let mac = mac_for(&key, point)
+        let key = self
+            .mac_key(true)?
+            .ok_or_else(|| "the anchor's key is unusable".to_string())?;
+        let mac = mac_for(&key, MAC_CONTEXT, point)
             .ok_or_else(|| "the anchor's key is unusable".to_string())?
             .finalize()
             .into_bytes();
@@ -248,9 +292,9 @@ impl Anchor {
     }
 }
 
-fn mac_for(key: &Secret, point: &Point) -> Option<Hmac<Sha256>> {
+fn mac_for(key: &Secret, context: &[u8], point: &Point) -> Option<Hmac<Sha256>> {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose().as_bytes()).ok()?;
-    mac.update(MAC_CONTEXT);
+    mac.update(context);
     mac.update(format!("{}\n{}\n{}", point.segment, point.lines, point.hash).as_bytes());
     Some(mac)
 }
