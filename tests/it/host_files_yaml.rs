@@ -263,11 +263,12 @@ fn import_of_each_yaml_host_edits_only_its_secret_and_remote_entries_and_restore
             "{}: {after_text}",
             case.fixture
         );
-        // The env names stay; their values moved to the keychain.
+        // The env names stay; their values moved to the keychain. A host that starts
+        // servers with the entry's env only also gets `KEYBROKER_HOME` (not a secret).
         assert!(
-            github.value["env"]
-                .as_object()
-                .is_some_and(|e| e.values().all(|v| v == "") || e.is_empty()),
+            github.value["env"].as_object().is_some_and(|e| e
+                .iter()
+                .all(|(k, v)| v == "" || (k == "KEYBROKER_HOME" && host.entry_env_only()))),
             "{}: {}",
             case.fixture,
             github.value
