@@ -256,6 +256,8 @@ try {
   console.error(`conformance client: ${e?.message ?? e}`);
   code = 1;
 } finally {
-  rmSync(home, { recursive: true, force: true });
+  // A bridge the SDK just closed may still be writing its last audit lines (and their
+  // head) while it exits: retry instead of failing on a file that appeared meanwhile.
+  rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 process.exit(code);
