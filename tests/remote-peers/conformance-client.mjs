@@ -154,6 +154,16 @@ async function rawSession(body) {
     await body(call);
   } finally {
     child.stdin.end();
+    await exited(child.pid);
+  }
+}
+
+// Wait (at most 10 s) for a bridge this host closed to finish: it writes its last audit
+// lines while it exits, and the home it writes to is removed afterwards.
+async function exited(pid) {
+  for (let i = 0; i < 200 && pid; i++) {
+    try { process.kill(pid, 0); } catch { return; }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -226,7 +236,9 @@ async function sdkSession() {
     const { tools } = await client.listTools();
     for (const tool of tools) await client.callTool({ name: tool.name, arguments: argumentsFor(tool) });
   }
+  const pid = transport.pid;
   await client.close();
+  await exited(pid);
 }
 
 let code = 0;
