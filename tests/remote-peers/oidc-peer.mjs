@@ -26,11 +26,13 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 
 const TTL = Number(process.env.ACCESS_TTL || 4);
-const listen = (srv) => new Promise((r) => srv.listen(0, '127.0.0.1', () => r(srv.address().port)));
+// PORTS='<as>,<mcp>' listens there (a test restarts the peer in place); else any free port.
+const fixed = (process.env.PORTS || '').split(',').map(Number);
+const listen = (srv, port) => new Promise((r) => srv.listen(port || 0, '127.0.0.1', () => r(srv.address().port)));
 
 const asServer = http.createServer();
 const mcpServer = http.createServer();
-const [asPort, mcpPort] = [await listen(asServer), await listen(mcpServer)];
+const [asPort, mcpPort] = [await listen(asServer, fixed[0]), await listen(mcpServer, fixed[1])];
 const issuer = `http://127.0.0.1:${asPort}`;
 const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
 const stats = { revokedTokenRequests: 0, revokedMcpRequests: 0, refreshes: 0, refreshErrors: 0, codes: 0, machineGrants: 0, machineErrors: 0, dpopRequests: 0, bearerRequests: 0, badProofs: 0 };
