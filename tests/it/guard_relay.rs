@@ -200,8 +200,26 @@ fn sigterm_to_the_launcher_reaches_the_server() {
         assert!(Instant::now() < deadline, "the server never looped");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // ... and the relay has its handler for SIGTERM (the launcher execs the relay after
+    // starting the server; a signal before that ends the launcher, and the server with it).
+    while !catches_sigterm(child.id()) {
+        assert!(Instant::now() < deadline, "the relay never caught SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     kill("-TERM", child.id());
     assert_eq!(wait_exit(&mut child).code(), Some(42));
+}
+
+/// Whether process `pid` has a handler for SIGTERM (`SigCgt` in /proc/<pid>/status).
+fn catches_sigterm(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("SigCgt:"))
+                .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        })
+        .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
 }
 
 #[test]
