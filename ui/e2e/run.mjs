@@ -175,11 +175,14 @@ try {
   const monitor = start('dbus-monitor', ['--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"]);
   monitor.stdout.on('data', (d) => (notifyCalls += d.toString()));
   await sleep(500);
-  start('tauri-driver', ['--port', '4444']);
+  // Free ports, so two runs on one machine do not meet.
+  const driverPort = await freePort();
+  const nativePort = await freePort();
+  start('tauri-driver', ['--port', String(driverPort), '--native-port', String(nativePort)]);
   await sleep(1500);
   browser = await remote({
     hostname: '127.0.0.1',
-    port: 4444,
+    port: driverPort,
     logLevel: 'warn',
     capabilities: {
       browserName: 'wry',
