@@ -1,4 +1,6 @@
-//! `keybroker add <host> <name> --url URL`: add a remote server through the bridge.
+//! `keybroker add <host> <name> --url URL`: add a remote server through the bridge;
+//! `keybroker add <host> <name> [--secret ENV]... -- COMMAND [ARGS]...`: add a stdio server
+//! whose secrets go straight into the keychain (`ops::add::add_stdio`, as the app's form).
 
 use std::path::PathBuf;
 
@@ -9,13 +11,23 @@ use keybroker::{Error, Result};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    /// The host whose config gets the entry: `claude-desktop`.
+    /// The host whose config gets the entry, e.g. `claude-desktop` (`keybroker hosts
+    /// --supported` lists them).
     host: String,
     /// The server's name in that config.
     name: String,
     /// The server's Streamable HTTP endpoint (https; http only on loopback).
-    #[arg(long)]
-    url: String,
+    #[arg(long, required_unless_present = "command")]
+    url: Option<String>,
+    /// A stdio server instead: the program and its arguments, after `--`
+    /// (e.g. `-- npx -y @modelcontextprotocol/server-github`).
+    #[arg(last = true, value_name = "COMMAND", conflicts_with_all = REMOTE_ONLY)]
+    command: Vec<String>,
+    /// With a stdio server: an environment variable that holds a secret. Its value is read
+    /// from a hidden prompt, or (stdin not a terminal) one line of stdin per --secret, in
+    /// order; it goes straight into the keychain. Repeat for each secret.
+    #[arg(long, value_name = "ENV", requires = "command")]
+    secret: Vec<String>,
     /// The config file (default: the host's usual location on this OS).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
@@ -82,7 +94,29 @@ pub(super) struct Args {
     no_guard: bool,
 }
 
+/// The options that only mean something for a remote server.
+const REMOTE_ONLY: &[&str] = &[
+    "url",
+    "allow_http",
+    "header",
+    "client_id",
+    "client_secret_stdin",
+    "issuer",
+    "client_metadata_url",
+    "proxy",
+    "client_credentials",
+    "private_key_jwt",
+    "private_key_stdin",
+    "workload_jwt_file",
+    "workload_jwt_command",
+    "idp",
+    "replace",
+];
+
 pub(super) fn run(a: Args) -> Result<()> {
+    let Some(url) = a.url.clone() else {
+        return add_stdio(a);
+    };
     let ctx = super::context()?;
     let host = Host::parse(&a.host)?;
     let config = super::config_for(&ctx, host, a.config.as_deref())?;
@@ -173,7 +207,7 @@ pub(super) fn run(a: Args) -> Result<()> {
         host,
         config_path: &config,
         name: &a.name,
-        url: &a.url,
+        url: &url,
         allow_http: a.allow_http,
         launcher: &launcher,
         headers,
@@ -227,4 +261,55 @@ fn req_is_machine(a: &Args) -> bool {
         || a.workload_jwt_file.is_some()
         || a.workload_jwt_command.is_some()
         || a.idp.is_some()
+}
+
+/// `keybroker add <host> <name> [--secret ENV]... -- COMMAND [ARGS]...`.
+fn add_stdio(a: Args) -> Result<()> {
+    let mut ctx = super::context()?;
+    let host = Host::parse(&a.host)?;
+    if let Some(path) = &a.config {
+        ctx = ctx.with_config(host, path.clone());
+    }
+    let Some((command, args)) = a.command.split_first() else {
+        return Err(Error::other(
+            "no server given",
+            "add --url URL (a remote server) or `-- COMMAND [ARGS]...` (a stdio server)",
+        ));
+    };
+    for env in &a.secret {
+        keybroker::ops::secrets::check_env_name(env)?;
+    }
+    let values = super::read_env_secrets(&a.secret)?;
+    let secrets: Vec<_> = a.secret.iter().cloned().zip(values).collect();
+    let brokered = !secrets.is_empty();
+    let now = super::now();
+    let req = keybroker::ops::add::StdioServer {
+        host,
+        name: &a.name,
+        command,
+        args,
+        secrets,
+    };
+    let id = keybroker::ops::add::add_stdio(&ctx, req, &now)?;
+    let config = ctx.config_for(host)?;
+    if !brokered {
+        eprintln!(
+            "added {id} to {}; it has no secrets, so it starts as it is (store one with `keybroker secret set {id} ENV`)",
+            config.display()
+        );
+        return Ok(());
+    }
+    if a.no_guard {
+        keybroker::ops::tools::change(
+            &ctx,
+            &id,
+            &keybroker::ops::tools::Change::Guarded(false),
+            &now,
+        )?;
+    }
+    eprintln!(
+        "added {id}: {} now starts it with `keybroker run`, its secrets from the keychain",
+        config.display()
+    );
+    Ok(())
 }

@@ -94,8 +94,10 @@ enum Command {
     /// Write keybroker's man pages into a directory (packaging uses it).
     #[command(hide = true)]
     Man(man::Args),
-    /// Add a remote (HTTP) server to a host, reached through `keybroker bridge`.
-    Add(add::Args),
+    /// Add a server to a host: a remote (HTTP) one by URL, reached through `keybroker
+    /// bridge`, or a stdio one by command (`-- COMMAND ARGS...`) with its secrets in the
+    /// keychain.
+    Add(Box<add::Args>),
     /// Sign in to a remote server (OAuth in the browser); tokens go to the keychain.
     Connect(connect::Args),
     /// Carry MCP between a host (stdio) and a remote server (hosts run this).
@@ -127,7 +129,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::Doctor(a) => doctor::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
-        Command::Add(a) => add::run(a),
+        Command::Add(a) => add::run(*a),
         Command::Connect(a) => connect::run(a),
         Command::Bridge(a) => bridge::run(a),
         Command::RotateKey(a) => rotate_key::run(a),
@@ -199,6 +201,40 @@ pub(crate) fn confirm(question: &str, yes: bool) -> Result<bool> {
 }
 
 /// A secret from a hidden prompt (terminal) or from stdin (pipes, scripts).
+/// The value of each env var in `envs`: a hidden prompt each on a terminal, else one line
+/// of stdin each, in order (`keybroker add ... --secret A --secret B` with two lines piped
+/// in). A single one reads stdin whole, as `read_secret`.
+pub(crate) fn read_env_secrets(envs: &[String]) -> Result<Vec<Secret>> {
+    let prompt = |env: &str| format!("Value for {env} (input hidden): ");
+    if envs.len() < 2 {
+        return envs.iter().map(|env| read_secret(&prompt(env))).collect();
+    }
+    let terminal = std::io::stdin().is_terminal();
+    let mut lines = std::io::stdin().lock();
+    let mut out = Vec::with_capacity(envs.len());
+    for env in envs {
+        let value = if terminal {
+            rpassword::prompt_password(prompt(env)).map_err(|e| Error::io("terminal", e))?
+        } else {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut lines, &mut line)
+                .map_err(|e| Error::io("stdin", e))?;
+            let v = line.trim_end_matches(['\n', '\r']).to_string();
+            zeroize::Zeroize::zeroize(&mut line);
+            v
+        };
+        let secret = Secret::new(value);
+        if secret.is_empty() {
+            return Err(Error::other(
+                format!("no value given for {env}"),
+                "type each value, or pipe one line per --secret, in the order given",
+            ));
+        }
+        out.push(secret);
+    }
+    Ok(out)
+}
+
 pub(crate) fn read_secret(prompt: &str) -> Result<Secret> {
     let value = if std::io::stdin().is_terminal() {
         rpassword::prompt_password(prompt).map_err(|e| Error::io("terminal", e))?

@@ -2,6 +2,7 @@
 //! (the keychain in `scripts/with-keyring.sh`, the official MCP SDKs, real OAuth servers,
 //! real hosts). Set-up shared with the app's tests is in `tests/support`.
 
+mod add_stdio;
 mod approval_boundary;
 mod audit_errors;
 mod audit_files;
