@@ -25,6 +25,14 @@ pub(super) fn run(a: Args) -> Result<()> {
     ctx.audit = ctx.audit.mac_only();
     let command = launch::utf8_args(a.command)?;
     let state = State::load(&ctx.paths)?;
+    #[cfg(unix)]
+    if state
+        .servers
+        .get(&a.server_id)
+        .is_some_and(|s| s.guard.is_some())
+    {
+        relay::block_forwarded_signals();
+    }
     let vault = ctx.vault()?;
     let req = launch::Request {
         server_id: &a.server_id,

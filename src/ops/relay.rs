@@ -384,6 +384,13 @@ pub fn run(
     Ok(exit_code(status))
 }
 
+/// A guarded launch on Unix: block the signals the relay will forward, before the
+/// keychain is opened and the server started; [`run_adopted`] unblocks them.
+#[cfg(unix)]
+pub fn block_forwarded_signals() {
+    unix_signals::set_blocked(true);
+}
+
 /// Unix: start `cmd` as a child, then replace this process with a fresh image of
 /// `launcher` that only relays (`keybroker __relay`, [`run_adopted`]). The relay then
 /// holds nothing of the launcher: no keychain session or its threads, no copy of a
@@ -402,6 +409,16 @@ pub fn spawn_then_relay(
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     platform::prepare(&mut cmd);
+    // The server starts with the forwarded signals unblocked (std resets the mask of the
+    // child too; this does not depend on it).
+    // SAFETY: runs in the forked child before exec; pthread_sigmask is async-signal-safe.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(|| {
+            unix_signals::set_blocked(false);
+            Ok(())
+        });
+    }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(err) => {
@@ -487,6 +504,9 @@ pub fn run_adopted(
     if let Some(s) = platform::Signals::install() {
         s.forward_to(pid);
     }
+    // Blocked since before the server started (`block_forwarded_signals`): what arrived
+    // meanwhile is delivered now, to the handler.
+    unix_signals::set_blocked(false);
     let client = Arc::new(Mutex::new(std::io::stdout()));
     {
         let (s, c) = (session.clone(), client.clone());
@@ -612,9 +632,36 @@ mod unix_signals {
     /// The signals a host sends its servers, caught here and passed to the child.
     pub(crate) struct Signals(std::sync::Mutex<Option<signal_hook::iterator::Signals>>);
 
+    /// What the relay forwards to its server.
+    const FORWARDED: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
+
+    /// Block (or unblock) the forwarded signals in the calling thread; threads it starts
+    /// afterwards inherit that. A guarded `keybroker run` blocks them before it opens the
+    /// keychain (whose threads then never take one) and keeps them blocked across its exec
+    /// into the relay, which unblocks them once its handler is in place: a signal sent in
+    /// between stays pending and is forwarded, instead of ending the launcher.
+    #[allow(unsafe_code)]
+    pub(crate) fn set_blocked(blocked: bool) {
+        // SAFETY: `set` is initialised by sigemptyset before use; pthread_sigmask only
+        // changes this thread's mask and reads `set`.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in FORWARDED {
+                libc::sigaddset(&mut set, s);
+            }
+            let how = if blocked {
+                libc::SIG_BLOCK
+            } else {
+                libc::SIG_UNBLOCK
+            };
+            libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+        }
+    }
+
     impl Signals {
         pub(crate) fn install() -> Option<Signals> {
-            signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+            signal_hook::iterator::Signals::new(FORWARDED)
                 .ok()
                 .map(|s| Signals(std::sync::Mutex::new(Some(s))))
         }

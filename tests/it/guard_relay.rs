@@ -200,14 +200,41 @@ fn sigterm_to_the_launcher_reaches_the_server() {
         assert!(Instant::now() < deadline, "the server never looped");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // ... and the relay has its handler for SIGTERM (the launcher execs the relay after
-    // starting the server; a signal before that ends the launcher, and the server with it).
+    // ... and the relay has its handler for SIGTERM (a signal before that is held until it
+    // has: the next test).
     while !catches_sigterm(child.id()) {
         assert!(Instant::now() < deadline, "the relay never caught SIGTERM");
         std::thread::sleep(Duration::from_millis(20));
     }
     kill("-TERM", child.id());
     assert_eq!(wait_exit(&mut child).code(), Some(42));
+}
+
+#[test]
+fn sigterm_the_moment_the_server_starts_is_forwarded_not_fatal_to_the_launcher() {
+    // The launcher starts the server, then execs the relay, which installs its handler: a
+    // SIGTERM sent as soon as the server exists lands in that window, where it used to end
+    // the launcher (killed by the signal, the server killed with it). It is held until the
+    // relay can forward it, so the launcher exits with the server's answer: 42 from its
+    // trap, or 128+15 when it came before the trap was set.
+    let w = world_running(
+        "sh",
+        &["-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done"],
+    );
+    for round in 0..5 {
+        let mut child = start(&w);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while children(child.id()).is_empty() {
+            assert!(Instant::now() < deadline, "the launcher started no server");
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        kill("-TERM", child.id());
+        let status = wait_exit(&mut child);
+        assert!(
+            matches!(status.code(), Some(42 | 143)),
+            "round {round}: the launcher ended with {status:?}, not with the server's exit"
+        );
+    }
 }
 
 /// Whether process `pid` has a handler for SIGTERM (`SigCgt` in /proc/<pid>/status).
