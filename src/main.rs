@@ -5,8 +5,12 @@ mod cli;
 use clap::Parser;
 
 fn main() {
-    let args = cli::Cli::parse();
-    if let Err(err) = cli::dispatch(args) {
+    // The guarded launcher's relay skips the CLI parser (see `cli::relay_without_parser`).
+    let result = match cli::relay_without_parser() {
+        Some(result) => result,
+        None => cli::dispatch(cli::Cli::parse()),
+    };
+    if let Err(err) = result {
         // The message, then the remedy on its own line.
         eprintln!("keybroker: error: {err}");
         if let Some(fix) = err.fix() {

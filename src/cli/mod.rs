@@ -109,9 +109,6 @@ enum Command {
     Idp(idp::Command),
     /// A guarded server's tools: list them, set its tool policy, approve held tools.
     Tools(tools::Args),
-    /// The guarded launcher's relay (`keybroker run` execs into it).
-    #[command(name = "__relay", hide = true)]
-    Relay(run::RelayArgs),
 }
 
 pub(crate) fn dispatch(cli: Cli) -> Result<()> {
@@ -135,8 +132,20 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
         Command::RotateKey(a) => rotate_key::run(a),
         Command::Idp(c) => idp::run(c),
         Command::Tools(a) => tools::run(a),
-        Command::Relay(a) => run::relay_main(a),
     }
+}
+
+/// `keybroker __relay <server-id> <pid> <to-server-fd> <from-server-fd>` without the CLI
+/// parser: the relay sits on a guarded server's stdio for the server's whole life, and
+/// building clap's command tree (every subcommand, its help text) is most of the memory and
+/// code it would otherwise touch. `None` when the first argument is not `__relay`.
+pub(crate) fn relay_without_parser() -> Option<Result<()>> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_none_or(|a| a != "__relay") {
+        return None;
+    }
+    let rest: Vec<std::ffi::OsString> = args.collect();
+    Some(run::RelayArgs::from_positional(&rest).and_then(run::relay_main))
 }
 
 /// What every subcommand hands the service layer (`keybroker::ops`).

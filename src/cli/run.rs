@@ -81,13 +81,37 @@ fn guarded(ctx: &super::Context, launch: launch::Launch, server: &Server) -> Res
 }
 
 /// `keybroker __relay <server-id> <pid> <to-server-fd> <from-server-fd>`: what a guarded
-/// `keybroker run` execs into once its server runs (never typed by a person).
-#[derive(Debug, clap::Args)]
+/// `keybroker run` execs into once its server runs (never typed by a person; read by
+/// [`RelayArgs::from_positional`], not by the CLI parser).
+#[derive(Debug)]
 pub(super) struct RelayArgs {
     server_id: String,
     pid: u32,
     to_server: i32,
     from_server: i32,
+}
+
+impl RelayArgs {
+    /// The four arguments `keybroker run` writes, in order (the parser-free path,
+    /// `cli::relay_without_parser`).
+    pub(super) fn from_positional(args: &[OsString]) -> Result<RelayArgs> {
+        let bad = || {
+            keybroker::Error::other(
+                "`__relay` takes <server-id> <pid> <to-server-fd> <from-server-fd>",
+                "`__relay` is started by `keybroker run` only",
+            )
+        };
+        let [server_id, pid, to_server, from_server] = args else {
+            return Err(bad());
+        };
+        let text = |a: &OsString| a.to_str().map(str::to_owned).ok_or_else(bad);
+        Ok(RelayArgs {
+            server_id: text(server_id)?,
+            pid: text(pid)?.parse().map_err(|_| bad())?,
+            to_server: text(to_server)?.parse().map_err(|_| bad())?,
+            from_server: text(from_server)?.parse().map_err(|_| bad())?,
+        })
+    }
 }
 
 #[cfg(unix)]

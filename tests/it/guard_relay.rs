@@ -286,3 +286,22 @@ fn closing_stdin_passes_eof_on_and_the_server_exits() {
     assert!(wait_exit(&mut child).success());
     assert_eq!(out, "{\"jsonrpc\":\"2.0\",\"method\":\"x\"}\n");
 }
+
+#[test]
+fn the_relay_entry_point_refuses_arguments_keybroker_run_did_not_write() {
+    let w = World::new();
+    for args in [
+        vec!["__relay"],
+        vec!["__relay", "claude-desktop/x", "1", "3"],
+        vec!["__relay", "claude-desktop/x", "not-a-pid", "3", "4"],
+        vec!["__relay", "claude-desktop/x", "1", "3", "4", "5"],
+    ] {
+        let out = w.kb().args(&args).output().expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            err.contains("`__relay` is started by `keybroker run` only"),
+            "{args:?}: {err}"
+        );
+    }
+}
