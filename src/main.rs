@@ -5,8 +5,8 @@ mod cli;
 use clap::Parser;
 
 fn main() {
-    // The guarded launcher's relay skips the CLI parser (see `cli::relay_without_parser`).
-    let result = match cli::relay_without_parser() {
+    // `run` and the relay skip the CLI parser (see `cli::without_parser`).
+    let result = match cli::without_parser() {
         Some(result) => result,
         None => cli::dispatch(cli::Cli::parse()),
     };

@@ -71,6 +71,18 @@ pub enum Expect {
 
 /// Atomically replace `path` (through symlinks) with `bytes`.
 pub fn replace_file(path: &Path, bytes: &[u8], expect: Expect) -> Result<()> {
+    replace_file_with(path, bytes, expect, true)
+}
+
+/// `durable_rename`: fsync the directory after the rename, so the new name survives a
+/// power loss; without it the old file may come back (never a partial one: the new bytes
+/// are fsynced before the rename either way).
+fn replace_file_with(
+    path: &Path,
+    bytes: &[u8],
+    expect: Expect,
+    durable_rename: bool,
+) -> Result<()> {
     let target = resolve(path)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -104,7 +116,9 @@ pub fn replace_file(path: &Path, bytes: &[u8], expect: Expect) -> Result<()> {
     }
     tmp.persist(&target)
         .map_err(|e| Error::io(&target, e.error))?;
-    sync_dir(&dir);
+    if durable_rename {
+        sync_dir(&dir);
+    }
     Ok(())
 }
 
@@ -228,11 +242,23 @@ fn planted_link(path: &Path) -> Error {
 /// [`replace_file`], a symlink at `path` is refused rather than written through; the
 /// temp file is created exclusively under a random name in the same directory.
 pub fn replace_own_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_own(path, bytes, true)
+}
+
+/// [`replace_own_file`] for a file that can be told apart from its previous version by
+/// what it describes (the audit head, against the log it summarises): its rename is not
+/// fsynced on its own, which saves the launcher a directory fsync per start. After a power
+/// loss the previous version may be back, whole, never a partial one.
+pub fn replace_own_file_lazy_rename(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_own(path, bytes, false)
+}
+
+fn replace_own(path: &Path, bytes: &[u8], durable_rename: bool) -> Result<()> {
     refuse_link(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    replace_file(path, bytes, Expect::Anything)
+    replace_file_with(path, bytes, Expect::Anything, durable_rename)
 }
 
 /// `dir` and its missing parents, each created 0700 (Unix). Existing ones are left as

@@ -135,17 +135,24 @@ pub(crate) fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-/// `keybroker __relay <server-id> <pid> <to-server-fd> <from-server-fd>` without the CLI
-/// parser: the relay sits on a guarded server's stdio for the server's whole life, and
-/// building clap's command tree (every subcommand, its help text) is most of the memory and
-/// code it would otherwise touch. `None` when the first argument is not `__relay`.
-pub(crate) fn relay_without_parser() -> Option<Result<()>> {
+/// The two commands every server start runs, read without the CLI parser: building
+/// clap's command tree (every subcommand, its help text) costs about as much as the rest
+/// of starting the process, and `keybroker run` is on every server spawn while
+/// `keybroker __relay` lives as long as its server. `None`: anything else, and any `run`
+/// that is not the plain form hosts use (`--help`, an unknown option, a missing `--`),
+/// which goes through the parser for its usual help and errors.
+pub(crate) fn without_parser() -> Option<Result<()>> {
     let mut args = std::env::args_os().skip(1);
-    if args.next().is_none_or(|a| a != "__relay") {
-        return None;
+    let first = args.next()?;
+    if first == "__relay" {
+        let rest: Vec<std::ffi::OsString> = args.collect();
+        return Some(run::RelayArgs::from_positional(&rest).and_then(run::relay_main));
     }
-    let rest: Vec<std::ffi::OsString> = args.collect();
-    Some(run::RelayArgs::from_positional(&rest).and_then(run::relay_main))
+    if first == "run" {
+        let rest: Vec<std::ffi::OsString> = args.collect();
+        return run::Args::from_plain(rest).map(run::run);
+    }
+    None
 }
 
 /// What every subcommand hands the service layer (`keybroker::ops`).
@@ -267,4 +274,74 @@ pub(crate) fn read_secret(prompt: &str) -> Result<Secret> {
         ));
     }
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `run` was given, as the parser reads it.
+    fn parsed(argv: &[&str]) -> Option<String> {
+        let mut full = vec!["keybroker", "run"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full).ok()?.command {
+            Command::Run(a) => Some(format!("{a:?}")),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_parser_free_run_reads_exactly_what_the_parser_reads_or_leaves_it_to_the_parser() {
+        let cases: &[&[&str]] = &[
+            &[
+                "claude-desktop/x",
+                "--binding",
+                "ab12",
+                "--",
+                "node",
+                "s.js",
+                "--port",
+                "1",
+            ],
+            &["claude-desktop/x", "--", "npx", "-y", "pkg"],
+            &[
+                "claude-desktop/x",
+                "--binding",
+                "ab12",
+                "--",
+                "sh",
+                "--",
+                "-c",
+            ],
+            &["claude-desktop/x", "--binding=ab12", "--", "node"],
+            &["claude-desktop/x", "--binding", "ab12", "node"],
+            &["claude-desktop/x", "--binding", "ab12", "--"],
+            &["--help"],
+            &["claude-desktop/x", "--help", "--", "node"],
+            &[
+                "claude-desktop/x",
+                "--binding",
+                "a",
+                "--binding",
+                "b",
+                "--",
+                "node",
+            ],
+            &[],
+        ];
+        let mut plain = 0;
+        for argv in cases {
+            let owned: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
+            // None: left to the parser, whatever it makes of it (help, an error, or the
+            // same command in a form the plain reader does not take).
+            if let Some(a) = run::Args::from_plain(owned) {
+                plain += 1;
+                assert_eq!(Some(format!("{a:?}")), parsed(argv), "{argv:?}");
+            }
+        }
+        assert_eq!(
+            plain, 3,
+            "the plain forms (with and without --binding) are read without the parser"
+        );
+    }
 }

@@ -19,6 +19,39 @@ pub(super) struct Args {
     command: Vec<OsString>,
 }
 
+impl Args {
+    /// `<server-id> [--binding <id>] -- <command> [args...]`, exactly as import writes it;
+    /// `None` for anything else (the CLI parser then reads it, with its help and errors).
+    pub(super) fn from_plain(args: Vec<OsString>) -> Option<Args> {
+        let mut it = args.into_iter();
+        let server_id = it.next()?.into_string().ok()?;
+        if server_id.starts_with('-') {
+            return None;
+        }
+        let mut binding = None;
+        loop {
+            let a = it.next()?;
+            if a == "--" {
+                break;
+            }
+            if a == "--binding" && binding.is_none() {
+                binding = Some(it.next()?.into_string().ok()?);
+            } else {
+                return None;
+            }
+        }
+        let command: Vec<OsString> = it.collect();
+        if command.is_empty() {
+            return None;
+        }
+        Some(Args {
+            server_id,
+            binding,
+            command,
+        })
+    }
+}
+
 pub(super) fn run(a: Args) -> Result<()> {
     let mut ctx = super::context()?;
     // Runs on every server start: the head gets its MAC, the keychain anchor no write.

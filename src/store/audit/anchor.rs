@@ -180,16 +180,10 @@ impl Anchor {
             Ok(v) => v,
             Err(why) => return Read::Unavailable(why),
         };
-        // The two items are asked for at once (the launcher waits for one round trip,
-        // not two); the key is not asked for again once this process has it.
-        let (stored, key) = std::thread::scope(|scope| {
-            let key = scope.spawn(|| self.key(&vault));
-            let stored = vault.get(ANCHOR_ID);
-            let key = key
-                .join()
-                .unwrap_or_else(|_| Err("the keychain call failed".to_string()));
-            (stored, key)
-        });
+        // One after the other: the Secret Service store serialises its calls on one
+        // connection anyway. The key is not asked for again once this process has it.
+        let stored = vault.get(ANCHOR_ID);
+        let key = self.key(&vault);
         let stored = match stored {
             Ok(None) => return Read::Missing,
             Ok(Some(s)) => s,
