@@ -96,14 +96,17 @@ pub(super) fn run(a: Args) -> Result<()> {
 
 /// Start the server as a child and become the relay (a fresh image of this binary).
 #[cfg(unix)]
-fn guarded(_ctx: &super::Context, launch: launch::Launch, server: &Server) -> Result<()> {
+fn guarded(ctx: &super::Context, launch: launch::Launch, server: &Server) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| {
         keybroker::Error::other(
             format!("cannot find the keybroker binary's path: {e}"),
             "run keybroker by its full path",
         )
     })?;
-    Err(launch::relay(launch, &exe, &server.id))
+    // The key the `released` append sealed the head with: the relay seals its tool events
+    // with it and opens no keychain session.
+    let key = ctx.audit.mac_key();
+    Err(launch::relay(launch, &exe, &server.id, key.as_ref()))
 }
 
 #[cfg(not(unix))]
@@ -113,7 +116,7 @@ fn guarded(ctx: &super::Context, launch: launch::Launch, server: &Server) -> Res
     std::process::exit(code)
 }
 
-/// `keybroker __relay <server-id> <pid> <to-server-fd> <from-server-fd>`: what a guarded
+/// `keybroker __relay <server-id> <pid> <to-server-fd> <from-server-fd> <key-fd|->`: what a guarded
 /// `keybroker run` execs into once its server runs (never typed by a person; read by
 /// [`RelayArgs::from_positional`], not by the CLI parser).
 #[derive(Debug)]
@@ -122,6 +125,9 @@ pub(super) struct RelayArgs {
     pid: u32,
     to_server: i32,
     from_server: i32,
+    /// The descriptor holding the audit head's MAC key (`-`: none, the relay reads it
+    /// from the keychain if it needs it).
+    mac_key_fd: Option<i32>,
 }
 
 impl RelayArgs {
@@ -130,11 +136,11 @@ impl RelayArgs {
     pub(super) fn from_positional(args: &[OsString]) -> Result<RelayArgs> {
         let bad = || {
             keybroker::Error::other(
-                "`__relay` takes <server-id> <pid> <to-server-fd> <from-server-fd>",
+                "`__relay` takes <server-id> <pid> <to-server-fd> <from-server-fd> <key-fd|->",
                 "`__relay` is started by `keybroker run` only",
             )
         };
-        let [server_id, pid, to_server, from_server] = args else {
+        let [server_id, pid, to_server, from_server, key] = args else {
             return Err(bad());
         };
         let text = |a: &OsString| a.to_str().map(str::to_owned).ok_or_else(bad);
@@ -143,6 +149,10 @@ impl RelayArgs {
             pid: text(pid)?.parse().map_err(|_| bad())?,
             to_server: text(to_server)?.parse().map_err(|_| bad())?,
             from_server: text(from_server)?.parse().map_err(|_| bad())?,
+            mac_key_fd: match text(key)?.as_str() {
+                "-" => None,
+                fd => Some(fd.parse().map_err(|_| bad())?),
+            },
         })
     }
 }
@@ -152,6 +162,9 @@ pub(super) fn relay_main(a: RelayArgs) -> Result<()> {
     let mut ctx = super::context()?;
     // Part of the launcher (one per guarded server): MAC only, as in `run`.
     ctx.audit = ctx.audit.mac_only();
+    if let Some(fd) = a.mac_key_fd {
+        ctx.audit = ctx.audit.with_mac_key(relay::take_handed_key(fd)?);
+    }
     let state = State::load(&ctx.paths)?;
     let server = state.server(&a.server_id)?;
     let session = relay::GuardSession::open(&ctx.paths, &ctx.audit, server, super::now);

@@ -747,11 +747,16 @@ pub fn relay(
 /// (`launcher __relay`) that relays its stdio through the guard; this process's memory
 /// (its secrets, the keychain session) is gone once it execs. Returns only on failure.
 #[cfg(unix)]
-pub fn relay(launch: Launch, launcher: &Path, server_id: &str) -> Error {
+pub fn relay(
+    launch: Launch,
+    launcher: &Path,
+    server_id: &str,
+    mac_key: Option<&crate::base::secret::Secret>,
+) -> Error {
     let cmd = command(&launch);
     let program = launch.program.clone();
     drop(launch);
-    crate::ops::relay::spawn_then_relay(cmd, &program, launcher, server_id)
+    crate::ops::relay::spawn_then_relay(cmd, &program, launcher, server_id, mac_key)
 }
 
 /// `OsString` args to `String`s; the launcher refuses non-UTF-8 command lines.

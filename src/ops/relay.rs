@@ -401,6 +401,7 @@ pub fn spawn_then_relay(
     program: &std::path::Path,
     launcher: &std::path::Path,
     server_id: &str,
+    mac_key: Option<&crate::base::secret::Secret>,
 ) -> Error {
     use std::os::fd::{AsRawFd, OwnedFd};
     use std::os::unix::process::CommandExt;
@@ -441,17 +442,57 @@ pub fn spawn_then_relay(
             );
         }
     }
+    // The audit head's MAC key goes to the relay through a pipe (kernel memory, never a
+    // file or an argument), so the relay needs no keychain session of its own.
+    let key_fd = match mac_key.map(hand_over).transpose() {
+        Ok(fd) => fd,
+        Err(e) => {
+            return Error::other(
+                format!("cannot pass the audit key on: {e}"),
+                "report this bug",
+            );
+        }
+    };
     let err = std::process::Command::new(launcher)
         .arg("__relay")
         .arg(server_id)
         .arg(child.id().to_string())
         .arg(to_server.as_raw_fd().to_string())
         .arg(from_server.as_raw_fd().to_string())
+        .arg(
+            key_fd
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |fd| fd.as_raw_fd().to_string()),
+        )
         .exec();
     Error::other(
         format!("cannot start the relay ({}): {err}", launcher.display()),
         "reinstall keybroker",
     )
+}
+
+/// A pipe holding `key` whose read end stays open across exec (the key is 64 bytes, well
+/// under the pipe's buffer, so the write never blocks).
+#[cfg(unix)]
+fn hand_over(key: &crate::base::secret::Secret) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::io::Write;
+    let (reader, mut writer) = std::io::pipe()?;
+    writer.write_all(key.expose().as_bytes())?;
+    drop(writer);
+    let reader: std::os::fd::OwnedFd = reader.into();
+    rustix::io::fcntl_setfd(&reader, rustix::io::FdFlags::empty())?;
+    Ok(reader)
+}
+
+/// The MAC key [`spawn_then_relay`] handed over on descriptor `fd`.
+#[cfg(unix)]
+pub fn take_handed_key(fd: i32) -> Result<crate::base::secret::Secret> {
+    use std::io::Read;
+    let mut file = adopt(fd)?;
+    let mut key = String::new();
+    file.read_to_string(&mut key)
+        .map_err(|e| Error::io("the audit key's pipe", e))?;
+    Ok(crate::base::secret::Secret::new(key))
 }
 
 /// Take ownership of a pipe end this process inherited from [`spawn_then_relay`].

@@ -80,6 +80,7 @@ mod event;
 
 pub use event::{Event, EventKind, Outcome, Target};
 
+use crate::base::secret::Secret;
 use crate::store::vault::Vault;
 use anchor::{Anchor, Point};
 
@@ -332,6 +333,22 @@ impl AuditLog {
     #[must_use]
     pub fn mac_only(mut self) -> Self {
         self.anchor_writes = false;
+        self
+    }
+
+    /// The head MAC key this process holds (after an append that sealed the head), to
+    /// hand to a process that appends to the same log ([`AuditLog::with_mac_key`]).
+    pub fn mac_key(&self) -> Option<Secret> {
+        self.anchor.as_ref().and_then(Anchor::cached_key)
+    }
+
+    /// Seal heads with `key` (handed over by [`AuditLog::mac_key`]) instead of reading it
+    /// from the keychain.
+    #[must_use]
+    pub fn with_mac_key(self, key: Secret) -> Self {
+        if let Some(a) = &self.anchor {
+            a.hand_key(key);
+        }
         self
     }
 

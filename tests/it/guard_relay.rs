@@ -294,7 +294,8 @@ fn the_relay_entry_point_refuses_arguments_keybroker_run_did_not_write() {
         vec!["__relay"],
         vec!["__relay", "claude-desktop/x", "1", "3"],
         vec!["__relay", "claude-desktop/x", "not-a-pid", "3", "4"],
-        vec!["__relay", "claude-desktop/x", "1", "3", "4", "5"],
+        vec!["__relay", "claude-desktop/x", "1", "3", "4", "-", "6"],
+        vec!["__relay", "claude-desktop/x", "1", "3", "4", "key"],
     ] {
         let out = w.kb().args(&args).output().expect("run");
         let err = String::from_utf8_lossy(&out.stderr);
@@ -304,4 +305,95 @@ fn the_relay_entry_point_refuses_arguments_keybroker_run_did_not_write() {
             "{args:?}: {err}"
         );
     }
+}
+
+#[test]
+fn the_relay_seals_its_tool_events_with_the_key_the_launcher_handed_it_and_opens_no_keychain_session()
+ {
+    let w = world_running("cat", &[]);
+    w.kb()
+        .args(["tools", "claude-desktop/relay", "--deny", "rm"])
+        .assert()
+        .success();
+    let mut child = start(&w);
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"rm\",\"arguments\":{}}}\n")
+        .expect("write");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\n") {
+        assert_eq!(
+            stdout.read(&mut byte).expect("read"),
+            1,
+            "the relay answered"
+        );
+        answer.push(byte[0]);
+    }
+    assert!(answer.starts_with(br#"{"jsonrpc":"2.0","id":1,"error""#));
+    // The refusal is audited (by the relay, sealing the head) before or just after the
+    // answer: wait for the head to name it.
+    let head_path = w.home.join("data/audit.jsonl.head");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let denied = || {
+        w.audit_lines()
+            .iter()
+            .any(|e| e["event"] == "tool-denied" && e["server"] == "claude-desktop/relay")
+    };
+    while !denied() {
+        assert!(Instant::now() < deadline, "no tool-denied event");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The relay is not on the session bus: no connection there has its process id.
+    let on_bus = bus_pids();
+    assert!(!on_bus.is_empty(), "the bus lists its clients");
+    assert!(
+        !on_bus.contains(&child.id()),
+        "the relay {} has a session bus connection (a keychain session)",
+        child.id()
+    );
+    drop(stdin);
+    assert!(wait_exit(&mut child).success());
+
+    let head: Value =
+        serde_json::from_slice(&std::fs::read(&head_path).expect("head")).expect("json");
+    assert_eq!(head["mac"].as_str().map(str::len), Some(64), "{head}");
+    let out = w
+        .kb()
+        .args(["audit", "verify", "--json"])
+        .output()
+        .expect("verify");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(out.status.success() && report["ok"] == true, "{report:#}");
+}
+
+/// The process ids of every connection on the session bus (`dbus-send` asks the bus).
+fn bus_pids() -> Vec<u32> {
+    let ask = |args: &[&str]| {
+        let out = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+            ])
+            .args(args)
+            .output()
+            .expect("dbus-send");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let names = ask(&["org.freedesktop.DBus.ListNames"]);
+    names
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("string \"")?.strip_suffix('"'))
+        .filter(|n| n.starts_with(':'))
+        .filter_map(|n| {
+            let arg = format!("string:{n}");
+            let reply = ask(&["org.freedesktop.DBus.GetConnectionUnixProcessID", &arg]);
+            reply
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("uint32 ")?.parse().ok())
+        })
+        .collect()
 }

@@ -154,6 +154,19 @@ impl Anchor {
         }
     }
 
+    /// The MAC key this process already holds (read or handed over), if any.
+    pub fn cached_key(&self) -> Option<Secret> {
+        self.inner.lock().ok().and_then(|s| s.key.clone())
+    }
+
+    /// Use `key` as the MAC key without asking the keychain: the guarded launcher hands
+    /// the key it read to its relay, which then opens no keychain session at all.
+    pub fn hand_key(&self, key: Secret) {
+        if let Ok(mut slot) = self.inner.lock() {
+            slot.key = Some(key);
+        }
+    }
+
     /// The MAC key: cached, else read from the keychain (`None`: there is none yet).
     fn key(&self, vault: &Vault) -> Result<Option<Secret>, String> {
         if let Some(k) = self.inner.lock().ok().and_then(|s| s.key.clone()) {
@@ -221,6 +234,9 @@ impl Anchor {
     /// The MAC key, created on first use when `create` (the one keychain write an
     /// installation makes for it). `Ok(None)`: there is none and none was created.
     fn mac_key(&self, create: bool) -> Result<Option<Secret>, String> {
+        if let Some(k) = self.cached_key() {
+            return Ok(Some(k));
+        }
         let vault = self.vault()?;
         if let Some(k) = self.key(&vault)? {
             return Ok(Some(k));
