@@ -159,8 +159,8 @@ pub enum ServerAction {
     SignIn,
     /// Point the entry back at the app's launcher (nothing else in it changes).
     Repair,
-    /// Open the server's Tools panel: its tools, their policy, and the held ones to
-    /// review and approve.
+    /// Review the held tools in the server's Tools panel (the card opens the panel of
+    /// every server in `tools` too; this is the fix when tools wait).
     Tools,
 }
 
@@ -316,9 +316,6 @@ fn server_view(
     {
         actions.push(ServerAction::Rotate);
         actions.push(ServerAction::Disconnect);
-    }
-    if tools.is_some() && !actions.contains(&ServerAction::Tools) {
-        actions.push(ServerAction::Tools);
     }
     Ok(ServerView {
         id: st.id,
