@@ -5,12 +5,17 @@
 use keybroker::app_api::add_server::{AddedServer, NewServer};
 use keybroker::app_api::credentials::{BoundServerView, CredentialView, CredentialsView};
 use keybroker::app_api::first_run::{FirstRunView, HostSummary};
+use keybroker::app_api::tools::{
+    DiffKind, DiffRow, FieldChange, HeldToolView, PolicyChoice, PolicyMode, SeenTool, ToolRow,
+    ToolsPanelView,
+};
 use keybroker::app_api::{
     ApprovalView, AuditFilter, AuditRow, AuditView, DetectedHost, ErrorView, ExportFormat,
     HostGroup, ImportResult, MoveView, Notice, PlanView, ReleaseView, ServerAction, ServerPlanView,
-    ServerState, ServerView, ServersView, SpawnView, StatusLevel, StatusView,
+    ServerState, ServerView, ServersView, SpawnView, StatusLevel, StatusView, ToolsSummary,
 };
 use keybroker::base::error::ErrorCode;
+use keybroker::mcp::guard::ToolState;
 use ts_rs::TS;
 
 use crate::commands::SecretInput;
@@ -29,6 +34,7 @@ pub fn typescript() -> String {
         ServerState,
         ServerAction,
         ReleaseView,
+        ToolsSummary,
         StatusLevel,
         Notice,
         StatusView,
@@ -49,6 +55,16 @@ pub fn typescript() -> String {
         CredentialsView,
         NewServer,
         AddedServer,
+        ToolState,
+        PolicyMode,
+        PolicyChoice,
+        DiffKind,
+        DiffRow,
+        FieldChange,
+        HeldToolView,
+        ToolRow,
+        ToolsPanelView,
+        SeenTool,
         AuditFilter,
         AuditRow,
         AuditView,

@@ -8,7 +8,7 @@
 //! changes something asks in the window first, and "Sign in..." starts in the window,
 //! where its progress and Cancel are.
 
-use keybroker::app_api::{ServerAction, ServersView, StatusLevel};
+use keybroker::app_api::{ServerAction, ServerView, ServersView, StatusLevel};
 use serde::Serialize;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuBuilder, MenuItem, PredefinedMenuItem, Submenu};
@@ -40,6 +40,7 @@ fn action_word(a: ServerAction) -> &'static str {
         ServerAction::Approve => "approve",
         ServerAction::SignIn => "sign-in",
         ServerAction::Repair => "repair",
+        ServerAction::Tools => "tools",
     }
 }
 
@@ -52,10 +53,23 @@ fn action_label(a: ServerAction) -> &'static str {
         ServerAction::Approve => "Review changed command...",
         ServerAction::SignIn => "Sign in...",
         ServerAction::Repair => "Repair launcher",
+        ServerAction::Tools => "Tools...",
     }
 }
 
-const ACTIONS: [ServerAction; 7] = [
+/// An action's entry in a server's submenu; Tools says how many tools wait for review.
+fn menu_label(a: ServerAction, s: &ServerView) -> String {
+    match (a, s.tools) {
+        (ServerAction::Tools, Some(t)) if t.held > 0 => format!(
+            "Review {} held tool{}...",
+            t.held,
+            if t.held == 1 { "" } else { "s" }
+        ),
+        _ => action_label(a).to_string(),
+    }
+}
+
+const ACTIONS: [ServerAction; 8] = [
     ServerAction::Connect,
     ServerAction::MoveToKeychain,
     ServerAction::Rotate,
@@ -63,6 +77,7 @@ const ACTIONS: [ServerAction; 7] = [
     ServerAction::Approve,
     ServerAction::SignIn,
     ServerAction::Repair,
+    ServerAction::Tools,
 ];
 
 impl MenuId {
@@ -128,7 +143,7 @@ pub fn build_menu<R: Runtime>(app: &AppHandle<R>, view: &ServersView) -> tauri::
                 sub.append(&MenuItem::with_id(
                     app,
                     id.as_id(),
-                    action_label(*a),
+                    menu_label(*a, s),
                     true,
                     None::<&str>,
                 )?)?;

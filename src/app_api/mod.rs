@@ -1,7 +1,8 @@
 //! The tray app's view of the core: view models and actions for the Servers, Import and
 //! Audit views (and Sign in for remote servers), each one call away from an IPC command;
 //! the one status (`status`), the first run (`first_run`), the Credentials view
-//! (`credentials`) and Add server (`add_server`) live in their own modules.
+//! (`credentials`), Add server (`add_server`) and a server's Tools panel (`tools`) live in
+//! their own modules.
 //!
 //! Everything the app does lives here, so the Tauri crate stays a thin shell and the CLI
 //! and the app cannot drift apart on what "Connect" or "Disconnect" mean. Nothing here
@@ -21,6 +22,7 @@ pub mod add_server;
 pub mod credentials;
 pub mod first_run;
 pub mod status;
+pub mod tools;
 
 pub use credentials::ReleaseView;
 pub use status::{Notice, StatusLevel, StatusView};
@@ -157,6 +159,9 @@ pub enum ServerAction {
     SignIn,
     /// Point the entry back at the app's launcher (nothing else in it changes).
     Repair,
+    /// Review the held tools in the server's Tools panel (the card opens the panel of
+    /// every server in `tools` too; this is the fix when tools wait).
+    Tools,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -179,6 +184,17 @@ pub struct ServerView {
     pub actions: Vec<ServerAction>,
     /// The last time a host started it with its secrets (the audit's `released`).
     pub last_received: Option<ReleaseView>,
+    /// Its tool guard, for a server Keybroker starts (`null`: not one of Keybroker's).
+    pub tools: Option<ToolsSummary>,
+}
+
+/// What a server card says about its tools (the Tools panel has the rest).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ToolsSummary {
+    pub guarded: bool,
+    /// Tools held until the user approves them.
+    pub held: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -275,6 +291,13 @@ fn server_view(
         }
     }
     let in_state = state.servers.contains_key(&st.id);
+    let tools = state.servers.get(&st.id).map(|server| ToolsSummary {
+        guarded: server.guard.is_some(),
+        held: server.guard.as_ref().map_or(0, |g| {
+            let held = g.tools.values().filter(|t| t.held.is_some()).count();
+            u32::try_from(held).unwrap_or(u32::MAX)
+        }),
+    });
     let mut actions = Vec::new();
     match s {
         ServerState::PlaintextInConfig => actions.push(ServerAction::MoveToKeychain),
@@ -282,6 +305,8 @@ fn server_view(
         ServerState::LauncherDrift => actions.push(ServerAction::Repair),
         // Brokered servers change secrets with Rotate; remote ones sign in (OAuth).
         ServerState::NeedsSignIn if sign_in => actions.push(ServerAction::SignIn),
+        // Held tools: reviewing them in the Tools panel is the fix.
+        ServerState::ToolsHeld => actions.push(ServerAction::Tools),
         ServerState::Brokered | ServerState::NeedsSignIn | ServerState::Unsupported => {}
         _ => actions.push(ServerAction::Connect),
     }
@@ -306,6 +331,7 @@ fn server_view(
         detail: if sign_in { None } else { st.detail },
         actions,
         last_received: None,
+        tools,
     })
 }
 
@@ -924,6 +950,11 @@ pub struct AuditRow {
     pub credential: Option<String>,
     #[cfg_attr(feature = "ts", ts(as = "Option<String>"))]
     pub target: Option<Target>,
+    /// The MCP tool a tool-guard event is about.
+    pub tool: Option<String>,
+    /// How long a tool call took.
+    #[cfg_attr(feature = "ts", ts(as = "Option<u32>"))]
+    pub duration_ms: Option<u64>,
     pub pid: Option<u32>,
     pub ppid: Option<u32>,
     pub parent: Option<String>,
@@ -942,6 +973,8 @@ impl From<Event> for AuditRow {
             host: e.host,
             credential: e.credential,
             target: e.target,
+            tool: e.tool,
+            duration_ms: e.duration_ms,
             pid: e.pid,
             ppid: e.ppid,
             parent: e.parent,
@@ -962,6 +995,8 @@ pub struct AuditView {
     pub problems: Vec<String>,
     pub notes: Vec<String>,
     pub path: String,
+    /// Every event kind the filter offers (`released`, ..., `tool-call`, `policy-changed`).
+    pub event_kinds: Vec<String>,
 }
 
 /// The filtered audit rows (newest last) and the whole chain's verification.
@@ -980,6 +1015,7 @@ pub fn audit_view(ctx: &Context, filter: &AuditFilter) -> Result<AuditView> {
         problems: report.problems.into_iter().map(|p| p.message).collect(),
         notes: report.notes,
         path: ctx.audit.path().display().to_string(),
+        event_kinds: EventKind::NAMES.iter().map(|k| k.to_string()).collect(),
     })
 }
 
@@ -992,13 +1028,15 @@ pub enum ExportFormat {
 }
 
 /// The export's CSV columns, in order.
-const CSV_HEADER: [&str; 12] = [
+const CSV_HEADER: [&str; 14] = [
     "time",
     "event",
     "server",
     "host",
     "credential",
     "target",
+    "tool",
+    "duration_ms",
     "pid",
     "ppid",
     "parent",
@@ -1054,6 +1092,7 @@ pub fn export_audit(ctx: &Context, filter: &AuditFilter, format: ExportFormat) -
             let lines = rows.iter().map(|r| {
                 let opt = |v: &Option<String>| csv_cell(v.as_deref().unwrap_or(""));
                 let num = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
+                let ms = r.duration_ms.map(|n| n.to_string()).unwrap_or_default();
                 [
                     csv_cell(&r.time),
                     csv_cell(r.event.as_str()),
@@ -1061,6 +1100,8 @@ pub fn export_audit(ctx: &Context, filter: &AuditFilter, format: ExportFormat) -
                     opt(&r.host),
                     opt(&r.credential),
                     csv_cell(&r.target.as_ref().map(Target::to_string).unwrap_or_default()),
+                    opt(&r.tool),
+                    ms,
                     num(r.pid),
                     num(r.ppid),
                     opt(&r.parent),
@@ -1189,6 +1230,7 @@ mod tests {
             ServerState::MissingFromConfig,
             ServerState::NotBrokered,
             ServerState::NeedsSignIn,
+            ServerState::ToolsHeld,
         ];
         let calm = [
             ServerState::Brokered,

@@ -142,6 +142,7 @@ mod tests {
             detail: None,
             actions,
             last_received: None,
+            tools: None,
         }
     }
 
@@ -195,6 +196,23 @@ mod tests {
         assert_eq!(n.title, "2 MCP servers need your attention");
         assert!(n.body.contains("b command changed") && n.body.contains("c needs a secret"));
         assert_eq!(n.action, Some(ServerAction::Approve));
+    }
+
+    #[test]
+    fn held_tools_need_attention_and_the_notice_opens_the_tools_panel() {
+        let st = status(&groups(vec![
+            server("a", ServerState::Brokered, vec![ServerAction::Tools]),
+            server(
+                "notes",
+                ServerState::ToolsHeld,
+                vec![ServerAction::Tools, ServerAction::Rotate],
+            ),
+        ]));
+        assert_eq!(st.level, StatusLevel::Attention);
+        assert_eq!(st.summary, "1 server needs attention: notes tools held");
+        let n = st.notice.expect("a notice");
+        assert_eq!(n.server, "claude-desktop/notes");
+        assert_eq!(n.action, Some(ServerAction::Tools));
     }
 
     #[test]

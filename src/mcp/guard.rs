@@ -43,6 +43,7 @@ pub const PINNED_FIELDS: [&str; 6] = [
 
 /// What a tool may do right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ToolState {
     /// Listed and callable.

@@ -7,6 +7,7 @@
 //! again. Nothing here reads the keychain or talks to a server.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -14,7 +15,7 @@ use serde_json::Value;
 use crate::base::error::{Error, Result};
 use crate::mcp::guard::{self, ToolState};
 use crate::ops::context::Context;
-use crate::store::audit::{Event, EventKind, Outcome};
+use crate::store::audit::{Event, EventKind, Filter, Outcome};
 use crate::store::state::{State, ToolGuard, ToolPolicy};
 
 /// One tool as the guard knows it.
@@ -26,6 +27,9 @@ pub struct ToolView {
     /// definition or, for a new tool, the held one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Value>,
+    /// Its display name (`title`, else `annotations.title`), when the server gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The pinned definition's hash.
@@ -89,6 +93,10 @@ pub enum Change {
     Guarded(bool),
     /// Approve these held tools (all held tools when empty).
     Approve(Vec<String>),
+    /// Approve these held tools, each only while its held definition still has the hash
+    /// given (the one the person reviewed): a tool that changed again since is refused
+    /// and nothing is approved.
+    ApproveSeen(Vec<(String, String)>),
 }
 
 /// What a change did, for the caller to show.
@@ -134,6 +142,10 @@ fn build_view(
                 name: name.clone(),
                 state: guard::tool_state(g, name),
                 annotations: shown.and_then(|d| d.get("annotations")).cloned(),
+                title: shown
+                    .and_then(|d| d.get("title").or_else(|| d.pointer("/annotations/title")))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 description: shown
                     .and_then(|d| d.get("description"))
                     .and_then(Value::as_str)
@@ -160,16 +172,23 @@ fn build_view(
     }
 }
 
-/// The last `tool-call` time per tool of `server_id` in the audit log.
+/// The last `tool-call` time per tool of `server_id` in the audit log (one streaming
+/// pass over that server's `tool-call` lines; an unreadable log shows no last call).
 fn last_calls(ctx: &Context, server_id: &str) -> BTreeMap<String, String> {
+    let filter = Filter {
+        server: Some(server_id.to_string()),
+        kind: Some(EventKind::ToolCall),
+        ..Filter::default()
+    };
     let mut out = BTreeMap::new();
-    for e in ctx.audit.read_all().unwrap_or_default() {
-        if e.kind == EventKind::ToolCall
-            && e.server.as_deref() == Some(server_id)
-            && let Some(t) = e.tool
-        {
-            out.insert(t, e.time);
+    let read = ctx.audit.for_each_match(&filter, |e, _| {
+        if let Some(t) = &e.tool {
+            out.insert(t.clone(), e.time.clone());
         }
+        ControlFlow::Continue(())
+    });
+    if read.is_err() {
+        out.clear();
     }
     out
 }
@@ -310,55 +329,81 @@ fn apply(g: &mut ToolGuard, change: &Change, server_id: &str) -> Result<Changed>
             };
             done(format!("allowed: {}", names.join(", ")))
         }
-        Change::Approve(names) => {
-            let held: Vec<String> = g
-                .tools
-                .iter()
-                .filter(|(_, r)| r.held.is_some())
-                .map(|(n, _)| n.clone())
-                .collect();
-            let chosen: Vec<String> = if names.is_empty() {
-                held.clone()
-            } else {
-                for n in names {
-                    if !held.contains(n) {
+        Change::Approve(names) => approve(g, names, server_id),
+        Change::ApproveSeen(seen) => {
+            for (n, hash) in seen {
+                match g.tools.get(n).and_then(|r| r.held.as_ref()) {
+                    Some(h) if h.hash == *hash => {}
+                    Some(_) => {
                         return Err(Error::other(
-                            format!("tool `{n}` of `{server_id}` is not held"),
-                            format!("`keybroker tools {server_id}` lists the held tools"),
+                            format!(
+                                "tool `{n}` of `{server_id}` changed again since it was shown; nothing was approved"
+                            ),
+                            "review its new definition, then approve it",
                         ));
                     }
-                }
-                names.clone()
-            };
-            let mut approved = Vec::new();
-            for n in &chosen {
-                if let Some(rec) = g.tools.get_mut(n)
-                    && let Some(h) = rec.held.take()
-                {
-                    approved.push((
-                        n.clone(),
-                        diff_definitions(rec.definition.as_ref(), &h.definition),
-                    ));
-                    rec.pinned = Some(h.hash);
-                    rec.definition = Some(h.definition);
+                    None => return Err(not_held(n, server_id)),
                 }
             }
-            let detail = if approved.is_empty() {
-                "no held tools to approve".to_string()
-            } else {
-                format!(
-                    "approved: {}",
-                    approved
-                        .iter()
-                        .map(|(n, _)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            Ok(Changed { detail, approved })
+            if seen.is_empty() {
+                return done("no held tools to approve".into());
+            }
+            let names: Vec<String> = seen.iter().map(|(n, _)| n.clone()).collect();
+            approve(g, &names, server_id)
         }
         Change::Guarded(_) => done(String::new()),
     }
+}
+
+fn not_held(name: &str, server_id: &str) -> Error {
+    Error::other(
+        format!("tool `{name}` of `{server_id}` is not held"),
+        format!("`keybroker tools {server_id}` lists the held tools"),
+    )
+}
+
+/// Pin the held definitions of `names` (every held tool when empty).
+fn approve(g: &mut ToolGuard, names: &[String], server_id: &str) -> Result<Changed> {
+    let held: Vec<String> = g
+        .tools
+        .iter()
+        .filter(|(_, r)| r.held.is_some())
+        .map(|(n, _)| n.clone())
+        .collect();
+    let chosen: Vec<String> = if names.is_empty() {
+        held.clone()
+    } else {
+        if let Some(n) = names.iter().find(|n| !held.contains(n)) {
+            return Err(not_held(n, server_id));
+        }
+        names.to_vec()
+    };
+    let mut approved = Vec::new();
+    for n in &chosen {
+        if let Some(rec) = g.tools.get_mut(n)
+            && let Some(h) = rec.held.take()
+        {
+            approved.push((
+                n.clone(),
+                diff_definitions(rec.definition.as_ref(), &h.definition),
+            ));
+            rec.pinned = Some(h.hash);
+            rec.definition = Some(h.definition);
+        }
+    }
+    let detail = if approved.is_empty() {
+        "no held tools to approve".to_string()
+    } else {
+        format!(
+            "approved: {}",
+            approved
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Ok(Changed { detail, approved })
 }
 
 /// How `new` differs from `old`, field by field (a new tool: every field added).
@@ -491,6 +536,47 @@ mod tests {
         let rec = &g.tools["a"];
         assert!(rec.held.is_none());
         assert_eq!(rec.pinned.as_deref(), Some(guard::tool_hash(&new).as_str()));
+    }
+
+    #[test]
+    fn approving_what_was_seen_refuses_a_tool_that_changed_again_and_approves_nothing() {
+        let mut g = guard_with(&[("a", true), ("b", true)]);
+        let held = |text: &str| {
+            let def = json!({"name": "x", "description": text});
+            HeldTool {
+                hash: guard::tool_hash(&def),
+                definition: def,
+                since: "t".into(),
+            }
+        };
+        let seen_a = held("seen a");
+        let seen_b = held("seen b");
+        g.tools.get_mut("a").unwrap().held = Some(seen_a.clone());
+        // b changed again after the person looked at it.
+        g.tools.get_mut("b").unwrap().held = Some(held("changed again"));
+        let both = Change::ApproveSeen(vec![
+            ("a".into(), seen_a.hash.clone()),
+            ("b".into(), seen_b.hash.clone()),
+        ]);
+        let err = apply(&mut g, &both, "h/s").unwrap_err();
+        assert!(err.to_string().contains("changed again"), "{err}");
+        assert!(g.tools["a"].held.is_some() && g.tools["b"].held.is_some());
+        assert!(
+            apply(
+                &mut g,
+                &Change::ApproveSeen(vec![("zz".into(), "h".into())]),
+                "h/s"
+            )
+            .is_err()
+        );
+        let none = apply(&mut g, &Change::ApproveSeen(vec![]), "h/s").unwrap();
+        assert!(none.approved.is_empty(), "an empty list approves nothing");
+        assert!(g.tools["a"].held.is_some());
+        let one = Change::ApproveSeen(vec![("a".into(), seen_a.hash.clone())]);
+        let c = apply(&mut g, &one, "h/s").unwrap();
+        assert_eq!(c.approved.len(), 1);
+        assert_eq!(g.tools["a"].pinned.as_deref(), Some(seen_a.hash.as_str()));
+        assert!(g.tools["b"].held.is_some(), "b stays held");
     }
 
     #[test]

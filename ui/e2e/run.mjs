@@ -17,7 +17,14 @@
 // OAuth example server and Sign in (the test plays the browser); Start at login writes
 // and removes the autostart file; a second launch exits at once and shows the first
 // window; every view again in dark mode.
-// Saves {welcome,servers,credentials,import,audit,approval,add,sign-in,tray,tray-menu}.png
+// The Tools panel: the real SDK client starts the guarded `notes` server (the SDK peer
+// tool-guard-server.mjs) from the rewritten config; a tool switched off in the panel is
+// gone from the next session's tools/list and its call is refused by the guard (the
+// server's own counter shows it never arrived); a start that changes a tool's description
+// holds it, the notification opens the panel on the old and new definition side by side,
+// Approve lets the client list and call it; the Audit view's Event filter shows the
+// tool-denied and policy-changed rows.
+// Saves {welcome,servers,credentials,import,audit,approval,tools,add,sign-in,tray,tray-menu}.png
 // and each view's -dark variant to $SCREENSHOT_DIR (default target/e2e-screenshots;
 // `make screenshots` points it at docs/screenshots); fails when a view is blank.
 // Exit code 0 only if every step passed.
@@ -71,7 +78,22 @@ writeFileSync(
 const config = join(dir, 'Claude', 'claude_desktop_config.json');
 mkdirSync(dirname(config), { recursive: true });
 const fixture = readFileSync(join(repo, 'tests/fixtures/claude_desktop_config.json'), 'utf8');
-writeFileSync(config, fixture.replaceAll('__ECHO_SERVER__', join(peers, 'secret-echo-server.mjs')));
+const claude = JSON.parse(fixture.replaceAll('__ECHO_SERVER__', join(peers, 'secret-echo-server.mjs')));
+// A guarded stdio server with read-only and destructive tools whose delete_note changes
+// its description from its third start on; it counts the calls that reach it.
+const NOTES_TOKEN = 'kbt_KBCANARYnotesGuard7Qm2Vx9Lp4Tz';
+const notesCalls = join(dir, 'notes-calls.json');
+claude.mcpServers.notes = {
+  command: 'node',
+  args: [join(peers, 'tool-guard-server.mjs')],
+  env: {
+    NOTES_API_TOKEN: NOTES_TOKEN,
+    GUARD_COUNTER_FILE: notesCalls,
+    GUARD_STARTS_FILE: join(dir, 'notes-starts'),
+    GUARD_CHANGE_FROM_START: '3',
+  },
+};
+writeFileSync(config, JSON.stringify(claude, null, 2));
 mkdirSync(shots, { recursive: true });
 
 const env = {
@@ -138,7 +160,25 @@ function assertNotBlank(file) {
   if (!(sd > 0.02)) throw new Error(`${file} looks blank (grey-level standard deviation ${r.stdout || r.stderr})`);
 }
 
-const SECRETS = () => ['KBCANARY', TYPED, CURSOR_CANARY];
+const SECRETS = () => ['KBCANARY', TYPED, CURSOR_CANARY, NOTES_TOKEN];
+
+/** One session of a real MCP client (the SDK's) with the notes server started from the
+ * rewritten config as a host starts it: its tools/list and the answers to `calls`. */
+function notesSession(calls) {
+  const r = spawnSync('node', ['guard-client.mjs', config, 'notes', JSON.stringify(calls)], {
+    cwd: peers,
+    env: { ...env, SPAWN_PASS_ENV: 'DBUS_SESSION_BUS_ADDRESS KEYBROKER_HOME' },
+    encoding: 'utf8',
+    timeout: 60000,
+  });
+  if (r.status !== 0) throw new Error(`guard-client failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout);
+  out.tools.sort();
+  return out;
+}
+
+/** Calls per tool that reached the notes server (its own counter file). */
+const notesCounts = () => (existsSync(notesCalls) ? JSON.parse(readFileSync(notesCalls, 'utf8')) : {});
 
 async function shot(browser, name) {
   await sleep(1000);
@@ -320,6 +360,114 @@ try {
     await waitState('echo-local', 'brokered');
   });
 
+  await step('Tools panel: a tool switched off vanishes from a real client, a changed one is held, shown side by side and approved', async () => {
+    const all = ['calls', 'delete_note', 'env_sha256', 'list_notes', 'read_note'];
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    // The first start pins every tool.
+    const first = notesSession([{ tool: 'read_note' }]);
+    if (!same(first.tools, all)) throw new Error(`the first session lists ${first.tools}`);
+    if (first.results[0].text !== 'note') throw new Error(`read_note answered ${JSON.stringify(first.results)}`);
+    await $('[data-view="servers"]').click();
+    await waitState('notes', 'brokered');
+    await $(`${server('notes')} [data-action="tools"]`).click();
+    const tool = (name) => `[data-tool="${name}"]`;
+    await $(tool('list_notes')).waitForExist({ timeout: 10000, timeoutMsg: 'the Tools panel does not list the pinned tools' });
+    if (!(await $(`${tool('read_note')} [data-badge="read-only"]`).isExisting())) throw new Error('read_note has no read-only badge');
+    if (!(await $(`${tool('delete_note')} [data-badge="destructive"]`).isExisting())) throw new Error('delete_note has no destructive badge');
+    await browser.waitUntil(async () => (await $(`${tool('read_note')} [data-calls]`).getAttribute('data-calls')) === '1', {
+      timeout: 15000,
+      timeoutMsg: 'the panel does not count the call of read_note',
+    });
+
+    // Switch list_notes off: the next session does not list it and the guard refuses it.
+    await $(`${tool('list_notes')} [data-toggle="list_notes"]`).click();
+    await browser.waitUntil(async () => (await $(tool('list_notes')).getAttribute('data-state')) === 'denied', {
+      timeout: 10000,
+      timeoutMsg: 'list_notes was not switched off',
+    });
+    const second = notesSession([{ tool: 'list_notes' }, { tool: 'read_note' }]);
+    if (second.tools.includes('list_notes') || !second.tools.includes('read_note')) throw new Error(`the client still lists ${second.tools}`);
+    const refused = second.results[0];
+    if (refused.ok || refused.code !== -32602 || !/not allowed by its tool policy/.test(refused.message)) {
+      throw new Error(`list_notes was not refused by the guard: ${JSON.stringify(refused)}`);
+    }
+    if (second.results[1].text !== 'note') throw new Error(`read_note answered ${JSON.stringify(second.results[1])}`);
+    if (notesCounts().list_notes) throw new Error(`the refused call reached the server: ${JSON.stringify(notesCounts())}`);
+
+    // The third start offers a changed description of delete_note: held, and the
+    // notification about it opens the panel on both definitions.
+    await $('[data-action="back"]').click();
+    await $(server('notes')).waitForExist({ timeout: 10000, timeoutMsg: 'Back did not return to the Servers view' });
+    spawnSync('dunstctl', ['close-all'], { env });
+    const before = notifyCalls.length;
+    const third = notesSession([{ tool: 'delete_note', args: { name: 'x' } }]);
+    if (third.tools.includes('delete_note')) throw new Error('the changed delete_note is still listed');
+    if (!/changed since you approved it/.test(third.results[0].message ?? '')) throw new Error(`delete_note was not held: ${JSON.stringify(third.results)}`);
+    if (notesCounts().delete_note) throw new Error('the held call reached the server');
+    await browser.waitUntil(async () => notifyCalls.slice(before).includes('notes needs your attention'), {
+      timeout: 15000,
+      timeoutMsg: `no notification about notes: ${notifyCalls.slice(before, before + 600)}`,
+    });
+    await browser.waitUntil(async () => Number(spawnSync('dunstctl', ['count', 'displayed'], { env, encoding: 'utf8' }).stdout) >= 1, {
+      timeout: 10000,
+      timeoutMsg: 'dunst does not display the notification',
+    });
+    await waitState('notes', 'tools-held');
+    const button = await $(`${server('notes')} [data-action="tools"]`).getText();
+    if (!button.includes('1 held')) throw new Error(`the card's Tools button says ${button}`);
+    if (!(await $('[data-status]').getText()).includes('need')) throw new Error('the summary does not say a server needs attention');
+    const clicked = spawnSync('dunstctl', ['action', '0'], { env, encoding: 'utf8' });
+    if (clicked.status !== 0) throw new Error(`dunstctl action failed: ${clicked.stderr}`);
+    const held = '[data-held="delete_note"]';
+    await $(`${held} [data-field="description"]`).waitForExist({ timeout: 10000, timeoutMsg: 'the notification did not open the held tool' });
+    const oldText = await $(`${held} [data-field="description"] td.old`).getText();
+    const newText = await $(`${held} [data-field="description"] td.new`).getText();
+    if (oldText !== 'Delete a note' || !newText.includes('~/.ssh/id_rsa')) throw new Error(`the diff shows ${oldText} | ${newText}`);
+    const top = await browser.$$('[data-tool]')[0].getAttribute('data-tool');
+    if (top !== 'delete_note') throw new Error(`the held tool is not listed first (${top})`);
+    await browser.execute(() => document.querySelector('.content')?.scrollTo(0, 0));
+    await shot(browser, 'tools');
+
+    // Approve: the next session lists it and its call reaches the server.
+    await $(`[data-approve="delete_note"]`).click();
+    await browser.waitUntil(async () => (await $(tool('delete_note')).getAttribute('data-state')) === 'allowed', {
+      timeout: 10000,
+      timeoutMsg: 'delete_note was not approved',
+    });
+    const fourth = notesSession([{ tool: 'delete_note', args: { name: 'x' } }]);
+    if (!fourth.tools.includes('delete_note') || fourth.tools.includes('list_notes')) throw new Error(`after approval the client lists ${fourth.tools}`);
+    if (fourth.results[0].text !== 'deleted x') throw new Error(`delete_note answered ${JSON.stringify(fourth.results)}`);
+    if (notesCounts().delete_note !== 1) throw new Error(`the server counted ${JSON.stringify(notesCounts())}`);
+  });
+
+  await step('the Audit view lists the tool-denied and policy-changed rows with the Event filter set', async () => {
+    await $('[data-view="audit"]').click();
+    const pick = async (kind) => {
+      await $('[data-filter="event"]').selectByAttribute('value', kind);
+      await browser.waitUntil(
+        async () => {
+          const rows = await browser.$$('tbody tr');
+          if (!rows.length) return false;
+          for (const r of rows) if ((await r.getAttribute('data-event')) !== kind) return false;
+          return true;
+        },
+        { timeout: 10000, timeoutMsg: `the table does not show only ${kind} rows` },
+      );
+    };
+    await pick('tool-denied');
+    const denied = await browser.$$('tr[data-event="tool-denied"][data-tool="list_notes"]');
+    if (!denied.length) throw new Error('no tool-denied row for list_notes');
+    if (!(await denied[0].getText()).includes('denied')) throw new Error(`the row has no outcome: ${await denied[0].getText()}`);
+    await pick('policy-changed');
+    // What changed is the row's detail (its tooltip).
+    const details = [];
+    for (const r of await browser.$$('tr[data-event="policy-changed"]')) details.push(await r.getAttribute('title'));
+    if (!details.includes('denied: list_notes')) throw new Error(`no policy-changed row for the switch: ${details}`);
+    if (!(await $('tr[data-event="policy-changed"][data-tool="delete_note"]').isExisting())) throw new Error('no policy-changed row for the approval');
+    await $('[data-filter="event"]').selectByAttribute('value', '');
+    await $('tr[data-event="released"]').waitForExist({ timeout: 10000, timeoutMsg: '"any" does not show every event again' });
+  });
+
   await step('Add server by URL to Cursor, then Sign in: the card waits for the browser, the test plays it', async () => {
     const mcpPort = await freePort();
     const authPort = await freePort();
@@ -428,6 +576,14 @@ try {
       const [d, l] = [meanGrey(file), meanGrey(light)];
       if (!(d < 0.35 && l > 0.6)) throw new Error(`${name}: dark ${d.toFixed(2)} vs light ${l.toFixed(2)} mean grey (background ${bg})`);
     }
+    // The Tools panel, reached from the notes card.
+    await $('[data-view="servers"]').click();
+    await $(`${server('notes')} [data-action="tools"]`).click();
+    await $('[data-tool="delete_note"]').waitForExist({ timeout: 10000 });
+    await browser.execute(() => document.querySelector('.content')?.scrollTo(0, 0));
+    const file = await shot(browser, 'tools-dark');
+    const [d, l] = [meanGrey(file), meanGrey(join(shots, 'tools.png'))];
+    if (!(d < 0.35 && l > 0.6)) throw new Error(`tools: dark ${d.toFixed(2)} vs light ${l.toFixed(2)} mean grey`);
     await $('[data-setting="theme"]').selectByAttribute('value', 'system');
     await $('[data-view="servers"]').click();
   });

@@ -7,6 +7,9 @@ import type {
   CredentialsView,
   FirstRunView,
   NewServer,
+  PolicyChoice,
+  SeenTool,
+  ToolsPanelView,
   AuditFilter,
   AuditView,
   DetectedHost,
@@ -46,6 +49,15 @@ export interface Api {
   credentialRemove(credential: string): Promise<string>;
   /** A remote server by URL, or a stdio server with its secrets (straight to the keychain). */
   addServer(server: NewServer, secrets: SecretInput[]): Promise<AddedServer>;
+  /** A server's tools as the guard knows them, held ones first. */
+  toolsView(serverId: string): Promise<ToolsPanelView>;
+  /** Switch one tool on or off for the server's clients. */
+  toolSetAllowed(serverId: string, tool: string, allowed: boolean): Promise<string>;
+  /** Approve the held definitions shown (their hashes); one that changed since is refused. */
+  toolsApprove(serverId: string, seen: SeenTool[]): Promise<string>;
+  toolsSetPolicy(serverId: string, policy: PolicyChoice): Promise<string>;
+  toolsSetHoldNew(serverId: string, hold: boolean): Promise<string>;
+  toolsSetGuarded(serverId: string, on: boolean): Promise<string>;
   auditView(filter: AuditFilter): Promise<AuditView>;
   auditExport(filter: AuditFilter, format: ExportFormat): Promise<string>;
   autostartGet(): Promise<boolean>;
@@ -74,6 +86,12 @@ export const tauriApi: Api = {
   credentialRotate: (credential, value) => invoke('credential_rotate', { credential, value }),
   credentialRemove: (credential) => invoke('credential_remove', { credential }),
   addServer: (server, secrets) => invoke('server_add', { server, secrets }),
+  toolsView: (serverId) => invoke('tools_view', { serverId }),
+  toolSetAllowed: (serverId, tool, allowed) => invoke('tool_set_allowed', { serverId, tool, allowed }),
+  toolsApprove: (serverId, seen) => invoke('tools_approve', { serverId, seen }),
+  toolsSetPolicy: (serverId, policy) => invoke('tools_set_policy', { serverId, policy }),
+  toolsSetHoldNew: (serverId, hold) => invoke('tools_set_hold_new', { serverId, hold }),
+  toolsSetGuarded: (serverId, on) => invoke('tools_set_guarded', { serverId, on }),
   auditView: (filter) => invoke('audit_view', { filter }),
   auditExport: (filter, format) => invoke('audit_export', { filter, format }),
   autostartGet: () => invoke('autostart_get'),

@@ -9,10 +9,14 @@ import { AuditPanel } from './views/audit';
 import { CredentialsPanel } from './views/credentials';
 import { ImportPanel } from './views/import';
 import { ServersPanel } from './views/servers';
+import { ToolsPanel } from './views/tools';
 import { WelcomePanel } from './views/welcome';
 
-export type ViewName = 'welcome' | 'servers' | 'credentials' | 'import' | 'add' | 'audit';
-const VIEWS: readonly ViewName[] = ['welcome', 'servers', 'credentials', 'import', 'add', 'audit'];
+/** The views in the sidebar. */
+export type NavView = 'welcome' | 'servers' | 'credentials' | 'import' | 'add' | 'audit';
+/** Every view; a server's Tools panel is reached from its card (the sidebar shows Servers). */
+export type ViewName = NavView | 'tools';
+const VIEWS: readonly NavView[] = ['welcome', 'servers', 'credentials', 'import', 'add', 'audit'];
 
 export type Theme = 'system' | 'light' | 'dark';
 const THEME_KEY = 'keybroker-theme';
@@ -39,11 +43,12 @@ export class App implements Ui {
   readonly import: ImportPanel;
   readonly add: AddServerPanel;
   readonly audit: AuditPanel;
+  readonly tools: ToolsPanel;
   current: ViewName = 'servers';
   private readonly main: HTMLElement;
   private readonly status: HTMLElement;
   private readonly progress: HTMLElement;
-  private readonly nav: Record<ViewName, HTMLButtonElement>;
+  private readonly nav: Record<NavView, HTMLButtonElement>;
   private pending = 0;
 
   constructor(
@@ -51,14 +56,15 @@ export class App implements Ui {
     private readonly api: Api,
   ) {
     this.welcome = new WelcomePanel(api, this, this);
-    this.servers = new ServersPanel(api, this);
+    this.servers = new ServersPanel(api, this, { tools: (id) => void this.showTools(id) });
+    this.tools = new ToolsPanel(api, this, { back: () => void this.show('servers') });
     this.credentials = new CredentialsPanel(api, this);
     this.import = new ImportPanel(api, this);
     this.add = new AddServerPanel(api, this, {
       added: (id, signIn) => this.navigate({ view: 'servers', server: id, action: signIn ? 'sign-in' : null }),
     });
     this.audit = new AuditPanel(api, this);
-    const navButton = (view: ViewName, label: string) =>
+    const navButton = (view: NavView, label: string) =>
       h('button', { type: 'button', 'data-view': view, onclick: () => void this.show(view) }, label);
     this.nav = {
       welcome: navButton('welcome', 'Welcome'),
@@ -132,14 +138,26 @@ export class App implements Ui {
   }
 
   async show(view: ViewName): Promise<void> {
-    this.current = view;
-    for (const [name, b] of Object.entries(this.nav)) {
-      if (name === view) b.setAttribute('aria-current', 'page');
-      else b.removeAttribute('aria-current');
-    }
+    this.select(view);
     const panel = this[view];
     replace(this.main, panel.root);
     await panel.refresh();
+  }
+
+  /** The Tools panel of one server (from its card, the tray or a notification). */
+  async showTools(serverId: string): Promise<void> {
+    this.select('tools');
+    replace(this.main, this.tools.root);
+    await this.tools.open(serverId);
+  }
+
+  private select(view: ViewName): void {
+    this.current = view;
+    const lit = view === 'tools' ? 'servers' : view;
+    for (const [name, b] of Object.entries(this.nav)) {
+      if (name === lit) b.setAttribute('aria-current', 'page');
+      else b.removeAttribute('aria-current');
+    }
   }
 
   /** The file stamp moved (audit appended, config or state changed). */
@@ -148,10 +166,12 @@ export class App implements Ui {
     if (v === 'servers' && this.servers.editing()) return;
     if (v === 'credentials' && this.credentials.editing()) return;
     if (v === 'add' && this.add.editing()) return;
+    if (v === 'tools' && this.tools.editing()) return;
     await this[v].refresh();
   }
 
   async navigate(n: Navigate): Promise<void> {
+    if (n.action === 'tools' && n.server) return this.showTools(n.server);
     const view = VIEWS.find((v) => v === n.view) ?? 'servers';
     await this.show(view);
     if (view === 'servers' && n.server) await this.servers.focus(n.server, n.action);

@@ -7,7 +7,7 @@ export type ErrorView = { code: ErrorCode, message: string, fix: string | null, 
 
 export type ServerState = "brokered" | "needs-secret" | "plaintext-in-config" | "command-changed" | "launcher-drift" | "needs-sign-in" | "no-secrets" | "missing-from-config" | "not-brokered" | "unsupported" | "tools-held";
 
-export type ServerAction = "connect" | "move-to-keychain" | "rotate" | "disconnect" | "approve" | "sign-in" | "repair";
+export type ServerAction = "connect" | "move-to-keychain" | "rotate" | "disconnect" | "approve" | "sign-in" | "repair" | "tools";
 
 export type ReleaseView = { time: string, server: string, host: string | null, credential: string | null, 
 /**
@@ -23,6 +23,12 @@ pid: number | null, ppid: number | null, parent: string | null,
  * "node (pid 4242, parent 4200)": who received it, in words.
  */
 by: string, };
+
+export type ToolsSummary = { guarded: boolean, 
+/**
+ * Tools held until the user approves them.
+ */
+held: number, };
 
 export type StatusLevel = "ok" | "attention" | "empty";
 
@@ -66,7 +72,11 @@ bound_env: Array<string>, detail: string | null, actions: Array<ServerAction>,
 /**
  * The last time a host started it with its secrets (the audit's `released`).
  */
-last_received: ReleaseView | null, };
+last_received: ReleaseView | null, 
+/**
+ * Its tool guard, for a server Keybroker starts (`null`: not one of Keybroker's).
+ */
+tools: ToolsSummary | null, };
 
 export type HostGroup = { host: string, label: string, config: string, config_exists: boolean, servers: Array<ServerView>, };
 
@@ -228,6 +238,96 @@ export type AddedServer = { id: string,
  */
 needs_sign_in: boolean, message: string, };
 
+export type ToolState = "allowed" | "denied" | "held-new" | "held-changed" | "unknown";
+
+export type PolicyMode = "allow-all" | "read-only" | "allow-list" | "deny-list";
+
+export type PolicyChoice = "allow-all" | "read-only";
+
+export type DiffKind = "same" | "removed" | "added" | "changed";
+
+export type DiffRow = { kind: DiffKind, old: string | null, new: string | null, };
+
+export type FieldChange = { field: string, rows: Array<DiffRow>, };
+
+export type HeldToolView = { 
+/**
+ * The held definition's hash: what Approve sends back, so only this definition is
+ * approved.
+ */
+hash: string, since: string, 
+/**
+ * Appeared after the first listing: nothing was approved before.
+ */
+new_tool: boolean, 
+/**
+ * Each changed field (`description`, `inputSchema`, ...), old and new side by side.
+ */
+changes: Array<FieldChange>, };
+
+export type ToolRow = { name: string, state: ToolState, 
+/**
+ * The state in words ("held: changed since you approved it").
+ */
+state_text: string, title: string | null, description: string | null, 
+/**
+ * `readOnlyHint: true`.
+ */
+read_only: boolean, 
+/**
+ * `destructiveHint: true` on a tool that is not read-only.
+ */
+destructive: boolean, 
+/**
+ * The policy lets clients use it (the panel's switch). A held tool also waits for
+ * approval.
+ */
+allowed: boolean, 
+/**
+ * `tool-call` events of this tool since `calls_since`.
+ */
+calls_7d: number, 
+/**
+ * The last `tool-call` the audit log records, at any time.
+ */
+last_call: string | null, 
+/**
+ * The definition waiting for approval, next to the approved one.
+ */
+held: HeldToolView | null, };
+
+export type ToolsPanelView = { server_id: string, 
+/**
+ * The server's name in its host config.
+ */
+name: string, guarded: boolean, 
+/**
+ * `null` when unguarded.
+ */
+policy: PolicyMode | null, 
+/**
+ * The policy in words ("every tool but: delete_note").
+ */
+policy_text: string, hold_new: boolean, 
+/**
+ * When the guard first listed (and pinned) the server's tools; `null`: not yet.
+ */
+first_seen: string | null, 
+/**
+ * How many tools are held until approved.
+ */
+held: number, 
+/**
+ * The start of the window `calls_7d` counts (RFC 3339).
+ */
+calls_since: string, 
+/**
+ * Held tools first, then the others, each group by name.
+ */
+tools: Array<ToolRow>, };
+
+export type SeenTool = { tool: string, hash: string, };
+
 export type AuditFilter = { server: string | null, credential: string | null, host: string | null, event: string | null, 
 /**
  * RFC 3339, inclusive.
@@ -238,13 +338,25 @@ since: string | null,
  */
 until: string | null, };
 
-export type AuditRow = { time: string, event: string, server: string | null, host: string | null, credential: string | null, target: string | null, pid: number | null, ppid: number | null, parent: string | null, outcome: string, detail: string | null, hash: string, };
+export type AuditRow = { time: string, event: string, server: string | null, host: string | null, credential: string | null, target: string | null, 
+/**
+ * The MCP tool a tool-guard event is about.
+ */
+tool: string | null, 
+/**
+ * How long a tool call took.
+ */
+duration_ms: number | null, pid: number | null, ppid: number | null, parent: string | null, outcome: string, detail: string | null, hash: string, };
 
 export type AuditView = { rows: Array<AuditRow>, 
 /**
  * Every line in the log (not just the filtered rows).
  */
-total_lines: number, chain_ok: boolean, problems: Array<string>, notes: Array<string>, path: string, };
+total_lines: number, chain_ok: boolean, problems: Array<string>, notes: Array<string>, path: string, 
+/**
+ * Every event kind the filter offers (`released`, ..., `tool-call`, `policy-changed`).
+ */
+event_kinds: Array<string>, };
 
 export type ExportFormat = "json" | "csv";
 

@@ -419,11 +419,37 @@ describe('audit view', () => {
     const { root, app } = await mount(calls);
     await app.show('audit');
     const events = [...root.querySelectorAll('tbody tr')].map((r) => r.getAttribute('data-event'));
-    expect(events).toEqual(['released', 'imported']);
-    expect(root.querySelector('.chain')?.textContent).toContain('Chain verified: 2 event(s)');
+    expect(events).toEqual(['tool-denied', 'released', 'imported']);
+    expect(root.querySelector('.chain')?.textContent).toContain('Chain verified: 3 event(s)');
     expect(root.textContent).toContain('11 / node');
     await app.audit.setFilter({ server: 'claude-desktop/echo' });
     expect(calls.at(-1)?.[1]).toMatchObject({ server: 'claude-desktop/echo' });
+  });
+
+  it('the Event filter is a list of the kinds the core writes, and tool events show their tool and outcome', async () => {
+    const calls: Call[] = [];
+    const { root, app } = await mount(calls);
+    await app.show('audit');
+    const sel = root.querySelector('select[data-filter="event"]') as HTMLSelectElement;
+    const options = [...sel.options].map((o) => o.value);
+    expect(options[0]).toBe('');
+    expect(sel.options[0].textContent).toBe('any');
+    for (const k of ['tool-call', 'tool-denied', 'tool-held', 'policy-changed']) expect(options).toContain(k);
+    sel.value = 'tool-denied';
+    sel.dispatchEvent(new Event('change'));
+    await flush();
+    expect(calls.at(-1)).toEqual(['auditView', expect.objectContaining({ event: 'tool-denied' })]);
+    expect(sel.value).toBe('tool-denied');
+    const row = root.querySelector('tr[data-event="tool-denied"]') as HTMLElement;
+    expect(row.dataset.tool).toBe('delete_repo');
+    const cells = [...row.querySelectorAll('td')].map((c) => c.textContent);
+    expect(cells).toContain('tool delete_repo');
+    expect(cells).toContain('denied');
+    expect(row.title).toBe('not allowed by its tool policy');
+    sel.value = '';
+    sel.dispatchEvent(new Event('change'));
+    await flush();
+    expect(calls.at(-1)).toEqual(['auditView', expect.objectContaining({ event: null })]);
   });
 
   it('turns local date-times into RFC 3339 and ignores empty ones', () => {

@@ -10,6 +10,7 @@ pub mod first_run;
 pub mod import;
 pub mod servers;
 pub mod settings;
+pub mod tools;
 
 use serde::Deserialize;
 
@@ -81,6 +82,12 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         add_server::server_add,
         audit::audit_view,
         audit::audit_export,
+        tools::tools_view,
+        tools::tool_set_allowed,
+        tools::tools_approve,
+        tools::tools_set_policy,
+        tools::tools_set_hold_new,
+        tools::tools_set_guarded,
         settings::autostart_get,
         settings::autostart_set,
     ]

@@ -24,6 +24,12 @@ pub const COMMANDS: &[&str] = &[
     "server_add",
     "audit_view",
     "audit_export",
+    "tools_view",
+    "tool_set_allowed",
+    "tools_approve",
+    "tools_set_policy",
+    "tools_set_hold_new",
+    "tools_set_guarded",
     "autostart_get",
     "autostart_set",
 ];

@@ -34,6 +34,9 @@ macro_rules! named {
         }
 
         impl $name {
+            /// Every name this version writes, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text),*];
+
             /// The name as stored in the log.
             pub fn as_str(&self) -> &str {
                 match self {
@@ -360,7 +363,7 @@ mod tests {
             EventKind::ToolHeld,
             EventKind::PolicyChanged,
         ];
-        for k in kinds {
+        for k in kinds.clone() {
             assert!(k.is_known());
             assert_eq!(EventKind::from(k.as_str()), k);
             let json = serde_json::to_string(&k).unwrap();
@@ -368,6 +371,12 @@ mod tests {
             assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), k);
         }
         assert_eq!(EventKind::HeadMismatch.as_str(), "audit-head-mismatch");
+        // `NAMES` lists every kind once (the app's event filter offers them).
+        let mut names: Vec<&str> = kinds.iter().map(EventKind::as_str).collect();
+        let mut listed = EventKind::NAMES.to_vec();
+        names.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(listed, names);
         for o in [Outcome::Ok, Outcome::Denied, Outcome::Error] {
             assert_eq!(Outcome::from(o.as_str()), o);
         }

@@ -1,5 +1,7 @@
 // Audit view: the hash-chained log as a filterable table, the chain's verification
 // state, export to JSON/CSV. Rows appear live: the app refreshes it on `kb-changed`.
+// The Event filter lists the kinds the core writes (`released`, ..., `tool-call`,
+// `tool-denied`, `tool-held`, `policy-changed`); tool events show their tool.
 import type { Api, Ui } from '../api';
 import type { AuditFilter, AuditRow, AuditView } from '../bindings';
 import { h, replace } from '../dom';
@@ -15,8 +17,14 @@ const FIELDS: [keyof AuditFilter, string][] = [
   ['server', 'Server'],
   ['credential', 'Credential'],
   ['host', 'Host'],
-  ['event', 'Event'],
 ];
+
+/** What the Target / tool cell says: where a secret went, or which tool an event is about. */
+function targetText(r: AuditRow): string {
+  if (r.target) return r.target;
+  if (!r.tool) return '';
+  return r.duration_ms == null ? `tool ${r.tool}` : `tool ${r.tool} (${r.duration_ms} ms)`;
+}
 
 export class AuditPanel {
   readonly root: HTMLElement;
@@ -24,6 +32,7 @@ export class AuditPanel {
   private filter: AuditFilter = { server: null, credential: null, host: null, event: null, since: null, until: null };
   private readonly table: HTMLElement;
   private readonly chain: HTMLElement;
+  private readonly eventSel: HTMLSelectElement;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -33,6 +42,15 @@ export class AuditPanel {
     this.root = h('section', { class: 'view', 'aria-labelledby': 'audit-title' });
     this.table = h('div', { class: 'table-wrap' });
     this.chain = h('p', { class: 'chain', role: 'status' });
+    this.eventSel = h(
+      'select',
+      {
+        id: 'filter-event',
+        'data-filter': 'event',
+        onchange: (ev: Event) => void this.setFilter({ event: (ev.target as HTMLSelectElement).value || null }),
+      },
+      h('option', { value: '' }, 'any'),
+    );
     replace(
       this.root,
       h('h2', { id: 'audit-title' }, 'Audit log'),
@@ -62,6 +80,7 @@ export class AuditPanel {
       'div',
       { class: 'filters', role: 'search' },
       ...FIELDS.map(([k, l]) => input(k, l)),
+      h('div', { class: 'field' }, h('label', { for: 'filter-event' }, 'Event'), this.eventSel),
       input('since', 'From', 'datetime-local'),
       input('until', 'To', 'datetime-local'),
       h(
@@ -87,9 +106,24 @@ export class AuditPanel {
     this.render();
   }
 
+  /** The Event filter's options: "any", then every kind the core names. */
+  private eventOptions(kinds: string[]): void {
+    const have = [...this.eventSel.options].map((o) => o.value).slice(1);
+    if (have.length === kinds.length && have.every((k, i) => k === kinds[i])) return;
+    const chosen = this.filter.event ?? '';
+    replace(
+      this.eventSel,
+      h('option', { value: '' }, 'any'),
+      ...kinds.map((k) => h('option', { value: k }, k)),
+    );
+    this.eventSel.value = chosen;
+  }
+
   private render(): void {
     const d = this.data;
     if (!d) return;
+    this.eventOptions(d.event_kinds);
+    this.eventSel.value = this.filter.event ?? '';
     this.chain.className = d.chain_ok ? 'chain ok' : 'chain broken';
     replace(
       this.chain,
@@ -110,7 +144,7 @@ export class AuditPanel {
         h(
           'thead',
           {},
-          h('tr', {}, ...['Time', 'Event', 'Server', 'Host', 'Credential', 'Target', 'PID / parent', 'Outcome'].map((c) => h('th', { scope: 'col' }, c))),
+          h('tr', {}, ...['Time', 'Event', 'Server', 'Host', 'Credential', 'Target / tool', 'PID / parent', 'Outcome'].map((c) => h('th', { scope: 'col' }, c))),
         ),
         h('tbody', {}, ...rows.map((r) => this.row(r))),
       ),
@@ -121,13 +155,13 @@ export class AuditPanel {
     const pid = r.pid == null ? '' : `${r.pid}${r.parent ? ` / ${r.parent}` : r.ppid != null ? ` / ${r.ppid}` : ''}`;
     return h(
       'tr',
-      { 'data-event': r.event, 'data-server': r.server ?? '', title: r.detail ?? '' },
+      { 'data-event': r.event, 'data-server': r.server ?? '', 'data-tool': r.tool ?? '', title: r.detail ?? '' },
       h('td', { class: 'mono' }, r.time),
       h('td', {}, h('span', { class: `badge ev-${r.event}` }, r.event)),
       h('td', {}, r.server ?? ''),
       h('td', {}, r.host ?? ''),
       h('td', { class: 'mono' }, r.credential ?? ''),
-      h('td', { class: 'mono' }, r.target ?? ''),
+      h('td', { class: 'mono' }, targetText(r)),
       h('td', {}, pid),
       h('td', { class: r.outcome === 'ok' ? '' : 'error' }, r.outcome),
     );

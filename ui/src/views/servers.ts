@@ -3,6 +3,8 @@
 // Sign in. Moving the secrets of an entry whose command changed is refused by the core
 // (`needs_approval`): the view answers with the approval form instead.
 // Sign in waits for the browser: the card shows that, with Cancel, until it comes back.
+// Every server Keybroker starts has a Tools button (with the count of held tools) that
+// opens its Tools panel.
 import type { Api, Ui } from '../api';
 import type { ServerAction, ServerView, ServersView, SpawnView } from '../bindings';
 import { h, replace } from '../dom';
@@ -17,7 +19,13 @@ const ACTION_LABEL: Record<ServerAction, string> = {
   approve: 'Review change…',
   'sign-in': 'Sign in…',
   repair: 'Repair launcher',
+  tools: 'Tools',
 };
+
+/** Where the Servers view sends the user for a server's tools. */
+export interface ServersNav {
+  tools: (serverId: string) => void;
+}
 
 /** A masked secret field with a show/hide toggle; paste works as usual. */
 export function secretField(env: string, label = env): { row: HTMLElement; input: HTMLInputElement } {
@@ -83,6 +91,7 @@ export class ServersPanel {
   constructor(
     private readonly api: Api,
     private readonly ui: Ui,
+    private readonly nav: ServersNav = { tools: () => {} },
   ) {
     this.root = h('section', { class: 'view', 'aria-labelledby': 'servers-title' });
   }
@@ -103,6 +112,10 @@ export class ServersPanel {
 
   /** Open an action's form for a server (from the tray). */
   async focus(id: string, action: ServerAction | null): Promise<void> {
+    if (action === 'tools') {
+      this.nav.tools(id);
+      return;
+    }
     this.open = action && action !== 'sign-in' && action !== 'repair' ? { id, action } : null;
     await this.refresh();
     const server = this.view?.groups.flatMap((g) => g.servers).find((s) => s.id === id);
@@ -181,11 +194,29 @@ export class ServersPanel {
         ),
       );
     }
-    if (!s.actions.length) return null;
+    // Tools is the card's button whenever the server has a guard record; first (and the
+    // fix) while tools are held.
+    const actions = s.actions.filter((a) => a !== 'tools');
+    const held = s.tools?.held ?? 0;
+    const tools = s.tools
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: held ? 'primary' : '',
+            'data-action': 'tools',
+            'data-held': String(held),
+            onclick: () => this.onAction(s, 'tools'),
+          },
+          held ? `Tools (${held} held)` : s.tools.guarded ? 'Tools' : 'Tools (not guarded)',
+        )
+      : null;
+    if (!actions.length && !tools) return null;
     return h(
       'div',
       { class: 'actions' },
-      ...s.actions.map((a) =>
+      held ? tools : null,
+      ...actions.map((a) =>
         h(
           'button',
           {
@@ -197,10 +228,16 @@ export class ServersPanel {
           ACTION_LABEL[a],
         ),
       ),
+      held ? null : tools,
     );
   }
 
   private onAction(s: ServerView, a: ServerAction): void {
+    if (a === 'tools') {
+      this.open = null;
+      this.nav.tools(s.id);
+      return;
+    }
     if (a === 'sign-in') {
       void this.signIn(s);
       return;
