@@ -26,4 +26,5 @@ pub const COMMANDS: &[&str] = &[
     "audit_export",
     "autostart_get",
     "autostart_set",
+    "health",
 ];
