@@ -7,12 +7,13 @@ import { errorBlock, type FixActions } from './errors';
 import { AddServerPanel } from './views/add';
 import { AuditPanel } from './views/audit';
 import { CredentialsPanel } from './views/credentials';
+import { HealthPanel } from './views/health';
 import { ImportPanel } from './views/import';
 import { ServersPanel } from './views/servers';
 import { WelcomePanel } from './views/welcome';
 
-export type ViewName = 'welcome' | 'servers' | 'credentials' | 'import' | 'add' | 'audit';
-const VIEWS: readonly ViewName[] = ['welcome', 'servers', 'credentials', 'import', 'add', 'audit'];
+export type ViewName = 'welcome' | 'servers' | 'credentials' | 'import' | 'add' | 'audit' | 'health';
+const VIEWS: readonly ViewName[] = ['welcome', 'servers', 'credentials', 'import', 'add', 'audit', 'health'];
 
 export type Theme = 'system' | 'light' | 'dark';
 const THEME_KEY = 'keybroker-theme';
@@ -39,6 +40,7 @@ export class App implements Ui {
   readonly import: ImportPanel;
   readonly add: AddServerPanel;
   readonly audit: AuditPanel;
+  readonly health: HealthPanel;
   current: ViewName = 'servers';
   private readonly main: HTMLElement;
   private readonly status: HTMLElement;
@@ -51,13 +53,14 @@ export class App implements Ui {
     private readonly api: Api,
   ) {
     this.welcome = new WelcomePanel(api, this, this);
-    this.servers = new ServersPanel(api, this);
+    this.servers = new ServersPanel(api, this, { health: () => void this.show('health') });
     this.credentials = new CredentialsPanel(api, this);
     this.import = new ImportPanel(api, this);
     this.add = new AddServerPanel(api, this, {
       added: (id, signIn) => this.navigate({ view: 'servers', server: id, action: signIn ? 'sign-in' : null }),
     });
     this.audit = new AuditPanel(api, this);
+    this.health = new HealthPanel(api, this, { navigate: (n) => void this.navigate(n) });
     const navButton = (view: ViewName, label: string) =>
       h('button', { type: 'button', 'data-view': view, onclick: () => void this.show(view) }, label);
     this.nav = {
@@ -67,6 +70,7 @@ export class App implements Ui {
       import: navButton('import', 'Import'),
       add: navButton('add', 'Add server'),
       audit: navButton('audit', 'Audit'),
+      health: navButton('health', 'Health'),
     };
     const autostart = h('input', {
       type: 'checkbox',
@@ -114,6 +118,7 @@ export class App implements Ui {
         this.nav.import,
         this.nav.add,
         this.nav.audit,
+        this.nav.health,
         h(
           'div',
           { class: 'settings' },
@@ -148,6 +153,8 @@ export class App implements Ui {
     if (v === 'servers' && this.servers.editing()) return;
     if (v === 'credentials' && this.credentials.editing()) return;
     if (v === 'add' && this.add.editing()) return;
+    // The doctor asks the keychain and reads every host file: it runs on open and Refresh.
+    if (v === 'health') return;
     await this[v].refresh();
   }
 

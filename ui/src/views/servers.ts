@@ -83,6 +83,7 @@ export class ServersPanel {
   constructor(
     private readonly api: Api,
     private readonly ui: Ui,
+    private readonly links: { health?: () => void } = {},
   ) {
     this.root = h('section', { class: 'view', 'aria-labelledby': 'servers-title' });
   }
@@ -119,7 +120,14 @@ export class ServersPanel {
       this.root,
       h('h2', { id: 'servers-title' }, 'Servers'),
       v
-        ? h('p', { class: v.status.level === 'attention' ? 'summary attention' : 'summary', 'data-status': v.status.level }, v.status.summary)
+        ? h(
+            'div',
+            { class: 'card-head' },
+            h('p', { class: v.status.level === 'attention' ? 'summary attention' : 'summary', 'data-status': v.status.level }, v.status.summary),
+            v.status.level === 'attention' && this.links.health
+              ? h('button', { type: 'button', class: 'ghost', 'data-action': 'open-health', onclick: () => this.links.health?.() }, 'What to do: Health')
+              : null,
+          )
         : h('p', { class: 'muted' }, 'Loading…'),
       v && !v.groups.length
         ? h('p', { class: 'empty' }, 'No MCP host config was found on this machine yet. Use Add server, or start your host once so it creates its config.')
