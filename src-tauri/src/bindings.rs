@@ -4,6 +4,9 @@
 
 use keybroker::app_api::add_server::{AddedServer, NewServer};
 use keybroker::app_api::credentials::{BoundServerView, CredentialView, CredentialsView};
+use keybroker::app_api::doctor::{
+    HealthAction, HealthActionKind, HealthCheck, HealthLevel, HealthView,
+};
 use keybroker::app_api::first_run::{FirstRunView, HostSummary};
 use keybroker::app_api::tools::{
     DiffKind, DiffRow, FieldChange, HeldToolView, PolicyChoice, PolicyMode, SeenTool, ToolRow,
@@ -69,6 +72,11 @@ pub fn typescript() -> String {
         AuditRow,
         AuditView,
         ExportFormat,
+        HealthLevel,
+        HealthActionKind,
+        HealthAction,
+        HealthCheck,
+        HealthView,
         SecretInput,
         Navigate,
     ];

@@ -518,6 +518,66 @@ fn an_entry_starting_another_keybroker_is_launcher_drift_in_the_view_and_tray_un
     assert_eq!(audit_events(&w, id, "approved"), 0);
 }
 
+/// The Health view's check of one id.
+fn health_check(w: &World, id: &str) -> Value {
+    let view = w.ok("health", json!({}));
+    view["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {id} check in {view}"))
+}
+
+#[test]
+fn health_reports_a_drifted_entry_with_its_repair_button_and_is_ok_once_repaired() {
+    let w = world();
+    w.ok(
+        "import_apply",
+        json!({"host": "claude-desktop", "exclude": []}),
+    );
+    let id = "claude-desktop/echo-local";
+    let keychain = health_check(&w, "keychain");
+    assert_eq!(keychain["level"], "ok", "{keychain}");
+    let launcher = health_check(&w, "launcher");
+    assert_eq!(launcher["level"], "ok", "{launcher}");
+    assert_eq!(launcher["actions"], json!([]));
+
+    let mut cfg: Value = serde_json::from_str(&config_text(&w.config)).expect("json");
+    cfg["mcpServers"]["echo-local"]["command"] = json!(w.dir.path().join("gone/keybroker"));
+    std::fs::write(&w.config, serde_json::to_vec_pretty(&cfg).expect("json")).expect("edit");
+
+    let view = w.ok("health", json!({}));
+    assert_eq!(view["needs_user"], true, "{view}");
+    assert_eq!(view["level"], "problem");
+    let launcher = health_check(&w, "launcher");
+    assert_eq!(launcher["level"], "problem", "{launcher}");
+    assert_eq!(launcher["level_text"], "Needs you");
+    assert!(
+        launcher["details"][0]
+            .as_str()
+            .is_some_and(|d| d.starts_with(id)),
+        "{launcher}"
+    );
+    assert!(
+        launcher["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("point the entries")),
+        "{launcher}"
+    );
+    assert_eq!(launcher["actions"][0]["kind"], "repair");
+    assert_eq!(launcher["actions"][0]["server"], id);
+
+    w.ok("server_repair", json!({"serverId": id}));
+    let launcher = health_check(&w, "launcher");
+    assert_eq!(launcher["level"], "ok", "{launcher}");
+    assert!(
+        !w.seen.borrow().contains(CANARY_MARKER),
+        "a secret reached the webview"
+    );
+}
+
 impl World {
     fn paths(&self) -> Paths {
         Paths::under(&self.dir.path().join("home"))

@@ -1,8 +1,8 @@
 //! The tray app's view of the core: view models and actions for the Servers, Import and
 //! Audit views (and Sign in for remote servers), each one call away from an IPC command;
 //! the one status (`status`), the first run (`first_run`), the Credentials view
-//! (`credentials`), Add server (`add_server`) and a server's Tools panel (`tools`) live in
-//! their own modules.
+//! (`credentials`), Add server (`add_server`), a server's Tools panel (`tools`) and the
+//! Health view (`doctor`) live in their own modules.
 //!
 //! Everything the app does lives here, so the Tauri crate stays a thin shell and the CLI
 //! and the app cannot drift apart on what "Connect" or "Disconnect" mean. Nothing here
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod add_server;
 pub mod credentials;
+pub mod doctor;
 pub mod first_run;
 pub mod status;
 pub mod tools;

@@ -124,6 +124,10 @@ pub struct Check {
     pub details: Vec<String>,
     /// `None` when the check is ok.
     pub fix: Option<Fix>,
+    /// The ids of the servers the details name, in the same order, for a front end that
+    /// fixes them one by one (the app's Repair, Review change, Sign in).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
 }
 
 impl Check {
@@ -134,7 +138,13 @@ impl Check {
             summary: summary.into(),
             details: Vec::new(),
             fix: None,
+            servers: Vec::new(),
         }
+    }
+
+    fn about(mut self, servers: &[&ServerStatus]) -> Check {
+        self.servers = servers.iter().map(|s| s.id.clone()).collect();
+        self
     }
 
     fn with(mut self, status: Level, details: Vec<String>, fix: Option<Fix>) -> Check {
@@ -558,6 +568,7 @@ fn launcher_check(launcher: &Path, servers: &[ServerStatus]) -> Check {
             commands: vec!["keybroker repair".into()],
         }),
     )
+    .about(&drift)
 }
 
 fn hosts_check(files: &[FileSeen], servers: &[ServerStatus], unreadable: &[String]) -> Check {
@@ -665,6 +676,7 @@ fn approvals_check(servers: &[ServerStatus]) -> Check {
                 .collect(),
         }),
     )
+    .about(&changed)
 }
 
 fn not_checked(id: CheckId, what: &str) -> Check {
@@ -710,6 +722,7 @@ fn sign_in_check(servers: &[ServerStatus], vault: bool) -> Check {
                 .collect(),
         }),
     )
+    .about(&need)
 }
 
 fn secrets_check(servers: &[ServerStatus], vault: bool) -> Check {
@@ -740,6 +753,7 @@ fn secrets_check(servers: &[ServerStatus], vault: bool) -> Check {
                 .collect(),
         }),
     )
+    .about(&missing)
 }
 
 fn audit_check(ctx: &Context) -> Check {

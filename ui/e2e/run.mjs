@@ -16,7 +16,9 @@
 // notification (dunstctl action) to the approval; Add server by URL in front of the SDK's
 // OAuth example server and Sign in (the test plays the browser); Start at login writes
 // and removes the autostart file; a second launch exits at once and shows the first
-// window; every view again in dark mode.
+// window; the Health view reports every check ok but the sign-in the fixture waits for,
+// then a launcher removed from under an entry, with its fix, and Repair fixes it; every
+// view again in dark mode.
 // The Tools panel: the real SDK client starts the guarded `notes` server (the SDK peer
 // tool-guard-server.mjs) from the rewritten config; a tool switched off in the panel is
 // gone from the next session's tools/list and its call is refused by the guard (the
@@ -24,7 +26,7 @@
 // holds it, the notification opens the panel on the old and new definition side by side,
 // Approve lets the client list and call it; the Audit view's Event filter shows the
 // tool-denied and policy-changed rows.
-// Saves {welcome,servers,credentials,import,audit,approval,tools,add,sign-in,tray,tray-menu}.png
+// Saves {welcome,servers,credentials,import,audit,approval,tools,add,sign-in,health,tray,tray-menu}.png
 // and each view's -dark variant to $SCREENSHOT_DIR (default target/e2e-screenshots;
 // `make screenshots` points it at docs/screenshots); fails when a view is blank.
 // Exit code 0 only if every step passed.
@@ -558,6 +560,58 @@ try {
     if (!(await browser.execute(() => document.visibilityState === 'visible'))) throw new Error('the first window is not visible');
   });
 
+  await step('Health: every check ok but the waiting sign-in; a removed launcher is reported with its fix, and Repair fixes it', async () => {
+    const levels = () =>
+      browser.execute(() => Object.fromEntries([...document.querySelectorAll('[data-check]')].map((e) => [e.dataset.check, e.dataset.level])));
+    const level = async (id) => (await levels())[id];
+    await $('[data-view="health"]').click();
+    await $('[data-check="launcher"]').waitForExist({ timeout: 20000, timeoutMsg: 'the Health view shows no checks' });
+    const first = await levels();
+    for (const id of ['keychain', 'launcher', 'hosts', 'approvals', 'sign-in', 'secrets', 'audit', 'autostart']) {
+      if (!(id in first)) throw new Error(`no ${id} check: ${JSON.stringify(first)}`);
+    }
+    // The fixture's remote servers wait for sign-in; everything else is fine.
+    const notOk = Object.entries(first).filter(([id, l]) => l !== 'ok' && id !== 'sign-in');
+    if (notOk.length) throw new Error(`checks not ok before any problem was made: ${JSON.stringify(first)}: ${await $('main').getText()}`);
+    if (first['sign-in'] !== 'ok' && !(await $('[data-check="sign-in"] [data-health-action="sign-in"]').isExisting())) {
+      throw new Error('the waiting sign-in has no Sign in button');
+    }
+    if (!(await $('[data-check="keychain"] [data-level-text]').getText()).match(/^OK$/i)) throw new Error('the keychain row does not say OK in words');
+    // The app moved: the launcher copy echo-local's entry names is gone.
+    const old = join(dir, 'old-install', 'keybroker');
+    mkdirSync(dirname(old), { recursive: true });
+    writeFileSync(old, readFileSync(launcher));
+    const cfg = JSON.parse(readFileSync(config, 'utf8'));
+    cfg.mcpServers['echo-local'].command = old;
+    writeFileSync(config, JSON.stringify(cfg, null, 2));
+    rmSync(old);
+    await $('[data-action="health-refresh"]').click();
+    await browser.waitUntil(async () => (await level('launcher')) === 'problem', {
+      timeout: 20000,
+      timeoutMsg: `the drifted launcher was not reported: ${JSON.stringify(await levels())}`,
+    });
+    const row = await $('[data-check="launcher"]').getText();
+    for (const want of ['Needs you', 'claude-desktop/echo-local', old, 'point the entries Keybroker wrote at', launcher]) {
+      if (!row.includes(want)) throw new Error(`the launcher row does not say ${want}: ${row}`);
+    }
+    if ((await $('[data-health]').getAttribute('data-health')) !== 'problem') throw new Error('the summary does not say a check needs the user');
+    await browser.execute(() => document.querySelector('.content')?.scrollTo(0, 0));
+    await shot(browser, 'health');
+    await $('[data-check="launcher"] [data-health-action="repair"][data-server="claude-desktop/echo-local"]').click();
+    await browser.waitUntil(async () => JSON.parse(readFileSync(config, 'utf8')).mcpServers['echo-local'].command === launcher, {
+      timeout: 15000,
+      timeoutMsg: 'Repair did not point the entry at the launcher',
+    });
+    await $('[data-action="health-refresh"]').click();
+    await browser.waitUntil(async () => (await level('launcher')) === 'ok', {
+      timeout: 20000,
+      timeoutMsg: `the launcher check is not ok after Repair: ${JSON.stringify(await levels())}`,
+    });
+    const after = await levels();
+    const still = Object.entries(after).filter(([id, l]) => l !== first[id]);
+    if (still.length) throw new Error(`checks changed besides the launcher: ${JSON.stringify(after)} vs ${JSON.stringify(first)}`);
+  });
+
   await step('every view in dark mode (the Theme setting): dark CSS, nothing blank, no secret', async () => {
     await $('[data-setting="theme"]').selectByAttribute('value', 'dark');
     const bg = await browser.execute(() => getComputedStyle(document.body).backgroundColor || getComputedStyle(document.documentElement).backgroundColor);
@@ -568,6 +622,7 @@ try {
       ['import', 'import'],
       ['add', 'add'],
       ['audit', 'audit'],
+      ['health', 'health'],
     ]) {
       await $(`[data-view="${view}"]`).click();
       await sleep(500);

@@ -6,6 +6,7 @@ import type {
   ApprovalView,
   CredentialsView,
   FirstRunView,
+  HealthView,
   NewServer,
   PolicyChoice,
   SeenTool,
@@ -62,6 +63,8 @@ export interface Api {
   auditExport(filter: AuditFilter, format: ExportFormat): Promise<string>;
   autostartGet(): Promise<boolean>;
   autostartSet(enabled: boolean): Promise<boolean>;
+  /** The doctor's report: every check with its level, fix and the buttons the app has. */
+  health(): Promise<HealthView>;
 }
 
 export const tauriApi: Api = {
@@ -96,6 +99,7 @@ export const tauriApi: Api = {
   auditExport: (filter, format) => invoke('audit_export', { filter, format }),
   autostartGet: () => invoke('autostart_get'),
   autostartSet: (enabled) => invoke('autostart_set', { enabled }),
+  health: () => invoke('health'),
 };
 
 /** Feedback shown to the user: a status line and a busy indicator for slow calls. */

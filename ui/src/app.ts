@@ -7,16 +7,17 @@ import { errorBlock, type FixActions } from './errors';
 import { AddServerPanel } from './views/add';
 import { AuditPanel } from './views/audit';
 import { CredentialsPanel } from './views/credentials';
+import { HealthPanel } from './views/health';
 import { ImportPanel } from './views/import';
 import { ServersPanel } from './views/servers';
 import { ToolsPanel } from './views/tools';
 import { WelcomePanel } from './views/welcome';
 
 /** The views in the sidebar. */
-export type NavView = 'welcome' | 'servers' | 'credentials' | 'import' | 'add' | 'audit';
+export type NavView = 'welcome' | 'servers' | 'credentials' | 'import' | 'add' | 'audit' | 'health';
 /** Every view; a server's Tools panel is reached from its card (the sidebar shows Servers). */
 export type ViewName = NavView | 'tools';
-const VIEWS: readonly NavView[] = ['welcome', 'servers', 'credentials', 'import', 'add', 'audit'];
+const VIEWS: readonly NavView[] = ['welcome', 'servers', 'credentials', 'import', 'add', 'audit', 'health'];
 
 export type Theme = 'system' | 'light' | 'dark';
 const THEME_KEY = 'keybroker-theme';
@@ -44,6 +45,7 @@ export class App implements Ui {
   readonly add: AddServerPanel;
   readonly audit: AuditPanel;
   readonly tools: ToolsPanel;
+  readonly health: HealthPanel;
   current: ViewName = 'servers';
   private readonly main: HTMLElement;
   private readonly status: HTMLElement;
@@ -56,7 +58,10 @@ export class App implements Ui {
     private readonly api: Api,
   ) {
     this.welcome = new WelcomePanel(api, this, this);
-    this.servers = new ServersPanel(api, this, { tools: (id) => void this.showTools(id) });
+    this.servers = new ServersPanel(api, this, {
+      tools: (id) => void this.showTools(id),
+      health: () => void this.show('health'),
+    });
     this.tools = new ToolsPanel(api, this, { back: () => void this.show('servers') });
     this.credentials = new CredentialsPanel(api, this);
     this.import = new ImportPanel(api, this);
@@ -64,6 +69,7 @@ export class App implements Ui {
       added: (id, signIn) => this.navigate({ view: 'servers', server: id, action: signIn ? 'sign-in' : null }),
     });
     this.audit = new AuditPanel(api, this);
+    this.health = new HealthPanel(api, this, { navigate: (n) => void this.navigate(n) });
     const navButton = (view: NavView, label: string) =>
       h('button', { type: 'button', 'data-view': view, onclick: () => void this.show(view) }, label);
     this.nav = {
@@ -73,6 +79,7 @@ export class App implements Ui {
       import: navButton('import', 'Import'),
       add: navButton('add', 'Add server'),
       audit: navButton('audit', 'Audit'),
+      health: navButton('health', 'Health'),
     };
     const autostart = h('input', {
       type: 'checkbox',
@@ -120,6 +127,7 @@ export class App implements Ui {
         this.nav.import,
         this.nav.add,
         this.nav.audit,
+        this.nav.health,
         h(
           'div',
           { class: 'settings' },
@@ -167,6 +175,8 @@ export class App implements Ui {
     if (v === 'credentials' && this.credentials.editing()) return;
     if (v === 'add' && this.add.editing()) return;
     if (v === 'tools' && this.tools.editing()) return;
+    // The doctor asks the keychain and reads every host file: it runs on open and Refresh.
+    if (v === 'health') return;
     await this[v].refresh();
   }
 

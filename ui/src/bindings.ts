@@ -360,6 +360,65 @@ event_kinds: Array<string>, };
 
 export type ExportFormat = "json" | "csv";
 
+export type HealthLevel = "ok" | "warning" | "problem";
+
+export type HealthActionKind = "repair" | "approve" | "sign-in" | "autostart";
+
+export type HealthAction = { kind: HealthActionKind, 
+/**
+ * The server it acts on (`null` for Start at login).
+ */
+server: string | null, 
+/**
+ * The button's text.
+ */
+label: string, };
+
+export type HealthCheck = { 
+/**
+ * The doctor's check id: `keychain`, `launcher`, `hosts`, `approvals`, `sign-in`,
+ * `secrets`, `audit`, `autostart` (or `state`).
+ */
+id: string, 
+/**
+ * A few words naming the check ("Keychain", "Launcher").
+ */
+title: string, level: HealthLevel, 
+/**
+ * The level in words, so no row says it by colour alone.
+ */
+level_text: string, summary: string, 
+/**
+ * One line per thing found (a server, a file, an audit problem).
+ */
+details: Array<string>, 
+/**
+ * What to do, in words (`null` when ok).
+ */
+fix: string | null, 
+/**
+ * The commands to run for it, in order, for when there is no button.
+ */
+commands: Array<string>, actions: Array<HealthAction>, };
+
+export type HealthView = { 
+/**
+ * The worst check's level.
+ */
+level: HealthLevel, 
+/**
+ * At least one check is a problem.
+ */
+needs_user: boolean, 
+/**
+ * One line for the top of the view.
+ */
+summary: string, 
+/**
+ * The launcher entries should start.
+ */
+launcher: string, checks: Array<HealthCheck>, };
+
 export type SecretInput = { env: string, value: string, };
 
 export type Navigate = { view: string, server: string | null, action: ServerAction | null, };

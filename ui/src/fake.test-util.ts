@@ -1,6 +1,6 @@
 // A fake Api for the unit tests: canned answers, and a record of every call.
 import type { Api } from './api';
-import type { AuditView, CredentialsView, FirstRunView, PlanView, ReleaseView, ServersView, SpawnView, ToolsPanelView } from './bindings';
+import type { AuditView, CredentialsView, FirstRunView, HealthCheck, HealthView, PlanView, ReleaseView, ServersView, SpawnView, ToolsPanelView } from './bindings';
 
 export const release: ReleaseView = {
   time: '2026-01-01T10:05:00.000Z',
@@ -262,6 +262,75 @@ export const credentials: CredentialsView = {
   ],
 };
 
+const okCheck = (id: string, title: string, summary: string): HealthCheck => ({
+  id,
+  title,
+  level: 'ok',
+  level_text: 'OK',
+  summary,
+  details: [],
+  fix: null,
+  commands: [],
+  actions: [],
+});
+
+export const health: HealthView = {
+  level: 'problem',
+  needs_user: true,
+  summary: '3 check(s) need you, 1 warning(s): the fix is under each.',
+  launcher: '/opt/keybroker/keybroker',
+  checks: [
+    okCheck('keychain', 'Keychain', 'GNOME Keyring (gnome-keyring-daemon) is reachable, collection `login` unlocked'),
+    {
+      id: 'launcher',
+      title: 'Launcher',
+      level: 'problem',
+      level_text: 'Needs you',
+      summary: '1 entry starts another keybroker than /opt/keybroker/keybroker (moved, removed, or a wrapper)',
+      details: ['claude-desktop/echo: starts /old/keybroker, which does not exist'],
+      fix: 'point the entries Keybroker wrote at /opt/keybroker/keybroker (only the launcher path changes; approvals stay)',
+      commands: ['keybroker repair'],
+      actions: [{ kind: 'repair', server: 'claude-desktop/echo', label: 'Repair claude-desktop/echo' }],
+    },
+    okCheck('hosts', 'Host configs', '1 host file(s) found, 4 server(s)'),
+    {
+      id: 'approvals',
+      title: 'Approvals',
+      level: 'problem',
+      level_text: 'Needs you',
+      summary: '1 server(s) changed since you approved them and get no secrets until approved',
+      details: ['claude-desktop/changed: review it'],
+      fix: 'review each change',
+      commands: ['keybroker approve claude-desktop/changed'],
+      actions: [{ kind: 'approve', server: 'claude-desktop/changed', label: 'Review claude-desktop/changed' }],
+    },
+    {
+      id: 'sign-in',
+      title: 'Sign-ins',
+      level: 'problem',
+      level_text: 'Needs you',
+      summary: '1 server(s) need sign-in',
+      details: ['claude-desktop/linear'],
+      fix: 'sign in to each',
+      commands: ['keybroker connect claude-desktop/linear'],
+      actions: [{ kind: 'sign-in', server: 'claude-desktop/linear', label: 'Sign in to claude-desktop/linear' }],
+    },
+    okCheck('secrets', 'Secrets', 'every bound secret is in the keychain'),
+    okCheck('audit', 'Audit log', '2 event(s), hash chain intact (/audit.jsonl)'),
+    {
+      id: 'autostart',
+      title: 'Start at login',
+      level: 'warning',
+      level_text: 'Warning',
+      summary: 'the app\'s login entry starts /gone/keybroker-app, which does not exist',
+      details: [],
+      fix: 'turn Start at login off and on again in the app',
+      commands: [],
+      actions: [{ kind: 'autostart', server: null, label: 'Rewrite the login entry' }],
+    },
+  ],
+};
+
 export type Call = [string, ...unknown[]];
 
 export function fakeApi(calls: Call[] = []): Api {
@@ -317,6 +386,7 @@ export function fakeApi(calls: Call[] = []): Api {
     auditExport: rec('auditExport', () => '/tmp/export.csv'),
     autostartGet: rec('autostartGet', () => false),
     autostartSet: rec('autostartSet', (on: boolean) => on),
+    health: rec('health', () => health),
   };
 }
 

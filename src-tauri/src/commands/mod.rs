@@ -7,6 +7,7 @@ pub mod add_server;
 pub mod audit;
 pub mod credentials;
 pub mod first_run;
+pub mod health;
 pub mod import;
 pub mod servers;
 pub mod settings;
@@ -41,7 +42,7 @@ pub(crate) fn now() -> String {
     keybroker::base::clock::now_rfc3339()
 }
 
-/// Run slow core work (a sign-in waiting for the browser) on a blocking thread, off the
+/// Run slow core work (a sign-in waiting for the browser, the doctor's keychain probe) on a blocking thread, off the
 /// async runtime's workers.
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> keybroker::Result<T> + Send + 'static,
@@ -90,5 +91,6 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         tools::tools_set_guarded,
         settings::autostart_get,
         settings::autostart_set,
+        health::health,
     ]
 }

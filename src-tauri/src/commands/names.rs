@@ -32,4 +32,5 @@ pub const COMMANDS: &[&str] = &[
     "tools_set_guarded",
     "autostart_get",
     "autostart_set",
+    "health",
 ];

@@ -22,9 +22,10 @@ const ACTION_LABEL: Record<ServerAction, string> = {
   tools: 'Tools',
 };
 
-/** Where the Servers view sends the user for a server's tools. */
+/** Where the Servers view sends the user: a server's tools, the Health view. */
 export interface ServersNav {
   tools: (serverId: string) => void;
+  health?: () => void;
 }
 
 /** A masked secret field with a show/hide toggle; paste works as usual. */
@@ -132,7 +133,14 @@ export class ServersPanel {
       this.root,
       h('h2', { id: 'servers-title' }, 'Servers'),
       v
-        ? h('p', { class: v.status.level === 'attention' ? 'summary attention' : 'summary', 'data-status': v.status.level }, v.status.summary)
+        ? h(
+            'div',
+            { class: 'card-head' },
+            h('p', { class: v.status.level === 'attention' ? 'summary attention' : 'summary', 'data-status': v.status.level }, v.status.summary),
+            v.status.level === 'attention' && this.nav.health
+              ? h('button', { type: 'button', class: 'ghost', 'data-action': 'open-health', onclick: () => this.nav.health?.() }, 'What to do: Health')
+              : null,
+          )
         : h('p', { class: 'muted' }, 'Loading…'),
       v && !v.groups.length
         ? h('p', { class: 'empty' }, 'No MCP host config was found on this machine yet. Use Add server, or start your host once so it creates its config.')

@@ -195,7 +195,7 @@ export class ToolsPanel {
       'div',
       { class: 'tool-settings' },
       h('div', { class: 'field' }, h('label', { for: 'tools-policy' }, 'Policy'), policy),
-      h('label', { class: 'check', for: 'tools-hold-new' }, holdNew, 'Hold tools that appear later until I approve them'),
+      h('label', { class: 'tool-check', for: 'tools-hold-new' }, holdNew, 'Hold tools that appear later until I approve them'),
       this.confirmUnguard
         ? h(
             'div',
