@@ -221,12 +221,7 @@ pub(super) fn run(a: Args) -> Result<()> {
     };
     let remote::Added { id, jwks } = remote::add(&req, &ctx.paths, &vault, &ctx.audit)?;
     if a.no_guard {
-        keybroker::ops::tools::change(
-            &ctx,
-            &id,
-            &keybroker::ops::tools::Change::Guarded(false),
-            &now,
-        )?;
+        unguard(&ctx, &id, &now)?;
     }
     eprintln!(
         "added {id}: {} now starts it with `keybroker bridge {id}`",
@@ -300,16 +295,17 @@ fn add_stdio(a: Args) -> Result<()> {
         return Ok(());
     }
     if a.no_guard {
-        keybroker::ops::tools::change(
-            &ctx,
-            &id,
-            &keybroker::ops::tools::Change::Guarded(false),
-            &now,
-        )?;
+        unguard(&ctx, &id, &now)?;
     }
     eprintln!(
         "added {id}: {} now starts it with `keybroker run`, its secrets from the keychain",
         config.display()
     );
     Ok(())
+}
+
+/// `--no-guard`: the server just added runs without the tool guard.
+fn unguard(ctx: &super::Context, id: &str, now: &str) -> Result<()> {
+    keybroker::ops::tools::change(ctx, id, &keybroker::ops::tools::Change::Guarded(false), now)
+        .map(drop)
 }

@@ -56,14 +56,9 @@ fn a_stdio_server_added_from_the_cli_gets_its_secrets_from_the_keychain_and_none
         json!(launcher.to_string_lossy()),
         "{entry}"
     );
-    let args: Vec<&str> = entry["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert_eq!(args.first(), Some(&"run"), "{args:?}");
-    assert!(args.contains(&"claude-desktop/echo"), "{args:?}");
+    let args = w.entry_args("echo");
+    assert_eq!(args.first().map(String::as_str), Some("run"), "{args:?}");
+    assert!(args.iter().any(|a| a == "claude-desktop/echo"), "{args:?}");
     for canary in [TOKEN, API_KEY] {
         assert!(
             w.files_containing(canary.as_bytes()).is_empty(),
