@@ -4,8 +4,8 @@
 #   bench/guard.sh                      (re-runs itself under scripts/with-keyring.sh)
 #   BENCH_CALLS=10000                   tools/call per run (default 10,000)
 #   BENCH_PROFILE=debug                 use target/debug/keybroker (default: release,
-#                                       built with `cargo build --release --bin keybroker`)
-#   KEYBROKER_BIN=/path/to/keybroker    use that binary (no build)
+#                                       built with `cargo build --release --bin keybroker --bin keybroker-relay`)
+#   KEYBROKER_BIN=/path/to/keybroker    use that binary (no build; its keybroker-relay beside it)
 #
 # Imports two entries of a trivial stdio server (bench/guard-peer.py server) with a
 # token each, leaves one guarded (the default) and unguards the other, then drives each
@@ -30,8 +30,8 @@ if [ -n "${KEYBROKER_BIN:-}" ]; then
 elif [ "${BENCH_PROFILE:-release}" = debug ]; then
   KB="$TARGET_DIR/debug/keybroker"
 else
-  echo "bench: cargo build --release --bin keybroker" >&2
-  cargo build --release --bin keybroker >&2
+  echo "bench: cargo build --release --bin keybroker --bin keybroker-relay" >&2
+  cargo build --release --bin keybroker --bin keybroker-relay >&2
   KB="$TARGET_DIR/release/keybroker"
 fi
 [ -x "$KB" ] || die "no keybroker binary at $KB"

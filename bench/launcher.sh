@@ -3,8 +3,8 @@
 #
 #   bench/launcher.sh                 (re-runs itself under scripts/with-keyring.sh if needed)
 #   BENCH_PROFILE=debug bench/launcher.sh   use target/debug/keybroker (default: release,
-#                                           built with `cargo build --release --bin keybroker`)
-#   KEYBROKER_BIN=/path/to/keybroker  use that binary (no build)
+#                                           built with `cargo build --release --bin keybroker --bin keybroker-relay`)
+#   KEYBROKER_BIN=/path/to/keybroker  use that binary (no build; its keybroker-relay beside it)
 #   BENCH_RUNS=200 BENCH_WARMUP=20    hyperfine settings
 #
 # Imports a one-server config (/bin/true with a GitHub-format token) into a temporary
@@ -37,8 +37,8 @@ if [ -n "${KEYBROKER_BIN:-}" ]; then
 elif [ "${BENCH_PROFILE:-release}" = debug ]; then
   KB="$TARGET_DIR/debug/keybroker"
 else
-  echo "bench: cargo build --release --bin keybroker" >&2
-  cargo build --release --bin keybroker >&2
+  echo "bench: cargo build --release --bin keybroker --bin keybroker-relay" >&2
+  cargo build --release --bin keybroker --bin keybroker-relay >&2
   KB="$TARGET_DIR/release/keybroker"
 fi
 [ -x "$KB" ] || die "no keybroker binary at $KB"

@@ -15,7 +15,7 @@ fi
 if [ "${BENCH_PROFILE:-release}" = debug ]; then
   KB="$REPO_ROOT/target/debug/keybroker"
 else
-  cargo build --release --bin keybroker >&2
+  cargo build --release --bin keybroker --bin keybroker-relay >&2
   KB="$REPO_ROOT/target/release/keybroker"
 fi
 home="$(mktemp -d "${TMPDIR:-/tmp}/kb-bench-home.XXXXXX")"

@@ -29,8 +29,8 @@ export CARGO_PROFILE_RELEASE_STRIP=symbols
 export CARGO_TERM_COLOR=never
 
 t0=$(date +%s)
-log "release build of the keybroker CLI"
-cargo build --release --locked -p keybroker --bin keybroker
+log "release build of the keybroker CLI and its relay"
+cargo build --release --locked -p keybroker --bin keybroker --bin keybroker-relay
 t1=$(date +%s)
 
 log "completions and man pages from the CLI's definition"
@@ -57,6 +57,7 @@ size() { awk -v b="$(stat -c %s "$1")" -v f="${1#"$REPO_ROOT"/}" 'BEGIN { printf
 echo "build time: CLI $((t1 - t0)) s, app + bundles $((t2 - t1)) s, total $((t2 - t0)) s"
 echo "sizes (stripped):"
 size "$cli"
+size "$REPO_ROOT/target/release/keybroker-relay"
 size "$REPO_ROOT/target/release/keybroker-app"
 size "$deb"
 size "$rpm"

@@ -11,7 +11,8 @@
 #      a config with a canary token, the rewritten entry starts /usr/bin/keybroker, the
 #      official SDK client starts the server from the file and the server gets the token
 #      (SHA-256 compared), the token is in no file but the original config's backup-free
-#      state, and `doctor --json` is content;
+#      state, `doctor --json` is content, and a guarded server's launcher becomes the
+#      installed /usr/libexec/keybroker/keybroker-relay once the server runs;
 #   4. the installed app under Xvfb with a tray (trayer): it logs "tray ready", names
 #      /usr/bin/keybroker as its launcher, and is still running 5 s later;
 #   5. dpkg -r: /usr/bin/keybroker is gone, the user's data under KEYBROKER_HOME is kept,
@@ -77,8 +78,8 @@ ok "rpm -qpl lists /usr/bin/keybroker, the app, man pages and completions ($(wc 
 # 2. install ------------------------------------------------------------------------------
 log "dpkg -i $(basename "$deb")"
 "${SUDO[@]}" dpkg -i "$deb" >&2 || die "dpkg -i failed"
-for f in /usr/bin/keybroker /usr/bin/keybroker-app /usr/share/man/man1/keybroker.1.gz \
-         /usr/share/man/man1/keybroker-doctor.1.gz /usr/share/bash-completion/completions/keybroker \
+for f in /usr/bin/keybroker /usr/libexec/keybroker/keybroker-relay /usr/bin/keybroker-app \
+         /usr/share/man/man1/keybroker.1.gz /usr/share/man/man1/keybroker-doctor.1.gz /usr/share/bash-completion/completions/keybroker \
          /usr/share/zsh/vendor-completions/_keybroker /usr/share/fish/vendor_completions.d/keybroker.fish \
          "/usr/share/applications/$(dpkg -L "$pkg" | grep -o '[^/]*\.desktop$' | head -1)"; do
   [ -f "$f" ] || die "$f is not installed"
@@ -92,7 +93,8 @@ export KB_HOME="$WORK/kbhome" KB_CFG="$WORK/Claude/claude_desktop_config.json"
 mkdir -p "$WORK/Claude"
 cat >"$KB_CFG" <<JSON
 {"mcpServers": {"echo": {"command": "node", "args": ["$PEERS/secret-echo-server.mjs"],
-  "env": {"GITHUB_TOKEN": "$TOKEN"}}}}
+  "env": {"GITHUB_TOKEN": "$TOKEN"}},
+  "relayed": {"command": "cat", "env": {"GITHUB_TOKEN": "$TOKEN"}}}}
 JSON
 want=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
 # shellcheck disable=SC2016  # expanded by the inner bash
@@ -108,6 +110,21 @@ scripts/with-keyring.sh bash -c '
     env_sha256 "{\"name\": \"GITHUB_TOKEN\"}" > "$KB_HOME/../spawn.json"
   mkdir -p "$KB_HOME/../home"
   HOME="$KB_HOME/../home" /usr/bin/keybroker doctor --json --config "$KB_CFG" > "$KB_HOME/../doctor.json" || true
+  # The guarded `relayed` entry (cat, kept running by an open stdin): its launcher process
+  # becomes the installed relay program.
+  mapfile -d "" -t cmd < <(node -e "const e = JSON.parse(require(\"fs\").readFileSync(process.argv[1])).mcpServers.relayed;
+    const env = Object.entries(e.env || {}).map(([k, v]) => k + \"=\" + v);
+    process.stdout.write([...env, e.command, ...e.args].join(\"\\0\"))" "$KB_CFG")
+  coproc RELAYED { exec env "${cmd[@]}"; }
+  pid=$RELAYED_PID; exe=""
+  for _ in $(seq 100); do
+    exe=$(readlink "/proc/$pid/exe" || true)
+    [ "$exe" = /usr/libexec/keybroker/keybroker-relay ] && break
+    sleep 0.1
+  done
+  exec {RELAYED[1]}>&-
+  wait "$pid" || true
+  echo "$exe" > "$KB_HOME/../relay-exe.txt"
 ' || die "import with /usr/bin/keybroker or the SDK client failed"
 got=$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1])).results.env_sha256)' "$WORK/spawn.json")
 [ "$got" = "$want" ] || die "the server got another value (sha256 $got, want $want)"
@@ -118,6 +135,9 @@ node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1]));
     console.error(JSON.stringify(r, null, 2)); process.exit(1) }' "$WORK/doctor.json" \
   || die "doctor --json of the installed CLI is not content"
 ok "doctor --json: launcher /usr/bin/keybroker ok, keychain available"
+[ "$(cat "$WORK/relay-exe.txt")" = /usr/libexec/keybroker/keybroker-relay ] \
+  || die "a guarded launch became $(cat "$WORK/relay-exe.txt"), not /usr/libexec/keybroker/keybroker-relay"
+ok "a guarded server's launcher became /usr/libexec/keybroker/keybroker-relay"
 if grep -rlF "$TOKEN" "$KB_HOME" "$WORK/Claude" >/dev/null 2>&1; then
   die "the token is in a file: $(grep -rlF "$TOKEN" "$KB_HOME" "$WORK/Claude")"
 fi

@@ -71,7 +71,7 @@ pub enum Expect {
 
 /// Atomically replace `path` (through symlinks) with `bytes`.
 pub fn replace_file(path: &Path, bytes: &[u8], expect: Expect) -> Result<()> {
-    replace_file_with(path, bytes, expect, true)
+    replace_file_with(path, bytes, expect, true, || Ok(()))
 }
 
 /// `durable_rename`: fsync the directory after the rename, so the new name survives a
@@ -82,6 +82,7 @@ fn replace_file_with(
     bytes: &[u8],
     expect: Expect,
     durable_rename: bool,
+    ready: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     let target = resolve(path)?;
     let dir = match target.parent() {
@@ -106,6 +107,7 @@ fn replace_file_with(
         .sync_all()
         .map_err(|e| Error::io(tmp.path(), e))?;
 
+    ready()?;
     if let Expect::Hash(want) = expect {
         let now = read_optional(&target)?.unwrap_or_default();
         if sha256(&now) != want {
@@ -242,23 +244,36 @@ fn planted_link(path: &Path) -> Error {
 /// [`replace_file`], a symlink at `path` is refused rather than written through; the
 /// temp file is created exclusively under a random name in the same directory.
 pub fn replace_own_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace_own(path, bytes, true)
+    replace_own(path, bytes, true, || Ok(()))
 }
 
 /// [`replace_own_file`] for a file that can be told apart from its previous version by
 /// what it describes (the audit head, against the log it summarises): its rename is not
 /// fsynced on its own, which saves the launcher a directory fsync per start. After a power
-/// loss the previous version may be back, whole, never a partial one.
-pub fn replace_own_file_lazy_rename(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace_own(path, bytes, false)
+/// loss the previous version may be back, whole, never a partial one. The rename happens
+/// only once `ready` succeeds, after the temp file is written and fsynced; an error from
+/// `ready` leaves the old file in place (the temp file is removed) and is returned (the
+/// audit log's append fsyncs the log in `ready`, on another thread meanwhile, so the head
+/// is never renamed in before the lines it describes are on disk).
+pub fn replace_own_file_lazy_rename(
+    path: &Path,
+    bytes: &[u8],
+    ready: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    replace_own(path, bytes, false, ready)
 }
 
-fn replace_own(path: &Path, bytes: &[u8], durable_rename: bool) -> Result<()> {
+fn replace_own(
+    path: &Path,
+    bytes: &[u8],
+    durable_rename: bool,
+    ready: impl FnOnce() -> Result<()>,
+) -> Result<()> {
     refuse_link(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    replace_file_with(path, bytes, Expect::Anything, durable_rename)
+    replace_file_with(path, bytes, Expect::Anything, durable_rename, ready)
 }
 
 /// `dir` and its missing parents, each created 0700 (Unix). Existing ones are left as

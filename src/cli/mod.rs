@@ -146,7 +146,7 @@ pub(crate) fn without_parser() -> Option<Result<()>> {
     let first = args.next()?;
     if first == "__relay" {
         let rest: Vec<std::ffi::OsString> = args.collect();
-        return Some(run::RelayArgs::from_positional(&rest).and_then(run::relay_main));
+        return Some(run::relay_main(&rest));
     }
     if first == "run" {
         let rest: Vec<std::ffi::OsString> = args.collect();

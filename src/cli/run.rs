@@ -66,24 +66,25 @@ pub(super) fn run(a: Args) -> Result<()> {
     {
         relay::block_forwarded_signals();
     }
-    let vault = ctx.vault()?;
+    // The keychain's connection and key exchange run while this thread checks the
+    // request (after the signal mask above, which its threads inherit).
+    let vault = ctx.vault_in_background();
     let req = launch::Request {
         server_id: &a.server_id,
         binding: a.binding.as_deref(),
         command: &command,
     };
+    // The keychain session is closed before the server runs (`prepare` drops it): the
+    // launcher keeps none of its connections, threads or buffers while it relays.
     let launch = launch::prepare(
         &ctx.paths,
         &state,
-        &vault,
+        || vault.wait(),
         &ctx.audit,
         &req,
         &spawn::Process::current(),
         &super::now(),
     )?;
-    // The keychain session is closed before the server runs: the launcher keeps none of
-    // its connections, threads or buffers while it relays.
-    drop(vault);
     for note in &launch.notes {
         eprintln!("keybroker: note: {note}");
     }
@@ -94,7 +95,8 @@ pub(super) fn run(a: Args) -> Result<()> {
     }
 }
 
-/// Start the server as a child and become the relay (a fresh image of this binary).
+/// Start the server as a child and become the relay (`keybroker-relay` beside this
+/// binary, else a fresh image of this binary).
 #[cfg(unix)]
 fn guarded(ctx: &super::Context, launch: launch::Launch, server: &Server) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| {
@@ -106,7 +108,8 @@ fn guarded(ctx: &super::Context, launch: launch::Launch, server: &Server) -> Res
     // The key the `released` append sealed the head with: the relay seals its tool events
     // with it and opens no keychain session.
     let key = ctx.audit.mac_key();
-    Err(launch::relay(launch, &exe, &server.id, key.as_ref()))
+    let program = relay::relay_program(&exe);
+    Err(launch::relay(launch, &program, &server.id, key.as_ref()))
 }
 
 #[cfg(not(unix))]
@@ -116,65 +119,19 @@ fn guarded(ctx: &super::Context, launch: launch::Launch, server: &Server) -> Res
     std::process::exit(code)
 }
 
-/// `keybroker __relay <server-id> <pid> <to-server-fd> <from-server-fd> <key-fd|->`: what a guarded
-/// `keybroker run` execs into once its server runs (never typed by a person; read by
-/// [`RelayArgs::from_positional`], not by the CLI parser).
-#[derive(Debug)]
-pub(super) struct RelayArgs {
-    server_id: String,
-    pid: u32,
-    to_server: i32,
-    from_server: i32,
-    /// The descriptor holding the audit head's MAC key (`-`: none, the relay reads it
-    /// from the keychain if it needs it).
-    mac_key_fd: Option<i32>,
-}
-
-impl RelayArgs {
-    /// The four arguments `keybroker run` writes, in order (the parser-free path,
-    /// `cli::relay_without_parser`).
-    pub(super) fn from_positional(args: &[OsString]) -> Result<RelayArgs> {
-        let bad = || {
-            keybroker::Error::other(
-                "`__relay` takes <server-id> <pid> <to-server-fd> <from-server-fd> <key-fd|->",
-                "`__relay` is started by `keybroker run` only",
-            )
-        };
-        let [server_id, pid, to_server, from_server, key] = args else {
-            return Err(bad());
-        };
-        let text = |a: &OsString| a.to_str().map(str::to_owned).ok_or_else(bad);
-        Ok(RelayArgs {
-            server_id: text(server_id)?,
-            pid: text(pid)?.parse().map_err(|_| bad())?,
-            to_server: text(to_server)?.parse().map_err(|_| bad())?,
-            from_server: text(from_server)?.parse().map_err(|_| bad())?,
-            mac_key_fd: match text(key)?.as_str() {
-                "-" => None,
-                fd => Some(fd.parse().map_err(|_| bad())?),
-            },
-        })
-    }
-}
-
+/// `keybroker __relay <server-id> <pid> <to-server-fd> <from-server-fd> <key-fd|->`: what a
+/// guarded `keybroker run` execs into when no `keybroker-relay` is installed beside it
+/// (never typed by a person; read by [`relay::RelayArgs::from_positional`], not by the CLI
+/// parser).
 #[cfg(unix)]
-pub(super) fn relay_main(a: RelayArgs) -> Result<()> {
-    let mut ctx = super::context()?;
-    // Part of the launcher (one per guarded server): MAC only, as in `run`.
-    ctx.audit = ctx.audit.mac_only();
-    if let Some(fd) = a.mac_key_fd {
-        ctx.audit = ctx.audit.with_mac_key(relay::take_handed_key(fd)?);
-    }
-    let state = State::load(&ctx.paths)?;
-    let server = state.server(&a.server_id)?;
-    let session = relay::GuardSession::open(&ctx.paths, &ctx.audit, server, super::now);
-    drop(state);
-    let code = relay::run_adopted(a.pid, a.to_server, a.from_server, &session)?;
+pub(super) fn relay_main(args: &[OsString]) -> Result<()> {
+    let a = relay::RelayArgs::from_positional(args)?;
+    let code = relay::relay_main(&a, super::now)?;
     std::process::exit(code)
 }
 
 #[cfg(not(unix))]
-pub(super) fn relay_main(_a: RelayArgs) -> Result<()> {
+pub(super) fn relay_main(_args: &[OsString]) -> Result<()> {
     Err(keybroker::Error::other(
         "`__relay` is only used on Unix",
         "start servers with `keybroker run`",

@@ -95,6 +95,23 @@ impl Context {
         Ok(vault)
     }
 
+    /// [`Context::vault`] on another thread, so the caller's own work (the launcher reads
+    /// the state and checks the request meanwhile) overlaps the keychain's connection and
+    /// key exchange. [`PendingVault::wait`] hands the session over (or the error).
+    pub fn vault_in_background(&self) -> PendingVault {
+        let service = self.paths.keychain_service();
+        let opening = service.clone();
+        let handle = std::thread::Builder::new()
+            .name("keybroker-keychain".into())
+            .spawn(move || Vault::open(&opening))
+            .ok();
+        PendingVault {
+            handle,
+            service,
+            audit: self.audit.clone(),
+        }
+    }
+
     /// The file to use for `host`: the override, else the first of its usual files that
     /// exists, else where it would be created.
     pub fn config_for(&self, host: Host) -> Result<PathBuf> {
@@ -144,6 +161,27 @@ impl Context {
     /// entries against it).
     pub fn launcher_path(&self) -> &Path {
         &self.launcher
+    }
+}
+
+/// A keychain session being opened ([`Context::vault_in_background`]).
+#[derive(Debug)]
+pub struct PendingVault {
+    handle: Option<std::thread::JoinHandle<Result<Vault>>>,
+    service: String,
+    audit: AuditLog,
+}
+
+impl PendingVault {
+    /// The open session (the audit log anchors through it too), or why it could not be
+    /// opened. No thread could be started, or it died: opened here instead.
+    pub fn wait(self) -> Result<Vault> {
+        let vault = match self.handle.map(std::thread::JoinHandle::join) {
+            Some(Ok(opened)) => opened?,
+            _ => Vault::open(&self.service)?,
+        };
+        self.audit.offer_vault(&vault);
+        Ok(vault)
     }
 }
 

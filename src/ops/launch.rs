@@ -79,19 +79,23 @@ pub struct Request<'a> {
 }
 
 /// Check the request against the entry, the approval and this process, read the
-/// secrets, audit. The caller execs.
+/// secrets, audit. The caller execs. `vault` gives the keychain session (it may still be
+/// opening while the checks run); it is closed again before this returns.
 pub fn prepare(
     paths: &Paths,
     state: &State,
-    vault: &Vault,
+    vault: impl FnOnce() -> Result<Vault>,
     audit: &AuditLog,
     req: &Request<'_>,
     process: &Process,
     now: &str,
 ) -> Result<Launch> {
     match admit(paths, state, req, process) {
-        Ok(admitted) => release(admitted, vault, audit, req.command, now),
+        Ok(admitted) => release(admitted, &vault()?, audit, req.command, now),
         Err(err) => {
+            // The denial is recorded with the head's MAC when the keychain is there; it
+            // stands when it is not.
+            let _session = vault();
             let mut e = base_event(now, EventKind::Denied, Outcome::Denied, req.server_id)
                 .detail(first_line(&err.to_string()));
             if let Some((host, _)) = req.server_id.split_once('/') {
@@ -744,19 +748,20 @@ pub fn relay(
 }
 
 /// Unix: start a guarded server as a child, then become a fresh relay process
-/// (`launcher __relay`) that relays its stdio through the guard; this process's memory
-/// (its secrets, the keychain session) is gone once it execs. Returns only on failure.
+/// (`keybroker-relay`, else `launcher __relay`) that relays its stdio through the guard;
+/// this process's memory (its secrets, the keychain session) is gone once it execs.
+/// Returns only on failure.
 #[cfg(unix)]
 pub fn relay(
     launch: Launch,
-    launcher: &Path,
+    relay: &crate::ops::relay::RelayProgram,
     server_id: &str,
     mac_key: Option<&crate::base::secret::Secret>,
 ) -> Error {
     let cmd = command(&launch);
     let program = launch.program.clone();
     drop(launch);
-    crate::ops::relay::spawn_then_relay(cmd, &program, launcher, server_id, mac_key)
+    crate::ops::relay::spawn_then_relay(cmd, &program, relay, server_id, mac_key)
 }
 
 /// `OsString` args to `String`s; the launcher refuses non-UTF-8 command lines.

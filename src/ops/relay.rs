@@ -43,8 +43,7 @@ pub struct GuardSession {
     paths: Paths,
     clock: Clock,
     base: Event,
-    audit: Mutex<Option<Sender<Event>>>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    audit: Mutex<Writer>,
     state_mtime: Mutex<Option<SystemTime>>,
 }
 
@@ -52,12 +51,6 @@ impl GuardSession {
     /// A session for `server` (which must be guarded); starts the audit writer.
     pub fn open(paths: &Paths, audit: &AuditLog, server: &Server, clock: Clock) -> Arc<Self> {
         let cfg = server.guard.clone().unwrap_or_default();
-        let (tx, rx) = std::sync::mpsc::channel::<Event>();
-        let log = audit.clone();
-        let writer = std::thread::Builder::new()
-            .name("keybroker-audit".into())
-            .spawn(move || write_events(&log, &rx))
-            .ok();
         let base = Event::new(EventKind::ToolCall, Outcome::Ok, "")
             .server(&server.id)
             .host(&server.host)
@@ -68,8 +61,12 @@ impl GuardSession {
             paths: paths.clone(),
             clock,
             base,
-            audit: Mutex::new(Some(tx)),
-            writer: Mutex::new(writer),
+            audit: Mutex::new(Writer {
+                log: audit.clone(),
+                tx: None,
+                handle: None,
+                finished: false,
+            }),
             state_mtime: Mutex::new(mtime(&paths.state_file())),
         })
     }
@@ -158,8 +155,8 @@ impl GuardSession {
             return;
         }
         let time = (self.clock)();
-        let tx = self.audit.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(tx) = tx.as_ref() else { return };
+        let mut writer = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(tx) = writer.sender() else { return };
         for note in notes {
             let mut e = self.base.clone();
             e.time.clone_from(&time);
@@ -205,10 +202,46 @@ impl GuardSession {
 
     /// Write the remaining audit events and stop the writer.
     pub fn finish(&self) {
-        self.audit.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let handle = {
+            let mut w = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+            w.finished = true;
+            w.tx = None;
+            w.handle.take()
+        };
+        if let Some(h) = handle {
             let _ = h.join();
         }
+    }
+}
+
+/// The audit writer thread, started with the session's first event (a session that
+/// never calls a tool, like most short ones, starts none).
+struct Writer {
+    log: AuditLog,
+    tx: Option<Sender<Event>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+    finished: bool,
+}
+
+impl Writer {
+    /// Where events go: the running writer, started now if need be; `None` once the
+    /// session finished, or when no thread can be started (as before a writer existed,
+    /// a tool event that cannot be written does not stop the server's session).
+    fn sender(&mut self) -> Option<&Sender<Event>> {
+        if self.finished {
+            return None;
+        }
+        if self.tx.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel::<Event>();
+            let log = self.log.clone();
+            self.handle = std::thread::Builder::new()
+                .name("keybroker-audit".into())
+                .spawn(move || write_events(&log, &rx))
+                .ok();
+            self.handle.as_ref()?;
+            self.tx = Some(tx);
+        }
+        self.tx.as_ref()
     }
 }
 
@@ -391,15 +424,54 @@ pub fn block_forwarded_signals() {
     unix_signals::set_blocked(true);
 }
 
-/// Unix: start `cmd` as a child, then replace this process with a fresh image of
-/// `launcher` that only relays (`keybroker __relay`, [`run_adopted`]). The relay then
-/// holds nothing of the launcher: no keychain session or its threads, no copy of a
-/// secret, only the pages relaying needs. Returns only on failure.
+/// The program a guarded `keybroker run` becomes once its server runs: the small
+/// `keybroker-relay` installed with it, else the launcher itself (`keybroker __relay`).
+#[cfg(unix)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayProgram {
+    pub path: std::path::PathBuf,
+    /// `Some("__relay")`: the launcher's own relay entry point (no relay program found).
+    pub subcommand: Option<&'static str>,
+}
+
+/// File name of the relay program.
+pub const RELAY_PROGRAM: &str = "keybroker-relay";
+
+/// Where the relay program of `launcher` (this installation's `keybroker`, its canonical
+/// path) is: beside it (`cargo` builds, the app's bundle), or in the `libexec` directory
+/// next to its `bin` (`/usr/bin/keybroker` -> `/usr/libexec/keybroker/keybroker-relay`,
+/// the packages). Only those two places, both fixed by the launcher's own path: nothing
+/// from the environment or the entry chooses the program that relays (and holds the
+/// audit key). Without either, the launcher relays itself: the same guard, with the
+/// launcher's larger image resident.
+#[cfg(unix)]
+pub fn relay_program(launcher: &std::path::Path) -> RelayProgram {
+    let dir = launcher.parent().unwrap_or(std::path::Path::new("/"));
+    let mut candidates = vec![dir.join(RELAY_PROGRAM)];
+    if let Some(prefix) = dir.parent().filter(|_| dir.ends_with("bin")) {
+        candidates.push(prefix.join("libexec/keybroker").join(RELAY_PROGRAM));
+    }
+    candidates.into_iter().find(|p| p.is_file()).map_or_else(
+        || RelayProgram {
+            path: launcher.to_path_buf(),
+            subcommand: Some("__relay"),
+        },
+        |path| RelayProgram {
+            path,
+            subcommand: None,
+        },
+    )
+}
+
+/// Unix: start `cmd` as a child, then replace this process with the relay
+/// ([`relay_program`], which runs [`relay_main`]). The relay then holds nothing of the
+/// launcher: no keychain session or its threads, no copy of a secret, only the pages
+/// relaying needs. Returns only on failure.
 #[cfg(unix)]
 pub fn spawn_then_relay(
     mut cmd: std::process::Command,
     program: &std::path::Path,
-    launcher: &std::path::Path,
+    relay: &RelayProgram,
     server_id: &str,
     mac_key: Option<&crate::base::secret::Secret>,
 ) -> Error {
@@ -453,8 +525,11 @@ pub fn spawn_then_relay(
             );
         }
     };
-    let err = std::process::Command::new(launcher)
-        .arg("__relay")
+    let mut exec = std::process::Command::new(&relay.path);
+    if let Some(sub) = relay.subcommand {
+        exec.arg(sub);
+    }
+    let err = exec
         .arg(server_id)
         .arg(child.id().to_string())
         .arg(to_server.as_raw_fd().to_string())
@@ -466,9 +541,72 @@ pub fn spawn_then_relay(
         )
         .exec();
     Error::other(
-        format!("cannot start the relay ({}): {err}", launcher.display()),
+        format!("cannot start the relay ({}): {err}", relay.path.display()),
         "reinstall keybroker",
     )
+}
+
+/// What `keybroker run` hands its relay, in order: `<server-id> <pid> <to-server-fd>
+/// <from-server-fd> <key-fd|->` (never typed by a person).
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct RelayArgs {
+    server_id: String,
+    pid: u32,
+    to_server: i32,
+    from_server: i32,
+    /// The descriptor holding the audit head's MAC key (`-`: none, the head goes
+    /// without a MAC).
+    mac_key_fd: Option<i32>,
+}
+
+#[cfg(unix)]
+impl RelayArgs {
+    /// The five arguments [`spawn_then_relay`] writes, in order; anything else is refused.
+    pub fn from_positional(args: &[std::ffi::OsString]) -> Result<RelayArgs> {
+        let bad = || {
+            Error::other(
+                "`__relay` takes <server-id> <pid> <to-server-fd> <from-server-fd> <key-fd|->",
+                "`__relay` is started by `keybroker run` only",
+            )
+        };
+        let [server_id, pid, to_server, from_server, key] = args else {
+            return Err(bad());
+        };
+        let text = |a: &std::ffi::OsString| a.to_str().map(str::to_owned).ok_or_else(bad);
+        Ok(RelayArgs {
+            server_id: text(server_id)?,
+            pid: text(pid)?.parse().map_err(|_| bad())?,
+            to_server: text(to_server)?.parse().map_err(|_| bad())?,
+            from_server: text(from_server)?.parse().map_err(|_| bad())?,
+            mac_key_fd: match text(key)?.as_str() {
+                "-" => None,
+                fd => Some(fd.parse().map_err(|_| bad())?),
+            },
+        })
+    }
+}
+
+/// The relay process (`keybroker-relay`, or `keybroker __relay`): adopt the server the
+/// launcher started and relay its stdio through the guard until it exits; returns its
+/// exit code. Reads what the launcher would (the state and data dirs, checked as
+/// [`crate::ops::Context::discover`] checks them), never the CLI parser or the keychain:
+/// its tool events seal the head with the key the launcher handed over, and without one
+/// (the launcher had none to hand) the head goes without a MAC, as when the keychain is
+/// locked. Nothing here reaches a keychain client, so `keybroker-relay` links none.
+#[cfg(unix)]
+pub fn relay_main(a: &RelayArgs, clock: Clock) -> Result<i32> {
+    let paths = Paths::discover()?;
+    paths.check()?;
+    let audit = match a.mac_key_fd {
+        Some(fd) => AuditLog::sealed_with(paths.audit_file(), take_handed_key(fd)?),
+        None => AuditLog::new(paths.audit_file()),
+    };
+    let state = State::load(&paths)?;
+    let server = state.server(&a.server_id)?;
+    let session = GuardSession::open(&paths, &audit, server, clock);
+    drop(state);
+    run_adopted(a.pid, a.to_server, a.from_server, &session)
 }
 
 /// A pipe holding `key` whose read end stays open across exec (the key is 64 bytes, well
@@ -793,6 +931,50 @@ mod platform {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_relay_program_is_looked_for_only_beside_the_launcher_or_in_its_libexec() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let put = |rel: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, b"").expect("write");
+            p
+        };
+        let launcher = put("usr/bin/keybroker");
+        let fallback = RelayProgram {
+            path: launcher.clone(),
+            subcommand: Some("__relay"),
+        };
+        assert_eq!(relay_program(&launcher), fallback, "none installed");
+        // Elsewhere on the PATH, or a directory of that name beside it: ignored.
+        put("usr/local/bin/keybroker-relay");
+        std::fs::create_dir_all(dir.path().join("usr/bin/keybroker-relay")).expect("mkdir");
+        assert_eq!(relay_program(&launcher), fallback, "not in either place");
+        let libexec = put("usr/libexec/keybroker/keybroker-relay");
+        assert_eq!(
+            relay_program(&launcher),
+            RelayProgram {
+                path: libexec,
+                subcommand: None
+            }
+        );
+        std::fs::remove_dir(dir.path().join("usr/bin/keybroker-relay")).expect("rmdir");
+        let beside = put("usr/bin/keybroker-relay");
+        assert_eq!(
+            relay_program(&launcher),
+            RelayProgram {
+                path: beside,
+                subcommand: None
+            },
+            "beside the launcher comes first"
+        );
+        // libexec is looked for only next to a `bin` directory.
+        let odd = put("opt/kb/keybroker");
+        put("opt/libexec/keybroker/keybroker-relay");
+        assert_eq!(relay_program(&odd).subcommand, Some("__relay"));
+    }
 
     /// A reader that hands out its bytes in the chunk sizes it is given.
     struct Chunked {

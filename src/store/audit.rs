@@ -307,6 +307,18 @@ impl AuditLog {
         }
     }
 
+    /// A log whose heads are sealed with `key` (handed over by [`AuditLog::mac_key`]) and
+    /// that never opens the keychain: the head's MAC is written and checked, the keychain
+    /// anchor is left to other writers (as [`AuditLog::mac_only`]). The relay's log.
+    pub fn sealed_with(path: impl Into<PathBuf>, key: Secret) -> Self {
+        AuditLog {
+            path: path.into(),
+            anchor: Some(Anchor::with_key(key)),
+            anchor_writes: false,
+            segment_bytes: segment_bytes_from_env(),
+        }
+    }
+
     /// A log anchored through an open vault (unit tests use the mock store).
     pub fn with_vault(path: impl Into<PathBuf>, vault: Vault) -> Self {
         AuditLog {
@@ -560,23 +572,46 @@ impl AuditLog {
         }
 
         file.write_all(&buf).map_err(|e| Error::io(path, e))?;
-        file.sync_data().map_err(|e| Error::io(path, e))?;
-        drop(file);
-
         let mut head = Head {
             segment,
             lines: lines_before + all.len(),
             hash: prev,
             mac: None,
         };
+        let synced = |r: std::io::Result<()>| r.map_err(|e| Error::io(path, e));
         if len + buf.len() as u64 >= self.segment_bytes {
+            synced(file.sync_data())?;
+            drop(file);
             head = self.rotate(head)?;
+            self.seal(&mut head, anchor_usable);
+            self.write_head(&head, || Ok(()))?;
+        } else {
+            // The log's fsync runs while the new head is written and fsynced (both wait on
+            // one journal commit where the filesystem has one), and the head is renamed in
+            // only once the log's lines are on disk: a crash never leaves a head ahead of
+            // the lines it describes. No thread to be had: one after the other.
+            std::thread::scope(|s| {
+                let sync = std::thread::Builder::new()
+                    .name("keybroker-fsync".into())
+                    .spawn_scoped(s, || file.sync_data());
+                let sync = match sync {
+                    Ok(h) => Some(h),
+                    Err(_) => {
+                        synced(file.sync_data())?;
+                        None
+                    }
+                };
+                self.seal(&mut head, anchor_usable);
+                self.write_head(&head, || match sync.map(|h| h.join()) {
+                    None => Ok(()),
+                    Some(Ok(r)) => synced(r),
+                    Some(Err(_)) => Err(Error::other(
+                        format!("the fsync of {} did not finish", path.display()),
+                        "run the command again; if it keeps failing, report this bug",
+                    )),
+                })
+            })?;
         }
-        if anchor_usable && let Some(a) = &self.anchor {
-            // No keychain: the head goes without a MAC; the events are recorded.
-            head.mac = a.seal(&head.point());
-        }
-        self.write_head(&head)?;
         if anchor_usable
             && self.anchor_writes
             && let Some(a) = &self.anchor
@@ -704,7 +739,16 @@ impl AuditLog {
         hash_at_line(&file, p.lines).is_some_and(|h| h == p.hash)
     }
 
-    fn write_head(&self, head: &Head) -> Result<()> {
+    /// The head's MAC, when the keychain anchor is usable (without it the head goes
+    /// without a MAC; the events are recorded).
+    fn seal(&self, head: &mut Head, anchor_usable: bool) {
+        if anchor_usable && let Some(a) = &self.anchor {
+            head.mac = a.seal(&head.point());
+        }
+    }
+
+    /// Replace the head once `ready` (the log's fsync) succeeds.
+    fn write_head(&self, head: &Head, ready: impl FnOnce() -> Result<()>) -> Result<()> {
         let mut bytes = serde_json::to_vec(head).map_err(|e| {
             Error::other(
                 format!("cannot serialize the audit head: {e}"),
@@ -717,7 +761,7 @@ impl AuditLog {
         // fsynced: the log line it describes already is, and a head that comes back one
         // append behind after a power loss is recognised by the next append (the log still
         // holds the head's point) instead of being taken for a truncation.
-        fsutil::replace_own_file_lazy_rename(&self.head_path(), &bytes)
+        fsutil::replace_own_file_lazy_rename(&self.head_path(), &bytes, ready)
     }
 
     /// Every event matching `filter`, in log order across all segments, handed to `f` as

@@ -14,11 +14,17 @@ const KEY: &str = "sk-KBCANARYrelay0000000000000000000000001";
 
 /// A world with one guarded server `relay` that runs `command args...`.
 fn world_running(command: &str, args: &[&str]) -> World {
+    let w = world_not_imported(command, args);
+    w.import().success();
+    w
+}
+
+/// [`world_running`] before its import.
+fn world_not_imported(command: &str, args: &[&str]) -> World {
     let w = World::new();
     let cfg = json!({"mcpServers": {"relay": {
         "command": command, "args": args, "env": {"OPENAI_API_KEY": KEY}}}});
     w.write_config(serde_json::to_string_pretty(&cfg).expect("json").as_bytes());
-    w.import().success();
     w
 }
 
@@ -345,6 +351,8 @@ fn the_relay_seals_its_tool_events_with_the_key_the_launcher_handed_it_and_opens
         assert!(Instant::now() < deadline, "no tool-denied event");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The launcher became `keybroker-relay` (beside it in the build), not `keybroker`.
+    assert_eq!(exe_name(child.id()), "keybroker-relay");
     // The relay is not on the session bus: no connection there has its process id.
     let on_bus = bus_pids();
     assert!(!on_bus.is_empty(), "the bus lists its clients");
@@ -366,6 +374,102 @@ fn the_relay_seals_its_tool_events_with_the_key_the_launcher_handed_it_and_opens
         .expect("verify");
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(out.status.success() && report["ok"] == true, "{report:#}");
+}
+
+/// The file name of the program process `pid` runs now.
+fn exe_name(pid: u32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .expect("exe")
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `from` at `to` (a hard link where it can be, the binaries are large), executable.
+fn install(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to.parent().expect("dir")).expect("mkdir");
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).expect("copy");
+    }
+}
+
+/// Send a call the guard refuses and read the refusal: the process relays through the
+/// guard whatever program it became.
+fn refused_call(child: &mut Child) {
+    let stdin = child.stdin.as_mut().expect("stdin");
+    stdin
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"rm\",\"arguments\":{}}}\n")
+        .expect("write");
+    let stdout = child.stdout.as_mut().expect("stdout");
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\n") {
+        assert_eq!(stdout.read(&mut byte).expect("read"), 1, "an answer");
+        answer.push(byte[0]);
+    }
+    assert!(
+        answer.starts_with(br#"{"jsonrpc":"2.0","id":1,"error""#),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+#[test]
+fn the_launcher_becomes_the_relay_program_installed_with_it_or_relays_itself_without_one() {
+    let relay = assert_cmd::cargo::cargo_bin("keybroker-relay");
+    let keybroker = assert_cmd::cargo::cargo_bin("keybroker");
+    // (where the launcher is, whether a relay program is installed with it and where,
+    // the program the guarded launch becomes)
+    let layouts: [(&str, Option<&str>, &str); 3] = [
+        (
+            "usr/bin/keybroker",
+            Some("usr/libexec/keybroker/keybroker-relay"),
+            "keybroker-relay",
+        ),
+        (
+            "opt/kb/keybroker",
+            Some("opt/kb/keybroker-relay"),
+            "keybroker-relay",
+        ),
+        // A relay program elsewhere is never looked for: the launcher relays itself.
+        (
+            "alone/keybroker",
+            Some("alone/libexec/keybroker/keybroker-relay"),
+            "keybroker",
+        ),
+    ];
+    for (launcher, relay_at, becomes) in layouts {
+        let w = world_not_imported("cat", &[]);
+        let launcher = w.dir.path().join(launcher);
+        install(&keybroker, &launcher);
+        if let Some(at) = relay_at {
+            install(&relay, &w.dir.path().join(at));
+        }
+        // Import with that launcher, so the entry names it.
+        let imported = Command::new(&launcher)
+            .env("KEYBROKER_HOME", &w.home)
+            .args(["import", "claude-desktop", "--yes", "--config"])
+            .arg(&w.config)
+            .output()
+            .expect("import");
+        assert!(imported.status.success(), "{imported:?}");
+        assert_eq!(
+            w.config_json()["mcpServers"]["relay"]["command"],
+            launcher.to_str().expect("utf-8")
+        );
+        let denied = Command::new(&launcher)
+            .env("KEYBROKER_HOME", &w.home)
+            .args(["tools", "claude-desktop/relay", "--deny", "rm"])
+            .status()
+            .expect("tools");
+        assert!(denied.success());
+        let mut child = start(&w);
+        refused_call(&mut child);
+        assert_eq!(exe_name(child.id()), becomes, "{launcher:?}");
+        drop(child.stdin.take());
+        assert!(wait_exit(&mut child).success(), "{launcher:?}");
+    }
 }
 
 /// The process ids of every connection on the session bus (`dbus-send` asks the bus).

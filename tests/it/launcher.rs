@@ -154,6 +154,18 @@ fn unknown_server_id_releases_nothing() {
     assert_eq!(last_event(&w)["event"], "denied");
 }
 
+/// The env the config's entry for `server` sets (what its host passes).
+fn entry_env(w: &World, server: &str) -> Vec<(String, String)> {
+    w.config_json()["mcpServers"][server]["env"]
+        .as_object()
+        .map(|env| {
+            env.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
 fn no_secret_service_is_a_clear_error_naming_the_fix_not_a_hang() {
     let w = world_with_env_printer();
@@ -164,9 +176,12 @@ fn no_secret_service_is_a_clear_error_naming_the_fix_not_a_hang() {
         .iter()
         .filter_map(|v| v.as_str().map(String::from))
         .collect();
+    // The entry as its host starts it (its args and env), so every check passes and
+    // the keychain is what fails.
     let out = w
         .kb()
         .args(&args)
+        .envs(entry_env(&w, "printer"))
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             "unix:path=/nonexistent/keybroker-test-bus",
@@ -180,6 +195,33 @@ fn no_secret_service_is_a_clear_error_naming_the_fix_not_a_hang() {
     assert!(
         stderr.contains("keychain") && stderr.contains("fix:"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_request_that_fails_the_checks_is_refused_and_audited_with_no_keychain_to_reach() {
+    // The keychain opens while the request is checked; a refusal does not wait for it
+    // to fail, and stays a refusal (not "keychain unavailable").
+    let w = world_with_env_printer();
+    w.kb()
+        .args(["run", "claude-desktop/printer", "--", "env"])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/keybroker-test-bus",
+        )
+        .env("XDG_RUNTIME_DIR", "/nonexistent")
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(77)
+        .stdout("");
+    let e = last_event(&w);
+    assert_eq!(e["event"], "denied", "{e}");
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("binding id"),
+        "{e}"
     );
 }
 
@@ -200,7 +242,8 @@ fn a_keychain_that_never_answers_is_given_up_on_after_the_bounded_wait() {
     let start = Instant::now();
     let out = w
         .kb()
-        .args(["run", "claude-desktop/printer", "--", "env"])
+        .args(w.entry_args("printer"))
+        .envs(entry_env(&w, "printer"))
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             format!("unix:path={}", sock.display()),

@@ -87,6 +87,9 @@ pub struct Anchor {
 
 struct Slot {
     service: String,
+    /// How this process opens the keychain; `None`: it never does (the relay, which
+    /// seals with the key it was handed and has no keychain client linked in).
+    open: Option<fn(&str) -> crate::base::error::Result<Vault>>,
     vault: Option<Vault>,
     /// Why the keychain could not be used in this process; later calls do not wait again.
     failed: Option<String>,
@@ -106,9 +109,25 @@ impl Anchor {
         Anchor {
             inner: Arc::new(Mutex::new(Slot {
                 service: service.to_string(),
+                open: Some(Vault::open),
                 vault: None,
                 failed: None,
                 key: None,
+            })),
+        }
+    }
+
+    /// Sealing with `key` only: no keychain is ever opened in this process, so only the
+    /// head's MAC is written and checked (the keychain anchor is neither read nor moved).
+    /// A program that builds its log only this way links no keychain client.
+    pub fn with_key(key: Secret) -> Anchor {
+        Anchor {
+            inner: Arc::new(Mutex::new(Slot {
+                service: String::new(),
+                open: None,
+                vault: None,
+                failed: None,
+                key: Some(key),
             })),
         }
     }
@@ -141,7 +160,10 @@ impl Anchor {
         if let Some(why) = &slot.failed {
             return Err(why.clone());
         }
-        match Vault::open(&slot.service) {
+        let Some(open) = slot.open else {
+            return Err("this process has no keychain session (it seals with a handed key)".into());
+        };
+        match open(&slot.service) {
             Ok(v) => {
                 slot.vault = Some(v.clone());
                 Ok(v)
