@@ -80,6 +80,11 @@ dbus-run-session -- bash -c '
   export KEYBROKER_TEST_SECRET_SERVICE=1
   "$@"
   rc=$?
+  if ! kill -0 "$daemon" 2>/dev/null; then
+    # A run that fails with "keychain unavailable" because the daemon itself died says so.
+    echo "with-keyring: WARNING: gnome-keyring-daemon exited during the run; its output:" >&2
+    sed "s/^/  | /" "$log" >&2
+  fi
   stop_daemon
   exit "$rc"
 ' with-keyring "$@"

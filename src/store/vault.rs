@@ -24,6 +24,7 @@ pub struct Vault {
     store: Arc<CredentialStore>,
     service: String,
     timeout: Duration,
+    calls: Calls,
 }
 
 impl std::fmt::Debug for Vault {
@@ -42,11 +43,13 @@ impl Vault {
             .and_then(|s| s.parse::<u64>().ok())
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_TIMEOUT);
-        let store = bounded(timeout, native_store)?;
+        let calls = Calls::start();
+        let store = calls.bounded(timeout, native_store)?;
         Ok(Vault {
             store,
             service: service.to_string(),
             timeout,
+            calls,
         })
     }
 
@@ -56,12 +59,13 @@ impl Vault {
             store,
             service: service.to_string(),
             timeout: DEFAULT_TIMEOUT,
+            calls: Calls::start(),
         }
     }
 
     pub fn get(&self, id: &str) -> Result<Option<Secret>> {
         let (store, service, id) = (self.store.clone(), self.service.clone(), id.to_string());
-        bounded(self.timeout, move || {
+        self.calls.bounded(self.timeout, move || {
             let entry = keyring_core::Entry::new_in_store(&store, &service, &id)?;
             match entry.get_password() {
                 Ok(v) => Ok(Some(Secret::new(v))),
@@ -80,7 +84,7 @@ impl Vault {
         }
         let (store, service, id) = (self.store.clone(), self.service.clone(), id.to_string());
         let value = value.clone();
-        bounded(self.timeout, move || {
+        self.calls.bounded(self.timeout, move || {
             keyring_core::Entry::new_in_store(&store, &service, &id)?.set_password(value.expose())
         })
     }
@@ -88,7 +92,7 @@ impl Vault {
     /// Delete an item; `Ok(false)` when there was none.
     pub fn delete(&self, id: &str) -> Result<bool> {
         let (store, service, id) = (self.store.clone(), self.service.clone(), id.to_string());
-        bounded(
+        self.calls.bounded(
             self.timeout,
             move || match keyring_core::Entry::new_in_store(&store, &service, &id)?
                 .delete_credential()
@@ -101,15 +105,57 @@ impl Vault {
     }
 }
 
-/// Run a keychain call on its own thread and stop waiting after `timeout`.
-fn bounded<T: Send + 'static>(
-    timeout: Duration,
-    f: impl FnOnce() -> keyring_core::Result<T> + Send + 'static,
-) -> Result<T> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
+type Call = Box<dyn FnOnce() + Send>;
+
+/// The thread a vault's keychain calls run on, one after the other (one thread per
+/// session instead of one per call: each call on the launcher's path waited for a new
+/// thread). It ends when the vault and its clones are gone. Without it (no thread could
+/// be started, or it is gone), each call gets a thread of its own.
+#[derive(Clone)]
+struct Calls {
+    tx: Option<mpsc::Sender<Call>>,
+}
+
+impl Calls {
+    fn start() -> Calls {
+        let (tx, rx) = mpsc::channel::<Call>();
+        let worker = std::thread::Builder::new()
+            .name("keybroker-keychain-calls".into())
+            .spawn(move || {
+                for call in rx {
+                    call();
+                }
+            });
+        Calls {
+            tx: worker.is_ok().then_some(tx),
+        }
+    }
+
+    /// Run a keychain call on the vault's thread and stop waiting after `timeout` (a call
+    /// that never returns keeps the thread: the calls after it time out too, as they
+    /// would against a keychain that hangs).
+    fn bounded<T: Send + 'static>(
+        &self,
+        timeout: Duration,
+        f: impl FnOnce() -> keyring_core::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = mpsc::channel();
+        let call: Call = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        let unsent = match &self.tx {
+            Some(worker) => worker.send(call).err().map(|mpsc::SendError(c)| c),
+            None => Some(call),
+        };
+        if let Some(call) = unsent {
+            std::thread::spawn(call);
+        }
+        wait(&rx, timeout)
+    }
+}
+
+/// The answer of a keychain call, or the timeout's error.
+fn wait<T>(rx: &mpsc::Receiver<keyring_core::Result<T>>, timeout: Duration) -> Result<T> {
     match rx.recv_timeout(timeout) {
         Ok(r) => r.map_err(keychain_error),
         Err(_) => Err(Error::Keychain {
@@ -189,6 +235,40 @@ mod tests {
     fn mock() -> Vault {
         let store: Arc<CredentialStore> = keyring_core::mock::Store::new().expect("mock store");
         Vault::with_store(store, "keybroker-test")
+    }
+
+    #[test]
+    fn a_vaults_calls_share_one_thread_and_a_hung_call_times_out_the_ones_behind_it() {
+        let calls = Calls::start();
+        let t = Duration::from_secs(5);
+        let first = calls
+            .bounded(t, || Ok(std::thread::current().id()))
+            .expect("first");
+        let second = calls
+            .bounded(t, || Ok(std::thread::current().id()))
+            .expect("second");
+        assert_eq!(first, second, "one thread for the vault's calls");
+        assert_ne!(first, std::thread::current().id(), "not the caller's");
+        // A call that never returns within the wait: an error naming the unlock, and the
+        // call queued behind it waits its bounded time too.
+        let (release, hung) = mpsc::channel::<()>();
+        let short = Duration::from_millis(200);
+        let err = calls
+            .bounded(short, move || {
+                let _ = hung.recv();
+                Ok(())
+            })
+            .expect_err("timed out");
+        assert!(
+            err.to_string().contains("no answer from the keychain"),
+            "{err}"
+        );
+        assert!(calls.bounded(short, || Ok(())).is_err(), "queued behind it");
+        drop(release);
+        assert!(
+            calls.bounded(t, || Ok(())).is_ok(),
+            "runs again once it returned"
+        );
     }
 
     #[test]
