@@ -176,12 +176,21 @@ impl PendingVault {
     /// The open session (the audit log anchors through it too), or why it could not be
     /// opened. No thread could be started, or it died: opened here instead.
     pub fn wait(self) -> Result<Vault> {
-        let vault = match self.handle.map(std::thread::JoinHandle::join) {
-            Some(Ok(opened)) => opened?,
-            _ => Vault::open(&self.service)?,
+        let opened = match self.handle.map(std::thread::JoinHandle::join) {
+            Some(Ok(opened)) => opened,
+            _ => Vault::open(&self.service),
         };
-        self.audit.offer_vault(&vault);
-        Ok(vault)
+        match opened {
+            Ok(vault) => {
+                self.audit.offer_vault(&vault);
+                Ok(vault)
+            }
+            Err(e) => {
+                // The refusal this may be recorded for does not wait for it a second time.
+                self.audit.keychain_unavailable(&e.to_string());
+                Err(e)
+            }
+        }
     }
 }
 

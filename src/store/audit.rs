@@ -394,6 +394,14 @@ impl AuditLog {
         }
     }
 
+    /// The keychain could not be opened in this process (`why`): appends seal nothing and
+    /// do not try to open it again (no second wait for a keychain that did not answer).
+    pub fn keychain_unavailable(&self, why: &str) {
+        if let Some(a) = &self.anchor {
+            a.unavailable(why);
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

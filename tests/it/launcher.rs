@@ -264,6 +264,44 @@ fn a_keychain_that_never_answers_is_given_up_on_after_the_bounded_wait() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn a_refusal_waits_for_a_silent_keychain_once_not_again_for_its_audit_line() {
+    use std::os::unix::net::UnixListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let w = world_with_env_printer();
+    let sock = w.dir.path().join("silent-bus");
+    let listener = UnixListener::bind(&sock).expect("bind");
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            held.push(s);
+        }
+    });
+    // No binding id: refused by the checks while the keychain session is being opened.
+    w.kb()
+        .args(["run", "claude-desktop/printer", "--", "env"])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", sock.display()),
+        )
+        .env("KEYBROKER_KEYCHAIN_TIMEOUT", "2")
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(77)
+        .stdout("");
+    assert_eq!(last_event(&w)["event"], "denied");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "one attempt at the keychain: the audit append does not open it again"
+    );
+}
+
 #[test]
 fn twenty_launchers_at_once_leave_twenty_well_formed_chained_audit_lines() {
     let w = World::new();

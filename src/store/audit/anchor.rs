@@ -176,6 +176,16 @@ impl Anchor {
         }
     }
 
+    /// The keychain could not be opened in this process (`why`): later uses say so at
+    /// once instead of waiting for it again.
+    pub fn unavailable(&self, why: &str) {
+        if let Ok(mut slot) = self.inner.lock()
+            && slot.vault.is_none()
+        {
+            slot.failed = Some(why.to_string());
+        }
+    }
+
     /// The MAC key this process already holds (read or handed over), if any.
     pub fn cached_key(&self) -> Option<Secret> {
         self.inner.lock().ok().and_then(|s| s.key.clone())
