@@ -154,6 +154,35 @@ fn unknown_server_id_releases_nothing() {
     assert_eq!(last_event(&w)["event"], "denied");
 }
 
+/// No session bus at all: the keychain cannot be reached (30 s bound on the command).
+fn without_a_bus(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
+    cmd.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/keybroker-test-bus",
+    )
+    .env("XDG_RUNTIME_DIR", "/nonexistent")
+    .timeout(Duration::from_secs(30))
+}
+
+/// A "bus" that accepts connections and never says a word: its address, and how many
+/// connections it took.
+#[cfg(unix)]
+fn silent_bus(w: &World) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let sock = w.dir.path().join("silent-bus");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            held.push(s);
+        }
+    });
+    (format!("unix:path={}", sock.display()), connections)
+}
+
 /// The env the config's entry for `server` sets (what its host passes).
 fn entry_env(w: &World, server: &str) -> Vec<(String, String)> {
     w.config_json()["mcpServers"][server]["env"]
@@ -178,16 +207,7 @@ fn no_secret_service_is_a_clear_error_naming_the_fix_not_a_hang() {
         .collect();
     // The entry as its host starts it (its args and env), so every check passes and
     // the keychain is what fails.
-    let out = w
-        .kb()
-        .args(&args)
-        .envs(entry_env(&w, "printer"))
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/keybroker-test-bus",
-        )
-        .env("XDG_RUNTIME_DIR", "/nonexistent")
-        .timeout(Duration::from_secs(30))
+    let out = without_a_bus(w.kb().args(&args).envs(entry_env(&w, "printer")))
         .assert()
         .code(69)
         .stdout("");
@@ -203,14 +223,7 @@ fn a_request_that_fails_the_checks_is_refused_and_audited_with_no_keychain_to_re
     // The keychain opens while the request is checked; a refusal does not wait for it
     // to fail, and stays a refusal (not "keychain unavailable").
     let w = world_with_env_printer();
-    w.kb()
-        .args(["run", "claude-desktop/printer", "--", "env"])
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/keybroker-test-bus",
-        )
-        .env("XDG_RUNTIME_DIR", "/nonexistent")
-        .timeout(Duration::from_secs(30))
+    without_a_bus(w.kb().args(["run", "claude-desktop/printer", "--", "env"]))
         .assert()
         .code(77)
         .stdout("");
@@ -228,26 +241,14 @@ fn a_request_that_fails_the_checks_is_refused_and_audited_with_no_keychain_to_re
 #[cfg(unix)]
 #[test]
 fn a_keychain_that_never_answers_is_given_up_on_after_the_bounded_wait() {
-    use std::os::unix::net::UnixListener;
     let w = world_with_env_printer();
-    // A "bus" that accepts connections and never says a word.
-    let sock = w.dir.path().join("silent-bus");
-    let listener = UnixListener::bind(&sock).expect("bind");
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().flatten() {
-            held.push(s);
-        }
-    });
+    let (bus, _) = silent_bus(&w);
     let start = Instant::now();
     let out = w
         .kb()
         .args(w.entry_args("printer"))
         .envs(entry_env(&w, "printer"))
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            format!("unix:path={}", sock.display()),
-        )
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
         .env("KEYBROKER_KEYCHAIN_TIMEOUT", "2")
         .timeout(Duration::from_secs(30))
         .assert()
@@ -267,28 +268,12 @@ fn a_keychain_that_never_answers_is_given_up_on_after_the_bounded_wait() {
 #[cfg(unix)]
 #[test]
 fn a_refusal_waits_for_a_silent_keychain_once_not_again_for_its_audit_line() {
-    use std::os::unix::net::UnixListener;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let w = world_with_env_printer();
-    let sock = w.dir.path().join("silent-bus");
-    let listener = UnixListener::bind(&sock).expect("bind");
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().flatten() {
-            counted.fetch_add(1, Ordering::SeqCst);
-            held.push(s);
-        }
-    });
+    let (bus, connections) = silent_bus(&w);
     // No binding id: refused by the checks while the keychain session is being opened.
     w.kb()
         .args(["run", "claude-desktop/printer", "--", "env"])
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            format!("unix:path={}", sock.display()),
-        )
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
         .env("KEYBROKER_KEYCHAIN_TIMEOUT", "2")
         .timeout(Duration::from_secs(30))
         .assert()
@@ -296,7 +281,7 @@ fn a_refusal_waits_for_a_silent_keychain_once_not_again_for_its_audit_line() {
         .stdout("");
     assert_eq!(last_event(&w)["event"], "denied");
     assert_eq!(
-        connections.load(Ordering::SeqCst),
+        connections.load(std::sync::atomic::Ordering::SeqCst),
         1,
         "one attempt at the keychain: the audit append does not open it again"
     );
