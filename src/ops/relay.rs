@@ -444,8 +444,21 @@ pub const RELAY_PROGRAM: &str = "keybroker-relay";
 /// from the environment or the entry chooses the program that relays (and holds the
 /// audit key). Without either, the launcher relays itself: the same guard, with the
 /// launcher's larger image resident.
+///
+/// Linux only. The relay is the parent of a server that holds its secrets in its
+/// environment; on Linux any process of the user can read that environment anyway
+/// (`/proc/<pid>/environ`), so a program beside the launcher adds nothing an attacker of
+/// the same user lacks. On macOS the keychain trusts the signed `keybroker` alone, and a
+/// file dropped beside it (Homebrew's `bin` is the user's to write) must not become the
+/// secret-holding server's parent: there the launcher always relays itself.
 #[cfg(unix)]
 pub fn relay_program(launcher: &std::path::Path) -> RelayProgram {
+    if !cfg!(target_os = "linux") {
+        return RelayProgram {
+            path: launcher.to_path_buf(),
+            subcommand: Some("__relay"),
+        };
+    }
     let dir = launcher.parent().unwrap_or(std::path::Path::new("/"));
     let mut candidates = vec![dir.join(RELAY_PROGRAM)];
     if let Some(prefix) = dir.parent().filter(|_| dir.ends_with("bin")) {
@@ -932,7 +945,17 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    #[cfg(unix)]
+    #[cfg(all(unix, not(target_os = "linux")))]
+    #[test]
+    fn off_linux_the_launcher_always_relays_itself_whatever_lies_beside_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let launcher = dir.path().join("keybroker");
+        std::fs::write(&launcher, b"").expect("write");
+        std::fs::write(dir.path().join(RELAY_PROGRAM), b"").expect("write");
+        assert_eq!(relay_program(&launcher).subcommand, Some("__relay"));
+    }
+
+    #[cfg(target_os = "linux")]
     #[test]
     fn the_relay_program_is_looked_for_only_beside_the_launcher_or_in_its_libexec() {
         let dir = tempfile::tempdir().expect("tempdir");
