@@ -74,8 +74,9 @@ pub(super) fn run(a: Args) -> Result<()> {
         binding: a.binding.as_deref(),
         command: &command,
     };
-    // The keychain session is closed before the server runs (`prepare` drops it): the
-    // launcher keeps none of its connections, threads or buffers while it relays.
+    // The keychain session lives on only in the audit log's anchor (for the head's MAC)
+    // until the exec: into the server, or into the relay, which keeps none of its
+    // connections, threads or buffers.
     let launch = launch::prepare(
         &ctx.paths,
         &state,

@@ -80,7 +80,7 @@ pub struct Request<'a> {
 
 /// Check the request against the entry, the approval and this process, read the
 /// secrets, audit. The caller execs. `vault` gives the keychain session (it may still be
-/// opening while the checks run); it is closed again before this returns.
+/// opening while the checks run); only the audit log's anchor keeps it after this.
 pub fn prepare(
     paths: &Paths,
     state: &State,

@@ -48,7 +48,8 @@ pub struct GuardSession {
 }
 
 impl GuardSession {
-    /// A session for `server` (which must be guarded); starts the audit writer.
+    /// A session for `server` (which must be guarded); its audit writer starts with the
+    /// first event.
     pub fn open(paths: &Paths, audit: &AuditLog, server: &Server, clock: Clock) -> Arc<Self> {
         let cfg = server.guard.clone().unwrap_or_default();
         let base = Event::new(EventKind::ToolCall, Outcome::Ok, "")
@@ -63,8 +64,7 @@ impl GuardSession {
             base,
             audit: Mutex::new(Writer {
                 log: audit.clone(),
-                tx: None,
-                handle: None,
+                running: None,
                 finished: false,
             }),
             state_mtime: Mutex::new(mtime(&paths.state_file())),
@@ -205,8 +205,8 @@ impl GuardSession {
         let handle = {
             let mut w = self.audit.lock().unwrap_or_else(|p| p.into_inner());
             w.finished = true;
-            w.tx = None;
-            w.handle.take()
+            // Dropping the sender ends the writer once it wrote what is queued.
+            w.running.take().map(|(_, handle)| handle)
         };
         if let Some(h) = handle {
             let _ = h.join();
@@ -218,8 +218,7 @@ impl GuardSession {
 /// never calls a tool, like most short ones, starts none).
 struct Writer {
     log: AuditLog,
-    tx: Option<Sender<Event>>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    running: Option<(Sender<Event>, std::thread::JoinHandle<()>)>,
     finished: bool,
 }
 
@@ -231,17 +230,16 @@ impl Writer {
         if self.finished {
             return None;
         }
-        if self.tx.is_none() {
+        if self.running.is_none() {
             let (tx, rx) = std::sync::mpsc::channel::<Event>();
             let log = self.log.clone();
-            self.handle = std::thread::Builder::new()
+            let handle = std::thread::Builder::new()
                 .name("keybroker-audit".into())
                 .spawn(move || write_events(&log, &rx))
-                .ok();
-            self.handle.as_ref()?;
-            self.tx = Some(tx);
+                .ok()?;
+            self.running = Some((tx, handle));
         }
-        self.tx.as_ref()
+        self.running.as_ref().map(|(tx, _)| tx)
     }
 }
 
@@ -437,6 +435,17 @@ pub struct RelayProgram {
 /// File name of the relay program.
 pub const RELAY_PROGRAM: &str = "keybroker-relay";
 
+#[cfg(unix)]
+impl RelayProgram {
+    /// The launcher relaying itself (`launcher __relay`).
+    fn itself(launcher: &std::path::Path) -> RelayProgram {
+        RelayProgram {
+            path: launcher.to_path_buf(),
+            subcommand: Some("__relay"),
+        }
+    }
+}
+
 /// Where the relay program of `launcher` (this installation's `keybroker`, its canonical
 /// path) is: beside it (`cargo` builds, the app's bundle), or in the `libexec` directory
 /// next to its `bin` (`/usr/bin/keybroker` -> `/usr/libexec/keybroker/keybroker-relay`,
@@ -454,10 +463,7 @@ pub const RELAY_PROGRAM: &str = "keybroker-relay";
 #[cfg(unix)]
 pub fn relay_program(launcher: &std::path::Path) -> RelayProgram {
     if !cfg!(target_os = "linux") {
-        return RelayProgram {
-            path: launcher.to_path_buf(),
-            subcommand: Some("__relay"),
-        };
+        return RelayProgram::itself(launcher);
     }
     let dir = launcher.parent().unwrap_or(std::path::Path::new("/"));
     let mut candidates = vec![dir.join(RELAY_PROGRAM)];
@@ -465,10 +471,7 @@ pub fn relay_program(launcher: &std::path::Path) -> RelayProgram {
         candidates.push(prefix.join("libexec/keybroker").join(RELAY_PROGRAM));
     }
     candidates.into_iter().find(|p| p.is_file()).map_or_else(
-        || RelayProgram {
-            path: launcher.to_path_buf(),
-            subcommand: Some("__relay"),
-        },
+        || RelayProgram::itself(launcher),
         |path| RelayProgram {
             path,
             subcommand: None,
@@ -966,10 +969,7 @@ mod tests {
             p
         };
         let launcher = put("usr/bin/keybroker");
-        let fallback = RelayProgram {
-            path: launcher.clone(),
-            subcommand: Some("__relay"),
-        };
+        let fallback = RelayProgram::itself(&launcher);
         assert_eq!(relay_program(&launcher), fallback, "none installed");
         // Elsewhere on the PATH, or a directory of that name beside it: ignored.
         put("usr/local/bin/keybroker-relay");

@@ -119,7 +119,8 @@ impl Anchor {
 
     /// Sealing with `key` only: no keychain is ever opened in this process, so only the
     /// head's MAC is written and checked (the keychain anchor is neither read nor moved).
-    /// A program that builds its log only this way links no keychain client.
+    /// A program that builds its log only this way links no keychain client (so this
+    /// does not go through [`Anchor::new`], which names `Vault::open`).
     pub fn with_key(key: Secret) -> Anchor {
         Anchor {
             inner: Arc::new(Mutex::new(Slot {
